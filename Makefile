@@ -1,0 +1,48 @@
+# Hotline: `make run` sets up and runs the whole system; `make test` sets up and runs the tests.
+# Both work on a fresh Debian machine as root: they install what they need themselves.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := ffmpeg sox espeak-ng chromium postgresql postgresql-contrib
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench live-test deb venv clean
+
+run: deb venv
+	$(BIN)/hotline serve --demo
+
+test: deb venv lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: venv
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+live-test: venv
+	docker compose up -d --build
+	$(BIN)/python -m pytest -q -m live; status=$$?; docker compose down; exit $$status
+
+# Debian packages: audio tools for prompts and recordings, chromium for browser tests,
+# PostgreSQL for the database tests. Installed only when missing.
+deb:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

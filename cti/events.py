@@ -1,0 +1,194 @@
+"""Domain events: what the switch tells us about calls, queue members and the link itself.
+
+The call tracker is the only code that turns raw AMI into these; every other package consumes
+them. ``call_id`` is Asterisk's Linkedid: one call, however many channels (legs) it has.
+Agents are named by their interface (``PJSIP/1001``), the stable key Asterisk uses for a
+queue member; acd/ maps interfaces to people.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class TransferKind(enum.StrEnum):
+    BLIND = "blind"
+    ATTENDED = "attended"
+
+
+class MemberChange(enum.StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    PAUSED = "paused"
+    UNPAUSED = "unpaused"
+    DEVICE = "device"  # the member's device state changed (ringing, in use, unavailable…)
+
+
+class EndCause(enum.StrEnum):
+    """Why a call ended, in the words a report uses; the Q.850 code travels beside it."""
+
+    NORMAL = "normal"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    LOST_DURING_DISCONNECT = "lost-during-disconnect"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchEvent:
+    """Base of every event: when it happened (Asterisk's Timestamp when it sent one)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent(SwitchEvent):
+    call_id: str
+
+
+# --- calls ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallOffered(CallEvent):
+    """A new inbound call reached the switch."""
+
+    caller: str
+    caller_name: str
+    dialed: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class IvrStarted(CallEvent):
+    channel: str
+    script: str  # the AGI URL or script the dialplan ran
+
+
+@dataclass(frozen=True, slots=True)
+class IvrLeft(CallEvent):
+    channel: str
+    status: str  # AGISTATUS: SUCCESS, FAILURE (Hotline unreachable), HANGUP, NOTFOUND
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued(CallEvent):
+    queue: str
+    position: int
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging(CallEvent):
+    agent: str  # interface, e.g. PJSIP/1001
+    queue: str  # "" when the agent was dialed directly, not from a queue
+    agent_channel: str
+    member_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(CallEvent):
+    agent: str
+    queue: str
+    wait_seconds: float
+    agent_channel: str = ""
+    ring_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallHeld(CallEvent):
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallResumed(CallEvent):
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred(CallEvent):
+    from_agent: str
+    to: str  # an interface, a queue name or a number
+    kind: TransferKind
+
+
+@dataclass(frozen=True, slots=True)
+class CallAbandoned(CallEvent):
+    queue: str
+    wait_seconds: float
+    position: int
+    original_position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(CallEvent):
+    cause: EndCause
+    talk_seconds: float
+    cause_code: int = 0  # Q.850, 0 when unknown
+    agent: str = ""  # the last agent who talked with the caller, if any
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted(CallEvent):
+    channel: str
+    file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStopped(CallEvent):
+    channel: str
+    file: str = ""
+
+
+# --- queue members -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStatusChanged(SwitchEvent):
+    queue: str
+    interface: str
+    member_name: str
+    change: MemberChange
+    paused: bool
+    reason: str = ""  # the pause reason, when paused
+    device_state: str = ""  # NOT_INUSE, INUSE, RINGING, UNAVAILABLE, …
+
+
+# --- the link to the switch ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchConnected(SwitchEvent):
+    version: str  # the AMI banner's version
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchDisconnected(SwitchEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResynced(SwitchEvent):
+    """After a (re)connect the picture of calls and members was rebuilt from the switch."""
+
+    calls: tuple[str, ...] = field(default_factory=tuple)  # call ids still in progress
+    members: int = 0
+
+
+CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
+    CallOffered,
+    IvrStarted,
+    IvrLeft,
+    CallQueued,
+    CallRinging,
+    CallAnswered,
+    CallHeld,
+    CallResumed,
+    CallTransferred,
+    CallAbandoned,
+    CallEnded,
+    RecordingStarted,
+    RecordingStopped,
+)
