@@ -1,0 +1,102 @@
+"""What Hotline may ask of the switch: the only way any package commands Asterisk.
+
+Consumers (ivr/, acd/, recording/, agent_api/) depend on the ``Switch`` protocol and pass a
+small fake in their tests; ``cti.ami_switch.AmiSwitch`` carries each request as AMI actions.
+Every method either completes (returning a typed result) or raises a ``cti.errors.SwitchError``.
+A ``request_id`` makes a request idempotent: the same id again returns the first outcome and
+sends nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class SpyMode(enum.StrEnum):
+    LISTEN = "listen"  # the supervisor hears both sides, nobody hears the supervisor
+    WHISPER = "whisper"  # the agent hears the supervisor, the caller does not
+    BARGE = "barge"  # everyone hears everyone
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateResult:
+    action_id: str
+    success: bool
+    channel: str = ""
+    reason: str = ""  # Asterisk's Reason code on failure (e.g. "0", "3", "5", "8")
+
+
+class Switch(Protocol):
+    async def originate(
+        self,
+        *,
+        channel: str,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        caller_id: str = "",
+        variables: Mapping[str, str] | None = None,
+        timeout_s: float = 30.0,
+        request_id: str | None = None,
+    ) -> OriginateResult: ...
+
+    async def redirect(
+        self,
+        channel: str,
+        *,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        extra_channel: str = "",
+        request_id: str | None = None,
+    ) -> None: ...
+
+    async def hangup(self, channel: str, *, cause: int = 16, request_id: str | None = None) -> None: ...
+
+    async def queue_add(
+        self,
+        queue: str,
+        interface: str,
+        *,
+        member_name: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+        state_interface: str = "",
+        request_id: str | None = None,
+    ) -> None: ...
+
+    async def queue_remove(self, queue: str, interface: str, *, request_id: str | None = None) -> None: ...
+
+    async def queue_pause(
+        self,
+        interface: str,
+        *,
+        paused: bool,
+        queue: str = "",
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> None: ...
+
+    async def mixmonitor_start(
+        self, channel: str, *, file: str, options: str = "", request_id: str | None = None
+    ) -> None: ...
+
+    async def mixmonitor_stop(self, channel: str, *, request_id: str | None = None) -> None: ...
+
+    async def mixmonitor_mute(
+        self, channel: str, *, mute: bool, direction: str = "both", request_id: str | None = None
+    ) -> None: ...
+
+    async def get_var(self, channel: str, name: str) -> str: ...
+
+    async def set_var(self, channel: str, name: str, value: str, *, request_id: str | None = None) -> None: ...
+
+    async def spy(
+        self, supervisor: str, agent_extension: str, mode: SpyMode, *, request_id: str | None = None
+    ) -> OriginateResult: ...
+
+    async def play(self, channel: str, prompt: str, *, request_id: str | None = None) -> None: ...
