@@ -93,7 +93,9 @@ class Switch(Protocol):
 
     async def get_var(self, channel: str, name: str) -> str: ...
 
-    async def set_var(self, channel: str, name: str, value: str, *, request_id: str | None = None) -> None: ...
+    async def set_var(
+        self, channel: str, name: str, value: str, *, request_id: str | None = None
+    ) -> None: ...
 
     async def spy(
         self, supervisor: str, agent_extension: str, mode: SpyMode, *, request_id: str | None = None
