@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotline.settings import SettingsError, load_settings
+
+
+def test_defaults_need_no_file_and_no_environment() -> None:
+    settings = load_settings(environ={})
+    assert settings.ami.host == ""
+    assert settings.ami.port == 5038
+    assert settings.db.url.startswith("sqlite+aiosqlite:///")
+    assert settings.http.host == "127.0.0.1"
+
+
+def test_file_values_are_read_and_environment_overrides_them(tmp_path: Path) -> None:
+    path = tmp_path / "hotline.toml"
+    path.write_text('timezone = "UTC"\n[ami]\nhost = "10.0.0.5"\nport = 5039\n[db]\necho = true\n')
+    settings = load_settings(path, environ={"HOTLINE_AMI_PORT": "6000", "HOTLINE_ACD_WRAPUP_S": "30.5"})
+    assert settings.timezone == "UTC"
+    assert settings.ami.host == "10.0.0.5"
+    assert settings.ami.port == 6000
+    assert settings.db.echo is True
+    assert settings.acd.wrapup_s == 30.5
+
+
+def test_secret_is_read_from_a_file_and_never_shown_in_repr(tmp_path: Path) -> None:
+    secret_file = tmp_path / "ami-secret"
+    secret_file.write_text("s3cr3t\n")
+    settings = load_settings(environ={"HOTLINE_AMI_SECRET_FILE": str(secret_file)})
+    assert settings.ami.secret == "s3cr3t"
+    assert "s3cr3t" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("[ami]\nhots = 'x'\n", {}, "unknown setting 'hots'"),
+        ("[ami]\nport = 'abc'\n", {}, "expected a int"),
+        ("ami = 3\n", {}, "[ami] must be a table"),
+        ("timezone = \n", {}, "not valid TOML"),
+        ("", {"HOTLINE_DB_ECHO": "perhaps"}, "HOTLINE_DB_ECHO: expected true or false"),
+    ],
+)
+def test_bad_settings_name_the_key_and_the_problem(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "hotline.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(path, environ=environ)
+
+
+def test_missing_settings_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot read settings file"):
+        load_settings(tmp_path / "nope.toml", environ={})
