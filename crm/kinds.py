@@ -1,0 +1,113 @@
+"""The kinds and states of CRM records, as text enums (stored as their values)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Channel(enum.StrEnum):
+    CALL_IN = "call_in"
+    CALL_OUT = "call_out"
+    SMS = "sms"
+    EMAIL = "email"
+    WEB = "web"
+    VISIT = "visit"
+    CALLBACK = "callback"
+
+
+class Purpose(enum.StrEnum):
+    """Why a contact happened; a campaign contact carries its campaign's kind."""
+
+    SERVICE = "service"
+    MARKETING = "marketing"
+    INFO_COLLECTION = "info_collection"
+    QUESTIONNAIRE = "questionnaire"
+    NOTICE = "notice"
+
+
+class CampaignKind(enum.StrEnum):
+    MARKETING = "marketing"
+    INFO_COLLECTION = "info_collection"
+    QUESTIONNAIRE = "questionnaire"
+    NOTICE = "notice"
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ONLINE = "online"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class OfferOutcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    LATER = "later"
+    NOT_SUITABLE = "not_suitable"
+
+
+class QuestionKind(enum.StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    SCALE = "scale"
+    TEXT = "text"
+
+
+class TicketKind(enum.StrEnum):
+    COMPLAINT = "complaint"
+    CONSULTATION = "consultation"
+    SERVICE_REQUEST = "service_request"
+    FIELD_DISPATCH = "field_dispatch"
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class TicketAction(enum.StrEnum):
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    NOTE = "note"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    EVALUATED = "evaluated"
+    FOLLOWED_UP = "followed_up"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class RuleKind(enum.StrEnum):
+    FREQUENCY_CAP = "frequency_cap"
+    QUIET_HOURS = "quiet_hours"
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class NoticeTopic(enum.StrEnum):
+    TICKET_PROGRESS = "ticket_progress"
+    DELIVERY_PROGRESS = "delivery_progress"
+    OFFERS = "offers"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    # Left in SENDING by a crash: it may or may not have gone out, so it is never retried.
+    UNKNOWN = "unknown"
+
+
+class PhoneKind(enum.StrEnum):
+    MOBILE = "mobile"
+    LANDLINE = "landline"
+    TOLL_FREE = "toll_free"
+    OTHER = "other"

@@ -1,0 +1,313 @@
+"""Subscriptions (notices a customer chose) and the outbox that sends them, each exactly once at most.
+
+A notice is enqueued with a ``dedupe_key`` (e.g. ``ticket:T2611230001:resolved``); enqueueing it
+again is a no-op, so a retried request never sends a second message. Delivery claims a row
+(pending → sending) in one transaction, sends, then records sent or failed in another. A definite
+failure is retried with backoff up to ``max_attempts``. A row found still *sending* after a
+crash may or may not have gone out; it is marked *unknown* and never retried, because the rule
+is "never sent twice" — an operator can requeue it by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from crm.db import Database, utcnow
+from crm.errors import NotFound
+from crm.kinds import Channel, NoticeTopic, OutboxStatus, PhoneKind
+from crm.models import Customer, CustomerPhone, OutboxMessage, Subscription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: int
+    channel: Channel
+    address: str
+    topic: NoticeTopic
+    subject: str
+    body: str
+
+
+class NoticeSender(Protocol):
+    async def send(self, notice: Notice) -> None:
+        """Deliver or raise; an exception means it was definitely not delivered."""
+
+
+class LogSender:
+    """The default sender: writes the notice to the log (address shortened) and keeps it for tests."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notice] = []
+
+    async def send(self, notice: Notice) -> None:
+        self.sent.append(notice)
+        log.info(
+            "notice_sent",
+            extra={"kv": {"channel": notice.channel, "topic": notice.topic, "phone": notice.address}},
+        )
+
+
+class SmtpSender:
+    """E-mail through an SMTP server (aiosmtplib), with a timeout on the whole exchange."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        start_tls: bool | None = None,
+        timeout_s: float = 20.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.username = username or None
+        self.password = password or None
+        self.start_tls = start_tls
+        self.timeout_s = timeout_s
+
+    async def send(self, notice: Notice) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = notice.address
+        message["Subject"] = notice.subject
+        message.set_content(notice.body)
+        await aiosmtplib.send(
+            message,
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.start_tls,
+            timeout=self.timeout_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    sent: int
+    retrying: int
+    failed: int
+
+
+async def subscribe(
+    db: Database, customer_id: int, topic: NoticeTopic, channel: Channel, *, now: datetime | None = None
+) -> None:
+    if channel not in (Channel.SMS, Channel.EMAIL):
+        raise ValueError(f"notices go by sms or email, not {channel}")
+    async with db.write() as session:
+        if await session.get(Customer, customer_id) is None:
+            raise NotFound("customer", customer_id)
+        existing = await session.scalar(
+            select(Subscription.id).where(
+                Subscription.customer_id == customer_id,
+                Subscription.topic == topic.value,
+                Subscription.channel == channel.value,
+            )
+        )
+        if existing is None:
+            session.add(
+                Subscription(
+                    customer_id=customer_id,
+                    topic=topic.value,
+                    channel=channel.value,
+                    created_at=now or utcnow(),
+                )
+            )
+
+
+async def unsubscribe(db: Database, customer_id: int, topic: NoticeTopic, channel: Channel) -> None:
+    async with db.write() as session:
+        rows = await session.scalars(
+            select(Subscription).where(
+                Subscription.customer_id == customer_id,
+                Subscription.topic == topic.value,
+                Subscription.channel == channel.value,
+            )
+        )
+        for row in rows:
+            await session.delete(row)
+
+
+async def enqueue_notice(
+    db: Database,
+    customer_id: int,
+    topic: NoticeTopic,
+    *,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    now: datetime | None = None,
+) -> int:
+    """Queue the notice on every channel the customer subscribed to; returns how many were new."""
+    now = now or utcnow()
+    added = 0
+    async with db.write() as session:
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        channels = (
+            await session.scalars(
+                select(Subscription.channel).where(
+                    Subscription.customer_id == customer_id, Subscription.topic == topic.value
+                )
+            )
+        ).all()
+        mobile = await session.scalar(
+            select(CustomerPhone.e164)
+            .where(CustomerPhone.customer_id == customer_id, CustomerPhone.kind == PhoneKind.MOBILE.value)
+            .order_by(CustomerPhone.id)
+            .limit(1)
+        )
+        for channel in map(Channel, channels):
+            address = mobile if channel is Channel.SMS else customer.email
+            if not address:
+                log.warning(
+                    "notice_without_address",
+                    extra={"kv": {"customer_id": customer_id, "channel": channel, "topic": topic}},
+                )
+                continue
+            key = f"{dedupe_key}:{channel}"
+            if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+                continue
+            try:
+                async with session.begin_nested():
+                    session.add(
+                        OutboxMessage(
+                            dedupe_key=key,
+                            customer_id=customer_id,
+                            channel=channel.value,
+                            address=address,
+                            topic=topic.value,
+                            subject=subject,
+                            body=body,
+                            status=OutboxStatus.PENDING.value,
+                            attempts=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+            except IntegrityError:
+                continue  # queued by a concurrent request a moment ago
+            added += 1
+    return added
+
+
+async def recover_interrupted(db: Database) -> int:
+    """At start: rows left *sending* by a crash become *unknown* (not retried; see the module doc)."""
+    async with db.write() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENDING.value)
+            .values(status=OutboxStatus.UNKNOWN.value)
+        )
+        count = result.rowcount or 0  # type: ignore[attr-defined]
+    if count:
+        log.warning("outbox_interrupted_sends", extra={"kv": {"count": count}})
+    return count
+
+
+async def deliver_due(
+    db: Database,
+    senders: Mapping[Channel, NoticeSender],
+    *,
+    now: datetime | None = None,
+    batch: int = 50,
+    max_attempts: int = 5,
+    retry_after: timedelta = timedelta(minutes=1),
+    send_timeout_s: float = 30.0,
+) -> DeliveryReport:
+    """Send what is due now; each message is claimed before it is sent, so no two workers send it."""
+    now = now or utcnow()
+    async with db.write() as session:
+        rows = (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now
+                )
+                .order_by(OutboxMessage.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        claimed = []
+        for row in rows:
+            row.status = OutboxStatus.SENDING.value
+            row.attempts += 1
+            claimed.append(
+                (
+                    Notice(
+                        row.id,
+                        Channel(row.channel),
+                        row.address,
+                        NoticeTopic(row.topic),
+                        row.subject,
+                        row.body,
+                    ),
+                    row.attempts,
+                )
+            )
+    sent = retrying = failed = 0
+    for notice, attempts in claimed:
+        sender = senders.get(notice.channel)
+        error: str | None = None
+        if sender is None:
+            error = f"no sender configured for {notice.channel}"
+        else:
+            try:
+                async with asyncio.timeout(send_timeout_s):
+                    await sender.send(notice)
+            except Exception as exc:  # any failure of the sender is a definite non-delivery
+                error = f"{type(exc).__name__}: {exc}"[:500]
+        async with db.write() as session:
+            row = await session.get(OutboxMessage, notice.id)
+            assert row is not None
+            if error is None:
+                row.status = OutboxStatus.SENT.value
+                row.sent_at = now
+                sent += 1
+            elif attempts >= max_attempts or sender is None:
+                row.status = OutboxStatus.FAILED.value
+                row.last_error = error
+                failed += 1
+                log.warning(
+                    "notice_failed", extra={"kv": {"id": notice.id, "attempts": attempts, "error": error}}
+                )
+            else:
+                row.status = OutboxStatus.PENDING.value
+                row.last_error = error
+                row.next_attempt_at = now + retry_after * (2 ** (attempts - 1))
+                retrying += 1
+    return DeliveryReport(sent, retrying, failed)
+
+
+async def run_outbox(
+    db: Database,
+    senders: Mapping[Channel, NoticeSender],
+    stop: asyncio.Event,
+    *,
+    interval_s: float = 5.0,
+) -> None:
+    """Deliver due notices every ``interval_s`` until ``stop`` is set (run it in the app's TaskGroup)."""
+    await recover_interrupted(db)
+    while not stop.is_set():
+        await deliver_due(db, senders)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
