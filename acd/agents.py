@@ -1,0 +1,274 @@
+"""The agent state machine, owned by the ACD: pure, time comes in with every input.
+
+    logged out → available → ringing → on call → wrap-up (timed, extendable) → available
+    available / wrap-up → paused (reason code) → available
+    available / paused / wrap-up → outbound (busy) → wrap-up, or back to the pause it came from
+    ringing → paused "missed" (ring-no-answer) · ringing → available (the caller hung up)
+
+Each method returns the ``AgentStateChanged`` events it caused (none when nothing changed) and
+raises ``IllegalTransition`` for a change the machine does not allow. Wrap-up ends on its own:
+``expire_wrapups(now)`` returns the agents whose wrap-up is over.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from acd.errors import IllegalTransition, UnknownAgent, UnknownReasonCode
+from acd.events import AgentStateChanged
+from acd.models import AgentProfile, AgentState, PauseReason
+
+S = AgentState
+
+LOGIN = "login"
+LOGOUT = "logout"
+READY = "ready"  # the agent said they are ready (unpause, end of wrap-up)
+WRAPUP_OVER = "wrap-up-over"
+CALLER_HUNG_UP = "caller-hung-up"
+CALL_ENDED = "call-ended"
+DELIVERY_FAILED = "delivery-failed"
+RESYNC = "resync"
+
+
+@dataclass(slots=True)
+class AgentRecord:
+    profile: AgentProfile
+    state: AgentState = S.LOGGED_OUT
+    since: datetime | None = None
+    reason: str = ""
+    call_id: str = ""
+    queue: str = ""
+    extension: str = ""
+    queues: tuple[str, ...] = ()
+    idle_since: datetime | None = None  # when the agent last became free for calls
+    calls_handled: int = 0
+    wrapup_until: datetime | None = None
+    resume_reason: str = ""  # the pause an outbound call interrupted
+
+
+class AgentStates:
+    def __init__(self, profiles: Mapping[str, AgentProfile], reason_codes: Iterable[str] = ()) -> None:
+        self._agents: dict[str, AgentRecord] = {}
+        self._by_interface: dict[str, str] = {}
+        for profile in profiles.values():
+            self.set_profile(profile)
+        self._reason_codes = frozenset(PauseReason) | frozenset(reason_codes)
+        self._wrapups: list[tuple[datetime, str]] = []
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def set_profile(self, profile: AgentProfile) -> None:
+        """Add an agent, or update one's profile (skills, extension) for their next login."""
+        record = self._agents.get(profile.agent)
+        if record is None:
+            self._agents[profile.agent] = AgentRecord(profile=profile)
+        else:
+            self._by_interface.pop(record.profile.interface, None)
+            record.profile = profile
+        self._by_interface[profile.interface] = profile.agent
+
+    def get(self, agent: str) -> AgentRecord:
+        try:
+            return self._agents[agent]
+        except KeyError:
+            raise UnknownAgent(agent) from None
+
+    def by_interface(self, interface: str) -> AgentRecord | None:
+        agent = self._by_interface.get(interface)
+        return self._agents[agent] if agent is not None else None
+
+    def logged_in(self) -> list[AgentRecord]:
+        return [record for record in self._agents.values() if record.state is not S.LOGGED_OUT]
+
+    def __iter__(self):
+        return iter(self._agents.values())
+
+    # --- transitions -------------------------------------------------------------------------
+
+    def login(
+        self,
+        at: datetime,
+        agent: str,
+        queues: tuple[str, ...],
+        *,
+        extension: str = "",
+        paused_reason: str = "",
+    ) -> list[AgentStateChanged]:
+        record = self._require(agent, "log in", S.LOGGED_OUT)
+        record.extension = extension or record.profile.extension
+        record.queues = queues
+        record.calls_handled = 0
+        record.idle_since = at
+        if paused_reason:
+            self._check_reason(paused_reason)
+            return [self._move(at, record, S.PAUSED, paused_reason)]
+        return [self._move(at, record, S.AVAILABLE, LOGIN)]
+
+    def logout(self, at: datetime, agent: str) -> list[AgentStateChanged]:
+        record = self._require(agent, "log out", S.AVAILABLE, S.PAUSED, S.WRAP_UP)
+        event = self._move(at, record, S.LOGGED_OUT, LOGOUT)
+        record.queues = ()
+        return [event]
+
+    def ring(self, at: datetime, agent: str, call_id: str, queue: str) -> list[AgentStateChanged]:
+        record = self.get(agent)
+        if record.state is S.RINGING and record.call_id == call_id:
+            return []
+        self._require(agent, "ring", S.AVAILABLE)
+        return [self._move(at, record, S.RINGING, "", call_id=call_id, queue=queue)]
+
+    def answer(self, at: datetime, agent: str, call_id: str, queue: str) -> list[AgentStateChanged]:
+        record = self.get(agent)
+        if record.state is S.ON_CALL and record.call_id == call_id:
+            return []
+        # Available too: a fallback app_queue call may be answered before we saw it ring.
+        self._require(agent, "answer", S.RINGING, S.AVAILABLE)
+        record.calls_handled += 1
+        return [self._move(at, record, S.ON_CALL, "", call_id=call_id, queue=queue or record.queue)]
+
+    def ring_no_answer(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
+        record = self._require_call(agent, call_id, S.RINGING)
+        if record is None:
+            return []
+        return [self._move(at, record, S.PAUSED, PauseReason.MISSED, call_id=call_id, queue=record.queue)]
+
+    def ring_cancelled(
+        self, at: datetime, agent: str, call_id: str, reason: str = CALLER_HUNG_UP
+    ) -> list[AgentStateChanged]:
+        """The ringing stopped through no fault of the agent (the caller hung up, the delivery
+        failed): available again, keeping their place in the longest-idle order."""
+        record = self._require_call(agent, call_id, S.RINGING)
+        if record is None:
+            return []
+        idle_since = record.idle_since
+        event = self._move(at, record, S.AVAILABLE, reason, call_id=call_id, queue=record.queue)
+        record.idle_since = idle_since  # the agent keeps their place in the longest-idle order
+        return [event]
+
+    def hang_up(self, at: datetime, agent: str, call_id: str, *, wrapup_s: float) -> list[AgentStateChanged]:
+        """The agent's call (inbound or outbound) ended: wrap-up, or back to the interrupted pause."""
+        record = self._require_call(agent, call_id, S.ON_CALL, S.OUTBOUND)
+        if record is None:
+            return []
+        if record.state is S.OUTBOUND and record.resume_reason:
+            reason, record.resume_reason = record.resume_reason, ""
+            return [self._move(at, record, S.PAUSED, reason, call_id=call_id)]
+        return self._start_wrapup(at, record, call_id, wrapup_s)
+
+    def _start_wrapup(
+        self, at: datetime, record: AgentRecord, call_id: str, wrapup_s: float
+    ) -> list[AgentStateChanged]:
+        if wrapup_s <= 0:
+            return [self._move(at, record, S.AVAILABLE, CALL_ENDED, call_id=call_id, queue=record.queue)]
+        event = self._move(at, record, S.WRAP_UP, CALL_ENDED, call_id=call_id, queue=record.queue)
+        record.wrapup_until = at + timedelta(seconds=wrapup_s)
+        heapq.heappush(self._wrapups, (record.wrapup_until, record.profile.agent))
+        return [event]
+
+    def extend_wrapup(self, at: datetime, agent: str, seconds: float) -> datetime:
+        """More time to finish the paperwork; returns the new end of wrap-up."""
+        record = self._require(agent, "extend wrap-up", S.WRAP_UP)
+        if seconds <= 0:
+            raise IllegalTransition(agent, record.state, f"extend wrap-up by {seconds} s")
+        assert record.wrapup_until is not None
+        record.wrapup_until = max(record.wrapup_until, at) + timedelta(seconds=seconds)
+        heapq.heappush(self._wrapups, (record.wrapup_until, agent))
+        return record.wrapup_until
+
+    def ready(self, at: datetime, agent: str) -> list[AgentStateChanged]:
+        """The agent is ready for calls: ends a pause or a wrap-up early."""
+        record = self._require(agent, "become ready", S.PAUSED, S.WRAP_UP, S.AVAILABLE)
+        if record.state is S.AVAILABLE:
+            return []
+        return [self._move(at, record, S.AVAILABLE, READY)]
+
+    def pause(self, at: datetime, agent: str, reason: str) -> list[AgentStateChanged]:
+        self._check_reason(reason)
+        record = self._require(agent, "pause", S.AVAILABLE, S.WRAP_UP, S.PAUSED)
+        if record.state is S.PAUSED and record.reason == reason:
+            return []
+        return [self._move(at, record, S.PAUSED, reason)]
+
+    def outbound(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
+        record = self._require(agent, "start an outbound call", S.AVAILABLE, S.PAUSED, S.WRAP_UP)
+        record.resume_reason = record.reason if record.state is S.PAUSED else ""
+        return [self._move(at, record, S.OUTBOUND, "", call_id=call_id)]
+
+    def expire_wrapups(self, now: datetime) -> list[AgentStateChanged]:
+        events = []
+        while self._wrapups and self._wrapups[0][0] <= now:
+            until, agent = heapq.heappop(self._wrapups)
+            record = self._agents.get(agent)
+            # An entry whose wrap-up was extended or ended early is stale; the record decides.
+            if record is None or record.state is not S.WRAP_UP or record.wrapup_until != until:
+                continue
+            events.append(self._move(until, record, S.AVAILABLE, WRAPUP_OVER))
+        return events
+
+    def next_wrapup_end(self) -> datetime | None:
+        while self._wrapups:
+            until, agent = self._wrapups[0]
+            record = self._agents.get(agent)
+            if record is not None and record.state is S.WRAP_UP and record.wrapup_until == until:
+                return until
+            heapq.heappop(self._wrapups)
+        return None
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _require(self, agent: str, action: str, *states: AgentState) -> AgentRecord:
+        record = self.get(agent)
+        if record.state not in states:
+            raise IllegalTransition(agent, record.state, action)
+        return record
+
+    def _require_call(self, agent: str, call_id: str, *states: AgentState) -> AgentRecord | None:
+        """The agent, if busy with this call; None when the news is stale (a call they left, or a
+        repeat of news already applied): the switch's report of the past changes nothing now."""
+        record = self.get(agent)
+        if record.call_id != call_id or record.state not in states:
+            return None
+        return record
+
+    def _check_reason(self, reason: str) -> None:
+        if reason not in self._reason_codes:
+            raise UnknownReasonCode(reason, self._reason_codes)
+
+    def _move(
+        self,
+        at: datetime,
+        record: AgentRecord,
+        state: AgentState,
+        reason: str,
+        *,
+        call_id: str = "",
+        queue: str = "",
+    ) -> AgentStateChanged:
+        previous = record.state
+        previous_seconds = (at - record.since).total_seconds() if record.since is not None else 0.0
+        record.state = state
+        record.since = at
+        record.reason = reason if state is S.PAUSED else ""
+        if state in (S.RINGING, S.ON_CALL, S.OUTBOUND):
+            record.call_id, record.queue = call_id, queue
+        elif state is not S.WRAP_UP:
+            record.call_id, record.queue = "", ""
+        if state is not S.WRAP_UP:
+            record.wrapup_until = None
+        if state is S.AVAILABLE:
+            record.idle_since = at
+        return AgentStateChanged(
+            at=at,
+            agent=record.profile.agent,
+            state=state,
+            previous=previous,
+            reason=reason,
+            queue=queue or record.queue,
+            call_id=call_id,
+            interface=record.profile.interface,
+            queues=record.queues,
+            previous_seconds=max(previous_seconds, 0.0),
+        )

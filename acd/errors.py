@@ -1,0 +1,39 @@
+"""The errors of the ACD, each carrying what a person needs to fix the problem."""
+
+from __future__ import annotations
+
+
+class AcdError(Exception):
+    """Base of every error the ACD raises."""
+
+
+class AcdConfigError(AcdError):
+    """A queue, skill, agent or marketing policy that cannot be used; the message says which and why."""
+
+
+class UnknownAgent(AcdError):
+    def __init__(self, agent: str) -> None:
+        super().__init__(f"unknown agent {agent!r}: not in the ACD's agent profiles")
+        self.agent = agent
+
+
+class UnknownQueue(AcdError):
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"unknown queue {queue!r}: not configured in the ACD")
+        self.queue = queue
+
+
+class UnknownReasonCode(AcdError):
+    def __init__(self, reason: str, known: frozenset[str]) -> None:
+        super().__init__(f"unknown pause reason {reason!r} (known: {', '.join(sorted(known))})")
+        self.reason = reason
+
+
+class IllegalTransition(AcdError):
+    """An agent state change the state machine does not allow, e.g. pausing an agent on a call."""
+
+    def __init__(self, agent: str, state: str, action: str) -> None:
+        super().__init__(f"agent {agent!r} cannot {action} while {state}")
+        self.agent = agent
+        self.state = state
+        self.action = action

@@ -1,0 +1,539 @@
+"""The ACD's thin shell: domain events in, switch commands and ACD events out.
+
+``AcdService(bus, switch, clock, config)`` joins the pure cores — the agent state machine, the
+router, the queue statistics and the marketing gate — to the bus and the switch:
+
+- Calls are routed once the switch says the caller is in the queue (``CallQueued``). What the
+  IVR decided (skill, priority, customer) comes through ``call_waiting``; whichever of the two
+  arrives first, the call keeps the place its arrival gave it. A call queued without IVR news is
+  routed with its queue's skill and the switch's priority, and updated if the news comes later.
+- A ``CallQueued`` for a call being delivered means the agent did not answer: the dialplan put
+  the caller back. The agent is paused as "missed" and the next agent is tried.
+- Delivery is ``switch.redirect(caller channel, context=hotline-deliver, exten=extension)``; a
+  ``SwitchError`` puts the call back at its place (after ``retry_delivery_s``) and frees the agent.
+- Fallback queues: at login the agent becomes a member of ``<queue>-fallback`` for each queue
+  they serve (penalty from the skill level), paused and unpaused with their state and removed at
+  logout, so if Hotline stops app_queue delivers to the right people. A failure there is logged
+  and does not stop the ACD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from acd.agents import DELIVERY_FAILED, AgentStates
+from acd.events import (
+    AgentStateChanged,
+    CallDelivering,
+    CallDeliveryFailed,
+    CallOverflowed,
+    DecisionReason,
+    MarketingDecision,
+    MarketingWork,
+    MaxWaitReached,
+    QueueStatsUpdated,
+)
+from acd.gate import Load, MarketingGate, MarketingPolicy, combined_load
+from acd.models import MAX_SKILL_LEVEL, AcdConfig, AgentState, MaxWaitAction, PauseReason, WaitingCall
+from acd.router import Assignment, MaxWait, Overflowed, RingTimedOut, Router
+from acd.stats import QueueStatistics
+from cti.bus import EventBus, Subscription
+from cti.errors import SwitchError
+from cti.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallQueued,
+    CallRinging,
+    EndCause,
+    SwitchResynced,
+)
+from cti.switch import Switch
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+CONSUMED = (CallOffered, CallQueued, CallRinging, CallAnswered, CallEnded, CallAbandoned, SwitchResynced)
+# Callers' channels are remembered from CallOffered until the call ends; a bound, in case ends
+# are lost, drops the oldest (a call that old is long gone).
+MAX_REMEMBERED_CALLS = 20_000
+STATS_INTERVAL_S = 1.0
+
+
+class AcdService:
+    def __init__(
+        self,
+        bus: EventBus,
+        switch: Switch,
+        clock: Clock,
+        config: AcdConfig,
+        *,
+        policies: Iterable[MarketingPolicy] = (),
+    ) -> None:
+        self._bus = bus
+        self._switch = switch
+        self._clock = clock
+        self.config = config
+        self.states = AgentStates(config.agents, config.reason_codes)
+        self.router = Router(
+            config.queues,
+            ring_timeout_s=config.ring_timeout_s,
+            sticky_agent_s=config.sticky_agent_s,
+            retry_delivery_s=config.retry_delivery_s,
+        )
+        for profile in config.agents.values():
+            self.router.set_agent(profile.agent, profile.skills)
+        self.stats = QueueStatistics(config.queues, window_s=config.stats_window_s)
+        self.gate = MarketingGate(policies)
+        self._channels: OrderedDict[str, str] = OrderedDict()  # call → caller's channel
+        self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
+        self._agent_of_call: dict[str, str] = {}
+        self._subscription: Subscription | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._wake = asyncio.Event()
+        self._last_stats = self._clock()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._subscription = self._bus.subscribe("acd", *CONSUMED)
+        self._tasks = [
+            asyncio.create_task(self._consume(self._subscription), name="acd-events"),
+            asyncio.create_task(self._timers(), name="acd-timers"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._subscription is not None:
+            self._bus.unsubscribe(self._subscription)
+            self._subscription = None
+
+    async def _consume(self, subscription: Subscription) -> None:
+        async for event in subscription:
+            try:
+                await self.handle(event)
+            except Exception:
+                log.exception("acd_event_failed", extra={"kv": {"event_type": type(event).__name__}})
+
+    async def _timers(self) -> None:
+        while True:
+            now = self._clock()
+            dues = [d for d in (self.router.next_due(), self.states.next_wrapup_end()) if d is not None]
+            delay = STATS_INTERVAL_S
+            if dues:
+                delay = min(delay, max((min(dues) - now).total_seconds(), 0.0))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("acd_timers_failed")
+
+    # --- what the IVR and the agents' desktops ask ---------------------------------------------
+
+    async def call_waiting(self, call: WaitingCall) -> None:
+        """What the IVR decided for a caller (through the composition root)."""
+        if call.queue not in self.config.queues:
+            log.warning("acd_unknown_queue", extra={"kv": {"call_id": call.call_id, "queue": call.queue}})
+            return
+        self._remember(self._channels, call.call_id, call.channel)
+        if self.router.call(call.call_id) is not None:
+            await self._deliver_all(self.router.add_call(call, self._clock()))
+        else:
+            self._remember(self._ivr, call.call_id, call)
+
+    async def login(self, agent: str, *, extension: str = "", paused_reason: str = "") -> None:
+        profile = self.states.get(agent).profile
+        queues = self.config.queues_for_skills(profile.skills)
+        events = self.states.login(
+            self._clock(), agent, queues, extension=extension, paused_reason=paused_reason
+        )
+        await self._join_fallback(agent, paused_reason)
+        await self._apply(events)
+
+    async def logout(self, agent: str) -> None:
+        record = self.states.get(agent)
+        queues = record.queues
+        await self._apply(self.states.logout(self._clock(), agent))
+        await self._leave_fallback(agent, queues)
+
+    async def pause(self, agent: str, reason: str) -> None:
+        await self._apply(self.states.pause(self._clock(), agent, reason))
+
+    async def ready(self, agent: str) -> None:
+        """Unpause, or end wrap-up early."""
+        await self._apply(self.states.ready(self._clock(), agent))
+
+    def extend_wrapup(self, agent: str, seconds: float) -> datetime:
+        until = self.states.extend_wrapup(self._clock(), agent, seconds)
+        self._wake.set()
+        return until
+
+    async def outbound_started(self, agent: str, call_id: str) -> None:
+        """The agent is dialing out (click-to-dial, a marketing task): busy until that call ends."""
+        events = self.states.outbound(self._clock(), agent, call_id)
+        self._agent_of_call[call_id] = agent
+        await self._apply(events)
+
+    async def marketing_request(
+        self, agent: str, work: MarketingWork, *, call_id: str = ""
+    ) -> MarketingDecision:
+        """May the agent take marketing work now? Admitted outbound work pauses them as "marketing"
+        until they are ready again. Every decision is published."""
+        now = self._clock()
+        record = self.states.get(agent)
+        group = record.profile.group
+        logged_in = sum(1 for r in self.states.logged_in() if r.profile.group == group)
+        ready_states = {
+            MarketingWork.OUTBOUND: (AgentState.AVAILABLE,),
+            MarketingWork.OFFER: (AgentState.RINGING, AgentState.ON_CALL),
+        }[work]
+        if record.state is AgentState.LOGGED_OUT:
+            decision = _denied(now, agent, group, work, DecisionReason.NOT_LOGGED_IN, call_id)
+        elif record.state not in ready_states:
+            decision = _denied(now, agent, group, work, DecisionReason.AGENT_NOT_READY, call_id, record.state)
+        else:
+            decision = self.gate.request(now, agent, group, work, logged_in=logged_in, call_id=call_id)
+        self._bus.publish(decision)
+        if decision.admitted and work is MarketingWork.OUTBOUND and record.state is AgentState.AVAILABLE:
+            await self._apply(self.states.pause(now, agent, PauseReason.MARKETING))
+        return decision
+
+    def marketing_finished(self, agent: str) -> bool:
+        return self.gate.finished(agent, self.states.get(agent).profile.group)
+
+    def snapshot(self, queue: str) -> QueueStatsUpdated:
+        return self.stats.snapshot(queue, self._clock())
+
+    # --- domain events -------------------------------------------------------------------------
+
+    async def handle(self, event: object) -> None:
+        if isinstance(event, CallOffered):
+            self._remember(self._channels, event.call_id, event.channel)
+            return
+        touched = self.stats.feed(event)
+        if isinstance(event, CallQueued):
+            await self._queued(event)
+        elif isinstance(event, CallRinging):
+            await self._ringing(event)
+        elif isinstance(event, CallAnswered):
+            await self._answered(event)
+        elif isinstance(event, CallAbandoned):
+            self.router.remove_call(event.call_id)
+            self._forget(event.call_id)
+        elif isinstance(event, CallEnded):
+            await self._ended(event)
+        elif isinstance(event, SwitchResynced):
+            touched = await self._resynced(event)
+        self._publish_stats(touched)
+
+    async def _queued(self, event: CallQueued) -> None:
+        if event.queue not in self.config.queues:
+            return  # a fallback queue: app_queue's own calls
+        if self.router.delivering_agent(event.call_id):
+            missed, assignments = self.router.ring_no_answer(event.call_id, event.at)
+            await self._missed(event.at, missed, event.call_id)
+            await self._deliver_all(assignments)
+            return
+        if self.router.call(event.call_id) is not None:
+            return
+        call = self._ivr.pop(event.call_id, None)
+        channel = call.channel if call is not None else self._channels.get(event.call_id, "")
+        if not channel:
+            log.warning("acd_call_without_channel", extra={"kv": {"call_id": event.call_id}})
+            return
+        if call is None:
+            call = WaitingCall(event.call_id, channel, event.queue, priority=event.priority)
+        call = replace(call, queue=event.queue, queued_at=call.queued_at or event.at)
+        await self._deliver_all(self.router.add_call(call, event.at))
+
+    async def _ringing(self, event: CallRinging) -> None:
+        record = self.states.by_interface(event.agent)
+        if record is None or self.router.delivering_agent(event.call_id) == record.profile.agent:
+            return
+        if record.state is AgentState.AVAILABLE:  # app_queue (fallback) or a direct call rings them
+            self._agent_of_call[event.call_id] = record.profile.agent
+            await self._apply(self.states.ring(event.at, record.profile.agent, event.call_id, event.queue))
+
+    async def _answered(self, event: CallAnswered) -> None:
+        delivering = self.router.delivering_agent(event.call_id)
+        record = self.states.by_interface(event.agent)
+        events: list[AgentStateChanged] = []
+        if delivering and (record is None or record.profile.agent != delivering):
+            events += self.states.ring_cancelled(event.at, delivering, event.call_id, "answered-elsewhere")
+        call = self.router.call(event.call_id)
+        queue = call.queue if call is not None else event.queue
+        if record is not None and record.state in (AgentState.RINGING, AgentState.AVAILABLE):
+            self.router.answered(event.call_id, record.profile.agent, event.at)
+            self._agent_of_call[event.call_id] = record.profile.agent
+            events += self.states.answer(event.at, record.profile.agent, event.call_id, queue)
+        else:
+            self.router.remove_call(event.call_id)
+        await self._apply(events)
+
+    async def _ended(self, event: CallEnded) -> None:
+        delivering = self.router.delivering_agent(event.call_id)
+        call = self.router.remove_call(event.call_id)
+        events: list[AgentStateChanged] = []
+        if delivering:
+            events += self.states.ring_cancelled(event.at, delivering, event.call_id)
+        agent = self._agent_of_call.pop(event.call_id, "")
+        if agent and agent != delivering:
+            record = self.states.get(agent)
+            wrapup_s = self.config.wrapup_for(record.queue or (call.queue if call else ""))
+            if record.state is AgentState.RINGING:
+                events += self.states.ring_cancelled(event.at, agent, event.call_id)
+            else:
+                events += self.states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s)
+        self._forget(event.call_id)
+        await self._apply(events)
+
+    async def _resynced(self, event: SwitchResynced) -> tuple[str, ...]:
+        alive = set(event.calls)
+        for call in self.router.calls():
+            if call.call_id not in alive:
+                await self._ended(
+                    CallEnded(
+                        at=event.at,
+                        call_id=call.call_id,
+                        cause=EndCause.LOST_DURING_DISCONNECT,
+                        talk_seconds=0.0,
+                    )
+                )
+        for call_id in [c for c in self._agent_of_call if c not in alive]:
+            await self._ended(
+                CallEnded(
+                    at=event.at, call_id=call_id, cause=EndCause.LOST_DURING_DISCONNECT, talk_seconds=0.0
+                )
+            )
+        return self.stats.forget_calls(alive)
+
+    # --- time ----------------------------------------------------------------------------------
+
+    async def run_due(self) -> None:
+        """Everything the clock decided: wrap-ups over, overflows, maximum waits, ring timeouts."""
+        now = self._clock()
+        await self._apply(self.states.expire_wrapups(now))
+        for outcome in self.router.due(now):
+            if isinstance(outcome, Assignment):
+                await self._deliver_all([outcome])
+            elif isinstance(outcome, Overflowed):
+                self._bus.publish(
+                    CallOverflowed(
+                        now, outcome.call.call_id, outcome.call.queue, outcome.to_queue, outcome.wait_seconds
+                    )
+                )
+            elif isinstance(outcome, MaxWait):
+                await self._max_wait(now, outcome)
+            elif isinstance(outcome, RingTimedOut):
+                await self._missed(now, outcome.agent, outcome.call.call_id)
+        if (now - self._last_stats).total_seconds() >= STATS_INTERVAL_S:
+            self._last_stats = now
+            self._publish_stats(self.stats.queues)
+
+    async def _max_wait(self, now: datetime, outcome: MaxWait) -> None:
+        call = outcome.call
+        self._bus.publish(
+            MaxWaitReached(
+                now,
+                call.call_id,
+                call.queue,
+                outcome.action,
+                outcome.wait_seconds,
+                call.caller,
+                call.customer_id,
+            )
+        )
+        context = (
+            self.config.callback_context
+            if outcome.action is MaxWaitAction.CALLBACK
+            else self.config.message_context
+        )
+        try:
+            await self._switch.redirect(
+                call.channel, context=context, exten=call.queue, request_id=f"acd-maxwait-{call.call_id}"
+            )
+        except SwitchError as exc:
+            # The caller stays in app_queue, whose own timeout sends them to the fallback queue.
+            fields = {"call_id": call.call_id, "queue": call.queue, "error": str(exc)}
+            log.error("acd_max_wait_redirect_failed", extra={"kv": fields})
+
+    # --- delivery ------------------------------------------------------------------------------
+
+    async def _deliver_all(self, assignments: list[Assignment]) -> None:
+        work = list(assignments)
+        while work:
+            work.extend(await self._deliver(work.pop(0)))
+
+    async def _deliver(self, assignment: Assignment) -> list[Assignment]:
+        now = self._clock()
+        call, agent = assignment.call, assignment.agent
+        record = self.states.get(agent)
+        self._agent_of_call[call.call_id] = agent
+        more = await self._apply(self.states.ring(now, agent, call.call_id, call.queue), deliver=False)
+        self._bus.publish(
+            CallDelivering(
+                now, call.call_id, call.queue, agent, record.extension, assignment.attempt, assignment.sticky
+            )
+        )
+        try:
+            await self._switch.redirect(
+                call.channel,
+                context=self.config.deliver_context,
+                exten=record.extension,
+                request_id=f"acd-{call.call_id}-{assignment.attempt}",
+            )
+        except SwitchError as exc:
+            now = self._clock()
+            if self.router.delivering_agent(call.call_id) != agent:
+                return more  # the call ended while we waited for the switch
+            fields = {"call_id": call.call_id, "agent": agent, "error": str(exc)}
+            log.warning("acd_delivery_failed", extra={"kv": fields})
+            self._bus.publish(CallDeliveryFailed(now, call.call_id, call.queue, agent, str(exc)))
+            self.router.delivery_failed(call.call_id, now)
+            self._agent_of_call.pop(call.call_id, None)
+            more += await self._apply(
+                self.states.ring_cancelled(now, agent, call.call_id, DELIVERY_FAILED), deliver=False
+            )
+        return more
+
+    async def _missed(self, at: datetime, agent: str, call_id: str) -> None:
+        if not agent:
+            return
+        if self._agent_of_call.get(call_id) == agent:
+            del self._agent_of_call[call_id]
+        log.info("acd_ring_no_answer", extra={"kv": {"call_id": call_id, "agent": agent}})
+        await self._apply(self.states.ring_no_answer(at, agent, call_id))
+
+    # --- applying agent state changes ----------------------------------------------------------
+
+    async def _apply(self, events: list[AgentStateChanged], *, deliver: bool = True) -> list[Assignment]:
+        """Publish state changes and follow them: router index, statistics, marketing slots,
+        fallback-queue pauses; new assignments are delivered (or returned when ``deliver`` is off)."""
+        assignments: list[Assignment] = []
+        touched: set[str] = set()
+        for event in events:
+            self._bus.publish(event)
+            touched.update(self.stats.feed(event))
+            record = self.states.get(event.agent)
+            if event.state is AgentState.AVAILABLE:
+                assignments += self.router.agent_available(
+                    event.agent, event.at, idle_since=record.idle_since, calls_handled=record.calls_handled
+                )
+            else:
+                self.router.agent_unavailable(event.agent)
+            if event.state in (AgentState.AVAILABLE, AgentState.LOGGED_OUT) or (
+                event.state is AgentState.PAUSED and event.reason != PauseReason.MARKETING
+            ):
+                self.gate.finished(event.agent, record.profile.group)
+            await self._sync_fallback_pause(event)
+        self._publish_stats(touched)
+        if deliver:
+            await self._deliver_all(assignments)
+            return []
+        return assignments
+
+    def _publish_stats(self, queues: Iterable[str]) -> None:
+        queues = tuple(queues)
+        if not queues:
+            return
+        now = self._clock()
+        loads: dict[str, Load] = {}
+        for snapshot in self.stats.snapshots(now):
+            loads[snapshot.queue] = Load(snapshot.waiting, snapshot.longest_wait_s, snapshot.service_level)
+            if snapshot.queue in queues:
+                self._bus.publish(snapshot)
+        for policy in self.gate.policies():
+            if any(queue in queues for queue in policy.queues):
+                self._bus.publish_all(
+                    self.gate.update_load(now, policy.group, combined_load(loads, policy.queues))
+                )
+
+    # --- fallback queue membership -------------------------------------------------------------
+
+    async def _join_fallback(self, agent: str, paused_reason: str) -> None:
+        record = self.states.get(agent)
+        profile = record.profile
+        for queue in record.queues:
+            level = profile.skills.get(self.config.queues[queue].skill, 1)
+            await self._member_action(
+                "queue_add",
+                self._switch.queue_add(
+                    queue + self.config.fallback_suffix,
+                    profile.interface,
+                    member_name=profile.name or profile.agent,
+                    penalty=MAX_SKILL_LEVEL - level,
+                    paused=bool(paused_reason),
+                    reason=paused_reason,
+                    state_interface=profile.interface,
+                ),
+                agent,
+            )
+
+    async def _leave_fallback(self, agent: str, queues: tuple[str, ...]) -> None:
+        interface = self.states.get(agent).profile.interface
+        for queue in queues:
+            await self._member_action(
+                "queue_remove",
+                self._switch.queue_remove(queue + self.config.fallback_suffix, interface),
+                agent,
+            )
+
+    async def _sync_fallback_pause(self, event: AgentStateChanged) -> None:
+        paused_now = event.state is AgentState.PAUSED
+        paused_before = event.previous is AgentState.PAUSED
+        if event.state is AgentState.LOGGED_OUT or event.previous is AgentState.LOGGED_OUT:
+            return  # login and logout add and remove the membership itself
+        if paused_now or paused_before:
+            await self._member_action(
+                "queue_pause",
+                self._switch.queue_pause(event.interface, paused=paused_now, reason=event.reason),
+                event.agent,
+            )
+
+    async def _member_action(self, action: str, request: Awaitable[None], agent: str) -> None:
+        try:
+            await request
+        except SwitchError as exc:
+            fields = {"action": action, "agent": agent, "error": str(exc)}
+            log.warning("acd_fallback_membership_failed", extra={"kv": fields})
+
+    # --- memory --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _remember(memory: OrderedDict, key: str, value: object) -> None:
+        memory[key] = value
+        memory.move_to_end(key)
+        while len(memory) > MAX_REMEMBERED_CALLS:
+            memory.popitem(last=False)
+
+    def _forget(self, call_id: str) -> None:
+        self._channels.pop(call_id, None)
+        self._ivr.pop(call_id, None)
+
+
+def _denied(
+    at: datetime,
+    agent: str,
+    group: str,
+    work: MarketingWork,
+    reason: DecisionReason,
+    call_id: str,
+    state: str = "",
+) -> MarketingDecision:
+    detail = f"agent is {state}" if state else ""
+    return MarketingDecision(at, agent, group, work, False, reason, detail, call_id=call_id)
