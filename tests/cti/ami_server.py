@@ -26,10 +26,28 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from cti.ami_link import AmiLinkConfig
 from cti.ami_protocol import AmiMessage, AmiParser
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 WAIT_S = 5.0  # how long ``received`` and ``logged_in`` wait before failing the test
+
+
+def link_config(port: int, **overrides: object) -> AmiLinkConfig:
+    """Settings for a link to this server: short timeouts and reconnect delays for tests."""
+    settings: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "secret": "hotline-secret",
+        "action_timeout_s": 2.0,
+        "ping_interval_s": 30.0,
+        "ping_timeout_s": 2.0,
+        "connect_timeout_s": 2.0,
+        "reconnect_initial_s": 0.01,
+        "reconnect_max_s": 0.05,
+    }
+    settings.update(overrides)
+    return AmiLinkConfig(**settings)  # type: ignore[arg-type]
 
 
 def encode(message: Mapping[str, str | list[str]]) -> bytes:

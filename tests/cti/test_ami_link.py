@@ -11,28 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from cti.ami_link import AmiLink, AmiLinkConfig, AmiProtocol
+from cti.ami_link import AmiLink, AmiProtocol
 from cti.ami_protocol import AmiMessage, first
 from cti.errors import AmiActionFailed, AmiTimeout, SwitchUnavailable
-from tests.cti.ami_server import AmiServer, answers_in, encode, events_in, load_transcript
+from tests.cti.ami_server import AmiServer, answers_in, encode, events_in, link_config, load_transcript
 
 WAIT_S = 5.0
-
-
-def link_config(port: int, **overrides: object) -> AmiLinkConfig:
-    settings: dict[str, object] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "secret": "hotline-secret",
-        "action_timeout_s": 2.0,
-        "ping_interval_s": 30.0,
-        "ping_timeout_s": 2.0,
-        "connect_timeout_s": 2.0,
-        "reconnect_initial_s": 0.01,
-        "reconnect_max_s": 0.05,
-    }
-    settings.update(overrides)
-    return AmiLinkConfig(**settings)  # type: ignore[arg-type]
 
 
 class Recorder:

@@ -1,0 +1,321 @@
+"""The ``Switch`` protocol carried as AMI actions over an ``AmiLink``.
+
+Each method sends one action and returns once Asterisk has answered; ``Response: Error`` becomes
+``AmiActionFailed`` with Asterisk's message, no answer in time ``AmiTimeout``, a link that is down
+``SwitchUnavailable``. A value with a line break is refused before anything is sent
+(``ActionFieldError``).
+
+A ``request_id`` makes a request idempotent: the first call with an id sends the action, every
+later call with the same id — even while the first is still waiting — gets the first outcome
+(its result or its error) and sends nothing. Only a request that never reached Asterisk (the link
+was down, a bad value) is forgotten, so that it can be tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol, TypeVar
+
+from cti.action_results import ActionResult
+from cti.ami_protocol import ActionFieldError, first
+from cti.errors import AmiActionFailed, SwitchUnavailable
+from cti.switch import OriginateResult, SpyMode
+
+T = TypeVar("T")
+
+# How many request ids are remembered; the oldest settled ones are forgotten first. A retry
+# comes within seconds of its original, so this covers hours of a busy center's requests.
+REMEMBERED_REQUESTS = 10_000
+
+# The dialplan contexts Hotline's actions rely on (asterisk-config/extensions.conf).
+SPY_CONTEXT = "spy"
+PLAY_CONTEXT = "hotline-play"
+SPY_OPTIONS = {SpyMode.LISTEN: "q", SpyMode.WHISPER: "qw", SpyMode.BARGE: "qB"}
+
+# Sync Originate blocks until the channel answers or gives up, and async Originate reports
+# then; either way Asterisk needs the dial timeout plus this margin to tell us.
+ORIGINATE_MARGIN_S = 5.0
+
+
+class ActionSender(Protocol):
+    """What ``AmiSwitch`` needs of the link (``cti.ami_link.AmiLink``)."""
+
+    async def send_action(
+        self,
+        action: str,
+        fields: Mapping[str, object] | None = None,
+        *,
+        timeout_s: float | None = None,
+        completion_event: str = "",
+    ) -> ActionResult: ...
+
+
+class AmiSwitch:
+    def __init__(
+        self,
+        link: ActionSender,
+        *,
+        remembered_requests: int = REMEMBERED_REQUESTS,
+        originate_margin_s: float = ORIGINATE_MARGIN_S,
+    ) -> None:
+        self._link = link
+        self._originate_margin_s = originate_margin_s
+        self._outcomes: OrderedDict[str, asyncio.Future[object]] = OrderedDict()
+        self._remembered = remembered_requests
+
+    # --- calls -----------------------------------------------------------------------------
+
+    async def originate(
+        self,
+        *,
+        channel: str,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        caller_id: str = "",
+        variables: Mapping[str, str] | None = None,
+        timeout_s: float = 30.0,
+        request_id: str | None = None,
+        asynchronous: bool = True,
+    ) -> OriginateResult:
+        """Dial ``channel`` and, once it answers, run ``context,exten,priority`` (click-to-dial).
+
+        Async (the default): Asterisk queues the call at once and reports it with an
+        ``OriginateResponse`` event; the result says whether the channel answered, and if not,
+        Asterisk's ``Reason`` code. Sync: Asterisk answers only when the channel answered
+        (success) or failed (``AmiActionFailed`` "Originate failed"; it gives no reason code).
+        """
+        fields: dict[str, object] = {
+            "Channel": channel,
+            "Context": context,
+            "Exten": exten,
+            "Priority": priority,
+            "CallerID": caller_id or None,
+            "Timeout": int(timeout_s * 1000),
+            "Async": asynchronous,
+            "Variable": [f"{key}={value}" for key, value in (variables or {}).items()] or None,
+        }
+
+        async def send() -> OriginateResult:
+            result = await self._link.send_action(
+                "Originate",
+                fields,
+                timeout_s=timeout_s + self._originate_margin_s,
+                completion_event="OriginateResponse" if asynchronous else "",
+            )
+            outcome = result.completion
+            if outcome is None:
+                return OriginateResult(action_id=result.action_id, success=True)
+            return OriginateResult(
+                action_id=result.action_id,
+                success=first(outcome, "Response") == "Success",
+                channel=first(outcome, "Channel"),
+                reason=first(outcome, "Reason"),
+            )
+
+        return await self._once(request_id, send)
+
+    async def redirect(
+        self,
+        channel: str,
+        *,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        extra_channel: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        """Send ``channel`` (and ``extra_channel``, e.g. the other leg) to a dialplan place.
+
+        This is how the router delivers a waiting caller (docs/routing.md): the caller's
+        channel goes to ``hotline-deliver``, extension = the agent's extension.
+        """
+        fields: dict[str, object] = {
+            "Channel": channel,
+            "Context": context,
+            "Exten": exten,
+            "Priority": priority,
+        }
+        if extra_channel:
+            fields |= {"ExtraChannel": extra_channel, "ExtraContext": context, "ExtraExten": exten}
+            fields["ExtraPriority"] = priority
+        await self._action(request_id, "Redirect", fields)
+
+    async def hangup(self, channel: str, *, cause: int = 16, request_id: str | None = None) -> None:
+        await self._action(request_id, "Hangup", {"Channel": channel, "Cause": cause})
+
+    # --- queue members ---------------------------------------------------------------------
+
+    async def queue_add(
+        self,
+        queue: str,
+        interface: str,
+        *,
+        member_name: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+        state_interface: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        fields = {
+            "Queue": queue,
+            "Interface": interface,
+            "MemberName": member_name or None,
+            "StateInterface": state_interface or None,
+            "Penalty": penalty,
+            "Paused": paused if paused else None,
+            "Reason": reason if paused and reason else None,
+        }
+        await self._action(request_id, "QueueAdd", fields)
+
+    async def queue_remove(self, queue: str, interface: str, *, request_id: str | None = None) -> None:
+        await self._action(request_id, "QueueRemove", {"Queue": queue, "Interface": interface})
+
+    async def queue_pause(
+        self,
+        interface: str,
+        *,
+        paused: bool,
+        queue: str = "",
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        """Pause (with a reason: lunch, training, missed…) or unpause; on every queue unless
+        ``queue`` names one."""
+        fields = {"Queue": queue or None, "Interface": interface, "Paused": paused, "Reason": reason or None}
+        await self._action(request_id, "QueuePause", fields)
+
+    # --- recording -------------------------------------------------------------------------
+
+    async def mixmonitor_start(
+        self, channel: str, *, file: str, options: str = "", request_id: str | None = None
+    ) -> None:
+        await self._action(
+            request_id, "MixMonitor", {"Channel": channel, "File": file, "Options": options or None}
+        )
+
+    async def mixmonitor_stop(self, channel: str, *, request_id: str | None = None) -> None:
+        await self._action(request_id, "StopMixMonitor", {"Channel": channel})
+
+    async def mixmonitor_mute(
+        self, channel: str, *, mute: bool, direction: str = "both", request_id: str | None = None
+    ) -> None:
+        """Mute the recording of ``channel`` — ``read`` (what its party says), ``write`` (what
+        its party hears) or ``both`` — e.g. while a caller reads card data out."""
+        fields = {"Channel": channel, "Direction": direction, "State": 1 if mute else 0}
+        await self._action(request_id, "MixMonitorMute", fields)
+
+    # --- channel variables -----------------------------------------------------------------
+
+    async def get_var(self, channel: str, name: str) -> str:
+        """The variable's value on ``channel`` (a global one when ``channel`` is empty); empty
+        when it is not set."""
+        result = await self._link.send_action("Getvar", {"Channel": channel or None, "Variable": name})
+        return result.value("Value")
+
+    async def set_var(self, channel: str, name: str, value: str, *, request_id: str | None = None) -> None:
+        fields = {"Channel": channel or None, "Variable": name, "Value": value}
+        await self._action(request_id, "Setvar", fields)
+
+    # --- supervisor tools and prompts ------------------------------------------------------
+
+    async def spy(
+        self, supervisor: str, agent_extension: str, mode: SpyMode, *, request_id: str | None = None
+    ) -> OriginateResult:
+        """Ring the supervisor's phone (``supervisor`` is its interface, e.g. ``PJSIP/2001``);
+        once answered it runs ChanSpy on the agent's channel in the ``spy`` context with
+        ``SPY_OPTS`` q (listen), qw (whisper) or qB (barge)."""
+        return await self.originate(
+            channel=supervisor,
+            context=SPY_CONTEXT,
+            exten=agent_extension,
+            variables={"SPY_OPTS": SPY_OPTIONS[mode]},
+            request_id=request_id,
+        )
+
+    async def play(self, channel: str, prompt: str, *, request_id: str | None = None) -> None:
+        """Play ``prompt`` (a sound file name, as Playback takes it) into ``channel`` without
+        taking it out of its bridge or queue.
+
+        Mechanism: an async Originate of ``Local/s@hotline-play/n`` whose dialplan half plays
+        ``${PROMPT}`` and hangs up, while its other half runs ``ChanSpy(channel,qwES)`` — it
+        whispers into exactly that channel (the full channel name is a prefix matching only
+        itself), stays silent otherwise (q), and leaves when the prompt ends or the channel
+        hangs up (E, S). Only ``channel`` hears the prompt; the other party does not.
+        Alternatives refused: Redirect to a playback context (takes the caller out of its
+        bridge or queue position), AGI (only on a channel already running AsyncAGI).
+        Returns once Asterisk reports the prompt channel up; raises ``AmiActionFailed`` when
+        Asterisk refuses the Originate.
+        """
+        fields: dict[str, object] = {
+            "Channel": f"Local/s@{PLAY_CONTEXT}/n",
+            "Application": "ChanSpy",
+            "Data": f"{channel},qwES",
+            "Async": True,
+            "Variable": f"PROMPT={prompt}",
+        }
+
+        async def send() -> None:
+            result = await self._link.send_action(
+                "Originate",
+                fields,
+                timeout_s=self._originate_margin_s * 2,
+                completion_event="OriginateResponse",
+            )
+            outcome = result.completion
+            if outcome is not None and first(outcome, "Response") != "Success":
+                reason = first(outcome, "Reason")
+                raise AmiActionFailed(
+                    "Originate", f"prompt channel failed (Reason {reason})", result.action_id
+                )
+
+        await self._once(request_id, send)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _action(self, request_id: str | None, action: str, fields: Mapping[str, object]) -> None:
+        async def send() -> None:
+            await self._link.send_action(action, fields)
+
+        await self._once(request_id, send)
+
+    async def _once(self, request_id: str | None, send: Callable[[], Awaitable[T]]) -> T:
+        if request_id is None:
+            return await send()
+        earlier = self._outcomes.get(request_id)
+        if earlier is not None:
+            return await asyncio.shield(earlier)  # type: ignore[return-value]
+        outcome: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._outcomes[request_id] = outcome
+        self._forget_oldest()
+        try:
+            result = await send()
+        except (SwitchUnavailable, ActionFieldError) as exc:
+            if not (isinstance(exc, SwitchUnavailable) and exc.sent):
+                del self._outcomes[request_id]  # never reached Asterisk: may be tried again
+            _settle_error(outcome, exc)
+            raise
+        except asyncio.CancelledError:
+            self._outcomes.pop(request_id, None)
+            outcome.cancel()
+            raise
+        except Exception as exc:
+            _settle_error(outcome, exc)
+            raise
+        outcome.set_result(result)
+        return result
+
+    def _forget_oldest(self) -> None:
+        while len(self._outcomes) > self._remembered:
+            oldest_id, oldest = next(iter(self._outcomes.items()))
+            if not oldest.done():
+                return
+            del self._outcomes[oldest_id]
+
+
+def _settle_error(outcome: asyncio.Future[object], exc: BaseException) -> None:
+    outcome.set_exception(exc)
+    outcome.exception()  # retrieved: a settled error nobody asks for again is not a warning
