@@ -33,7 +33,7 @@ def reconcile(tracker: CallTracker, snapshot: SwitchSnapshot) -> list[SwitchEven
     for call in list(tracker.calls.values()):
         events.extend(_forget_gone(tracker, call, listed, at))
     entries = _queue_entries(snapshot.queue_status)
-    for call_id, items in _by_call(listed).items():
+    for call_id, items in sorted(_by_call(listed).items(), key=lambda pair: _age(pair[0])):
         if not tracker.was_ended(call_id):
             events.extend(_adopt(tracker, call_id, items, entries, at))
     queues = {text(item.get("Queue")) for item in snapshot.queue_status if item.get("Event") == "QueueParams"}
@@ -62,6 +62,15 @@ def _by_call(listed: Mapping[str, AmiMessage]) -> dict[str, list[AmiMessage]]:
     for uniqueid, item in listed.items():
         calls.setdefault(text(item.get("Linkedid")) or uniqueid, []).append(item)
     return calls
+
+
+def _age(uniqueid: str) -> tuple[float, float]:
+    """Asterisk's ids are "epoch.sequence": the older call sorts first."""
+    head, _, tail = uniqueid.partition(".")
+    try:
+        return float(head), float(tail or 0)
+    except ValueError:
+        return float("inf"), 0.0
 
 
 def _queue_entries(items: list[AmiMessage]) -> dict[str, AmiMessage]:
