@@ -14,7 +14,7 @@ from crm.errors import DuplicatePhoneNumber, NotFound
 from crm.kinds import Role, TicketKind, TicketStatus
 from crm.masking import mask_address, mask_id_number
 from crm.models import Customer, CustomerPhone, DoNotContact, Ticket
-from crm.phones import PhoneNumber, normalize_phone
+from crm.phones import PhoneNumber, normalize_phone, try_normalize_phone
 from crm.results import CallerMatch, CustomerCard
 
 OPEN_TICKET_STATUSES = (TicketStatus.OPEN.value, TicketStatus.ASSIGNED.value, TicketStatus.RESOLVED.value)
@@ -101,12 +101,11 @@ async def add_to_do_not_contact(
 
 async def find_customer_by_phone(db: Database, number: str) -> CallerMatch | None:
     """The customer who owns ``number`` (any format), or None; one indexed query."""
-    try:
-        e164 = normalize_phone(number).e164
-    except ValueError:
+    phone = try_normalize_phone(number)
+    if phone is None:
         return None
     async with db.read() as session:
-        row = (await session.execute(_CALLER_QUERY, {"e164": e164})).first()
+        row = (await session.execute(_CALLER_QUERY, {"e164": phone.e164})).first()
     if row is None:
         return None
     return CallerMatch(

@@ -9,15 +9,17 @@ and every test starts from emptied tables. Without the binaries the postgres tes
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -42,6 +44,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _run_apart(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine on its own loop in a worker thread: session fixtures may be set up from
+    inside a test's running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, factory()).result()
+
+
 def _as_postgres(args: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *args]
@@ -57,7 +66,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         await upgrade(db)
         await db.dispose()
 
-    asyncio.run(migrate())
+    _run_apart(migrate)
     return path
 
 
@@ -119,7 +128,7 @@ def postgres_url() -> Iterator[str]:
             await upgrade(db)
             await db.dispose()
 
-        asyncio.run(migrate())
+        _run_apart(migrate)
         yield url
     finally:
         subprocess.run(

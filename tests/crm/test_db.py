@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from crm.contacts import NewContact, record_contact
+from crm.customers import NewCustomer, create_customer
+from crm.db import Database, utcnow
+from crm.kinds import Channel
+from crm.migrate import current_revision, head_revision, upgrade
+from crm.models import Contact
+
+
+async def test_upgrade_creates_the_schema_in_a_new_directory_and_is_idempotent(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/var/sub/hotline.db")
+    await upgrade(db)
+    await upgrade(db)
+    assert await current_revision(db) == head_revision()
+    async with db.read() as session:
+        assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    await db.dispose()
+
+
+async def test_two_hundred_concurrent_writes_on_sqlite_all_succeed(sqlite_db: Database) -> None:
+    customer_id = await create_customer(sqlite_db, NewCustomer(name="王芳", phones=["13800138000"]))
+
+    async def one(i: int) -> int:
+        return await record_contact(sqlite_db, NewContact(customer_id, Channel.CALL_IN, call_id=f"c{i}"))
+
+    ids = await asyncio.gather(*(one(i) for i in range(200)))
+    assert len(set(ids)) == 200
+    async with sqlite_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Contact)) == 200
+
+
+async def test_a_second_process_writing_the_same_file_waits_instead_of_failing(sqlite_db: Database) -> None:
+    other = Database(sqlite_db.url)
+    customer_id = await create_customer(sqlite_db, NewCustomer(name="王芳", phones=["13800138000"]))
+    results = await asyncio.gather(
+        *(record_contact(db, NewContact(customer_id, Channel.SMS)) for db in [sqlite_db, other] * 30)
+    )
+    assert len(results) == 60
+    await other.dispose()
+
+
+async def test_a_failed_write_leaves_nothing_behind(db: Database) -> None:
+    try:
+        async with db.write() as session:
+            session.add(Contact(customer_id=None, channel="sms", purpose="service", at=utcnow()))
+            await session.flush()
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Contact)) == 0

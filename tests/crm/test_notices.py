@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from crm.customers import NewCustomer, create_customer
+from crm.db import Database
+from crm.kinds import Channel, NoticeTopic, OutboxStatus
+from crm.models import OutboxMessage
+from crm.notices import (
+    LogSender,
+    Notice,
+    SmtpSender,
+    deliver_due,
+    enqueue_notice,
+    recover_interrupted,
+    subscribe,
+)
+
+NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+
+
+class FlakySender:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.sent: list[Notice] = []
+
+    async def send(self, notice: Notice) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("gateway down")
+        self.sent.append(notice)
+
+
+async def subscribed_customer(db: Database) -> int:
+    customer_id = await create_customer(
+        db, NewCustomer(name="王芳", phones=["010-12345678", "13800138000"], email="wang@example.cn")
+    )
+    await subscribe(db, customer_id, NoticeTopic.TICKET_PROGRESS, Channel.SMS, now=NOW)
+    await subscribe(db, customer_id, NoticeTopic.TICKET_PROGRESS, Channel.EMAIL, now=NOW)
+    return customer_id
+
+
+async def test_a_notice_goes_to_every_channel_the_customer_chose_exactly_once(db: Database) -> None:
+    customer_id = await subscribed_customer(db)
+    for _ in range(3):  # the same event reported three times
+        await enqueue_notice(
+            db,
+            customer_id,
+            NoticeTopic.TICKET_PROGRESS,
+            subject="工单进度",
+            body="已派单",
+            dedupe_key="T1:assigned",
+            now=NOW,
+        )
+    await enqueue_notice(
+        db, customer_id, NoticeTopic.OFFERS, subject="x", body="x", dedupe_key="offer:1", now=NOW
+    )
+    sender = LogSender()
+    report = await deliver_due(db, {Channel.SMS: sender, Channel.EMAIL: sender}, now=NOW)
+    assert (report.sent, report.failed) == (2, 0)
+    assert sorted((n.channel, n.address) for n in sender.sent) == [
+        (Channel.EMAIL, "wang@example.cn"),
+        (Channel.SMS, "+8613800138000"),
+    ]
+    assert (await deliver_due(db, {Channel.SMS: sender, Channel.EMAIL: sender}, now=NOW)).sent == 0
+    assert len(sender.sent) == 2
+
+
+async def test_a_failed_send_is_retried_with_backoff_then_given_up(db: Database) -> None:
+    customer_id = await subscribed_customer(db)
+    await enqueue_notice(
+        db, customer_id, NoticeTopic.TICKET_PROGRESS, subject="s", body="b", dedupe_key="k", now=NOW
+    )
+    flaky = FlakySender(failures=1)
+    dead = FlakySender(failures=100)
+    senders = {Channel.SMS: flaky, Channel.EMAIL: dead}
+    report = await deliver_due(db, senders, now=NOW, max_attempts=2)
+    assert (report.sent, report.retrying, report.failed) == (0, 2, 0)
+    assert (await deliver_due(db, senders, now=NOW + timedelta(seconds=30), max_attempts=2)).sent == 0
+    report = await deliver_due(db, senders, now=NOW + timedelta(minutes=2), max_attempts=2)
+    assert (report.sent, report.retrying, report.failed) == (1, 0, 1)
+    assert len(flaky.sent) == 1
+    async with db.read() as session:
+        failed = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED.value)
+        )
+    assert failed is not None and "gateway down" in (failed.last_error or "")
+
+
+async def test_a_send_interrupted_by_a_crash_is_never_retried(db: Database) -> None:
+    customer_id = await subscribed_customer(db)
+    await enqueue_notice(
+        db, customer_id, NoticeTopic.TICKET_PROGRESS, subject="s", body="b", dedupe_key="k", now=NOW
+    )
+    async with db.write() as session:
+        await session.execute(update(OutboxMessage).values(status=OutboxStatus.SENDING.value))
+    assert await recover_interrupted(db) == 2
+    sender = LogSender()
+    assert (await deliver_due(db, {Channel.SMS: sender, Channel.EMAIL: sender}, now=NOW)).sent == 0
+    assert sender.sent == []
+
+
+async def test_the_smtp_sender_speaks_smtp_to_a_real_server(unused_smtp: SmtpServer) -> None:
+    sender = SmtpSender("127.0.0.1", unused_smtp.port, "hotline@example.cn", timeout_s=5)
+    await sender.send(
+        Notice(1, Channel.EMAIL, "wang@example.cn", NoticeTopic.TICKET_PROGRESS, "工单进度", "已派单")
+    )
+    message = await asyncio.wait_for(unused_smtp.received.get(), 5)
+    assert "RCPT TO:<wang@example.cn>" in message
+    assert "Subject:" in message
+
+
+class SmtpServer:
+    """Just enough SMTP on loopback to accept one message and hand its transcript to the test."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[str] = asyncio.Queue(maxsize=10)
+        self.port = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        transcript: list[str] = []
+        writer.write(b"220 test ESMTP\r\n")
+        in_data = False
+        while line := await reader.readline():
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            transcript.append(text)
+            if in_data:
+                if text == ".":
+                    in_data = False
+                    writer.write(b"250 queued\r\n")
+                continue
+            verb = text.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                writer.write(b"250 test\r\n")
+            elif verb == "DATA":
+                in_data = True
+                writer.write(b"354 go ahead\r\n")
+            elif verb == "QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        writer.close()
+        self.received.put_nowait("\n".join(transcript))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+async def unused_smtp():
+    server = SmtpServer()
+    await server.start()
+    yield server
+    await server.stop()
