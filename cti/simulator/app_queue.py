@@ -1,0 +1,485 @@
+"""app_queue as the captures show it: a caller waits on hold, members ring, the first to answer
+is bridged; hold, transfer and hang-up end the bridge. Also the plain Dial used by
+hotline-deliver and transfers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cti.simulator import wire
+from cti.simulator.channels import Bridge, Channel
+from cti.simulator.core import CallRecord
+from cti.simulator.legs import Leg, first_of
+from cti.simulator.queue import Member, Queue, QueueEntry
+
+if TYPE_CHECKING:
+    from cti.simulator.core import SwitchSimulator
+
+QUEUE_RESET_VARS = (
+    "ANSWEREDTIME",
+    "ANSWEREDTIME_MS",
+    "DIALEDTIME",
+    "DIALEDTIME_MS",
+    "QUEUEWAIT",
+    "QUEUEWAIT_MS",
+)
+
+
+@dataclass(slots=True)
+class QueueContext:
+    queue: Queue
+    member: Member
+    entry: QueueEntry
+
+
+def queue_vars(sim: SwitchSimulator, channel: Channel, queue: Queue) -> None:
+    for name, value in (
+        ("QUEUENAME", queue.name),
+        ("QUEUEMAX", "0"),
+        ("QUEUESTRATEGY", queue.strategy),
+        ("QUEUECALLS", str(len(queue.entries))),
+        ("QUEUEHOLDTIME", str(queue.holdtime)),
+        ("QUEUETALKTIME", str(queue.talktime)),
+        ("QUEUECOMPLETED", str(queue.completed)),
+        ("QUEUEABANDONED", str(queue.abandoned)),
+        ("QUEUESRVLEVEL", "0"),
+        ("QUEUESRVLEVELPERF", "0.0"),
+    ):
+        sim.varset(channel, name, value)
+
+
+def _elapsed_vars(sim: SwitchSimulator, channel: Channel, answered_at: float | None) -> list[tuple[str, str]]:
+    now = sim.clock.time()
+    dialed = now - channel.created
+    answered = 0.0 if answered_at is None else now - answered_at
+    return [
+        ("DIALEDTIME", str(int(dialed))),
+        ("DIALEDTIME_MS", str(int(dialed * 1000))),
+        ("ANSWEREDTIME", str(int(answered))),
+        ("ANSWEREDTIME_MS", str(int(answered * 1000))),
+    ]
+
+
+async def run_queue(
+    sim: SwitchSimulator,
+    leg: Leg,
+    queue_name: str,
+    record: CallRecord,
+    *,
+    timeout_s: float,
+    priority: int = 0,
+) -> str:
+    """Queue(): returns completed, abandoned, redirect or timeout."""
+    channel = leg.channel
+    queue = sim.queues.get(queue_name)
+    if queue is None:
+        sim.varset(channel, "QUEUESTATUS", "UNKNOWN")
+        return "timeout"
+    for name in QUEUE_RESET_VARS:
+        sim.varset(channel, name, "")
+    now = sim.clock.time()
+    position = len(queue.entries) + 1
+    for index, other in enumerate(queue.entries):
+        if other.priority < priority:
+            position = index + 1
+            break
+    entry = QueueEntry(channel, queue_name, now, position, priority)
+    queue.entries.insert(position - 1, entry)
+    sim.refresh_queue_devices(queue)
+    sim.channel_event(
+        "QueueCallerJoin",
+        channel,
+        [("Queue", queue_name), ("Position", str(position)), ("Count", str(len(queue.entries)))],
+        "agent,all",
+    )
+    sim.channel_event("MusicOnHoldStart", channel, [("Class", "default")])
+    if record.queued is None:
+        record.queued = now
+    sim.queue_changed()
+    deadline = sim.clock.timer(timeout_s)
+    try:
+        while True:
+            if leg.gone.done():
+                _abandon(sim, leg, queue, entry)
+                return "abandoned"
+            if leg.redirect.done():
+                _leave(sim, queue, entry, moh=True)
+                return "redirect"
+            if deadline.done():
+                _leave(sim, queue, entry, moh=True)
+                sim.varset(channel, "QUEUESTATUS", "TIMEOUT")
+                return "timeout"
+            members = _members_for(queue, entry)
+            if members:
+                outcome = await _ring(sim, leg, record, queue, entry, members[0])
+                if outcome in ("completed", "abandoned", "redirect"):
+                    return outcome
+                retry = sim.clock.timer(queue.retry_s)
+                await first_of(retry, leg.gone, leg.redirect, deadline)
+                retry.cancel()
+                continue
+            changed = sim.queue_changed_future()
+            await first_of(changed, leg.gone, leg.redirect, deadline)
+    finally:
+        deadline.cancel()
+
+
+def _members_for(queue: Queue, entry: QueueEntry) -> list[Member]:
+    position = queue.position(entry)
+    available = [m for m in queue.members.values() if m.available]
+    if position > len(available):
+        return []
+    return queue.pick_members()
+
+
+def _leave(sim: SwitchSimulator, queue: Queue, entry: QueueEntry, *, moh: bool) -> None:
+    channel = entry.channel
+    if moh:
+        sim.channel_event("MusicOnHoldStop", channel)
+    position = queue.position(entry)
+    queue.entries.remove(entry)
+    sim.refresh_queue_devices(queue)
+    sim.channel_event(
+        "QueueCallerLeave",
+        channel,
+        [("Queue", queue.name), ("Position", str(position)), ("Count", str(len(queue.entries)))],
+        "agent,all",
+    )
+    sim.varset(channel, "QUEUEPOSITION", str(position))
+    sim.queue_changed()
+
+
+def _abandon(sim: SwitchSimulator, leg: Leg, queue: Queue, entry: QueueEntry) -> None:
+    channel = leg.channel
+    now = sim.clock.time()
+    waited = now - entry.joined
+    sim.channel_event("MusicOnHoldStop", channel)
+    sim.varset(channel, "QUEUEWAIT", str(int(waited)))
+    sim.varset(channel, "QUEUEWAIT_MS", str(int(waited) * 1000))
+    elapsed = dict(_elapsed_vars(sim, channel, None))
+    for name in ("DIALEDTIME", "DIALEDTIME_MS", "ANSWEREDTIME", "ANSWEREDTIME_MS"):
+        sim.varset(channel, name, elapsed[name])
+    sim.varset(channel, "ABANDONED", "TRUE")
+    queue_vars(sim, channel, queue)
+    position = queue.position(entry)
+    sim.channel_event(
+        "QueueCallerAbandon",
+        channel,
+        [
+            ("Queue", queue.name),
+            ("Position", str(position)),
+            ("OriginalPosition", str(entry.original_position)),
+            ("HoldTime", str(int(waited))),
+        ],
+        "agent,all",
+    )
+    queue.abandoned += 1
+    queue_vars(sim, channel, queue)
+    _leave(sim, queue, entry, moh=False)
+    from cti.simulator.dialplan import finish_hangup
+
+    finish_hangup(sim, leg, cause=0)
+
+
+async def _ring(
+    sim: SwitchSimulator, leg: Leg, record: CallRecord, queue: Queue, entry: QueueEntry, member: Member
+) -> str:
+    context = QueueContext(queue, member, entry)
+    extension = member.interface.partition("/")[2]
+    phone = sim.phones.get(extension)
+    answer_after = phone.answer_after_s if phone is not None and phone.reachable else None
+    return await dial_and_bridge(sim, leg, record, extension, queue.timeout_s, context, answer_after)
+
+
+def _agent_channel(
+    sim: SwitchSimulator, caller: Channel, extension: str, queued: bool
+) -> tuple[Channel, Channel]:
+    """The outgoing leg, and the stale copy of it that DialBegin carries (as Asterisk's snapshot)."""
+    agent = sim.new_channel(f"PJSIP/{extension}", context="agents", exten="s", linkedid=caller.linkedid)
+    agent.caller_num = caller.exten
+    sim.newexten(agent, 1, "AppQueue" if queued else "AppDial", "(Outgoing Line)")
+    sim.channel_event("NewCallerid", agent, [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+    sim.varset(agent, "DIALEDPEERNUMBER", extension)
+    stale = Channel(**{name: getattr(agent, name) for name in Channel.__slots__})
+    agent.connected_num, agent.connected_name = caller.caller_num, caller.caller_name
+    agent.exten = caller.exten
+    return agent, stale
+
+
+async def dial_and_bridge(
+    sim: SwitchSimulator,
+    leg: Leg,
+    record: CallRecord,
+    extension: str,
+    ring_timeout_s: float,
+    queued: QueueContext | None,
+    answer_after_s: float | None = None,
+) -> str:
+    """Ring one phone for the caller; returns completed, noanswer, abandoned or redirect."""
+    caller = leg.channel
+    if queued is None:
+        phone = sim.phones.get(extension)
+        answer_after_s = phone.answer_after_s if phone is not None and phone.reachable else None
+    agent, stale = _agent_channel(sim, caller, extension, queued is not None)
+    dial_string = f"PJSIP/{extension}"
+    if queued is not None:
+        sim.pair_event(
+            "AgentCalled",
+            caller,
+            agent,
+            [
+                ("Queue", queued.queue.name),
+                ("Interface", queued.member.interface),
+                ("MemberName", queued.member.name),
+            ],
+            "agent,all",
+        )
+    sim.pair_event("DialBegin", caller, stale, [("DialString", dial_string)], "call,all")
+    caller.connected_num, caller.connected_name = caller.exten, ""
+    sim.channel_event("NewConnectedLine", caller)
+    sim.newstate(agent, 5)
+    sim.newexten(agent, 1, "AppQueue" if queued else "AppDial", "(Outgoing Line)")
+    sim.channel_event("NewConnectedLine", agent)
+    sim.refresh_endpoint(agent.device)
+    sim.update_member_status(agent.device)
+    sim.pair_event("DialState", caller, agent, [("DialStatus", "RINGING")], "call,all")
+    ring_started = sim.clock.time()
+    no_answer = sim.clock.timer(ring_timeout_s)
+    answer = sim.clock.timer(answer_after_s) if answer_after_s is not None else None
+    try:
+        await first_of(no_answer, answer, leg.gone, leg.redirect)
+    finally:
+        no_answer.cancel()
+        if answer is not None:
+            answer.cancel()
+    if leg.gone.done() or leg.redirect.done() or answer is None or not answer.done():
+        status = "CANCEL" if (leg.gone.done() or leg.redirect.done()) else "NOANSWER"
+        sim.pair_event("DialEnd", caller, agent, [("DialStatus", status)], "call,all")
+        if queued is not None and status == "NOANSWER":
+            sim.pair_event(
+                "AgentRingNoAnswer",
+                caller,
+                agent,
+                [
+                    ("Queue", queued.queue.name),
+                    ("Interface", queued.member.interface),
+                    ("MemberName", queued.member.name),
+                    ("RingTime", str(int(sim.clock.time() - ring_started))),
+                ],
+                "agent,all",
+            )
+        sim.hangup_channel(agent, 0 if status == "CANCEL" else 16)
+        sim.refresh_endpoint(agent.device)
+        sim.update_member_status(agent.device)
+        if leg.gone.done():
+            if queued is not None:
+                _abandon(sim, leg, queued.queue, queued.entry)
+            return "abandoned"
+        return "redirect" if leg.redirect.done() else "noanswer"
+    sim.newstate(agent, 6)
+    sim.pair_event("DialEnd", caller, agent, [("DialStatus", "ANSWER")], "call,all")
+    ring_time = int(sim.clock.time() - ring_started)
+    if queued is not None:
+        _connect_from_queue(sim, caller, agent, queued, ring_time)
+    else:
+        sim.refresh_endpoint(agent.device)
+        sim.update_member_status(agent.device)
+    record.answered = sim.clock.time()
+    record.agent = extension
+    return await bridged(sim, leg, agent, record, queued)
+
+
+def _connect_from_queue(
+    sim: SwitchSimulator, caller: Channel, agent: Channel, queued: QueueContext, ring_time: int
+) -> None:
+    queue, member, entry = queued.queue, queued.member, queued.entry
+    now = sim.clock.time()
+    hold = int(now - entry.joined)
+    sim.channel_event("MusicOnHoldStop", caller)
+    for channel in (caller, agent):
+        for name, value in (
+            ("MEMBERINTERFACE", member.interface),
+            ("MEMBERNAME", member.name),
+            ("MEMBERCALLS", str(member.calls_taken)),
+            ("MEMBERLASTCALL", str(int(member.last_call))),
+            ("MEMBERPENALTY", str(member.penalty)),
+            ("MEMBERDYNAMIC", "1" if member.membership == "dynamic" else "0"),
+            ("MEMBERREALTIME", "0"),
+        ):
+            sim.varset(channel, name, value)
+    for channel in (caller, agent):
+        sim.varset(channel, "QEHOLDTIME", str(hold))
+        sim.varset(channel, "QEORIGINALPOS", str(entry.original_position))
+    queue_vars(sim, caller, queue)
+    queue_vars(sim, agent, queue)
+    sim.refresh_endpoint(agent.device)
+    _leave(sim, queue, entry, moh=False)
+    sim.update_member_status(agent.device)
+    sim.varset(caller, "QUEUEWAIT", str(hold))
+    sim.varset(caller, "QUEUEWAIT_MS", str(hold * 1000))
+    queue.record_connected_hold(hold)
+    sim.pair_event(
+        "AgentConnect",
+        caller,
+        agent,
+        [
+            ("Queue", queue.name),
+            ("Interface", member.interface),
+            ("MemberName", member.name),
+            ("HoldTime", str(hold)),
+            ("RingTime", str(ring_time)),
+        ],
+        "agent,all",
+    )
+
+
+def _call_id(channel: Channel, fresh: str) -> str:
+    if not channel.sip_call_id:
+        channel.sip_call_id = fresh
+    return channel.sip_call_id
+
+
+def _bridge_vars(sim: SwitchSimulator, agent: Channel, caller: Channel, clear: bool = False) -> None:
+    if clear:
+        for channel in (caller, agent):
+            sim.varset(channel, "BRIDGEPEER", "")
+            sim.varset(channel, "BRIDGEPVTCALLID", "")
+        return
+    sim.varset(agent, "BRIDGEPEER", caller.name)
+    sim.varset(
+        agent,
+        "BRIDGEPVTCALLID",
+        _call_id(agent, f"1-{agent.uniqueid.rpartition('.')[2]}@127.0.0.1"),
+    )
+    sim.varset(caller, "BRIDGEPEER", agent.name)
+    sim.varset(caller, "BRIDGEPVTCALLID", _call_id(caller, sim.numbering.uuid()))
+
+
+async def bridged(
+    sim: SwitchSimulator, leg: Leg, agent: Channel, record: CallRecord, queued: QueueContext | None
+) -> str:
+    caller = leg.channel
+    bridge = Bridge(sim.numbering.uuid(), created=sim.clock.time())
+    sim.bridges[bridge.uniqueid] = bridge
+    sim.emit("BridgeCreate", "call,all", wire.bridge_block(bridge))
+    for channel in (agent, caller):
+        bridge.channels.append(channel)
+        channel.bridge = bridge
+        sim.emit("BridgeEnter", "call,all", [*wire.bridge_block(bridge), *wire.channel_block(channel)])
+    _bridge_vars(sim, agent, caller)
+    agent_leg = Leg(agent)
+    sim.legs[agent.name] = agent_leg
+    phone = sim.phones.get(agent.peer_name)
+    answered_at = sim.clock.time()
+    timers: list[asyncio.Future[None]] = []
+    if phone is not None and phone.hangup_after_s is not None:
+        hangup = sim.clock.timer(phone.hangup_after_s)
+        hangup.add_done_callback(lambda f: None if f.cancelled() else _agent_hangs_up(sim, agent_leg))
+        timers.append(hangup)
+    if phone is not None and phone.hold_after_s is not None:
+        hold = sim.clock.timer(phone.hold_after_s)
+        hold.add_done_callback(lambda f: None if f.cancelled() else set_hold(sim, agent, caller, True))
+        unhold = sim.clock.timer(phone.hold_after_s + phone.hold_for_s)
+        unhold.add_done_callback(lambda f: None if f.cancelled() else set_hold(sim, agent, caller, False))
+        timers += [hold, unhold]
+    try:
+        await first_of(leg.gone, leg.redirect, agent_leg.gone, agent_leg.redirect)
+    finally:
+        for timer in timers:
+            timer.cancel()
+        sim.legs.pop(agent.name, None)
+    if caller.on_hold:
+        set_hold(sim, agent, caller, False)
+    if leg.gone.done():
+        reason = "caller"
+    elif agent_leg.gone.done():
+        reason = "agent"
+    else:
+        reason = "transfer"
+    talk = int(sim.clock.time() - answered_at)
+    if queued is not None:
+        hold_time = int(answered_at - queued.entry.joined)
+        if reason == "agent":
+            sim.channel_event("HangupRequest", agent)
+        sim.pair_event(
+            "AgentComplete",
+            caller,
+            agent,
+            [
+                ("Queue", queued.queue.name),
+                ("Interface", queued.member.interface),
+                ("MemberName", queued.member.name),
+                ("HoldTime", str(hold_time)),
+                ("TalkTime", str(talk)),
+                ("Reason", reason),
+            ],
+            "agent,all",
+        )
+        queued.queue.record_completed(hold_time, talk)
+    elif reason == "agent":
+        sim.channel_event("HangupRequest", agent)
+    _bridge_vars(sim, agent, caller, clear=True)
+    for channel in (caller, agent):
+        bridge.channels.remove(channel)
+        channel.bridge = None
+        sim.emit("BridgeLeave", "call,all", [*wire.bridge_block(bridge), *wire.channel_block(channel)])
+    sim.emit("BridgeDestroy", "call,all", wire.bridge_block(bridge))
+    sim.bridges.pop(bridge.uniqueid, None)
+    if queued is not None:
+        queue_vars(sim, caller, queued.queue)
+        for name, value in _answered_vars(sim, caller, answered_at):
+            sim.varset(caller, name, value)
+        queue_vars(sim, caller, queued.queue)
+    sim.hangup_channel(agent, 16)
+    if queued is not None:
+        queued.member.calls_taken += 1
+        queued.member.last_call = int(sim.clock.time())
+    sim.update_member_status(agent.device)
+    sim.refresh_endpoint(agent.device)
+    if reason == "transfer":
+        return "redirect"
+    from cti.simulator.dialplan import finish_hangup
+
+    if reason == "caller":
+        finish_hangup(sim, leg, cause=16)
+        return "completed"
+    return "agent_hangup"
+
+
+def _answered_vars(sim: SwitchSimulator, caller: Channel, answered_at: float) -> list[tuple[str, str]]:
+    now = sim.clock.time()
+    answered = now - answered_at
+    dialed = now - caller.created
+    return [
+        ("ANSWEREDTIME", str(int(answered))),
+        ("ANSWEREDTIME_MS", str(int(answered * 1000))),
+        ("DIALEDTIME", str(int(dialed))),
+        ("DIALEDTIME_MS", str(int(dialed * 1000))),
+    ]
+
+
+def _agent_hangs_up(sim: SwitchSimulator, agent_leg: Leg) -> None:
+    agent_leg.hang_up(16)
+
+
+def set_hold(sim: SwitchSimulator, agent: Channel, caller: Channel, on: bool) -> None:
+    """The agent's phone re-INVITEs sendonly / sendrecv: Hold / Unhold and music for the caller."""
+    if caller.on_hold == on or caller.hung_up or agent.hung_up:
+        return
+    if on:
+        sim.channel_event("Hold", agent, [("MusicClass", "default")])
+    else:
+        sim.channel_event("Unhold", agent)
+    caller.on_hold = on
+    sim.varset(agent, "BRIDGEPEER", caller.name)
+    sim.varset(agent, "BRIDGEPVTCALLID", agent.sip_call_id)
+    sim.varset(caller, "BRIDGEPEER", agent.name)
+    sim.varset(caller, "BRIDGEPVTCALLID", caller.sip_call_id)
+    if on:
+        sim.channel_event("MusicOnHoldStart", caller, [("Class", "default")])
+        sim.refresh_endpoint(caller.device)
+    else:
+        sim.refresh_endpoint(caller.device)
+        sim.channel_event("MusicOnHoldStop", caller)

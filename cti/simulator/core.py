@@ -1,0 +1,464 @@
+"""The switch simulator's state and its event output: channels, devices, queues, bridges.
+
+``SwitchSimulator`` is what tests and the demo hold. The call flows that move this state live in
+``dialplan.py`` and ``app_queue.py``, the AMI side in ``ami_server.py`` / ``actions.py``, and the
+FastAGI side in ``fastagi_client.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cti.simulator import wire
+from cti.simulator.channels import Bridge, Channel, Numbering
+from cti.simulator.clock import Clock, RealClock
+from cti.simulator.legs import Leg
+from cti.simulator.queue import DEVICE_STATE_NAME, DeviceStatus, Member, Queue
+from cti.simulator.scripts import AgentScript, CallerScript
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AGI_URL = "agi://127.0.0.1:4573/ivr"
+TRUNK_DEVICE = "PJSIP/trunk"
+# Endpoints the switch knows besides the agents' phones (as in the captured pjsip.conf).
+DEFAULT_ENDPOINTS = {"PJSIP/carrier": "NOT_INUSE", "PJSIP/2001": "NOT_INUSE", TRUNK_DEVICE: "UNAVAILABLE"}
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    name: str
+    strategy: str = "rrmemory"
+    timeout_s: float = 10.0
+    retry_s: float = 1.0
+
+
+DEFAULT_QUEUES = (QueueConfig("support", "rrmemory"), QueueConfig("sales", "leastrecent"))
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """What happened to one simulated inbound call, for summaries and tests."""
+
+    caller: str
+    uniqueid: str = ""
+    queue: str = ""
+    arrived: float = 0.0
+    queued: float | None = None
+    answered: float | None = None
+    ended: float | None = None
+    agent: str = ""
+    abandoned: bool = False
+    agi_status: str = ""
+    done: asyncio.Future[None] | None = field(default=None, repr=False)
+
+    @property
+    def wait_s(self) -> float | None:
+        if self.queued is None:
+            return None
+        end = self.answered if self.answered is not None else self.ended
+        return None if end is None else end - self.queued
+
+
+class SwitchSimulator:
+    """A small Asterisk: AMI server, FastAGI client, the captured dialplan and app_queue.
+
+    ``agents`` are the phones that exist (their scripts say how they behave when they ring);
+    ``members`` puts some of them into queues at start (app_queue's static members: the fallback
+    path). Everything it writes follows ``clock``.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        agents: Iterable[AgentScript] = (),
+        members: Mapping[str, Iterable[str]] | None = None,
+        agi_url: str = DEFAULT_AGI_URL,
+        queues: Iterable[QueueConfig] = DEFAULT_QUEUES,
+        username: str = "hotline",
+        secret: str = "hotline-secret",
+        seed: int = 0,
+        first_uniqueid: int = 0,
+        first_channel: int = 0,
+        devices: Mapping[str, str] | None = None,
+        queue_options: str = "tT",
+    ) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.agi_url = agi_url
+        self.queue_options = queue_options
+        self.username = username
+        self.secret = secret
+        self.numbering = Numbering(seed, first_uniqueid, first_channel)
+        self.phones: dict[str, AgentScript] = {a.extension: a for a in agents}
+        self.queues: dict[str, Queue] = {
+            q.name: Queue(q.name, q.strategy, q.timeout_s, q.retry_s) for q in queues
+        }
+        self.channels: dict[str, Channel] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.global_vars: dict[str, str] = {}
+        self.calls: list[CallRecord] = []
+        self.devices: dict[str, str] = dict(DEFAULT_ENDPOINTS)
+        for extension in self.phones:
+            self.devices.setdefault(f"PJSIP/{extension}", "NOT_INUSE")
+        for queue in self.queues.values():
+            self.devices.setdefault(f"Queue:{queue.name}_avail", "INUSE")
+        self.devices.update(devices or {})
+        self.started_at = self.clock.time()
+        self.processed_calls = 0
+        self._listeners: list[Callable[[bytes], None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._queue_waiters: list[asyncio.Future[None]] = []
+        self._initial_members = {q: list(i) for q, i in (members or {}).items()}
+        self.server = None  # set by start()
+        self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
+        self.prompt_lengths: dict[str, float] = {}
+        self.pending_originate_response: list[tuple[str, str]] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start the AMI server; returns the port it listens on."""
+        from cti.simulator.ami_server import AmiServer
+
+        self.started_at = self.clock.time()
+        for queue_name, interfaces in self._initial_members.items():
+            for interface in interfaces:
+                phone = self.phones.get(interface.partition("/")[2])
+                name = phone.member_name if phone else interface
+                self.add_member(queue_name, interface, name=name, membership="static", quiet=True)
+        self.server = AmiServer(self)
+        return await self.server.start(host, port)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.server is not None:
+            await self.server.stop()
+
+    def spawn(self, coroutine: object, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "simulator_task_failed",
+                extra={"kv": {"task": task.get_name()}},
+                exc_info=task.exception(),
+            )
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def place_call(
+        self,
+        script: CallerScript | None = None,
+        *,
+        caller: str | None = None,
+        digits: str | None = None,
+        hangup_after_s: float | None = None,
+    ) -> CallRecord:
+        """A caller dials the hotline now. The record's ``done`` future completes when the call ends."""
+        from cti.simulator.dialplan import run_inbound_call
+
+        script = script or CallerScript()
+        overrides: dict[str, object] = {}
+        if caller is not None:
+            overrides["caller"] = caller
+        if digits is not None:
+            overrides["digits"] = digits
+        if hangup_after_s is not None:
+            overrides["hangup_after_s"] = hangup_after_s
+        if overrides:
+            script = CallerScript(**{**_script_fields(script), **overrides})
+        record = CallRecord(caller=script.caller, arrived=self.clock.time())
+        record.done = asyncio.get_running_loop().create_future()
+        self.calls.append(record)
+        self.processed_calls += 1
+        self.spawn(run_inbound_call(self, script, record), name=f"call-{len(self.calls)}")
+        return record
+
+    async def wait_calls_ended(self) -> None:
+        pending = [c.done for c in self.calls if c.done is not None and not c.done.done()]
+        if pending:
+            await asyncio.gather(*pending)
+
+    def prompt_seconds(self, prompt: str) -> float:
+        """How long a sound file plays (the captured greeting ran about 1.5 s)."""
+        return self.prompt_lengths.get(prompt, 1.5)
+
+    def channel_variable(self, channel: Channel, name: str) -> str | None:
+        if name == "CALLERID(num)":
+            return channel.caller_num
+        if name == "CALLERID(name)":
+            return channel.caller_name
+        if name == "UNIQUEID":
+            return channel.uniqueid
+        if name == "CHANNEL":
+            return channel.name
+        if name.startswith("GLOBAL(") and name.endswith(")"):
+            return self.global_vars.get(name[7:-1])
+        return channel.variables.get(name, self.global_vars.get(name))
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[bytes], None]) -> None:
+        """``listener(bytes)`` gets every event as written on the wire (Timestamp included)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[bytes], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def emit(self, event: str, privilege: str, headers: wire.Headers, *, timestamp: bool = True) -> None:
+        head = [("Event", event), ("Privilege", privilege)]
+        if timestamp:
+            head.append(("Timestamp", f"{self.clock.time():.6f}"))
+        data = wire.encode(head + headers)
+        for listener in self._listeners:
+            listener(data)
+
+    # -- channels -------------------------------------------------------------------------------
+
+    def new_channel(
+        self,
+        device: str,
+        *,
+        context: str,
+        exten: str,
+        linkedid: str = "",
+        state: int = 0,
+        caller_num: str = "",
+        caller_name: str = "",
+        has_media: bool = True,
+    ) -> Channel:
+        now = self.clock.time()
+        uniqueid = self.numbering.uniqueid(now)
+        channel = Channel(
+            name=self.numbering.channel_name(device),
+            uniqueid=uniqueid,
+            linkedid=linkedid or uniqueid,
+            context=context,
+            exten=exten,
+            state=state,
+            caller_num=caller_num,
+            caller_name=caller_name,
+            created=now,
+            has_media=has_media,
+        )
+        self.channels[channel.name] = channel
+        self.emit("Newchannel", "call,all", wire.channel_block(channel))
+        return channel
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)
+
+    def bridge_reconfigured(self, channel: Channel) -> None:
+        """An audiohook came or went on a bridged channel: the bridge is rebuilt (three technology
+        passes in the captures), and each pass sets the peers' variables again."""
+        bridge = channel.bridge
+        if bridge is None or len(bridge.channels) != 2:
+            return
+        first, second = bridge.channels
+        for _ in range(3):
+            for this, peer in ((first, second), (second, first)):
+                self.varset(this, "BRIDGEPEER", peer.name)
+                self.varset(this, "BRIDGEPVTCALLID", this.sip_call_id)
+
+    def endpoint_exists(self, resource: str) -> bool:
+        return resource in self.phones or f"PJSIP/{resource}" in DEFAULT_ENDPOINTS
+
+    def hangup_by_action(self, channel: Channel, cause: int = 16) -> None:
+        """AMI Hangup: the channel's flow ends it the way a soft hangup does."""
+        leg = self.legs.get(channel.name)
+        if leg is not None:
+            leg.hang_up(cause, by_action=True)
+            return
+        self.channel_event("SoftHangupRequest", channel, [("Cause", str(cause))])
+        self.hangup_channel(channel, cause)
+        self.refresh_endpoint(channel.device)
+        self.update_member_status(channel.device)
+
+    def varset(self, channel: Channel, variable: str, value: str) -> None:
+        channel.variables[variable] = value
+        self.emit(
+            "VarSet", "dialplan,all", [*wire.channel_block(channel), ("Variable", variable), ("Value", value)]
+        )
+
+    def newexten(self, channel: Channel, priority: int, application: str, data: str) -> None:
+        channel.priority = priority
+        channel.application = application
+        channel.application_data = data
+        self.emit(
+            "Newexten",
+            "dialplan,all",
+            [
+                *wire.channel_block(channel),
+                ("Extension", channel.exten),
+                ("Application", application),
+                ("AppData", data),
+            ],
+        )
+
+    def newstate(self, channel: Channel, state: int) -> None:
+        channel.state = state
+        self.emit("Newstate", "call,all", wire.channel_block(channel))
+
+    def channel_event(
+        self, event: str, channel: Channel, extra: wire.Headers = (), privilege: str = "call,all"
+    ) -> None:  # type: ignore[assignment]
+        self.emit(event, privilege, [*wire.channel_block(channel), *extra])
+
+    def pair_event(
+        self, event: str, channel: Channel | None, dest: Channel, extra: wire.Headers, privilege: str
+    ) -> None:
+        headers = wire.channel_block(channel) if channel is not None else []
+        self.emit(event, privilege, [*headers, *wire.channel_block(dest, "Dest"), *extra])
+
+    def hangup_channel(self, channel: Channel, cause: int = 16, tech_cause: str | None = None) -> None:
+        if channel.hung_up:
+            return
+        channel.hung_up = True
+        extra: wire.Headers = [("Cause", str(cause)), ("Cause-txt", wire.CAUSE_TEXT.get(cause, "Unknown"))]
+        if tech_cause is not None:
+            extra.append(("TechCause", tech_cause))
+        self.emit("Hangup", "call,all", [*wire.channel_block(channel), *extra])
+        self.channels.pop(channel.name, None)
+
+    # -- devices -------------------------------------------------------------------------------
+
+    def set_device(self, device: str, state: str) -> None:
+        if self.devices.get(device) == state:
+            return
+        self.devices[device] = state
+        self.emit("DeviceStateChange", "call,all", [("Device", device), ("State", state)])
+
+    def endpoint_state(self, device: str) -> str:
+        """What PJSIP reports for an endpoint from the channels on it now."""
+        states = [c for c in self.channels.values() if c.device == device and not c.hung_up]
+        if any(c.state == 6 and c.on_hold for c in states):
+            return "ONHOLD"
+        if any(c.state == 6 for c in states):
+            return "INUSE"
+        if any(c.state == 5 for c in states):
+            return "RINGING"
+        return "UNAVAILABLE" if device == TRUNK_DEVICE else "NOT_INUSE"
+
+    def refresh_endpoint(self, device: str) -> None:
+        self.set_device(device, self.endpoint_state(device))
+
+    def refresh_queue_devices(self, queue: Queue) -> None:
+        self.set_device(f"Queue:{queue.name}", "RINGING" if queue.entries else "NOT_INUSE")
+
+    def refresh_avail(self, queue: Queue) -> None:
+        available = any(m.available for m in queue.members.values())
+        self.set_device(f"Queue:{queue.name}_avail", "NOT_INUSE" if available else "INUSE")
+
+    # -- queue members ---------------------------------------------------------------------------
+
+    def member_event(self, event: str, member: Member) -> None:
+        self.emit(event, "agent,all", wire.member_block(member))
+
+    def add_member(
+        self,
+        queue_name: str,
+        interface: str,
+        *,
+        name: str = "",
+        state_interface: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+        membership: str = "dynamic",
+        quiet: bool = False,
+    ) -> Member:
+        queue = self.queues[queue_name]
+        now = int(self.clock.time())
+        member = Member(
+            queue=queue_name,
+            interface=interface,
+            name=name or interface,
+            state_interface=state_interface or interface,
+            penalty=penalty,
+            membership=membership,
+            login_time=now,
+            paused=paused,
+            paused_reason=reason if paused else "",
+            last_pause=now if paused else 0,
+        )
+        member.status = _member_status(self.endpoint_state(member.state_interface))
+        queue.members[interface] = member
+        if quiet:
+            self.devices[f"Queue:{queue_name}_pause_{interface}"] = "INUSE" if paused else "NOT_INUSE"
+            self.devices[f"Queue:{queue_name}_avail"] = (
+                "NOT_INUSE" if any(m.available for m in queue.members.values()) else "INUSE"
+            )
+        else:
+            self.set_device(f"Queue:{queue_name}_pause_{interface}", "INUSE" if paused else "NOT_INUSE")
+            self.member_event("QueueMemberAdded", member)
+            self.refresh_avail(queue)
+        self.queue_changed()
+        return member
+
+    def remove_member(self, queue_name: str, interface: str) -> Member:
+        queue = self.queues[queue_name]
+        member = queue.members.pop(interface)
+        self.member_event("QueueMemberRemoved", member)
+        self.refresh_avail(queue)
+        return member
+
+    def pause_member(self, member: Member, paused: bool, reason: str) -> None:
+        member.paused = paused
+        member.paused_reason = reason if paused else ""
+        if paused:
+            member.last_pause = int(self.clock.time())
+        queue = self.queues[member.queue]
+        self.set_device(f"Queue:{member.queue}_pause_{member.interface}", "INUSE" if paused else "NOT_INUSE")
+        self.refresh_avail(queue)
+        self.member_event("QueueMemberPause", member)
+        self.queue_changed()
+
+    def update_member_status(self, interface: str) -> None:
+        """Device state moved: every queue the interface is a member of reports it."""
+        state = self.endpoint_state(interface)
+        for queue in self.queues.values():
+            member = queue.members.get(interface)
+            if member is None:
+                continue
+            status = _member_status(state)
+            if status != member.status:
+                member.status = status
+                self.member_event("QueueMemberStatus", member)
+                self.refresh_avail(queue)
+        self.queue_changed()
+
+    def queue_changed(self) -> None:
+        waiters, self._queue_waiters = self._queue_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def queue_changed_future(self) -> asyncio.Future[None]:
+        """A future that completes at the next change of any queue (members, callers, devices)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue_waiters.append(waiter)
+        return waiter
+
+
+def _member_status(endpoint_state: str) -> int:
+    for status, name in DEVICE_STATE_NAME.items():
+        if name == endpoint_state:
+            return int(status)
+    return int(DeviceStatus.UNKNOWN)
+
+
+def _script_fields(script: CallerScript) -> dict[str, object]:
+    return {name: getattr(script, name) for name in CallerScript.__slots__}

@@ -1,0 +1,202 @@
+"""Asterisk's side of FastAGI: connect to ``agi://host:port/script``, send the agi_* environment,
+run each command the server sends, and answer ``200 result=…`` the way res_agi does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shlex
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from cti.simulator.legs import Leg, first_of
+
+if TYPE_CHECKING:
+    from cti.simulator.core import SwitchSimulator
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 2.0
+# A command that never gets a reply does not hold a simulated channel forever.
+READ_TIMEOUT_S = 30.0
+MAX_LINE = 8192
+SAMPLE_RATE = 8000
+
+
+class AgiHangup(Exception):
+    """The caller hung up while a command ran."""
+
+
+async def run_agi(sim: SwitchSimulator, leg: Leg, url: str) -> str:
+    """Run the AGI application; returns AGISTATUS: SUCCESS, FAILURE or HANGUP."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 4573
+    try:
+        with sim.clock.busy():
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                reader, writer = await asyncio.open_connection(host, port, limit=MAX_LINE)
+    except (OSError, TimeoutError) as exc:
+        log.info("fastagi_unreachable", extra={"kv": {"url": url, "error": type(exc).__name__}})
+        return "FAILURE"
+    try:
+        writer.write(_environment(sim, leg, url, parts.path.lstrip("/")))
+        return await _conversation(sim, leg, reader, writer)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+def _environment(sim: SwitchSimulator, leg: Leg, url: str, script: str) -> bytes:
+    channel = leg.channel
+    env = [
+        ("agi_network", "yes"),
+        ("agi_network_script", script),
+        ("agi_request", url),
+        ("agi_channel", channel.name),
+        ("agi_language", channel.language),
+        ("agi_type", channel.name.partition("/")[0]),
+        ("agi_uniqueid", channel.uniqueid),
+        ("agi_version", "22.10.1"),
+        ("agi_callerid", channel.caller_num or "unknown"),
+        ("agi_calleridname", channel.caller_name or "unknown"),
+        ("agi_callingpres", "0"),
+        ("agi_callingani2", "0"),
+        ("agi_callington", "0"),
+        ("agi_callingtns", "0"),
+        ("agi_dnid", channel.exten),
+        ("agi_rdnis", "unknown"),
+        ("agi_context", channel.context),
+        ("agi_extension", channel.exten),
+        ("agi_priority", str(channel.priority)),
+        ("agi_enhanced", "0.0"),
+        ("agi_accountcode", channel.account_code),
+        ("agi_threadid", sim.numbering.command_id()),
+    ]
+    return ("".join(f"{k}: {v}\n" for k, v in env) + "\n").encode()
+
+
+async def _read_line(sim: SwitchSimulator, reader: asyncio.StreamReader) -> str | None:
+    with sim.clock.busy():
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                line = await reader.readline()
+        except (TimeoutError, ValueError, OSError):
+            return None
+    if not line:
+        return None
+    return line.decode("utf-8", "replace").rstrip("\r\n")
+
+
+async def _conversation(
+    sim: SwitchSimulator, leg: Leg, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> str:
+    channel = leg.channel
+    while True:
+        if leg.gone.done():
+            return "HANGUP"
+        line = await _read_line(sim, reader)
+        if line is None:
+            return "SUCCESS"
+        if not line.strip():
+            continue
+        command_id = sim.numbering.command_id()
+        sim.channel_event("AGIExecStart", channel, [("CommandId", command_id), ("Command", line)], "agi,all")
+        try:
+            reply = await _execute(sim, leg, line)
+        except AgiHangup as hangup:
+            writer.write(f"200 result=-1{hangup.args[0] if hangup.args else ''}\n".encode())
+            writer.write(b"HANGUP\n")
+            sim.channel_event(
+                "AGIExecEnd",
+                channel,
+                [("CommandId", command_id), ("Command", line), ("ResultCode", "-1"), ("Result", "Failure")],
+                "agi,all",
+            )
+            return "HANGUP"
+        writer.write(f"{reply}\n".encode())
+        code = reply.partition(" ")[0]
+        sim.channel_event(
+            "AGIExecEnd",
+            channel,
+            [
+                ("CommandId", command_id),
+                ("Command", line),
+                ("ResultCode", code),
+                ("Result", "Success" if code == "200" else "Failure"),
+            ],
+            "agi,all",
+        )
+
+
+async def _play(sim: SwitchSimulator, leg: Leg, seconds: float, stop_on_digit: bool) -> tuple[int, str]:
+    """Play a prompt; returns (samples played, digit that interrupted it or '')."""
+    start = sim.clock.time()
+    timer = sim.clock.timer(seconds)
+    waiter = None
+    if stop_on_digit:
+        waiter = asyncio.get_running_loop().create_future()
+        leg.digit_waiter = waiter
+    try:
+        await first_of(timer, leg.gone, waiter)
+    finally:
+        timer.cancel()
+        leg.digit_waiter = None
+    played = int((sim.clock.time() - start) * SAMPLE_RATE)
+    if leg.gone.done():
+        raise AgiHangup(f" endpos={played}")
+    digit = waiter.result() if waiter is not None and waiter.done() else ""
+    return played, digit
+
+
+async def _execute(sim: SwitchSimulator, leg: Leg, line: str) -> str:
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    verb = " ".join(words[:2]).upper() if len(words) >= 2 else line.upper()
+    args = words[2:]
+    channel = leg.channel
+    if verb == "STREAM FILE":
+        seconds = sim.prompt_seconds(args[0] if args else "")
+        try:
+            played, digit = await _play(sim, leg, seconds, stop_on_digit=len(args) > 1 and bool(args[1]))
+        except AgiHangup:
+            sim.varset(channel, "PLAYBACKSTATUS", "FAILED")
+            raise
+        sim.varset(channel, "PLAYBACKSTATUS", "SUCCESS")
+        return f"200 result={ord(digit) if digit else 0} endpos={played}"
+    if verb == "GET DATA":
+        prompt = args[0] if args else ""
+        timeout_s = int(args[1]) / 1000 if len(args) > 1 and args[1].isdigit() else 5.0
+        max_digits = int(args[2]) if len(args) > 2 and args[2].isdigit() else 1
+        return await _get_data(sim, leg, prompt, timeout_s, max_digits)
+    if verb == "SET VARIABLE" and len(args) >= 2:
+        sim.varset(channel, args[0], args[1])
+        return "200 result=1"
+    if verb == "GET VARIABLE" and args:
+        value = sim.channel_variable(channel, args[0])
+        return "200 result=0" if value is None else f"200 result=1 ({value})"
+    if words and words[0].upper() in ("VERBOSE", "NOOP"):
+        return "200 result=1" if words[0].upper() == "VERBOSE" else "200 result=0"
+    if words and words[0].upper() == "ANSWER":
+        return "200 result=0"
+    if words and words[0].upper() == "HANGUP":
+        leg.hang_up(16, by_action=True)
+        return "200 result=1"
+    if words and words[0].upper() == "EXEC":
+        return "200 result=0"
+    return "510 Invalid or unknown command"
+
+
+async def _get_data(sim: SwitchSimulator, leg: Leg, prompt: str, timeout_s: float, max_digits: int) -> str:
+    digits = ""
+    seconds = sim.prompt_seconds(prompt) + timeout_s
+    while len(digits) < max_digits:
+        _, digit = await _play(sim, leg, seconds, stop_on_digit=True)
+        if not digit:
+            break
+        digits += digit
+        seconds = timeout_s
+    return f"200 result={digits}" + ("" if digits else " (timeout)")

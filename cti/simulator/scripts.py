@@ -1,0 +1,64 @@
+"""What simulated people do: callers dial in and press digits, agents' phones ring and answer."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallerScript:
+    """One inbound caller. Times are seconds from the moment the call arrives.
+
+    ``hangup_after_s=None`` means the caller stays until the other side ends the call.
+    ``digits`` are pressed ``digits_after_s`` into the call (DTMF as SIP INFO: only DTMFEnd).
+    """
+
+    caller: str = "13800131000"
+    caller_name: str = "Caller 1"
+    dialed: str = "4008123456"
+    digits: str = "1"
+    digits_after_s: float = 3.0
+    hangup_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentScript:
+    """An agent's phone: rings ``answer_after_s`` then answers (None: never answers).
+
+    ``hangup_after_s`` counts from the answer (None: the agent waits for the caller to hang up);
+    ``hold_after_s`` / ``hold_for_s`` put the caller on hold once, from the answer.
+    """
+
+    extension: str
+    name: str = ""
+    answer_after_s: float | None = 1.0
+    hangup_after_s: float | None = None
+    hold_after_s: float | None = None
+    hold_for_s: float = 2.0
+    reachable: bool = True
+
+    @property
+    def interface(self) -> str:
+        return f"PJSIP/{self.extension}"
+
+    @property
+    def member_name(self) -> str:
+        return self.name or f"Agent {self.extension}"
+
+
+def random_caller(rng: random.Random, index: int, *, abandon_ratio: float = 0.2) -> CallerScript:
+    """A caller for load: a random number, a menu choice, and sometimes an early hang-up."""
+    number = f"138{rng.randrange(10_000_000, 99_999_999)}"
+    hangup: float | None = None
+    if rng.random() < abandon_ratio:
+        hangup = round(rng.uniform(4.0, 20.0), 3)
+    else:
+        hangup = round(rng.uniform(25.0, 60.0), 3)
+    return CallerScript(
+        caller=number,
+        caller_name=f"Caller {index}",
+        digits=rng.choice("112"),
+        digits_after_s=round(rng.uniform(2.0, 3.5), 3),
+        hangup_after_s=hangup,
+    )

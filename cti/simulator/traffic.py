@@ -1,0 +1,77 @@
+"""Steady, seeded call arrivals for load and for ``hotline demo``."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cti.simulator.scripts import CallerScript, random_caller
+
+if TYPE_CHECKING:
+    from cti.simulator.core import CallRecord, SwitchSimulator
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficSummary:
+    offered: int
+    answered: int
+    abandoned: int
+    other: int
+    mean_wait_s: float
+
+    def lines(self) -> list[str]:
+        return [
+            f"offered:   {self.offered}",
+            f"answered:  {self.answered}",
+            f"abandoned: {self.abandoned}",
+            f"other:     {self.other}",
+            f"mean wait: {self.mean_wait_s:.1f} s",
+        ]
+
+
+def summarize(calls: list[CallRecord]) -> TrafficSummary:
+    answered = [c for c in calls if c.answered is not None]
+    abandoned = [c for c in calls if c.abandoned]
+    waits = [w for c in calls if (w := c.wait_s) is not None]
+    return TrafficSummary(
+        offered=len(calls),
+        answered=len(answered),
+        abandoned=len(abandoned),
+        other=len(calls) - len(answered) - len(abandoned),
+        mean_wait_s=sum(waits) / len(waits) if waits else 0.0,
+    )
+
+
+class DemoTraffic:
+    """``calls`` callers arriving at ``rate`` calls per second (Poisson, seeded)."""
+
+    def __init__(
+        self,
+        sim: SwitchSimulator,
+        *,
+        rate: float,
+        seed: int = 1,
+        abandon_ratio: float = 0.2,
+        script: CallerScript | None = None,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive (calls per second)")
+        self.sim = sim
+        self.rate = rate
+        self.abandon_ratio = abandon_ratio
+        self.script = script
+        self._rng = random.Random(seed)
+        self.placed: list[CallRecord] = []
+
+    async def run(self, calls: int) -> TrafficSummary:
+        """Place ``calls`` callers, then wait until every call has ended."""
+        for index in range(1, calls + 1):
+            script = self.script or random_caller(self._rng, index, abandon_ratio=self.abandon_ratio)
+            self.placed.append(self.sim.place_call(script))
+            if index < calls:
+                await self.sim.clock.sleep(self._rng.expovariate(self.rate))
+        for record in self.placed:
+            if record.done is not None:
+                await record.done
+        return summarize(self.placed)
