@@ -113,6 +113,21 @@ class Normalizer:
 
     ids: dict[str, str] = field(default_factory=dict)
 
+    def prime(self, messages: Iterable[AmiMessage]) -> None:
+        """Number uniqueids and channel suffixes in creation order (their own sequence numbers),
+        so that a list answered in container order does not renumber them."""
+        uniqueids: set[str] = set()
+        suffixes: set[str] = set()
+        for message in messages:
+            for value in message.values():
+                for text in value if isinstance(value, list) else (value,):
+                    uniqueids.update(_UNIQUEID.findall(text))
+                    suffixes.update(m.group(2) for m in _CHANNEL_SUFFIX.finditer(text))
+        for uniqueid in sorted(uniqueids, key=lambda u: int(u.partition(".")[2])):
+            self.token("uid", uniqueid)
+        for suffix in sorted(suffixes, key=lambda s: int(s, 16)):
+            self.token("chan", suffix)
+
     def token(self, kind: str, value: str) -> str:
         key = f"{kind}:{value}"
         if key not in self.ids:
@@ -170,7 +185,9 @@ def thread_key(message: AmiMessage, normalizer: Normalizer) -> str:
 
 
 def threads(messages: Iterable[AmiMessage]) -> dict[str, list[list[tuple[str, str]]]]:
+    messages = list(messages)
     normalizer = Normalizer()
+    normalizer.prime(messages)
     result: dict[str, list[list[tuple[str, str]]]] = {}
     for message in messages:
         if not relevant(message):
@@ -193,7 +210,9 @@ def _sorted_list_items(thread: list[list[tuple[str, str]]]) -> list[list[tuple[s
 
 
 def milestones(messages: Iterable[AmiMessage]) -> dict[str, list[str]]:
+    messages = list(messages)
     normalizer = Normalizer()
+    normalizer.prime(messages)
     calls: dict[str, list[str]] = {}
     for message in messages:
         event = str(message.get("Event", ""))

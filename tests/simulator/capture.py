@@ -39,20 +39,31 @@ def read_actions(path: Path) -> list[TimedAction]:
     return actions
 
 
-def read_agi_commands(path: Path) -> list[list[str]]:
-    """The commands the FastAGI server sent, one list per connection."""
-    conversations: list[list[str]] = []
+def read_agi_commands(path: Path) -> list[str]:
+    """The IVR script the FastAGI server ran: its commands in order. Every connection of a capture
+    ran the same script, and concurrent connections interleave in the file, so each command is
+    taken once, in the order it first appears."""
+    commands: list[str] = []
     for line in path.read_text().splitlines():
         body = line[9:] if len(line) > 9 else ""
-        if "-- connection from Asterisk" in line:
-            conversations.append([])
-        elif body.startswith(">> ") and conversations:
-            conversations[-1].append(body[3:])
-    return conversations
+        if body.startswith(">> ") and body[3:] not in commands:
+            commands.append(body[3:])
+    return commands
 
 
 def stamp(message: AmiMessage) -> float:
     return float(first(message, "Timestamp", "0") or 0)
+
+
+@dataclass(slots=True)
+class SessionSpec:
+    """One AMI socket of the capture: what it received, what it sent, when it opened and closed."""
+
+    name: str
+    messages: list[AmiMessage]
+    actions: list[TimedAction]
+    connected_at: float = 0.0
+    drop_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -64,19 +75,41 @@ class Scenario:
     connected_at: float
     callers: list[tuple[float, CallerScript]] = field(default_factory=list)
     agents: dict[str, AgentScript] = field(default_factory=dict)
-    agi: list[list[str]] = field(default_factory=list)
+    agi: list[str] = field(default_factory=list)
     first_uniqueid: int = 0
     first_channel: int = 0
     history: dict[str, str] = field(default_factory=dict)
+    sessions: list[SessionSpec] = field(default_factory=list)
 
 
-def load(folder: Path, name: str) -> Scenario:
-    messages = parse_stream((folder / f"{name}.ami").read_bytes())
-    actions = read_actions(folder / f"{name}.actions")
-    login_at = actions[0].at
-    auth = next((m for m in messages if m.get("Event") == "SuccessfulAuth"), None)
-    connected_at = (stamp(auth) if auth else stamp(next(m for m in messages if "Timestamp" in m))) - login_at
-    scenario = Scenario(folder, name, messages, actions, connected_at)
+def _session(folder: Path, name: str) -> SessionSpec:
+    return SessionSpec(
+        name, parse_stream((folder / f"{name}.ami").read_bytes()), read_actions(folder / f"{name}.actions")
+    )
+
+
+def _timeline(sessions: list[SessionSpec]) -> None:
+    """When each socket opened (its SuccessfulAuth, or the InvalidPassword another socket saw,
+    minus the moment it logged in) and, without a Logoff, when it was dropped."""
+    invalid = [m for s in sessions for m in s.messages if m.get("Event") == "InvalidPassword"]
+    for session in sessions:
+        login_at = session.actions[0].at
+        auth = next((m for m in session.messages if m.get("Event") == "SuccessfulAuth"), None)
+        if auth is not None:
+            session.connected_at = stamp(auth) - login_at
+        elif invalid:
+            session.connected_at = stamp(invalid.pop(0)) - login_at
+        else:
+            session.connected_at = stamp(next(m for m in session.messages if "Timestamp" in m)) - login_at
+        if auth is not None and not any(a.name == "Logoff" for a in session.actions):
+            session.drop_at = max(stamp(m) for m in session.messages if "Timestamp" in m)
+
+
+def load(folder: Path, name: str, *others: str) -> Scenario:
+    sessions = [_session(folder, n) for n in (name, *others)]
+    _timeline(sessions)
+    main = sessions[0]
+    scenario = Scenario(folder, name, main.messages, main.actions, main.connected_at, sessions=sessions)
     agi_path = folder / f"{name}.agi"
     if agi_path.exists():
         scenario.agi = read_agi_commands(agi_path)
@@ -87,7 +120,8 @@ def load(folder: Path, name: str) -> Scenario:
 def _derive_people(scenario: Scenario) -> None:
     channels: dict[str, dict[str, float | str]] = {}
     first_new = None
-    for message in scenario.messages:
+    everything = sorted((m for s in scenario.sessions for m in s.messages if "Timestamp" in m), key=stamp)
+    for message in everything:
         event = message.get("Event")
         name = first(message, "Channel")
         at = stamp(message)
@@ -163,8 +197,8 @@ def _derive_people(scenario: Scenario) -> None:
 class ScriptedAgiServer:
     """A FastAGI server that sends the captured commands, in order, on each connection."""
 
-    def __init__(self, conversations: list[list[str]]) -> None:
-        self.conversations = list(conversations)
+    def __init__(self, commands: list[str]) -> None:
+        self.commands = list(commands)
         self.replies: list[list[str]] = []
         self.environments: list[dict[str, str]] = []
         self._server: asyncio.Server | None = None
@@ -181,7 +215,7 @@ class ScriptedAgiServer:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        commands = self.conversations.pop(0) if self.conversations else []
+        commands = self.commands
         env: dict[str, str] = {}
         replies: list[str] = []
         self.environments.append(env)
@@ -253,18 +287,17 @@ class CaptureClient:
             await asyncio.wait_for(self._reader_task, 5)
 
 
-async def play_session(
-    clock: VirtualClock, port: int, scenario: Scenario, connect_at: float, *, drop_at: float | None = None
-) -> CaptureClient:
-    """Connect at ``connect_at`` (absolute), send the actions at their times; close after Logoff
-    or at ``drop_at``."""
+async def play_session(clock: VirtualClock, port: int, session: SessionSpec) -> CaptureClient:
+    """Connect when the captured socket did, send its actions at their times; close after Logoff
+    (or the server's close), or drop the socket when the captured one was dropped."""
+    connect_at, drop_at = session.connected_at, session.drop_at
     await clock.sleep_until(connect_at)
     client = CaptureClient(clock)
     with clock.busy():
         await client.connect(port)
         async with asyncio.timeout(5):
             await client.banner.wait()
-    for action in scenario.actions:
+    for action in session.actions:
         await clock.sleep_until(connect_at + action.at)
         if client.closed.is_set():
             break
