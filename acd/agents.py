@@ -248,6 +248,7 @@ class AgentStates:
         queue: str = "",
     ) -> AgentStateChanged:
         previous = record.state
+        previous_call, previous_queue = record.call_id, record.queue
         previous_seconds = (at - record.since).total_seconds() if record.since is not None else 0.0
         record.state = state
         record.since = at
@@ -266,8 +267,8 @@ class AgentStates:
             state=state,
             previous=previous,
             reason=reason,
-            queue=queue or record.queue,
-            call_id=call_id,
+            queue=queue or previous_queue,
+            call_id=call_id or previous_call,
             interface=record.profile.interface,
             queues=record.queues,
             previous_seconds=max(previous_seconds, 0.0),

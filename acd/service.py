@@ -501,7 +501,9 @@ class AcdService:
         if paused_now or paused_before:
             await self._member_action(
                 "queue_pause",
-                self._switch.queue_pause(event.interface, paused=paused_now, reason=event.reason),
+                self._switch.queue_pause(
+                    event.interface, paused=paused_now, reason=event.reason if paused_now else ""
+                ),
                 event.agent,
             )
 
