@@ -27,6 +27,7 @@ class Recorder:
         self.connected: list[str] = []
         self.disconnected: list[str] = []
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self.links: list[AmiLink] = []
 
     def on_events(self, events: list[AmiMessage]) -> None:
         self.events.extend(events)
@@ -64,8 +65,11 @@ async def server() -> AsyncIterator[AmiServer]:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
+async def recorder() -> AsyncIterator[Recorder]:
+    recorder = Recorder()
+    yield recorder
+    for link in recorder.links:  # stopped even when the test failed half-way
+        await link.stop()
 
 
 async def started_link(server: AmiServer, recorder: Recorder, **overrides: object) -> AmiLink:
@@ -76,6 +80,7 @@ async def started_link(server: AmiServer, recorder: Recorder, **overrides: objec
         on_disconnected=recorder.on_disconnected,
         jitter=lambda: 1.0,
     )
+    recorder.links.append(link)
     await link.start()
     await recorder.until(lambda: len(recorder.connected) >= 1)
     return link
