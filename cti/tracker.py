@@ -145,6 +145,7 @@ class CallTracker:
     ) -> list[SwitchEvent]:
         if leg.uniqueid in call.talk:
             return []
+        call.announced = True
         call.answered = True
         call.in_queue = False
         call.agent = leg.agent or interface_of(leg.name)
@@ -609,6 +610,7 @@ class CallTracker:
         if channel is None or channel.held:
             return []
         channel.held = True
+        channel.call.announced = True
         return [CallHeld(at=moment(self.now(message)), call_id=channel.call.call_id, channel=channel.name)]
 
     def _unhold(self, message: AmiMessage) -> list[SwitchEvent]:
