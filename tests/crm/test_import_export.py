@@ -16,8 +16,8 @@ from crm.kinds import Channel, Role
 
 HEADER = "name,phones,segment,vip_level,tags,consent_marketing,email,id_number,address\n"
 GOOD = (
-    HEADER
-    + "王芳,13800138000;010-12345678,gold,3,宽带;宠物,是,wang@example.cn,110105198001011234,北京市朝阳区建国路88号\n"
+    HEADER + "王芳,13800138000;010-12345678,gold,3,宽带;宠物,是,wang@example.cn,"
+    "110105198001011234,北京市朝阳区建国路88号\n"
     "李雷,+86 139 0013 9000,regular,0,,否,,,\n"
 )
 
@@ -200,7 +200,12 @@ async def test_contacts_for_unknown_customers_or_channels_fail_with_row_numbers(
     db: Database, tmp_path: Path
 ) -> None:
     await create_customer(db, NewCustomer(name="王芳", phones=["13800138000"]))
-    text = "phone,channel,at\n13800138000,fax,2026-11-18 10:30\n13999999999,sms,2026-11-18 10:30\n13800138000,sms,yesterday\n"
+    text = (
+        "phone,channel,at\n"
+        "13800138000,fax,2026-11-18 10:30\n"
+        "13999999999,sms,2026-11-18 10:30\n"
+        "13800138000,sms,yesterday\n"
+    )
     with pytest.raises(ImportFailed) as caught:
         await import_contacts(db, write(tmp_path / "c.csv", text, "utf-8"))
     assert [(p.row, p.field) for p in caught.value.problems] == [(2, "channel"), (3, "phone"), (4, "at")]
