@@ -30,6 +30,10 @@ WRAPUP_OVER = "wrap-up-over"
 CALLER_HUNG_UP = "caller-hung-up"
 CALL_ENDED = "call-ended"
 DELIVERY_FAILED = "delivery-failed"
+CALL_OFFERED = "call-offered"
+ANSWERED = "answered"
+ANSWERED_LATE = "answered-late"  # picked up after the ACD had given up and paused them as missed
+OUTBOUND_CALL = "outbound-call"
 RESYNC = "resync"
 
 
@@ -118,16 +122,21 @@ class AgentStates:
         if record.state is S.RINGING and record.call_id == call_id:
             return []
         self._require(agent, "ring", S.AVAILABLE)
-        return [self._move(at, record, S.RINGING, "", call_id=call_id, queue=queue)]
+        return [self._move(at, record, S.RINGING, CALL_OFFERED, call_id=call_id, queue=queue)]
 
     def answer(self, at: datetime, agent: str, call_id: str, queue: str) -> list[AgentStateChanged]:
         record = self.get(agent)
         if record.state is S.ON_CALL and record.call_id == call_id:
             return []
-        # Available too: a fallback app_queue call may be answered before we saw it ring.
-        self._require(agent, "answer", S.RINGING, S.AVAILABLE)
+        # The switch says the agent is talking, and that wins: from available too (a fallback
+        # app_queue call answered before we saw it ring), and from the "missed" pause (picked up
+        # just after the ACD gave up on the ring).
+        late = record.state is S.PAUSED and record.reason == PauseReason.MISSED
+        if not late:
+            self._require(agent, "answer", S.RINGING, S.AVAILABLE)
         record.calls_handled += 1
-        return [self._move(at, record, S.ON_CALL, "", call_id=call_id, queue=queue or record.queue)]
+        reason = ANSWERED_LATE if late else ANSWERED
+        return [self._move(at, record, S.ON_CALL, reason, call_id=call_id, queue=queue or record.queue)]
 
     def ring_no_answer(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
         record = self._require_call(agent, call_id, S.RINGING)
@@ -195,7 +204,7 @@ class AgentStates:
     def outbound(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
         record = self._require(agent, "start an outbound call", S.AVAILABLE, S.PAUSED, S.WRAP_UP)
         record.resume_reason = record.reason if record.state is S.PAUSED else ""
-        return [self._move(at, record, S.OUTBOUND, "", call_id=call_id)]
+        return [self._move(at, record, S.OUTBOUND, OUTBOUND_CALL, call_id=call_id)]
 
     def expire_wrapups(self, now: datetime) -> list[AgentStateChanged]:
         events = []

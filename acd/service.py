@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from acd.agents import DELIVERY_FAILED, AgentStates
+from acd.errors import AcdError
 from acd.events import (
     AgentStateChanged,
     CallDelivering,
@@ -40,7 +41,15 @@ from acd.events import (
     QueueStatsUpdated,
 )
 from acd.gate import Load, MarketingGate, MarketingPolicy, combined_load
-from acd.models import MAX_SKILL_LEVEL, AcdConfig, AgentState, MaxWaitAction, PauseReason, WaitingCall
+from acd.models import (
+    MAX_SKILL_LEVEL,
+    AcdConfig,
+    AgentProfile,
+    AgentState,
+    MaxWaitAction,
+    PauseReason,
+    WaitingCall,
+)
 from acd.router import Assignment, MaxWait, Overflowed, RingTimedOut, Router
 from acd.stats import QueueStatistics
 from cti.bus import EventBus, Subscription
@@ -216,6 +225,11 @@ class AcdService:
     def marketing_finished(self, agent: str) -> bool:
         return self.gate.finished(agent, self.states.get(agent).profile.group)
 
+    def set_agent_profile(self, profile: AgentProfile) -> None:
+        """An agent added or changed in the CRM: skills apply at once, queues at their next login."""
+        self.states.set_profile(profile)
+        self.router.set_agent(profile.agent, profile.skills)
+
     def snapshot(self, queue: str) -> QueueStatsUpdated:
         return self.stats.snapshot(queue, self._clock())
 
@@ -267,7 +281,8 @@ class AcdService:
             return
         if record.state is AgentState.AVAILABLE:  # app_queue (fallback) or a direct call rings them
             self._agent_of_call[event.call_id] = record.profile.agent
-            await self._apply(self.states.ring(event.at, record.profile.agent, event.call_id, event.queue))
+            queue = self._served_queue(event.queue)
+            await self._apply(self.states.ring(event.at, record.profile.agent, event.call_id, queue))
 
     async def _answered(self, event: CallAnswered) -> None:
         delivering = self.router.delivering_agent(event.call_id)
@@ -276,8 +291,11 @@ class AcdService:
         if delivering and (record is None or record.profile.agent != delivering):
             events += self.states.ring_cancelled(event.at, delivering, event.call_id, "answered-elsewhere")
         call = self.router.call(event.call_id)
-        queue = call.queue if call is not None else event.queue
-        if record is not None and record.state in (AgentState.RINGING, AgentState.AVAILABLE):
+        queue = call.queue if call is not None else self._served_queue(event.queue)
+        late = (
+            record is not None and record.state is AgentState.PAUSED and record.reason == PauseReason.MISSED
+        )
+        if record is not None and (record.state in (AgentState.RINGING, AgentState.AVAILABLE) or late):
             self.router.answered(event.call_id, record.profile.agent, event.at)
             self._agent_of_call[event.call_id] = record.profile.agent
             events += self.states.answer(event.at, record.profile.agent, event.call_id, queue)
@@ -301,6 +319,13 @@ class AcdService:
                 events += self.states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s)
         self._forget(event.call_id)
         await self._apply(events)
+
+    def _served_queue(self, queue: str) -> str:
+        """The ACD queue behind an app_queue fallback queue's name."""
+        suffix = self.config.fallback_suffix
+        if queue.endswith(suffix) and queue[: -len(suffix)] in self.config.queues:
+            return queue[: -len(suffix)]
+        return queue
 
     async def _resynced(self, event: SwitchResynced) -> tuple[str, ...]:
         alive = set(event.calls)
@@ -383,8 +408,15 @@ class AcdService:
         now = self._clock()
         call, agent = assignment.call, assignment.agent
         record = self.states.get(agent)
+        try:
+            ringing = self.states.ring(now, agent, call.call_id, call.queue)
+        except AcdError as exc:
+            # The router and the state machine disagree: a bug, but the caller must not be lost.
+            log.error("acd_agent_not_ringable", extra={"kv": {"agent": agent, "error": str(exc)}})
+            self.router.delivery_failed(call.call_id, now)
+            return []
         self._agent_of_call[call.call_id] = agent
-        more = await self._apply(self.states.ring(now, agent, call.call_id, call.queue), deliver=False)
+        more = await self._apply(ringing, deliver=False)
         self._bus.publish(
             CallDelivering(
                 now, call.call_id, call.queue, agent, record.extension, assignment.attempt, assignment.sticky

@@ -13,6 +13,7 @@ from acd.events import (
     AgentStateChanged,
     CallDelivering,
     CallDeliveryFailed,
+    CallOverflowed,
     DecisionReason,
     MarketingDecision,
     MarketingGateChanged,
@@ -119,8 +120,8 @@ async def test_transcript_01_the_caller_is_redirected_to_the_agent_who_answers_a
     assert h.switch.of("redirect") == [("redirect", CALLER, "hotline-deliver", "1001")]
     assert h.states_of("alice") == [
         (S.AVAILABLE, "login"),
-        (S.RINGING, ""),
-        (S.ON_CALL, ""),
+        (S.RINGING, "call-offered"),
+        (S.ON_CALL, "answered"),
         (S.WRAP_UP, "call-ended"),
     ]
     h.clock.advance(10)
@@ -268,8 +269,9 @@ async def test_an_app_queue_call_ringing_a_free_agent_takes_them_out_of_routing(
     await h.feed(CallAnswered(at(3), "f1", "PJSIP/1001", "support-fallback", 2.0))
     await h.feed(CallEnded(at(30), "f1", EndCause.NORMAL, 27.0, agent="PJSIP/1001"))
     assert h.state("alice") is S.WRAP_UP
-    h.clock.now = at(35)
-    await h.acd.run_due()  # the default wrap-up of 5 s, then the waiting call
+    assert h.acd.states.get("alice").queue == "support"  # the fallback queue's ACD queue
+    h.clock.now = at(40)
+    await h.acd.run_due()  # support's wrap-up of 10 s, then the waiting call
     assert h.switch.of("redirect") == [("redirect", "PJSIP/trunk-c1", "hotline-deliver", "1001")]
 
 
@@ -287,6 +289,18 @@ async def test_a_returning_customer_is_delivered_to_their_last_agent() -> None:
     await h.feed(queued("c2", 80))
     assert h.switch.of("redirect")[-1] == ("redirect", "PJSIP/trunk-c2", "hotline-deliver", "1001")
     assert h.published(CallDelivering)[-1].sticky
+
+
+async def test_an_agent_who_answers_just_after_being_given_up_on_is_on_the_call() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.feed(offered("c1"), queued("c1", 1))
+    h.clock.advance(25)
+    await h.acd.run_due()
+    assert h.state("alice") is S.PAUSED
+    await h.feed(CallAnswered(at(26), "c1", "PJSIP/1001", "support", 25.0))
+    assert h.states_of("alice")[-1] == (S.ON_CALL, "answered-late")
+    assert h.acd.router.call("c1") is None
 
 
 async def test_a_resync_forgets_calls_the_switch_no_longer_has() -> None:
@@ -374,3 +388,15 @@ async def test_started_service_consumes_the_bus_and_stops_cleanly() -> None:
     assert h.switch.of("redirect") == [("redirect", "PJSIP/trunk-c1", "hotline-deliver", "1001")]
     h.bus.publish(offered("c2"))
     assert h.acd._subscription is None
+
+
+async def test_an_overflowing_call_is_announced_and_delivered_to_the_overflow_queues_agent() -> None:
+    h = Harness(config(overflow_after_s=30, overflow_to="sales"))
+    await h.acd.login("carol")  # sales only
+    await h.feed(offered("c1"), queued("c1", 1))
+    assert h.switch.of("redirect") == []
+    h.clock.now = at(31)
+    await h.acd.run_due()
+    [overflowed] = h.published(CallOverflowed)
+    assert (overflowed.queue, overflowed.to_queue, overflowed.wait_seconds) == ("support", "sales", 30)
+    assert h.switch.of("redirect") == [("redirect", "PJSIP/trunk-c1", "hotline-deliver", "1003")]

@@ -210,3 +210,18 @@ def test_an_unknown_agent_is_a_clear_error(states: AgentStates) -> None:
 def test_agents_are_found_by_their_interface(states: AgentStates) -> None:
     assert states.by_interface("PJSIP/1001").profile.agent == "alice"
     assert states.by_interface("PJSIP/9999") is None
+
+
+def test_an_agent_paused_as_missed_who_picks_up_late_is_on_the_call(states: AgentStates) -> None:
+    logged_in(states)
+    states.ring(at(1), "alice", "c1", "support")
+    states.ring_no_answer(at(20), "alice", "c1")
+    [event] = states.answer(at(21), "alice", "c1", "support")
+    assert (event.state, event.reason) == (S.ON_CALL, "answered-late")
+
+
+def test_an_agent_on_a_chosen_pause_cannot_be_put_on_a_call(states: AgentStates) -> None:
+    logged_in(states)
+    states.pause(at(1), "alice", "lunch")
+    with pytest.raises(IllegalTransition):
+        states.answer(at(2), "alice", "c1", "support")
