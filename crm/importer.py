@@ -246,7 +246,7 @@ async def import_customers(
                     )
             rows = kept
     try:
-        await _insert_customers(db, rows, now or utcnow())
+        await insert_customer_rows(db, rows, now or utcnow())
     except IntegrityError:
         taken = await _taken_numbers(db, [e164 for _, _, phones in rows for e164, _ in phones])
         for number, _, phones in rows:
@@ -290,7 +290,7 @@ _CUSTOMER_FIELDS = (
 )
 
 
-async def _insert_customers(
+async def insert_customer_rows(
     db: Database, rows: list[tuple[int, tuple[Any, ...], list[tuple[str, str]]]], now: datetime
 ) -> None:
     if not rows:

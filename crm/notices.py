@@ -311,3 +311,27 @@ async def run_outbox(
         await deliver_due(db, senders)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+
+def build_senders(
+    kind: str,
+    *,
+    smtp_host: str = "",
+    smtp_port: int = 587,
+    smtp_from: str = "",
+    smtp_username: str = "",
+    smtp_password: str = "",
+) -> dict[Channel, NoticeSender]:
+    """The senders for ``[crm] notice_sender``: ``log`` for both channels, or ``smtp`` for e-mail.
+
+    SMS goes to the log sender either way: an SMS gateway is site-specific and plugs in here.
+    """
+    log_sender = LogSender()
+    if kind == "log":
+        return {Channel.SMS: log_sender, Channel.EMAIL: log_sender}
+    if kind == "smtp":
+        if not smtp_host or not smtp_from:
+            raise ValueError("notice_sender = smtp needs [crm] smtp_host and smtp_from")
+        smtp = SmtpSender(smtp_host, smtp_port, smtp_from, username=smtp_username, password=smtp_password)
+        return {Channel.SMS: log_sender, Channel.EMAIL: smtp}
+    raise ValueError(f"unknown notice_sender {kind!r}: use log or smtp")

@@ -77,6 +77,18 @@ class AcdSettings:
 
 
 @dataclasses.dataclass(slots=True)
+class CrmSettings:
+    ticket_working_days: int = 3
+    catalog_refresh_s: float = 5.0
+    notice_sender: str = "log"  # "log" or "smtp"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_username: str = ""
+    smtp_password: str = dataclasses.field(default="", repr=False)
+
+
+@dataclasses.dataclass(slots=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -87,6 +99,7 @@ class Settings:
     db: DbSettings = dataclasses.field(default_factory=DbSettings)
     recording: RecordingSettings = dataclasses.field(default_factory=RecordingSettings)
     acd: AcdSettings = dataclasses.field(default_factory=AcdSettings)
+    crm: CrmSettings = dataclasses.field(default_factory=CrmSettings)
 
 
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

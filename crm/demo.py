@@ -1,0 +1,163 @@
+"""Demo data: realistic Chinese customers, numbers, contacts, tickets, two online campaigns and
+the usual contact rules, reproducible from a seed (Faker zh_CN)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from faker import Faker
+from sqlalchemy import func, insert, select
+
+from crm import campaigns as campaign_store
+from crm.campaigns import NewCampaign, NewQuestion
+from crm.db import Database, utcnow
+from crm.importer import insert_customer_rows
+from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose, QuestionKind, TicketKind
+from crm.models import Campaign, Contact, Customer
+from crm.phones import try_normalize_phone
+from crm.sla import ChinaWorkCalendar
+from crm.tickets import NewTicket, open_ticket
+
+SEGMENTS = ("regular", "regular", "regular", "silver", "gold", "platinum")
+TAGS = ("宽带", "电视", "手机", "宠物", "老人", "学生", "商户", "投诉倾向")
+AGENTS = tuple(f"80{n:02d}" for n in range(1, 17))
+CONTACT_CHANNELS = (
+    Channel.CALL_IN,
+    Channel.CALL_IN,
+    Channel.CALL_IN,
+    Channel.CALL_OUT,
+    Channel.SMS,
+    Channel.WEB,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    customers: int
+    contacts: int
+    tickets: int
+    campaigns: int
+
+
+async def load_demo_data(
+    db: Database, customers: int, *, seed: int = 4008, now: datetime | None = None
+) -> DemoReport:
+    now = now or utcnow()
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    rows: list[tuple[int, tuple[Any, ...], list[tuple[str, str]]]] = []
+    seen: set[str] = set()
+    while len(rows) < customers:
+        number = try_normalize_phone(fake.phone_number())
+        if number is None or number.e164 in seen:
+            continue
+        seen.add(number.e164)
+        phones = [(number.e164, number.kind.value)]
+        if rng.random() < 0.2:
+            landline = try_normalize_phone(f"010{rng.randrange(20_000_000, 89_999_999)}")
+            if landline is not None and landline.e164 not in seen:
+                seen.add(landline.e164)
+                phones.append((landline.e164, landline.kind.value))
+        segment = rng.choice(SEGMENTS)
+        values = (
+            fake.name(),
+            segment,
+            {"regular": 0, "silver": 1, "gold": 2, "platinum": 3}[segment],
+            rng.sample(TAGS, rng.randrange(0, 3)),
+            rng.random() < 0.6,
+            rng.random() < 0.7,
+            rng.random() < 0.4,
+            "zh-CN",
+            rng.choice(AGENTS) if segment in ("gold", "platinum") else None,
+            fake.free_email() if rng.random() < 0.5 else None,
+            fake.ssn(),
+            fake.address(),
+        )
+        rows.append((len(rows) + 2, values, phones))
+    await insert_customer_rows(db, rows, now)
+    first_id = await _first_new_id(db, customers)
+    contacts = []
+    for customer_id in range(first_id, first_id + customers):
+        for _ in range(rng.randrange(0, 6)):
+            contacts.append(
+                {
+                    "customer_id": customer_id,
+                    "channel": rng.choice(CONTACT_CHANNELS).value,
+                    "purpose": Purpose.SERVICE.value,
+                    "at": now - timedelta(minutes=rng.randrange(1, 60 * 24 * 120)),
+                    "agent": rng.choice(AGENTS),
+                    "disposition": rng.choice(("resolved", "info_given", "callback_needed")),
+                    "note": "",
+                }
+            )
+    async with db.write() as session:
+        connection = await session.connection()
+        for start in range(0, len(contacts), 20_000):
+            await connection.execute(insert(Contact), contacts[start : start + 20_000])
+    calendar = ChinaWorkCalendar()
+    ticket_count = max(1, customers // 50) if customers else 0
+    for customer_id in rng.sample(range(first_id, first_id + customers), min(ticket_count, customers)):
+        await open_ticket(
+            db,
+            NewTicket(
+                customer_id,
+                rng.choice(list(TicketKind)),
+                rng.choice(("宽带断线", "资费咨询", "装机预约", "账单疑问", "网速慢")),
+                opened_by=rng.choice(AGENTS),
+            ),
+            calendar=calendar,
+            now=now - timedelta(hours=rng.randrange(1, 24 * 6)),
+        )
+    campaigns = await _campaigns(db)
+    return DemoReport(customers, len(contacts), ticket_count, campaigns)
+
+
+async def _first_new_id(db: Database, count: int) -> int:
+    async with db.read() as session:
+        last = await session.scalar(select(func.max(Customer.id)))
+    return int(last or 0) - count + 1
+
+
+async def _campaigns(db: Database) -> int:
+    async with db.read() as session:
+        if await session.scalar(select(func.count()).select_from(Campaign)):
+            return 0  # a second run adds customers, not another copy of the campaigns and rules
+    upgrade = await campaign_store.create_campaign(
+        db,
+        NewCampaign(
+            name="宽带提速 500M",
+            kind=CampaignKind.MARKETING,
+            channels=[Channel.CALL_IN, Channel.CALL_OUT, Channel.SMS],
+            target_rule='vip_level >= 1 and "宽带" in tags and not has_open_complaint',
+            priority=5,
+            script="您好，感谢您一直使用我们的宽带。现在可以免费提速到 500M，您看需要为您办理吗？",
+            offer_text="宽带免费提速 500M，12 个月",
+        ),
+    )
+    survey = await campaign_store.create_campaign(
+        db,
+        NewCampaign(
+            name="服务满意度问卷",
+            kind=CampaignKind.QUESTIONNAIRE,
+            channels=[Channel.CALL_IN, Channel.CALL_OUT],
+            target_rule="contacts_30d >= 1",
+            script="耽误您一分钟，想请您对我们的服务打个分。",
+            questions=[
+                NewQuestion("您对本次服务满意吗？", QuestionKind.SCALE, scale_min=1, scale_max=5),
+                NewQuestion("您最常用哪些业务？", QuestionKind.MULTIPLE, choices=["宽带", "电视", "手机"]),
+                NewQuestion("还有什么建议？", QuestionKind.TEXT),
+            ],
+        ),
+    )
+    for campaign_id in (upgrade, survey):
+        await campaign_store.set_campaign_status(db, campaign_id, CampaignStatus.ONLINE)
+    await campaign_store.save_frequency_cap(db, "每 7 天最多 1 次营销", 1, 7)
+    await campaign_store.save_frequency_cap(db, "每 30 天最多 3 次营销", 3, 30)
+    await campaign_store.save_quiet_hours(
+        db, "夜间免打扰", time(21), time(8), [Channel.CALL_OUT, Channel.SMS]
+    )
+    return 2
