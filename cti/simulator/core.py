@@ -115,6 +115,7 @@ class SwitchSimulator:
         self.server = None  # set by start()
         self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
         self.prompt_lengths: dict[str, float] = {}
+        self.agi_failures = 0
         self.pending_originate_response: list[tuple[str, str]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------

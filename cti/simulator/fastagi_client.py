@@ -37,7 +37,10 @@ async def run_agi(sim: SwitchSimulator, leg: Leg, url: str) -> str:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 reader, writer = await asyncio.open_connection(host, port, limit=MAX_LINE)
     except (OSError, TimeoutError) as exc:
-        log.info("fastagi_unreachable", extra={"kv": {"url": url, "error": type(exc).__name__}})
+        # Said once per simulator: with Hotline's IVR down every call takes this path.
+        sim.agi_failures += 1
+        level = logging.WARNING if sim.agi_failures == 1 else logging.DEBUG
+        log.log(level, "fastagi_unreachable", extra={"kv": {"url": url, "error": type(exc).__name__}})
         return "FAILURE"
     try:
         writer.write(_environment(sim, leg, url, parts.path.lstrip("/")))

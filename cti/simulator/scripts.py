@@ -47,14 +47,19 @@ class AgentScript:
         return self.name or f"Agent {self.extension}"
 
 
-def random_caller(rng: random.Random, index: int, *, abandon_ratio: float = 0.2) -> CallerScript:
-    """A caller for load: a random number, a menu choice, and sometimes an early hang-up."""
+def random_caller(
+    rng: random.Random,
+    index: int,
+    *,
+    abandon_ratio: float = 0.2,
+    patience_s: tuple[float, float] = (4.0, 20.0),
+    stay_s: tuple[float, float] = (25.0, 60.0),
+) -> CallerScript:
+    """A caller for load: a random number, a menu choice, and a hang-up ``stay_s`` after dialling
+    — or, for ``abandon_ratio`` of them, an impatient one after ``patience_s``."""
     number = f"138{rng.randrange(10_000_000, 99_999_999)}"
-    hangup: float | None = None
-    if rng.random() < abandon_ratio:
-        hangup = round(rng.uniform(4.0, 20.0), 3)
-    else:
-        hangup = round(rng.uniform(25.0, 60.0), 3)
+    low, high = patience_s if rng.random() < abandon_ratio else stay_s
+    hangup = round(rng.uniform(low, high), 3)
     return CallerScript(
         caller=number,
         caller_name=f"Caller {index}",

@@ -53,6 +53,8 @@ class DemoTraffic:
         rate: float,
         seed: int = 1,
         abandon_ratio: float = 0.2,
+        patience_s: tuple[float, float] = (4.0, 20.0),
+        stay_s: tuple[float, float] = (25.0, 60.0),
         script: CallerScript | None = None,
     ) -> None:
         if rate <= 0:
@@ -60,6 +62,8 @@ class DemoTraffic:
         self.sim = sim
         self.rate = rate
         self.abandon_ratio = abandon_ratio
+        self.patience_s = patience_s
+        self.stay_s = stay_s
         self.script = script
         self._rng = random.Random(seed)
         self.placed: list[CallRecord] = []
@@ -67,7 +71,13 @@ class DemoTraffic:
     async def run(self, calls: int) -> TrafficSummary:
         """Place ``calls`` callers, then wait until every call has ended."""
         for index in range(1, calls + 1):
-            script = self.script or random_caller(self._rng, index, abandon_ratio=self.abandon_ratio)
+            script = self.script or random_caller(
+                self._rng,
+                index,
+                abandon_ratio=self.abandon_ratio,
+                patience_s=self.patience_s,
+                stay_s=self.stay_s,
+            )
             self.placed.append(self.sim.place_call(script))
             if index < calls:
                 await self.sim.clock.sleep(self._rng.expovariate(self.rate))
