@@ -436,3 +436,63 @@ def test_queued_call_seen_answered_in_the_snapshot_is_answered_after_resync() ->
     answered = [e for e in events if isinstance(e, CallAnswered)]
     assert [(a.agent, a.queue, a.wait_seconds) for a in answered] == [("PJSIP/1004", "support", 25.0)]
     assert not [e for e in events if isinstance(e, CallQueued | CallOffered)]
+
+
+# --- queue priority, members, silent legs ----------------------------------------------------
+
+
+def test_queue_priority_comes_from_queue_prio_not_the_dialplan_priority() -> None:
+    stream = Stream()
+    stream.inbound()
+    stream.send("VarSet", **stream.chan(CALLER), Variable="QUEUE_PRIO", Value="10")
+    stream.send(
+        "QueueCallerJoin", **stream.chan(CALLER), Queue="support", Position="1", Count="1", Priority="6"
+    )
+    assert [(q.queue, q.priority) for q in stream.of(CallQueued)] == [("support", 10)]
+
+
+def test_resync_reports_what_changed_among_members_while_the_link_was_down() -> None:
+    stream = Stream()
+    for queue, interface in (("support", "PJSIP/1001"), ("sales", "PJSIP/1002"), ("vip", "PJSIP/1009")):
+        stream.send(
+            "QueueMemberAdded", Queue=queue, Interface=interface, MemberName=interface, Status="1", Paused="0"
+        )
+    params = [{"Event": "QueueParams", "Queue": queue} for queue in ("support", "sales")]
+    members = [
+        {
+            "Event": "QueueMember",
+            "Queue": "support",
+            "Name": "A",
+            "Location": "PJSIP/1001",
+            "Status": "2",
+            "Paused": "1",
+        },
+        {
+            "Event": "QueueMember",
+            "Queue": "support",
+            "Name": "C",
+            "Location": "PJSIP/1003",
+            "Status": "1",
+            "Paused": "0",
+        },
+    ]
+    members[0]["PausedReason"] = "lunch"
+    snapshot = SwitchSnapshot(at=datetime.fromtimestamp(T0 + 5, UTC), queue_status=[*params, *members])
+    events = stream.tracker.resync(snapshot)
+    changes = [(e.queue, e.interface, str(e.change), e.paused, e.reason, e.device_state) for e in events[:-1]]
+    assert changes == [
+        ("sales", "PJSIP/1002", "removed", False, "", "NOT_INUSE"),
+        ("support", "PJSIP/1001", "paused", True, "lunch", "INUSE"),
+        ("support", "PJSIP/1001", "device", True, "lunch", "INUSE"),
+        ("support", "PJSIP/1003", "added", False, "", "NOT_INUSE"),
+    ]
+    assert events[-1] == SwitchResynced(at=snapshot.at, calls=(), members=2)
+
+
+def test_a_leg_that_never_showed_as_a_call_ends_without_any_event() -> None:
+    stream = Stream()
+    stream.new("PJSIP/2001-00000020", "1795500100.40", "1795500100.40")
+    stream.exten("PJSIP/2001-00000020", "spy", "1001", "ChanSpy", "PJSIP/1001,q")
+    stream.hangup("PJSIP/2001-00000020")
+    assert stream.events == []
+    assert stream.tracker.calls == {}
