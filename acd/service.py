@@ -162,6 +162,7 @@ class AcdService:
         self._remember(self._channels, call.call_id, call.channel)
         if self.router.call(call.call_id) is not None:
             await self._deliver_all(self.router.add_call(call, self._clock()))
+            self._wake.set()
         else:
             self._remember(self._ivr, call.call_id, call)
 
@@ -197,6 +198,16 @@ class AcdService:
         events = self.states.outbound(self._clock(), agent, call_id)
         self._agent_of_call[call_id] = agent
         await self._apply(events)
+
+    async def outbound_ended(self, agent: str) -> None:
+        """The agent's outbound call is over, when its end cannot come as a ``CallEnded`` (the
+        call never got through, or its call id was not known when it started)."""
+        record = self.states.get(agent)
+        if record.state is not AgentState.OUTBOUND:
+            return
+        call_id = record.call_id
+        self._agent_of_call.pop(call_id, None)
+        await self._apply(self.states.hang_up(self._clock(), agent, call_id, wrapup_s=self.config.wrapup_s))
 
     async def marketing_request(
         self, agent: str, work: MarketingWork, *, call_id: str = ""
@@ -254,6 +265,7 @@ class AcdService:
         elif isinstance(event, SwitchResynced):
             touched = await self._resynced(event)
         self._publish_stats(touched)
+        self._wake.set()  # the timers may have changed: let the timer task look again
 
     async def _queued(self, event: CallQueued) -> None:
         if event.queue not in self.config.queues:

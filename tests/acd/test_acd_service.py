@@ -400,3 +400,36 @@ async def test_an_overflowing_call_is_announced_and_delivered_to_the_overflow_qu
     [overflowed] = h.published(CallOverflowed)
     assert (overflowed.queue, overflowed.to_queue, overflowed.wait_seconds) == ("support", "sales", 30)
     assert h.switch.of("redirect") == [("redirect", "PJSIP/trunk-c1", "hotline-deliver", "1003")]
+
+
+async def test_an_outbound_call_keeps_the_agent_out_of_routing_until_it_ends() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.acd.outbound_started("alice", "out1")
+    await h.feed(offered("c1", 1), queued("c1", 1))
+    assert h.switch.of("redirect") == []
+    await h.feed(CallEnded(at(60), "out1", EndCause.NORMAL, 50.0, agent="PJSIP/1001"))
+    assert h.state("alice") is S.WRAP_UP
+    h.clock.now = at(66)
+    await h.acd.run_due()  # the default wrap-up of 5 s for an outbound call
+    assert h.switch.of("redirect") == [("redirect", "PJSIP/trunk-c1", "hotline-deliver", "1001")]
+
+
+async def test_an_outbound_call_that_never_got_through_is_ended_by_the_desktop() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.acd.outbound_started("alice", "out1")
+    await h.acd.outbound_ended("alice")
+    assert h.states_of("alice")[-1] == (S.WRAP_UP, "call-ended")
+    await h.acd.outbound_ended("alice")  # nothing more to end
+    assert h.state("alice") is S.WRAP_UP
+
+
+async def test_ivr_news_for_a_queue_the_acd_does_not_know_is_logged_and_dropped(caplog) -> None:
+    h = Harness()
+    await h.acd.call_waiting(WaitingCall("c1", "PJSIP/trunk-c1", "nowhere"))
+    assert "acd_unknown_queue" in caplog.text
+    await h.acd.login("alice")
+    await h.feed(queued("c1", 1))  # no channel known from anywhere: left to app_queue's fallback
+    assert h.switch.of("redirect") == []
+    assert "acd_call_without_channel" in caplog.text
