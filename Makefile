@@ -22,9 +22,14 @@ lint: venv
 bench: venv
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-live-test: venv
-	docker compose up -d --build
-	$(BIN)/python -m pytest -q -m live; status=$$?; docker compose down; exit $$status
+# Asterisk + the SIP harness (which plays Hotline's IVR and router), the live tests inside the
+# harness on the private network, then everything down again (docs/deploy.md, "Live tests").
+live-test:
+	asterisk-config/make-secrets
+	export HOTLINE_SECRETS_GID=$$(id -g); \
+	docker compose --profile live up -d --build --wait asterisk harness \
+	&& docker compose --profile live exec -T harness python3 -m pytest -q -p no:cacheprovider -m live tests/live; \
+	status=$$?; docker compose --profile live down; exit $$status
 
 # Debian packages: audio tools for prompts and recordings, chromium for browser tests,
 # PostgreSQL for the database tests. Installed only when missing.
