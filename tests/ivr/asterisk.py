@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_TIMED = re.compile(r"^\s*\d+\.\d+ (.*)$")
 DEAD = "511 Command Not Permitted on a dead channel or intercepted channel"
 _SHAPES = {
     "STREAM FILE": re.compile(r"^200 result=-?\d+ endpos=\d+$"),
@@ -19,13 +20,22 @@ _SHAPES = {
 }
 
 
+def transcript_lines(path: Path) -> list[str]:
+    """The lines of a .agi capture without their timestamps."""
+    found = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        match = _TIMED.match(raw)
+        if match:
+            found.append(match.group(1))
+    return found
+
+
 def environment_blocks(path: Path) -> list[list[str]]:
     """The environment lines of each connection in a transcript, without the empty line."""
     blocks: list[list[str]] = []
     current: list[str] | None = None
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        body = raw[10:] if len(raw) > 10 else ""
-        if raw.strip().endswith("-- connection from Asterisk"):
+    for body in transcript_lines(path):
+        if body == "-- connection from Asterisk":
             current = []
             blocks.append(current)
         elif current is not None and body.startswith("<< "):
@@ -45,7 +55,7 @@ def transcript_replies(path: Path) -> dict[str, list[str]]:
     Two calls may interleave in one file (15-resync-waiting), so a command's reply is the first
     later line that has that command's shape.
     """
-    lines = [raw[10:] for raw in path.read_text(encoding="utf-8").splitlines() if len(raw) > 10]
+    lines = transcript_lines(path)
     replies: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
         if not line.startswith(">> "):
@@ -79,6 +89,7 @@ class AsteriskScript:
     hung_up: bool = False
     commands: list[str] = field(default_factory=list)
     set_variables: dict[str, str] = field(default_factory=dict)
+    stalled: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def from_transcript(cls, path: Path, connection: int = 0, **kwargs: object) -> AsteriskScript:
@@ -104,6 +115,7 @@ class AsteriskScript:
         if self.hung_up:
             return [DEAD]
         if verb == self.stall_on:
+            self.stalled.set()
             return None
         if verb == self.garbage_on:
             return ["\x00\xffgarbage"]
