@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from cti import delivery, transfers
 from cti.channels import (
     Call,
     Channel,
@@ -31,24 +32,20 @@ from cti.events import (
     CallEnded,
     CallHeld,
     CallOffered,
-    CallQueued,
     CallResumed,
-    CallRinging,
-    CallTransferred,
     EndCause,
     IvrLeft,
     IvrStarted,
     RecordingStarted,
     RecordingStopped,
     SwitchEvent,
-    TransferKind,
 )
 from cti.members import MemberBook
 from cti.resync import reconcile
 from cti.snapshot import SwitchSnapshot
 
 AmiMessage = Mapping[str, "str | list[str]"]
-Handler = Callable[[AmiMessage], list[SwitchEvent]]
+Handler = Callable[["CallTracker", AmiMessage], list[SwitchEvent]]
 
 # Call ids that ended are remembered this long (in number of calls) so that a late duplicate
 # (a second Hangup, an AgentConnect after the end) cannot bring a call back to life.
@@ -68,36 +65,8 @@ class CallTracker:
         self._ended: set[str] = set()
         self._ended_order: deque[str] = deque()
         self._local_first_halves: dict[str, str] = {}  # "Local/x@y-0001" → uniqueid of its ;1
-        self._redirect_pending: set[str] = set()  # callers who left an agent's bridge, not hung up
-        self._handlers: dict[str, Handler] = {
-            "Newchannel": self._newchannel,
-            "Newexten": self._newexten,
-            "VarSet": self._varset,
-            "Rename": self._rename,
-            "DialBegin": self._dial_begin,
-            "DialEnd": self._dial_end,
-            "AgentCalled": self._agent_called,
-            "AgentConnect": self._agent_connect,
-            "AgentComplete": self._agent_complete,
-            "QueueCallerJoin": self._queue_join,
-            "QueueCallerLeave": self._queue_leave,
-            "QueueCallerAbandon": self._queue_abandon,
-            "BridgeEnter": self._bridge_enter,
-            "BridgeLeave": self._bridge_leave,
-            "BlindTransfer": self._blind_transfer,
-            "AttendedTransfer": self._attended_transfer,
-            "Hold": self._hold,
-            "Unhold": self._unhold,
-            "MixMonitorStart": self._mixmonitor_start,
-            "MixMonitorStop": self._mixmonitor_stop,
-            "HangupRequest": self._hangup_request,
-            "SoftHangupRequest": self._hangup_request,
-            "Hangup": self._hangup,
-            "QueueMemberAdded": self._member,
-            "QueueMemberRemoved": self._member,
-            "QueueMemberPause": self._member,
-            "QueueMemberStatus": self._member,
-        }
+        self.redirect_pending: set[str] = set()  # callers who left an agent's bridge, not hung up
+        self._handlers = HANDLERS
 
     # --- public interface ------------------------------------------------------------------
 
@@ -106,7 +75,7 @@ class CallTracker:
         handler = self._handlers.get(message.get("Event"))  # type: ignore[arg-type]
         if handler is None:
             return []
-        return handler(message)
+        return handler(self, message)
 
     def resync(self, snapshot: SwitchSnapshot) -> list[SwitchEvent]:
         """After a (re)connect: end what is gone, adopt what is new, then SwitchResynced."""
@@ -166,7 +135,7 @@ class CallTracker:
     def drop_channel(self, channel: Channel, at: float, lost: bool = False) -> list[SwitchEvent]:
         """The channel is gone: stop its recordings, close its talk, end the call if it was the last."""
         self.channels.pop(channel.uniqueid, None)
-        self._redirect_pending.discard(channel.uniqueid)
+        self.redirect_pending.discard(channel.uniqueid)
         if channel.local_peer == "" and channel.name.endswith(";1"):
             self._local_first_halves.pop(channel.name[:-2], None)
         call = channel.call
@@ -188,7 +157,7 @@ class CallTracker:
         self.calls.pop(call.call_id, None)
         for uniqueid in list(call.channels):
             self.channels.pop(uniqueid, None)
-            self._redirect_pending.discard(uniqueid)
+            self.redirect_pending.discard(uniqueid)
         self._remember_ended(call.call_id)
         if not call.announced:
             return []
@@ -244,9 +213,9 @@ class CallTracker:
                 first.local_peer = channel.uniqueid
                 channel.local_peer = first.uniqueid
                 if first.call is not channel.call:
-                    self._move(channel, first.call, channel.created_at)
+                    self.move(channel, first.call, channel.created_at)
 
-    def _move(self, channel: Channel, call: Call, at: float) -> list[SwitchEvent]:
+    def move(self, channel: Channel, call: Call, at: float) -> list[SwitchEvent]:
         """Put a leg into another call; the call it leaves ends if that was its last leg."""
         old = channel.call
         old.channels.pop(channel.uniqueid, None)
@@ -259,7 +228,7 @@ class CallTracker:
         self.calls.pop(old.call_id, None)
         return self.end_call(old, at) if old.announced else []
 
-    def _channel(self, message: AmiMessage, key: str = "Uniqueid") -> Channel | None:
+    def channel_of(self, message: AmiMessage, key: str = "Uniqueid") -> Channel | None:
         uniqueid = message.get(key)
         return self.channels.get(uniqueid) if isinstance(uniqueid, str) else None
 
@@ -294,27 +263,24 @@ class CallTracker:
         ]
 
     def _rename(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is not None:
             channel.name = text(message.get("Newname")) or channel.name
         return []
 
     def _newexten(self, message: AmiMessage) -> list[SwitchEvent]:
         application = message.get("Application")
-        if application != "AGI" and not self._redirect_pending:
+        if application != "AGI" and not self.redirect_pending:
             return []
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is None:
             return []
         call = channel.call
         events: list[SwitchEvent] = []
         at = self.now(message)
         extension = text(message.get("Extension"))
-        if channel.uniqueid in self._redirect_pending and extension != "h":
-            # The caller left an agent's bridge alive and runs dialplan again: a Redirect.
-            self._redirect_pending.discard(channel.uniqueid)
-            if not call.transfer_reported:
-                events.extend(self._transferred(call, at, call.agent, extension, TransferKind.BLIND))
+        if channel.uniqueid in self.redirect_pending and extension != "h":
+            events.extend(transfers.redirected(self, channel, at, extension))
         if application == "AGI" and not channel.in_ivr:
             channel.in_ivr = True
             call.announced = True
@@ -331,7 +297,7 @@ class CallTracker:
     def _varset(self, message: AmiMessage) -> list[SwitchEvent]:
         variable = message.get("Variable")
         if variable == "AGISTATUS":
-            channel = self._channel(message)
+            channel = self.channel_of(message)
             if channel is None or not channel.in_ivr:
                 return []
             channel.in_ivr = False
@@ -344,269 +310,20 @@ class CallTracker:
                 )
             ]
         if variable == "MIXMONITOR_FILENAME":
-            channel = self._channel(message)
+            channel = self.channel_of(message)
             if channel is not None:
                 channel.pending_file = text(message.get("Value"))
         elif variable == "QUEUE_PRIO":
             # QueueCallerJoin's Priority header is the dialplan priority, not the queue's.
-            channel = self._channel(message)
+            channel = self.channel_of(message)
             if channel is not None:
                 channel.queue_priority = integer(message.get("Value"))
         return []
 
-    # --- delivery to agents ----------------------------------------------------------------
-
-    def _dial_begin(self, message: AmiMessage) -> list[SwitchEvent]:
-        dest = self._channel(message, "DestUniqueid")
-        if dest is None:
-            return []
-        source = self._channel(message)
-        at = self.now(message)
-        if source is not None and dest.call is not source.call and not dest.call.announced:
-            self._move(dest, source.call, at)
-        call = dest.call
-        if dest.queue_rung or dest.delivery:
-            return []
-        peer = self.channels.get(source.local_peer) if source is not None and source.local_peer else None
-        if peer is not None and peer.delivery:
-            # The ;2 half of a Local channel dials the real phone on behalf of its ;1 half.
-            if peer.queue_rung:
-                dest.delivery = dest.queue_rung = True
-                dest.agent = peer.agent
-                dest.dial_begin_at = at
-                return []
-        elif source is not None and (source.uniqueid != call.primary or source.delivery):
-            return []  # an agent's own leg dialing out (the customer on a click-to-dial)
-        # Otherwise the caller dials an agent, or Originate rings its first leg (click-to-dial).
-        dest.delivery = True
-        dest.dial_begin_at = at
-        if is_local(dest.name):
-            return []  # the agent is known when its ;2 half dials the phone
-        dest.agent = interface_of(dest.name)
-        call.announced = True
-        return [
-            CallRinging(
-                at=moment(at),
-                call_id=call.call_id,
-                agent=dest.agent,
-                queue=call.queue,
-                agent_channel=dest.name,
-            )
-        ]
-
-    def _dial_end(self, message: AmiMessage) -> list[SwitchEvent]:
-        dest = self._channel(message, "DestUniqueid")
-        if dest is None or not dest.delivery or dest.queue_rung or is_local(dest.name):
-            return []
-        if message.get("DialStatus") != "ANSWER":
-            return []
-        call = dest.call
-        at = self.now(message)
-        wait = at - call.queued_at if call.queued_at is not None else 0.0
-        ring = at - dest.dial_begin_at if dest.dial_begin_at is not None else 0.0
-        return self.answer(call, dest, at, call.queue, wait, ring)
-
-    def _agent_called(self, message: AmiMessage) -> list[SwitchEvent]:
-        dest = self._channel(message, "DestUniqueid")
-        if dest is None or dest.queue_rung:
-            return []
-        call = dest.call
-        at = self.now(message)
-        dest.queue_rung = dest.delivery = True
-        dest.agent = text(message.get("Interface")) or interface_of(dest.name)
-        dest.dial_begin_at = at
-        call.announced = True
-        return [
-            CallRinging(
-                at=moment(at),
-                call_id=call.call_id,
-                agent=dest.agent,
-                queue=text(message.get("Queue")),
-                agent_channel=dest.name,
-                member_name=text(message.get("MemberName")),
-            )
-        ]
-
-    def _agent_connect(self, message: AmiMessage) -> list[SwitchEvent]:
-        dest = self._channel(message, "DestUniqueid")
-        if dest is None:
-            return []
-        dest.agent = text(message.get("Interface")) or dest.agent or interface_of(dest.name)
-        dest.delivery = True
-        return self.answer(
-            dest.call,
-            dest,
-            self.now(message),
-            text(message.get("Queue")),
-            seconds(message.get("HoldTime")),
-            seconds(message.get("RingTime")),
-        )
-
-    def _agent_complete(self, message: AmiMessage) -> list[SwitchEvent]:
-        leg = self._channel(message, "DestUniqueid") or self._channel(message)
-        if leg is None:
-            return []
-        talk = seconds(message.get("TalkTime"))
-        uniqueid = text(message.get("DestUniqueid"))
-        segment = leg.call.talk.get(uniqueid)
-        if segment is None:
-            segment = leg.call.talk[uniqueid] = TalkSegment(start=self.now(message) - talk)
-        segment.duration = talk
-        segment.reported = True
-        return []
-
-    # --- queues ----------------------------------------------------------------------------
-
-    def _queue_join(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
-        if channel is None:
-            return []
-        call = channel.call
-        queue = text(message.get("Queue"))
-        if call.in_queue and call.queue == queue:
-            return []
-        at = self.now(message)
-        position = integer(message.get("Position"))
-        if call.queued_at is None:
-            call.queued_at = at
-            call.original_position = position
-        call.queue = queue
-        call.in_queue = True
-        call.position = position
-        call.announced = True
-        return [
-            CallQueued(
-                at=moment(at),
-                call_id=call.call_id,
-                queue=queue,
-                position=position,
-                priority=channel.queue_priority,
-            )
-        ]
-
-    def _queue_leave(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
-        if channel is not None:
-            channel.call.in_queue = False
-        return []
-
-    def _queue_abandon(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
-        if channel is None or channel.call.abandoned:
-            return []
-        call = channel.call
-        call.abandoned = True
-        call.announced = True
-        return [
-            CallAbandoned(
-                at=moment(self.now(message)),
-                call_id=call.call_id,
-                queue=text(message.get("Queue")) or call.queue,
-                wait_seconds=seconds(message.get("HoldTime")),
-                position=integer(message.get("Position")),
-                original_position=integer(message.get("OriginalPosition")),
-            )
-        ]
-
-    # --- bridges and transfers -------------------------------------------------------------
-
-    def _bridge_enter(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
-        if channel is not None:
-            channel.bridge = text(message.get("BridgeUniqueid"))
-            self._redirect_pending.discard(channel.uniqueid)
-            if channel.uniqueid == channel.call.primary:
-                channel.call.transfer_reported = False
-        return []
-
-    def _bridge_leave(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
-        if channel is None:
-            return []
-        channel.bridge = ""
-        call = channel.call
-        if (
-            channel.uniqueid == call.primary
-            and call.answered
-            and not channel.hanging
-            and not call.transfer_reported
-            and integer(message.get("BridgeNumChannels")) > 0
-        ):
-            # The caller left first while the agent stayed: a Redirect, if dialplan follows.
-            self._redirect_pending.add(channel.uniqueid)
-        return []
-
-    def _transferred(
-        self, call: Call, at: float, from_agent: str, to: str, kind: TransferKind
-    ) -> list[SwitchEvent]:
-        call.transfer_reported = True
-        call.queue = ""
-        call.queued_at = None
-        call.announced = True
-        return [CallTransferred(at=moment(at), call_id=call.call_id, from_agent=from_agent, to=to, kind=kind)]
-
-    def _agent_of(self, message: AmiMessage, prefix: str) -> str:
-        leg = self._channel(message, prefix + "Uniqueid")
-        if leg is not None and leg.agent:
-            return leg.agent
-        name = text(message.get(prefix + "Channel"))
-        return interface_of(name) if name else ""
-
-    def _blind_transfer(self, message: AmiMessage) -> list[SwitchEvent]:
-        if text(message.get("Result")) not in ("", "Success"):
-            return []
-        leg = self._channel(message, "TransfereeUniqueid") or self._channel(message, "TransfererUniqueid")
-        if leg is None or leg.call.transfer_reported:
-            return []
-        self._redirect_pending.discard(leg.call.primary)
-        return self._transferred(
-            leg.call,
-            self.now(message),
-            self._agent_of(message, "Transferer"),
-            text(message.get("Extension")),
-            TransferKind.BLIND,
-        )
-
-    def _attended_transfer(self, message: AmiMessage) -> list[SwitchEvent]:
-        if text(message.get("Result")) not in ("", "Success"):
-            return []
-        leg = self._channel(message, "TransfereeUniqueid") or self._channel(message, "OrigTransfererUniqueid")
-        if leg is None:
-            return []
-        call = leg.call
-        target = self._channel(message, "TransferTargetUniqueid")
-        target_id = text(message.get("TransferTargetUniqueid"))
-        if target_id and call.attended_target == target_id:
-            return []
-        call.attended_target = target_id
-        at = self.now(message)
-        to = self._agent_of(message, "TransferTarget") or text(message.get("DestApp"))
-        events = self._transferred(
-            call, at, self._agent_of(message, "OrigTransferer"), to, TransferKind.ATTENDED
-        )
-        if target is not None and target.call is not call:
-            consult = target.call
-            if consult.agent_uniqueid == target.uniqueid:
-                # The target now talks with our caller; the consultation call no longer has it.
-                consult.agent = ""
-                consult.agent_uniqueid = ""
-                segment = consult.talk.get(target.uniqueid)
-                if segment is not None and segment.duration is None:
-                    segment.duration = max(0.0, at - segment.start)
-            events.extend(self._move(target, call, at))
-        if target is not None:
-            target.agent = target.agent or interface_of(target.name)
-            target.delivery = True
-            call.agent = target.agent
-            call.agent_uniqueid = target.uniqueid
-            call.answered = True
-            call.talk.setdefault(target.uniqueid, TalkSegment(start=at))
-        return events
-
     # --- hold, recording, hangup -----------------------------------------------------------
 
     def _hold(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is None or channel.held:
             return []
         channel.held = True
@@ -614,14 +331,14 @@ class CallTracker:
         return [CallHeld(at=moment(self.now(message)), call_id=channel.call.call_id, channel=channel.name)]
 
     def _unhold(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is None or not channel.held:
             return []
         channel.held = False
         return [CallResumed(at=moment(self.now(message)), call_id=channel.call.call_id, channel=channel.name)]
 
     def _mixmonitor_start(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is None:
             return []
         file, channel.pending_file = channel.pending_file, ""
@@ -636,7 +353,7 @@ class CallTracker:
         ]
 
     def _mixmonitor_stop(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is None or not channel.recordings:
             return []
         file = channel.recordings.pop()
@@ -647,14 +364,14 @@ class CallTracker:
         ]
 
     def _hangup_request(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is not None:
             channel.hanging = True
-            self._redirect_pending.discard(channel.uniqueid)
+            self.redirect_pending.discard(channel.uniqueid)
         return []
 
     def _hangup(self, message: AmiMessage) -> list[SwitchEvent]:
-        channel = self._channel(message)
+        channel = self.channel_of(message)
         if channel is None:
             return []
         call = channel.call
@@ -668,3 +385,35 @@ class CallTracker:
 
     def _member(self, message: AmiMessage) -> list[SwitchEvent]:
         return self.members.feed(message, self.now)
+
+
+HANDLERS: dict[str, Handler] = {
+    "Newchannel": CallTracker._newchannel,
+    "Newexten": CallTracker._newexten,
+    "VarSet": CallTracker._varset,
+    "Rename": CallTracker._rename,
+    "DialBegin": delivery.dial_begin,
+    "DialEnd": delivery.dial_end,
+    "AgentCalled": delivery.agent_called,
+    "AgentConnect": delivery.agent_connect,
+    "AgentComplete": delivery.agent_complete,
+    "QueueCallerJoin": delivery.queue_join,
+    "QueueCallerLeave": delivery.queue_leave,
+    "QueueCallerAbandon": delivery.queue_abandon,
+    "BridgeEnter": transfers.bridge_enter,
+    "BridgeLeave": transfers.bridge_leave,
+    "BlindTransfer": transfers.blind_transfer,
+    "AttendedTransfer": transfers.attended_transfer,
+    "Hold": CallTracker._hold,
+    "Unhold": CallTracker._unhold,
+    "MixMonitorStart": CallTracker._mixmonitor_start,
+    "MixMonitorStop": CallTracker._mixmonitor_stop,
+    "HangupRequest": CallTracker._hangup_request,
+    "SoftHangupRequest": CallTracker._hangup_request,
+    "Hangup": CallTracker._hangup,
+    "QueueMemberAdded": CallTracker._member,
+    "QueueMemberRemoved": CallTracker._member,
+    "QueueMemberPause": CallTracker._member,
+    "QueueMemberStatus": CallTracker._member,
+}
+"""The AMI events the tracker reads; every other event costs one dictionary look-up."""
