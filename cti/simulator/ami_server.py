@@ -21,6 +21,7 @@ MAX_ACTION_BYTES = 64 * 1024
 # letting the switch's memory grow: what real Asterisk does with a stuck manager session too.
 MAX_PENDING_BYTES = 16 * 1024 * 1024
 IDLE_TIMEOUT_S = 3600.0
+STOP_TIMEOUT_S = 2.0
 
 Action = dict[str, str]
 
@@ -107,10 +108,13 @@ class AmiServer:
             self._server.close()
         for session in list(self.sessions):
             session.close()
+        # Closing the sockets ends each handler's read; cancelling a handler that start_server
+        # created would be reported by asyncio as an error on Python 3.11.
         handlers = list(self._handlers)
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
+        if handlers:
+            _done, pending = await asyncio.wait(handlers, timeout=STOP_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
 

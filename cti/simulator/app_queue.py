@@ -114,7 +114,7 @@ async def run_queue(
             members = _members_for(queue, entry)
             if members:
                 outcome = await _ring(sim, leg, record, queue, entry, members[0])
-                if outcome in ("completed", "abandoned", "redirect"):
+                if outcome in ("completed", "abandoned", "redirect", "agent_hangup"):
                     return outcome
                 retry = sim.clock.timer(queue.retry_s)
                 await first_of(retry, leg.gone, leg.redirect, deadline)
