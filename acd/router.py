@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from acd.errors import UnknownAgent, UnknownQueue
-from acd.models import MaxWaitAction, QueueConfig, Strategy, WaitingCall
+from acd.models import MaxWaitAction, QueueConfig, WaitingCall
+from acd.skill_index import AgentEntry, CallEntry, CallPhase, SkillIndex, Target
 
 # Ringing is the dialplan's business (Dial's timeout); this margin covers the Redirect and the
 # way back into the queue before the router gives up waiting for the news.
@@ -71,48 +72,11 @@ class RingTimedOut:
 Outcome = Assignment | Overflowed | MaxWait | RingTimedOut
 
 
-class CallPhase(enum.StrEnum):
-    WAITING = "waiting"
-    DELIVERING = "delivering"
-    HELD = "held"  # a delivery failed; back at its place after a short pause
-
-
 class _Timer(enum.IntEnum):
     OVERFLOW = 1
     MAX_WAIT = 2
     RING = 3
     RETRY = 4
-
-
-class _Agent:
-    __slots__ = ("agent", "available", "calls", "idle_ts", "seq", "skills", "token")
-
-    def __init__(self, agent: str, seq: int, skills: Mapping[str, int]) -> None:
-        self.agent = agent
-        self.seq = seq
-        self.skills = dict(skills)
-        self.available = False
-        self.token = 0
-        self.idle_ts = 0.0
-        self.calls = 0
-
-
-class _Call:
-    __slots__ = ("agent", "attempt", "call", "key", "phase", "queue", "targets", "token", "wait_from")
-
-    def __init__(self, call: WaitingCall, queue: QueueConfig, seq: int, wait_from: float) -> None:
-        self.call = call
-        self.queue = queue
-        self.wait_from = wait_from
-        self.key = (-call.priority, -queue.weight, wait_from, seq)
-        # (skill, strategy, queue serving) in the order they are tried
-        self.targets: list[tuple[str, Strategy, str]] = [
-            (call.skill or queue.skill, queue.strategy, queue.name)
-        ]
-        self.phase = CallPhase.WAITING
-        self.token = 0
-        self.agent = ""
-        self.attempt = 0
 
 
 def _ts(at: datetime) -> float:
@@ -132,12 +96,9 @@ class Router:
         self._ring_timeout_s = ring_timeout_s + RING_GRACE_S
         self._sticky_s = sticky_agent_s
         self._retry_s = retry_delivery_s
-        self._agents: dict[str, _Agent] = {}
-        self._calls: dict[str, _Call] = {}
-        self._available: dict[str, set[_Agent]] = {}  # skill → available agents with it
-        self._agent_heaps: dict[str, dict[Strategy, list]] = {}
-        self._call_heaps: dict[str, list] = {}
-        self._waiting: dict[str, set[_Call]] = {}  # skill → waiting calls servable under it
+        self._agents: dict[str, AgentEntry] = {}
+        self._calls: dict[str, CallEntry] = {}
+        self._index = SkillIndex()
         self._timers: list[tuple[float, int, _Timer, str, int]] = []
         self._last_agent: dict[str, tuple[str, float]] = {}  # customer → (agent, answered at)
         self._seq = itertools.count()
@@ -148,14 +109,14 @@ class Router:
         """Register an agent, or change their skills (a free agent is re-indexed at once)."""
         record = self._agents.get(agent)
         if record is None:
-            self._agents[agent] = _Agent(agent, next(self._seq), skills)
+            self._agents[agent] = AgentEntry(agent, next(self._seq), skills)
             return
         was_available = record.available
         if was_available:
-            self._unindex_agent(record)
+            self._index.unindex_agent(record)
         record.skills = dict(skills)
         if was_available:
-            self._index_agent(record)
+            self._index.index_agent(record)
 
     def agent_available(
         self, agent: str, now: datetime, *, idle_since: datetime | None = None, calls_handled: int = 0
@@ -163,12 +124,12 @@ class Router:
         """The agent can take a call: the best waiting call among their skills, if any, is theirs."""
         record = self._agent(agent)
         if record.available:
-            self._unindex_agent(record)
+            self._index.unindex_agent(record)
         record.idle_ts = _ts(idle_since or now)
         record.calls = calls_handled
-        best = self._best_call_for(record)
+        best = self._index.best_call_for(record)
         if best is None:
-            self._index_agent(record)
+            self._index.index_agent(record)
             return []
         call, queue = best
         return [self._assign(call, record, queue, _ts(now), sticky=False)]
@@ -176,7 +137,7 @@ class Router:
     def agent_unavailable(self, agent: str) -> None:
         record = self._agent(agent)
         if record.available:
-            self._unindex_agent(record)
+            self._index.unindex_agent(record)
 
     def is_available(self, agent: str) -> bool:
         record = self._agents.get(agent)
@@ -194,7 +155,7 @@ class Router:
         if existing is not None:
             return self._update_call(existing, call, now)
         wait_from = _ts(call.queued_at or now)
-        entry = _Call(replace(call, queued_at=call.queued_at or now), queue, next(self._seq), wait_from)
+        entry = CallEntry(replace(call, queued_at=call.queued_at or now), queue, next(self._seq), wait_from)
         self._calls[call.call_id] = entry
         if queue.overflow_after_s is not None:
             self._timer(wait_from + queue.overflow_after_s, _Timer.OVERFLOW, entry, 0)
@@ -202,9 +163,9 @@ class Router:
             self._timer(wait_from + queue.max_wait_s, _Timer.MAX_WAIT, entry, 0)
         return self._route_call(entry, _ts(now), entry.targets)
 
-    def _update_call(self, entry: _Call, call: WaitingCall, now: datetime) -> list[Assignment]:
+    def _update_call(self, entry: CallEntry, call: WaitingCall, now: datetime) -> list[Assignment]:
         if entry.phase is CallPhase.WAITING:
-            self._unindex_call(entry)
+            self._index.unindex_call(entry)
         queued_at = entry.call.queued_at
         entry.call = replace(call, queue=entry.call.queue, queued_at=queued_at)
         entry.key = (-call.priority, -entry.queue.weight, entry.wait_from, entry.key[3])
@@ -220,7 +181,7 @@ class Router:
         if entry is None:
             return None
         if entry.phase is CallPhase.WAITING:
-            self._unindex_call(entry)
+            self._index.unindex_call(entry)
         entry.token += 1
         entry.phase = CallPhase.HELD  # unreachable from any heap or timer now
         return entry.call
@@ -314,7 +275,7 @@ class Router:
                 outcomes.extend(self._route_call(entry, now_ts, entry.targets))
         return outcomes
 
-    def _overflow(self, entry: _Call, now_ts: float) -> list[Outcome]:
+    def _overflow(self, entry: CallEntry, now_ts: float) -> list[Outcome]:
         to_queue = self._queues[entry.queue.overflow_to]
         target = (to_queue.skill, to_queue.strategy, to_queue.name)
         if target in entry.targets:
@@ -335,26 +296,24 @@ class Router:
             return entry.phase is CallPhase.HELD and entry.token == token
         return True
 
-    def _timer(self, due: float, kind: _Timer, entry: _Call, token: int) -> None:
+    def _timer(self, due: float, kind: _Timer, entry: CallEntry, token: int) -> None:
         heapq.heappush(self._timers, (due, next(self._seq), kind, entry.call.call_id, token))
 
     # --- matching ------------------------------------------------------------------------------
 
-    def _route_call(
-        self, entry: _Call, now_ts: float, targets: list[tuple[str, Strategy, str]]
-    ) -> list[Assignment]:
+    def _route_call(self, entry: CallEntry, now_ts: float, targets: list[Target]) -> list[Assignment]:
         sticky = self._sticky_agent(entry, now_ts)
         if sticky is not None:
             record, queue = sticky
             return [self._assign(entry, record, queue, now_ts, sticky=True)]
         for skill, strategy, queue in targets:
-            record = self._best_agent(skill, strategy)
+            record = self._index.best_agent(skill, strategy)
             if record is not None:
                 return [self._assign(entry, record, queue, now_ts, sticky=False)]
-        self._index_call(entry, targets)
+        self._index.index_call(entry, targets)
         return []
 
-    def _sticky_agent(self, entry: _Call, now_ts: float) -> tuple[_Agent, str] | None:
+    def _sticky_agent(self, entry: CallEntry, now_ts: float) -> tuple[AgentEntry, str] | None:
         key = entry.call.customer_key
         if not key or not self._last_agent:
             return None
@@ -373,11 +332,13 @@ class Router:
                 return record, queue
         return None
 
-    def _assign(self, entry: _Call, record: _Agent, queue: str, now_ts: float, *, sticky: bool) -> Assignment:
+    def _assign(
+        self, entry: CallEntry, record: AgentEntry, queue: str, now_ts: float, *, sticky: bool
+    ) -> Assignment:
         if record.available:
-            self._unindex_agent(record)
+            self._index.unindex_agent(record)
         if entry.phase is CallPhase.WAITING:
-            self._unindex_call(entry)
+            self._index.unindex_call(entry)
         entry.phase = CallPhase.DELIVERING
         entry.agent = record.agent
         entry.attempt += 1
@@ -385,98 +346,7 @@ class Router:
         self._timer(now_ts + self._ring_timeout_s, _Timer.RING, entry, entry.token)
         return Assignment(entry.call, record.agent, queue, entry.attempt, sticky)
 
-    def _best_agent(self, skill: str, strategy: Strategy) -> _Agent | None:
-        available = self._available.get(skill)
-        if not available:
-            return None
-        heap = self._agent_heap(skill, strategy)
-        while heap:
-            top = heap[0]
-            record = top[4]
-            if record.available and record.token == top[3]:
-                return record
-            heapq.heappop(heap)
-        return None
-
-    def _best_call_for(self, record: _Agent) -> tuple[_Call, str] | None:
-        best = None
-        best_skill = ""
-        for skill in record.skills:
-            if not self._waiting.get(skill):
-                continue
-            heap = self._call_heaps[skill]
-            while heap:
-                top = heap[0]
-                entry = top[5]
-                if entry.phase is CallPhase.WAITING and entry.token == top[4]:
-                    if best is None or top < best:
-                        best, best_skill = top, skill
-                    break
-                heapq.heappop(heap)
-        if best is None:
-            return None
-        entry = best[5]
-        queue = next(queue for skill, _, queue in entry.targets if skill == best_skill)
-        return entry, queue
-
-    # --- the indexes ---------------------------------------------------------------------------
-
-    def _agent_heap(self, skill: str, strategy: Strategy) -> list:
-        by_strategy = self._agent_heaps.setdefault(skill, {})
-        heap = by_strategy.get(strategy)
-        if heap is None:
-            heap = [self._agent_entry(r, skill, strategy) for r in self._available.get(skill, ())]
-            heapq.heapify(heap)
-            by_strategy[strategy] = heap
-        return heap
-
-    @staticmethod
-    def _agent_entry(record: _Agent, skill: str, strategy: Strategy) -> tuple:
-        if strategy is Strategy.LONGEST_IDLE:
-            return (record.idle_ts, 0, record.seq, record.token, record)
-        if strategy is Strategy.FEWEST_CALLS:
-            return (record.calls, record.idle_ts, record.seq, record.token, record)
-        return (-record.skills[skill], record.idle_ts, record.seq, record.token, record)
-
-    def _index_agent(self, record: _Agent) -> None:
-        record.available = True
-        record.token += 1
-        for skill in record.skills:
-            available = self._available.setdefault(skill, set())
-            available.add(record)
-            for strategy, heap in self._agent_heaps.get(skill, {}).items():
-                heapq.heappush(heap, self._agent_entry(record, skill, strategy))
-                if len(heap) > 2 * len(available) + 64:
-                    self._agent_heaps[skill][strategy] = heap = [e for e in heap if e[4].token == e[3]]
-                    heapq.heapify(heap)
-
-    def _unindex_agent(self, record: _Agent) -> None:
-        record.available = False
-        record.token += 1
-        for skill in record.skills:
-            self._available[skill].discard(record)
-
-    def _index_call(self, entry: _Call, targets: list[tuple[str, Strategy, str]]) -> None:
-        entry_tuple = (*entry.key, entry.token, entry)
-        for skill, _, _ in targets:
-            waiting = self._waiting.setdefault(skill, set())
-            waiting.add(entry)
-            heap = self._call_heaps.setdefault(skill, [])
-            heapq.heappush(heap, entry_tuple)
-            if len(heap) > 2 * len(waiting) + 64:
-                self._call_heaps[skill] = heap = [
-                    e for e in heap if e[5].phase is CallPhase.WAITING and e[5].token == e[4]
-                ]
-                heapq.heapify(heap)
-
-    def _unindex_call(self, entry: _Call) -> None:
-        entry.token += 1
-        for skill, _, _ in entry.targets:
-            waiting = self._waiting.get(skill)
-            if waiting is not None:
-                waiting.discard(entry)
-
-    def _agent(self, agent: str) -> _Agent:
+    def _agent(self, agent: str) -> AgentEntry:
         try:
             return self._agents[agent]
         except KeyError:
