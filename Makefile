@@ -7,13 +7,17 @@ BIN := $(VENV)/bin
 DEB_PACKAGES := ffmpeg sox espeak-ng chromium postgresql postgresql-contrib
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench live-test deb venv clean
+.PHONY: run test lint bench live-test deb venv clean prompts
 
-run: deb venv
+run: deb venv prompts
 	$(BIN)/hotline serve --demo
 
-test: deb venv lint
+test: deb venv lint prompts
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The IVR's audio prompts, made from the menus' texts; skips the files that are up to date.
+prompts: deb venv
+	$(BIN)/hotline prompts
 
 lint: venv
 	$(BIN)/ruff check .
