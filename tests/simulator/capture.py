@@ -273,9 +273,15 @@ class CaptureClient:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    async def send(self, action: TimedAction) -> None:
+    async def send(self, action: TimedAction, *, holds_time: bool = True) -> None:
+        """Send and wait for the response; virtual time stands still meanwhile unless the answer
+        itself needs time to pass (a synchronous Originate waits for the phone)."""
         waiter = asyncio.get_running_loop().create_future()
         self._waiters[action.action_id] = waiter
+        if not holds_time:
+            self.writer.write(action.text.encode())
+            await waiter
+            return
         with self.clock.busy():
             self.writer.write(action.text.encode())
             async with asyncio.timeout(5):

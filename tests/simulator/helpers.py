@@ -18,10 +18,10 @@ _ids = itertools.count(1)
 
 
 class Ami(CaptureClient):
-    async def action(self, name: str, **fields: object) -> AmiMessage:
+    async def action(self, name: str, *, holds_time: bool = True, **fields: object) -> AmiMessage:
         action_id = f"t-{next(_ids)}"
         text = format_action(name, action_id, fields).decode()
-        await self.send(TimedAction(0.0, text, action_id, name))
+        await self.send(TimedAction(0.0, text, action_id, name), holds_time=holds_time)
         return next(m for m in self.messages if "Response" in m and first(m, "ActionID") == action_id)
 
     async def sync(self) -> None:
