@@ -23,6 +23,12 @@ from datetime import datetime, timedelta
 
 from acd.errors import AcdConfigError
 from acd.events import DecisionReason, MarketingDecision, MarketingGateChanged, MarketingWork
+from acd.models import AgentState
+
+READY_FOR = {
+    MarketingWork.OFFER: (AgentState.RINGING, AgentState.ON_CALL),
+    MarketingWork.OUTBOUND: (AgentState.AVAILABLE,),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +158,13 @@ class MarketingGate:
         group: str,
         work: MarketingWork,
         *,
+        state: AgentState,
         logged_in: int,
         call_id: str = "",
     ) -> MarketingDecision:
-        """May this agent take this marketing work now? The answer is the decision event."""
+        """May this agent, in this state, take this marketing work now? The answer is the decision
+        event. An offer needs an agent ringing or on a call, outbound work an available one;
+        ``logged_in`` is the group's logged-in agents, for a threshold set as a percentage."""
         entry = self._groups.get(group)
 
         def decision(admitted: bool, reason: DecisionReason, detail: str = "", limit: int = 0):
@@ -173,6 +182,10 @@ class MarketingGate:
                 call_id=call_id,
             )
 
+        if state is AgentState.LOGGED_OUT:
+            return decision(False, DecisionReason.NOT_LOGGED_IN)
+        if state not in READY_FOR[work]:
+            return decision(False, DecisionReason.AGENT_NOT_READY, f"agent is {state}")
         if entry is None:
             return decision(False, DecisionReason.NO_POLICY)
         limit = entry.policy.limit(logged_in)

@@ -11,10 +11,8 @@ router, the queue statistics and the marketing gate — to the bus and the switc
   the caller back. The agent is paused as "missed" and the next agent is tried.
 - Delivery is ``switch.redirect(caller channel, context=hotline-deliver, exten=extension)``; a
   ``SwitchError`` puts the call back at its place (after ``retry_delivery_s``) and frees the agent.
-- Fallback queues: at login the agent becomes a member of ``<queue>-fallback`` for each queue
-  they serve (penalty from the skill level), paused and unpaused with their state and removed at
-  logout, so if Hotline stops app_queue delivers to the right people. A failure there is logged
-  and does not stop the ACD.
+- Fallback queues: ``acd.membership`` keeps each agent's membership of ``<queue>-fallback`` in
+  step with their state, so if Hotline stops app_queue delivers to the right people.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -34,15 +32,14 @@ from acd.events import (
     CallDelivering,
     CallDeliveryFailed,
     CallOverflowed,
-    DecisionReason,
     MarketingDecision,
     MarketingWork,
     MaxWaitReached,
     QueueStatsUpdated,
 )
 from acd.gate import Load, MarketingGate, MarketingPolicy, combined_load
+from acd.membership import FallbackMembership
 from acd.models import (
-    MAX_SKILL_LEVEL,
     AcdConfig,
     AgentProfile,
     AgentState,
@@ -102,6 +99,7 @@ class AcdService:
             self.router.set_agent(profile.agent, profile.skills)
         self.stats = QueueStatistics(config.queues, window_s=config.stats_window_s)
         self.gate = MarketingGate(policies)
+        self.fallback = FallbackMembership(switch, config)
         self._channels: OrderedDict[str, str] = OrderedDict()  # call → caller's channel
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
         self._agent_of_call: dict[str, str] = {}
@@ -172,14 +170,14 @@ class AcdService:
         events = self.states.login(
             self._clock(), agent, queues, extension=extension, paused_reason=paused_reason
         )
-        await self._join_fallback(agent, paused_reason)
+        await self.fallback.join(profile, queues, paused_reason)
         await self._apply(events)
 
     async def logout(self, agent: str) -> None:
         record = self.states.get(agent)
         queues = record.queues
         await self._apply(self.states.logout(self._clock(), agent))
-        await self._leave_fallback(agent, queues)
+        await self.fallback.leave(record.profile, queues)
 
     async def pause(self, agent: str, reason: str) -> None:
         await self._apply(self.states.pause(self._clock(), agent, reason))
@@ -218,16 +216,9 @@ class AcdService:
         record = self.states.get(agent)
         group = record.profile.group
         logged_in = sum(1 for r in self.states.logged_in() if r.profile.group == group)
-        ready_states = {
-            MarketingWork.OUTBOUND: (AgentState.AVAILABLE,),
-            MarketingWork.OFFER: (AgentState.RINGING, AgentState.ON_CALL),
-        }[work]
-        if record.state is AgentState.LOGGED_OUT:
-            decision = _denied(now, agent, group, work, DecisionReason.NOT_LOGGED_IN, call_id)
-        elif record.state not in ready_states:
-            decision = _denied(now, agent, group, work, DecisionReason.AGENT_NOT_READY, call_id, record.state)
-        else:
-            decision = self.gate.request(now, agent, group, work, logged_in=logged_in, call_id=call_id)
+        decision = self.gate.request(
+            now, agent, group, work, state=record.state, logged_in=logged_in, call_id=call_id
+        )
         self._bus.publish(decision)
         if decision.admitted and work is MarketingWork.OUTBOUND and record.state is AgentState.AVAILABLE:
             await self._apply(self.states.pause(now, agent, PauseReason.MARKETING))
@@ -484,7 +475,7 @@ class AcdService:
                 event.state is AgentState.PAUSED and event.reason != PauseReason.MARKETING
             ):
                 self.gate.finished(event.agent, record.profile.group)
-            await self._sync_fallback_pause(event)
+            await self.fallback.follow(event)
         self._publish_stats(touched)
         if deliver:
             await self._deliver_all(assignments)
@@ -507,57 +498,6 @@ class AcdService:
                     self.gate.update_load(now, policy.group, combined_load(loads, policy.queues))
                 )
 
-    # --- fallback queue membership -------------------------------------------------------------
-
-    async def _join_fallback(self, agent: str, paused_reason: str) -> None:
-        record = self.states.get(agent)
-        profile = record.profile
-        for queue in record.queues:
-            level = profile.skills.get(self.config.queues[queue].skill, 1)
-            await self._member_action(
-                "queue_add",
-                self._switch.queue_add(
-                    queue + self.config.fallback_suffix,
-                    profile.interface,
-                    member_name=profile.name or profile.agent,
-                    penalty=MAX_SKILL_LEVEL - level,
-                    paused=bool(paused_reason),
-                    reason=paused_reason,
-                    state_interface=profile.interface,
-                ),
-                agent,
-            )
-
-    async def _leave_fallback(self, agent: str, queues: tuple[str, ...]) -> None:
-        interface = self.states.get(agent).profile.interface
-        for queue in queues:
-            await self._member_action(
-                "queue_remove",
-                self._switch.queue_remove(queue + self.config.fallback_suffix, interface),
-                agent,
-            )
-
-    async def _sync_fallback_pause(self, event: AgentStateChanged) -> None:
-        paused_now = event.state is AgentState.PAUSED
-        paused_before = event.previous is AgentState.PAUSED
-        if event.state is AgentState.LOGGED_OUT or event.previous is AgentState.LOGGED_OUT:
-            return  # login and logout add and remove the membership itself
-        if paused_now or paused_before:
-            await self._member_action(
-                "queue_pause",
-                self._switch.queue_pause(
-                    event.interface, paused=paused_now, reason=event.reason if paused_now else ""
-                ),
-                event.agent,
-            )
-
-    async def _member_action(self, action: str, request: Awaitable[None], agent: str) -> None:
-        try:
-            await request
-        except SwitchError as exc:
-            fields = {"action": action, "agent": agent, "error": str(exc)}
-            log.warning("acd_fallback_membership_failed", extra={"kv": fields})
-
     # --- memory --------------------------------------------------------------------------------
 
     @staticmethod
@@ -570,16 +510,3 @@ class AcdService:
     def _forget(self, call_id: str) -> None:
         self._channels.pop(call_id, None)
         self._ivr.pop(call_id, None)
-
-
-def _denied(
-    at: datetime,
-    agent: str,
-    group: str,
-    work: MarketingWork,
-    reason: DecisionReason,
-    call_id: str,
-    state: str = "",
-) -> MarketingDecision:
-    detail = f"agent is {state}" if state else ""
-    return MarketingDecision(at, agent, group, work, False, reason, detail, call_id=call_id)

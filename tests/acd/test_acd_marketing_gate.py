@@ -7,9 +7,11 @@ import pytest
 from acd.errors import AcdConfigError
 from acd.events import DecisionReason, MarketingWork
 from acd.gate import Load, MarketingGate, MarketingPolicy, combined_load
+from acd.models import AgentState
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 OFFER = MarketingWork.OFFER
+ON_CALL = AgentState.ON_CALL
 
 
 def at(seconds: float) -> datetime:
@@ -35,7 +37,7 @@ def policy(**fields) -> MarketingPolicy:
 
 def test_the_threshold_as_a_number_caps_agents_marketing_at_once() -> None:
     gate = MarketingGate([policy(max_agents=2)])
-    decisions = [gate.request(at(0), f"a{i}", "team1", OFFER, logged_in=10) for i in range(3)]
+    decisions = [gate.request(at(0), f"a{i}", "team1", OFFER, state=ON_CALL, logged_in=10) for i in range(3)]
     assert [d.admitted for d in decisions] == [True, True, False]
     assert decisions[2].reason is DecisionReason.THRESHOLD_REACHED
     assert (decisions[1].marketing_agents, decisions[1].limit) == (2, 2)
@@ -43,10 +45,13 @@ def test_the_threshold_as_a_number_caps_agents_marketing_at_once() -> None:
 
 def test_the_threshold_as_a_percentage_of_logged_in_agents_rounds_down() -> None:
     gate = MarketingGate([policy(max_agents=None, max_percent=25)])
-    assert gate.request(at(0), "a1", "team1", OFFER, logged_in=3).reason is DecisionReason.THRESHOLD_REACHED
-    assert gate.request(at(0), "a1", "team1", OFFER, logged_in=7).limit == 1  # 1.75 agents
-    assert gate.request(at(0), "a2", "team1", OFFER, logged_in=8).limit == 2
-    assert not gate.request(at(0), "a3", "team1", OFFER, logged_in=8).admitted
+    assert (
+        gate.request(at(0), "a1", "team1", OFFER, state=ON_CALL, logged_in=3).reason
+        is DecisionReason.THRESHOLD_REACHED
+    )
+    assert gate.request(at(0), "a1", "team1", OFFER, state=ON_CALL, logged_in=7).limit == 1  # 1.75 agents
+    assert gate.request(at(0), "a2", "team1", OFFER, state=ON_CALL, logged_in=8).limit == 2
+    assert not gate.request(at(0), "a3", "team1", OFFER, state=ON_CALL, logged_in=8).admitted
 
 
 def test_with_both_a_number_and_a_percentage_the_smaller_wins() -> None:
@@ -56,17 +61,17 @@ def test_with_both_a_number_and_a_percentage_the_smaller_wins() -> None:
 
 def test_a_finished_agent_frees_their_slot() -> None:
     gate = MarketingGate([policy(max_agents=1)])
-    assert gate.request(at(0), "a1", "team1", OFFER, logged_in=5).admitted
-    assert not gate.request(at(1), "a2", "team1", OFFER, logged_in=5).admitted
+    assert gate.request(at(0), "a1", "team1", OFFER, state=ON_CALL, logged_in=5).admitted
+    assert not gate.request(at(1), "a2", "team1", OFFER, state=ON_CALL, logged_in=5).admitted
     assert gate.finished("a1", "team1")
-    assert gate.request(at(2), "a2", "team1", OFFER, logged_in=5).admitted
+    assert gate.request(at(2), "a2", "team1", OFFER, state=ON_CALL, logged_in=5).admitted
     assert not gate.finished("a1", "team1")
 
 
 def test_an_agent_holding_a_slot_is_not_counted_twice() -> None:
     gate = MarketingGate([policy(max_agents=1)])
-    gate.request(at(0), "a1", "team1", OFFER, logged_in=5)
-    again = gate.request(at(1), "a1", "team1", OFFER, logged_in=5)
+    gate.request(at(0), "a1", "team1", OFFER, state=ON_CALL, logged_in=5)
+    again = gate.request(at(1), "a1", "team1", OFFER, state=ON_CALL, logged_in=5)
     assert (again.admitted, again.reason, again.marketing_agents) == (
         True,
         DecisionReason.ALREADY_MARKETING,
@@ -75,24 +80,24 @@ def test_an_agent_holding_a_slot_is_not_counted_twice() -> None:
 
 
 def test_a_group_without_a_policy_gets_no_marketing() -> None:
-    decision = MarketingGate([policy()]).request(at(0), "a1", "team9", OFFER, logged_in=5)
+    decision = MarketingGate([policy()]).request(at(0), "a1", "team9", OFFER, state=ON_CALL, logged_in=5)
     assert (decision.admitted, decision.reason) == (False, DecisionReason.NO_POLICY)
 
 
 def test_rising_load_closes_the_gate_and_marketing_agents_finish_but_get_no_more() -> None:
     gate = MarketingGate([policy()])
-    assert gate.request(at(0), "a1", "team1", OFFER, logged_in=10).admitted
+    assert gate.request(at(0), "a1", "team1", OFFER, state=ON_CALL, logged_in=10).admitted
     [closed] = gate.update_load(at(5), "team1", Load(waiting=6))
     assert (closed.open, closed.detail) == (False, "waiting 6 > 5")
     assert gate.marketing_agents("team1") == {"a1": OFFER}  # a1 finishes what they started
-    denied = gate.request(at(6), "a2", "team1", OFFER, logged_in=10)
+    denied = gate.request(at(6), "a2", "team1", OFFER, state=ON_CALL, logged_in=10)
     assert (denied.admitted, denied.reason, denied.detail) == (
         False,
         DecisionReason.GATE_CLOSED,
         "waiting 6 > 5",
     )
     gate.finished("a1", "team1")
-    assert not gate.request(at(7), "a1", "team1", OFFER, logged_in=10).admitted
+    assert not gate.request(at(7), "a1", "team1", OFFER, state=ON_CALL, logged_in=10).admitted
 
 
 @pytest.mark.parametrize(
@@ -116,7 +121,7 @@ def test_the_gate_reopens_only_below_the_resume_levels_and_after_the_hold_time()
     assert gate.update_load(at(31), "team1", Load(waiting=3)) == []  # held enough, load above resume
     [opened] = gate.update_load(at(32), "team1", Load(waiting=2))
     assert opened.open and gate.is_open("team1")
-    assert gate.request(at(33), "a2", "team1", OFFER, logged_in=10).admitted
+    assert gate.request(at(33), "a2", "team1", OFFER, state=ON_CALL, logged_in=10).admitted
 
 
 def test_every_condition_must_be_back_at_its_resume_level_to_reopen() -> None:
@@ -137,7 +142,7 @@ def test_load_hovering_at_the_stop_level_does_not_flap_the_gate() -> None:
 
 def test_a_new_policy_keeps_the_gate_state_and_slots() -> None:
     gate = MarketingGate([policy(max_agents=2)])
-    gate.request(at(0), "a1", "team1", OFFER, logged_in=10)
+    gate.request(at(0), "a1", "team1", OFFER, state=ON_CALL, logged_in=10)
     gate.update_load(at(1), "team1", Load(waiting=10))
     gate.set_policy(policy(max_agents=1))
     assert not gate.is_open("team1")
@@ -171,3 +176,25 @@ def test_a_policy_that_cannot_work_is_refused_with_the_reason(fields) -> None:
 
 def test_a_stop_level_without_a_resume_level_resumes_at_the_stop_level() -> None:
     assert policy(stop_waiting=4, resume_waiting=None).resume_waiting == 4
+
+
+@pytest.mark.parametrize(
+    ("work", "state", "reason"),
+    [
+        (MarketingWork.OFFER, AgentState.AVAILABLE, DecisionReason.AGENT_NOT_READY),
+        (MarketingWork.OFFER, AgentState.LOGGED_OUT, DecisionReason.NOT_LOGGED_IN),
+        (MarketingWork.OUTBOUND, AgentState.ON_CALL, DecisionReason.AGENT_NOT_READY),
+        (MarketingWork.OUTBOUND, AgentState.WRAP_UP, DecisionReason.AGENT_NOT_READY),
+    ],
+)
+def test_work_the_agent_cannot_take_in_their_state_is_refused(work, state, reason) -> None:
+    decision = MarketingGate([policy()]).request(at(0), "a1", "team1", work, state=state, logged_in=5)
+    assert (decision.admitted, decision.reason) == (False, reason)
+
+
+def test_outbound_work_is_for_an_available_agent() -> None:
+    gate = MarketingGate([policy()])
+    decision = gate.request(
+        at(0), "a1", "team1", MarketingWork.OUTBOUND, state=AgentState.AVAILABLE, logged_in=5
+    )
+    assert decision.admitted and gate.work_of("a1", "team1") is MarketingWork.OUTBOUND
