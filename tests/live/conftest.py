@@ -1,0 +1,46 @@
+"""Fixtures for the live tests: skipped, with the reason, when no Asterisk is reachable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from live_harness import AmiSession, LiveConfig, LiveUnavailable, Sipp, StandInIvr
+
+
+@pytest.fixture(scope="session")
+def live_config() -> LiveConfig:
+    try:
+        return LiveConfig.from_environment()
+    except LiveUnavailable as exc:
+        pytest.skip(f"live tests need a real Asterisk: {exc}")
+
+
+@pytest.fixture
+async def ami(live_config: LiveConfig) -> AsyncIterator[AmiSession]:
+    from cti.tracker import CallTracker
+
+    session = AmiSession(CallTracker().feed)
+    try:
+        await session.connect(live_config)
+    except (OSError, TimeoutError) as exc:
+        pytest.skip(f"live tests need a real Asterisk: AMI at {live_config.ami_host} unusable: {exc}")
+    yield session
+    await session.close()
+
+
+@pytest.fixture
+async def sipp(live_config: LiveConfig, tmp_path: Path) -> AsyncIterator[Sipp]:
+    runner = Sipp(live_config, tmp_path)
+    yield runner
+    await runner.stop_all()
+
+
+@pytest.fixture
+async def ivr(live_config: LiveConfig) -> AsyncIterator[StandInIvr]:
+    """Hotline's IVR, played by the test on the address the dialplan's HOTLINE_AGI names."""
+    server = StandInIvr({})
+    await server.start(live_config.agi_port)
+    yield server
+    await server.stop()
