@@ -58,6 +58,7 @@ from cti.events import (
     CallOffered,
     CallQueued,
     CallRinging,
+    CallTransferred,
     EndCause,
     SwitchResynced,
 )
@@ -67,7 +68,16 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-CONSUMED = (CallOffered, CallQueued, CallRinging, CallAnswered, CallEnded, CallAbandoned, SwitchResynced)
+CONSUMED = (
+    CallOffered,
+    CallQueued,
+    CallRinging,
+    CallAnswered,
+    CallTransferred,
+    CallEnded,
+    CallAbandoned,
+    SwitchResynced,
+)
 # Callers' channels are remembered from CallOffered until the call ends; a bound, in case ends
 # are lost, drops the oldest (a call that old is long gone).
 MAX_REMEMBERED_CALLS = 20_000
@@ -251,6 +261,8 @@ class AcdService:
         elif isinstance(event, CallAbandoned):
             self.router.remove_call(event.call_id)
             self._forget(event.call_id)
+        elif isinstance(event, CallTransferred):
+            await self._transferred(event)
         elif isinstance(event, CallEnded):
             await self._ended(event)
         elif isinstance(event, SwitchResynced):
@@ -322,6 +334,17 @@ class AcdService:
                 events += self.states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s)
         self._forget(event.call_id)
         await self._apply(events)
+
+    async def _transferred(self, event: CallTransferred) -> None:
+        """The agent handed the caller on: their part of the call is over, wrap-up begins."""
+        record = self.states.by_interface(event.from_agent)
+        if record is None or record.call_id != event.call_id or record.state is not AgentState.ON_CALL:
+            return
+        agent = record.profile.agent
+        if self._agent_of_call.get(event.call_id) == agent:
+            del self._agent_of_call[event.call_id]
+        wrapup_s = self.config.wrapup_for(record.queue)
+        await self._apply(self.states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s))
 
     def _served_queue(self, queue: str) -> str:
         """The ACD queue behind an app_queue fallback queue's name."""

@@ -32,8 +32,10 @@ from cti.events import (
     CallOffered,
     CallQueued,
     CallRinging,
+    CallTransferred,
     EndCause,
     SwitchResynced,
+    TransferKind,
 )
 from cti.tracker import CallTracker
 from tests.acd.fakes import FakeClock, FakeSwitch
@@ -433,3 +435,17 @@ async def test_ivr_news_for_a_queue_the_acd_does_not_know_is_logged_and_dropped(
     await h.feed(queued("c1", 1))  # no channel known from anywhere: left to app_queue's fallback
     assert h.switch.of("redirect") == []
     assert "acd_call_without_channel" in caplog.text
+
+
+async def test_an_agent_who_transfers_the_caller_wraps_up_and_the_next_agent_carries_the_call() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.acd.login("bob")
+    await h.feed(offered("c1"), queued("c1", 1), CallAnswered(at(2), "c1", "PJSIP/1001", "support", 1.0))
+    await h.feed(CallTransferred(at(30), "c1", "PJSIP/1001", "PJSIP/1002", TransferKind.BLIND))
+    assert h.states_of("alice")[-1] == (S.WRAP_UP, "call-ended")
+    await h.feed(CallRinging(at(31), "c1", "PJSIP/1002", "", "PJSIP/1002-01"))
+    await h.feed(CallAnswered(at(33), "c1", "PJSIP/1002", "", 0.0))
+    await h.feed(CallEnded(at(90), "c1", EndCause.NORMAL, 57.0, agent="PJSIP/1002"))
+    assert h.state("bob") is S.WRAP_UP
+    assert h.state("alice") is S.WRAP_UP  # her wrap-up runs on, untouched by bob's call
