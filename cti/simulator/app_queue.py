@@ -248,16 +248,20 @@ async def dial_and_bridge(
     ring_started = sim.clock.time()
     no_answer = sim.clock.timer(ring_timeout_s)
     answer = sim.clock.timer(answer_after_s) if answer_after_s is not None else None
+    ringing = Leg(agent)  # an AMI Hangup of the ringing phone rejects the call
+    sim.legs[agent.name] = ringing
     try:
-        await first_of(no_answer, answer, leg.gone, leg.redirect)
+        await first_of(no_answer, answer, leg.gone, leg.redirect, ringing.gone)
     finally:
         no_answer.cancel()
         if answer is not None:
             answer.cancel()
-    if leg.gone.done() or leg.redirect.done() or answer is None or not answer.done():
-        status = "CANCEL" if (leg.gone.done() or leg.redirect.done()) else "NOANSWER"
+        sim.legs.pop(agent.name, None)
+    rejected = ringing.gone.done()
+    if leg.gone.done() or leg.redirect.done() or rejected or answer is None or not answer.done():
+        status = "CANCEL" if leg.gone.done() or leg.redirect.done() else "BUSY" if rejected else "NOANSWER"
         sim.pair_event("DialEnd", caller, agent, [("DialStatus", status)], "call,all")
-        if queued is not None and status == "NOANSWER":
+        if queued is not None and status in ("NOANSWER", "BUSY"):
             sim.pair_event(
                 "AgentRingNoAnswer",
                 caller,
@@ -270,7 +274,7 @@ async def dial_and_bridge(
                 ],
                 "agent,all",
             )
-        sim.hangup_channel(agent, 0 if status == "CANCEL" else 16)
+        sim.hangup_channel(agent, {"CANCEL": 0, "BUSY": 17}.get(status, 16))
         sim.refresh_endpoint(agent.device)
         sim.update_member_status(agent.device)
         if leg.gone.done():

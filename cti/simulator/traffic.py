@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -67,10 +69,34 @@ class DemoTraffic:
         self.script = script
         self._rng = random.Random(seed)
         self.placed: list[CallRecord] = []
+        self._task: asyncio.Task[None] | None = None
 
     async def run(self, calls: int) -> TrafficSummary:
         """Place ``calls`` callers, then wait until every call has ended."""
-        for index in range(1, calls + 1):
+        await self._arrivals(calls)
+        for record in self.placed:
+            if record.done is not None:
+                await record.done
+        return summarize(self.placed)
+
+    def start(self) -> None:
+        """Callers keep arriving in the background until ``stop()`` (``hotline serve --demo``)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._arrivals(None), name="demo-traffic")
+
+    async def stop(self) -> TrafficSummary:
+        """No new callers; the calls in progress go on in the simulator until they end."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return summarize(self.placed)
+
+    async def _arrivals(self, calls: int | None) -> None:
+        index = 0
+        while calls is None or index < calls:
+            index += 1
             script = self.script or random_caller(
                 self._rng,
                 index,
@@ -79,9 +105,5 @@ class DemoTraffic:
                 stay_s=self.stay_s,
             )
             self.placed.append(self.sim.place_call(script))
-            if index < calls:
+            if calls is None or index < calls:
                 await self.sim.clock.sleep(self._rng.expovariate(self.rate))
-        for record in self.placed:
-            if record.done is not None:
-                await record.done
-        return summarize(self.placed)

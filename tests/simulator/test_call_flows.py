@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cti.ami_protocol import first
 from cti.events import CallAbandoned, CallAnswered, CallQueued, CallRinging, CallTransferred
-from cti.simulator import AgentScript, CallerScript
+from cti.simulator import AgentScript, CallerScript, DemoTraffic
 from tests.simulator.helpers import rig
 
 
@@ -64,7 +64,8 @@ async def test_redirecting_the_caller_out_of_an_agent_bridge_is_a_transfer() -> 
         assert first(complete, "Reason") == "transfer"
         dials = [first(m, "DialString") for m in r.ami.events("DialBegin")]
         assert dials == ["PJSIP/1001", "PJSIP/1003"]
-        assert any(isinstance(e, CallTransferred) for e in r.ami.domain_events()) or call.agent == "1003"
+        transferred = [e for e in r.ami.domain_events() if isinstance(e, CallTransferred)]
+        assert len(transferred) == 1 and call.agent == "1003"
 
 
 async def test_an_agent_who_hangs_up_ends_the_queue_call_with_reason_agent() -> None:
@@ -143,3 +144,30 @@ async def test_queue_status_lists_waiting_callers_with_their_wait() -> None:
             ("1", "13800000001", "5"),
             ("2", "13800000002", "3"),
         ]
+
+
+async def test_an_ami_hangup_of_the_ringing_phone_moves_on_to_the_next_member() -> None:
+    agents = [AgentScript("1001", answer_after_s=5.0), AgentScript("1002", answer_after_s=1.0)]
+    async with rig(agents, members={"support": ["PJSIP/1001", "PJSIP/1002"]}) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=20.0))
+        await r.clock.sleep(1.0)
+        await r.ami.sync()
+        ringing = first(r.ami.events("AgentCalled")[0], "DestChannel")
+        await r.ami.action("Hangup", Channel=ringing)
+        await call.done
+        await r.ami.sync()
+        statuses = [first(m, "DialStatus") for m in r.ami.events("DialEnd")]
+        assert statuses == ["BUSY", "ANSWER"]
+        assert call.agent == "1002"
+
+
+async def test_background_traffic_places_callers_until_stopped() -> None:
+    async with rig([AgentScript("1001")], members={"support": ["PJSIP/1001"]}) as r:
+        traffic = DemoTraffic(r.sim, rate=2.0, seed=5)
+        traffic.start()
+        await r.clock.sleep(10.0)
+        summary = await traffic.stop()
+        placed = summary.offered
+        await r.clock.sleep(10.0)
+        assert 5 <= placed <= 40
+        assert len(r.sim.calls) == placed
