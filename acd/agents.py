@@ -226,7 +226,7 @@ class AgentStates:
             heapq.heappop(self._wrapups)
         return None
 
-    # --- helpers -----------------------------------------------------------------------------
+    # --- internals ---------------------------------------------------------------------------
 
     def _require(self, agent: str, action: str, *states: AgentState) -> AgentRecord:
         record = self.get(agent)
