@@ -1,0 +1,284 @@
+"""Admin routes: users and their roles, skills and extension; queues; campaigns on and off; the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+
+from agent_api.context import audit, require, services
+from agent_api.errors import BadRequest, Conflict, NotFoundError
+from agent_api.openapi import Endpoint, endpoint
+from agent_api.security import Principal, Role
+from crm import accounts
+from crm import audit as audit_log
+from crm.errors import CrmError, NotFound
+from crm.kinds import CampaignStatus
+from crm.models import Campaign
+
+ADMIN = (Role.ADMIN,)
+CAMPAIGNS = (Role.ADMIN, Role.ANALYST)
+
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{2,64}$")]
+Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{0,8}$")]
+SkillName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+class UserView(BaseModel):
+    username: str
+    display_name: str
+    roles: list[Role]
+    extension: str
+    skills: dict[str, int]
+    enabled: bool
+
+
+class UserList(BaseModel):
+    users: list[UserView]
+
+
+class NewUserBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=10, max_length=256)]
+    roles: list[Role] = Field(min_length=1, max_length=4)
+    display_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    extension: Extension = ""
+    skills: dict[SkillName, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict, max_length=50)
+
+
+class UserUpdateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=4)
+    display_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    extension: Extension | None = None
+    skills: dict[SkillName, Annotated[int, Field(ge=1, le=10)]] | None = Field(default=None, max_length=50)
+    enabled: bool | None = None
+    password: Annotated[str, StringConstraints(min_length=10, max_length=256)] | None = None
+
+
+class QueueView(BaseModel):
+    name: str
+    skill: str
+    strategy: str
+    service_level_s: float
+    wrapup_s: float
+
+
+class QueueList(BaseModel):
+    queues: list[QueueView]
+
+
+class CampaignView(BaseModel):
+    id: int
+    name: str
+    kind: str
+    status: CampaignStatus
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignView]
+
+
+class CampaignStatusBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: CampaignStatus
+
+
+class AuditLine(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    remote: str
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    entries: list[AuditLine]
+
+
+def _user(account: accounts.Account) -> UserView:
+    return UserView(
+        username=account.username,
+        display_name=account.display_name,
+        roles=sorted(account.roles),
+        extension=account.extension,
+        skills=account.skills,
+        enabled=account.enabled,
+    )
+
+
+@endpoint("GET", "/api/admin/users", summary="All user accounts", roles=ADMIN, response=UserList, tag="admin")
+async def list_users(request: web.Request, principal: Principal | None) -> UserList:
+    svc = services(request)
+    found = await accounts.list_accounts(svc.db)
+    return UserList(users=[_user(a) for a in found if svc.demo or not a.demo])
+
+
+@endpoint(
+    "POST",
+    "/api/admin/users",
+    summary="Create a user account",
+    roles=ADMIN,
+    body=NewUserBody,
+    response=UserView,
+    tag="admin",
+)
+async def create_user(request: web.Request, principal: Principal | None, body: NewUserBody) -> UserView:
+    me = require(principal)
+    svc = services(request)
+    try:
+        await accounts.create_account(
+            svc.db,
+            accounts.NewAccount(
+                username=body.username,
+                password_hash=await svc.passwords.hash(body.password),
+                roles=frozenset(body.roles),
+                display_name=body.display_name,
+                extension=body.extension,
+                skills=dict(body.skills),
+            ),
+        )
+    except accounts.AccountExists as exc:
+        raise Conflict(str(exc)) from None
+    await audit(request, me.username, "user-create", body.username, roles=sorted(body.roles))
+    account = await accounts.get_account(svc.db, body.username)
+    assert account is not None
+    return _user(account)
+
+
+@endpoint(
+    "PATCH",
+    "/api/admin/users/{username}",
+    summary="Change a user's roles, skills, extension, password",
+    roles=ADMIN,
+    body=UserUpdateBody,
+    response=UserView,
+    tag="admin",
+)
+async def update_user(
+    request: web.Request, principal: Principal | None, username: str, body: UserUpdateBody
+) -> UserView:
+    me = require(principal)
+    svc = services(request)
+    if username == me.username and (body.enabled is False or (body.roles and Role.ADMIN not in body.roles)):
+        raise BadRequest("you cannot disable your own account or remove your own admin role")
+    try:
+        account = await accounts.update_account(
+            svc.db,
+            username,
+            roles=frozenset(body.roles) if body.roles is not None else None,
+            display_name=body.display_name,
+            extension=body.extension,
+            skills=dict(body.skills) if body.skills is not None else None,
+            enabled=body.enabled,
+            password_hash=await svc.passwords.hash(body.password) if body.password else None,
+        )
+    except NotFound:
+        raise NotFoundError(f"no user {username!r}") from None
+    if body.roles is not None or body.enabled is not None or body.password:
+        svc.sessions.end_user(username)  # new rights take effect at the next login
+    changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "password")
+    await audit(request, me.username, "user-update", username, changed=changed, password=bool(body.password))
+    return _user(account)
+
+
+@endpoint(
+    "GET", "/api/admin/queues", summary="The ACD's queues", roles=ADMIN, response=QueueList, tag="admin"
+)
+async def list_queues(request: web.Request, principal: Principal | None) -> QueueList:
+    config = services(request).acd.config
+    return QueueList(
+        queues=[
+            QueueView(
+                name=q.name,
+                skill=q.skill,
+                strategy=str(q.strategy),
+                service_level_s=q.service_level_s,
+                wrapup_s=config.wrapup_for(q.name),
+            )
+            for q in config.queues.values()
+        ]
+    )
+
+
+@endpoint(
+    "GET",
+    "/api/admin/campaigns",
+    summary="Campaigns and their status",
+    roles=CAMPAIGNS,
+    response=CampaignList,
+    tag="admin",
+)
+async def list_campaigns(request: web.Request, principal: Principal | None) -> CampaignList:
+    # crm/ has no listing function yet; this reads the campaign table through crm's own models.
+    async with services(request).db.read() as session:
+        rows = (await session.scalars(select(Campaign).order_by(Campaign.id))).all()
+    return CampaignList(
+        campaigns=[
+            CampaignView(id=c.id, name=c.name, kind=c.kind, status=CampaignStatus(c.status)) for c in rows
+        ]
+    )
+
+
+@endpoint(
+    "PUT",
+    "/api/admin/campaigns/{campaign_id}/status",
+    summary="Switch a campaign online, pause or end it",
+    roles=CAMPAIGNS,
+    body=CampaignStatusBody,
+    path_types={"campaign_id": "integer"},
+    tag="admin",
+)
+async def set_campaign_status(
+    request: web.Request, principal: Principal | None, campaign_id: int, body: CampaignStatusBody
+) -> None:
+    me = require(principal)
+    svc = services(request)
+    try:
+        await svc.crm.set_campaign_status(campaign_id, body.status)
+    except NotFound:
+        raise NotFoundError(f"no campaign {campaign_id}") from None
+    except CrmError as exc:
+        raise Conflict(str(exc)) from None
+    await audit(request, me.username, "campaign-status", str(campaign_id), status=str(body.status))
+
+
+@endpoint(
+    "GET",
+    "/api/admin/audit",
+    summary="The audit log, newest first",
+    roles=ADMIN,
+    response=AuditList,
+    tag="admin",
+)
+async def audit_entries(request: web.Request, principal: Principal | None) -> AuditList:
+    me = require(principal)
+    found = await audit_log.entries(services(request).db, limit=200)
+    await audit(request, me.username, "audit-read")
+    return AuditList(
+        entries=[
+            AuditLine(
+                at=e.at, actor=e.actor, action=e.action, target=e.target, remote=e.remote, detail=e.detail
+            )
+            for e in found
+        ]
+    )
+
+
+ENDPOINTS: list[Endpoint] = [
+    list_users,
+    create_user,
+    update_user,
+    list_queues,
+    list_campaigns,
+    set_campaign_status,
+    audit_entries,
+]

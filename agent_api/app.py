@@ -1,0 +1,157 @@
+"""The composition of agent_api: ``build_app`` wires the routes, the live feed and the hub.
+
+The composition root calls ``build_app(settings, bus=…, switch=…, acd=…, crm=…, db=…, demo=…)``
+and runs the returned application (``web.AppRunner`` / ``web.run_app`` on settings.http
+host and port). Everything the application starts (the bus feed, the wallboard ticker, the
+WebSocket senders) is started by its startup and stopped by its cleanup context.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from agent_api import admin, auth, desktop, supervisor  # noqa: F401  (packages of routes)
+from agent_api.admin.http import ENDPOINTS as ADMIN_ENDPOINTS
+from agent_api.auth.http import ENDPOINTS as SESSION_ENDPOINTS
+from agent_api.auth.http import session_cookie_middleware
+from agent_api.bus_consume import LiveFeed
+from agent_api.calls import CallBook
+from agent_api.context import SERVICES, Services
+from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
+from agent_api.desktop.services import Desktop
+from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
+from agent_api.pages.http import add_pages
+from agent_api.ports import Acd, CrmLookups
+from agent_api.security import SESSIONS_KEY, LoginThrottle, Passwords, SessionStore, session_middleware
+from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
+from agent_api.supervisor.services import Board
+from agent_api.ws import websocket
+from agent_api.ws_hub import Hub
+from crm import accounts
+from crm.db import Database
+from crm.kinds import Role
+from cti.bus import EventBus
+from cti.switch import Switch
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+DEMO_PASSWORD = "demo"
+DEMO_ACCOUNTS = (
+    ("agent1001", "Agent 1001", frozenset({Role.AGENT}), "1001"),
+    ("supervisor", "Supervisor", frozenset({Role.SUPERVISOR}), "2001"),
+    ("admin", "Administrator", frozenset({Role.ADMIN}), ""),
+)
+API_VERSION = "1.0.0"
+FEED_KEY: web.AppKey[LiveFeed] = web.AppKey("feed", LiveFeed)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(
+    settings: object,
+    *,
+    bus: EventBus,
+    switch: Switch,
+    acd: Acd,
+    crm: CrmLookups,
+    db: Database,
+    demo: bool = False,
+    clock: Callable[[], datetime] = _now,
+    sessions: SessionStore | None = None,
+    throttle: LoginThrottle | None = None,
+    passwords: Passwords | None = None,
+    hub: Hub | None = None,
+    board_interval_s: float = 0.25,
+) -> web.Application:
+    """The agent API and pages. ``settings`` is hotline.settings.Settings (only ``http`` is read
+    today, by whoever runs the app); the CRM database must already be migrated."""
+    hub = hub or Hub()
+    calls = CallBook()
+    desk = Desktop(acd, crm, hub, calls, clock)
+    board = Board(acd, hub, clock, interval_s=board_interval_s)
+    svc = Services(
+        bus=bus,
+        switch=switch,
+        acd=acd,
+        crm=crm,
+        db=db,
+        hub=hub,
+        sessions=sessions or SessionStore(),
+        throttle=throttle or LoginThrottle(),
+        passwords=passwords or Passwords(),
+        desktop=desk,
+        board=board,
+        clock=clock,
+        demo=demo,
+    )
+    app = web.Application(
+        middlewares=[session_middleware, session_cookie_middleware], client_max_size=64 * 1024
+    )
+    app[SERVICES] = svc
+    app[SESSIONS_KEY] = svc.sessions
+    app[FEED_KEY] = LiveFeed(bus, desk, board)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    add_endpoints(app, [*SESSION_ENDPOINTS, *DESKTOP_ENDPOINTS, *SUPERVISOR_ENDPOINTS, *ADMIN_ENDPOINTS])
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/ws", websocket)
+    add_pages(app)
+    app.router.add_static("/static/", HERE / "static", name="static")
+    app.cleanup_ctx.append(_demo_accounts)
+    app.cleanup_ctx.append(_live)
+    return app
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    document = openapi_document(endpoints_of(request.app), title="Hotline agent API", version=API_VERSION)
+    return web.json_response(document)
+
+
+async def _demo_accounts(app: web.Application) -> AsyncIterator[None]:
+    svc = app[SERVICES]
+    if svc.demo:
+        await ensure_demo_accounts(svc.db, svc.passwords)
+    yield
+
+
+async def ensure_demo_accounts(db: Database, passwords: Passwords) -> None:
+    """Create the demo accounts (password ``demo``) if they are missing, and print them."""
+    for username, name, roles, extension in DEMO_ACCOUNTS:
+        if await accounts.get_account(db, username) is None:
+            await accounts.create_account(
+                db,
+                accounts.NewAccount(
+                    username=username,
+                    password_hash=await passwords.hash(DEMO_PASSWORD),
+                    roles=roles,
+                    display_name=name,
+                    extension=extension,
+                    skills={"support": 5} if Role.AGENT in roles else {},
+                    demo=True,
+                ),
+            )
+        print(f"demo account: {username} / {DEMO_PASSWORD} ({', '.join(sorted(roles))})", flush=True)
+
+
+async def _live(app: web.Application) -> AsyncIterator[None]:
+    svc = app[SERVICES]
+    feed = app[FEED_KEY]
+    await feed.start()
+    await svc.board.start()
+    yield
+    await svc.hub.close_all()
+    await svc.board.stop()
+    await feed.stop()

@@ -1,0 +1,312 @@
+"""Agent desktop routes: log in to the queues, states, call controls, click-to-dial, wrap-up."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiohttp import web
+
+from acd.errors import AcdError, IllegalTransition, UnknownAgent, UnknownReasonCode
+from agent_api.context import audit, require, services
+from agent_api.desktop.schemas import (
+    AgentStatus,
+    CallView,
+    DialBody,
+    DialResult,
+    HoldBody,
+    LoginBody,
+    PauseBody,
+    TransferBody,
+    TransferKind,
+    WrapUpBody,
+    WrapUpDone,
+)
+from agent_api.desktop.wrapup import store_wrapup
+from agent_api.errors import ApiError, BadRequest, Conflict, NotFoundError, NotSupported, SwitchUnavailable
+from agent_api.openapi import Endpoint, endpoint
+from agent_api.security import Principal, Role
+from cti.errors import SwitchError
+
+AGENT = (Role.AGENT,)
+TRANSFER_CONTEXT = "hotline-transfer"  # agents by extension, and allowed outside numbers
+REQUEUE_CONTEXT = "hotline-requeue"
+CLICK_TO_DIAL_CONTEXT = "click-to-dial"
+
+
+def _acd_error(exc: AcdError) -> ApiError:
+    if isinstance(exc, UnknownAgent):
+        return Conflict("this account is not an ACD agent; ask an administrator to add you to the ACD")
+    if isinstance(exc, IllegalTransition | UnknownReasonCode):
+        return Conflict(str(exc))
+    return BadRequest(str(exc))
+
+
+def status_of(request: web.Request, agent: str) -> AgentStatus:
+    svc = services(request)
+    payload = svc.desktop.status_payload(agent)
+    calls = []
+    for popped in svc.desktop.active(agent):
+        call = svc.desktop.calls.get(popped.call_id)
+        if call is not None:
+            calls.append(
+                CallView(
+                    call_id=call.call_id,
+                    queue=call.queue,
+                    caller=call.caller,
+                    held=call.held,
+                    answered=call.answered,
+                )
+            )
+    return AgentStatus(
+        agent=agent,
+        state=payload["state"],
+        reason=payload["reason"],
+        since=payload["since"],
+        extension=payload.get("extension", ""),
+        queues=payload["queues"],
+        reason_codes=sorted(c for c in svc.acd.config.all_reason_codes if c not in ("missed", "marketing")),
+        calls=calls,
+        pending_wrapups=svc.desktop.pending(agent),
+    )
+
+
+@endpoint(
+    "GET",
+    "/api/agent/status",
+    summary="My state, queues and live calls",
+    roles=AGENT,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_status(request: web.Request, principal: Principal | None) -> AgentStatus:
+    return status_of(request, require(principal).username)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/login",
+    summary="Log in to the queues of my skills",
+    roles=AGENT,
+    body=LoginBody,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_login(request: web.Request, principal: Principal | None, body: LoginBody) -> AgentStatus:
+    me = require(principal)
+    try:
+        await services(request).acd.login(me.username, extension=body.extension or me.extension)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    await audit(request, me.username, "agent-login", extension=body.extension or me.extension)
+    return status_of(request, me.username)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/logout",
+    summary="Log out of the queues",
+    roles=AGENT,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_logout(request: web.Request, principal: Principal | None) -> AgentStatus:
+    me = require(principal)
+    try:
+        await services(request).acd.logout(me.username)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    await audit(request, me.username, "agent-logout")
+    return status_of(request, me.username)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/pause",
+    summary="Pause with a reason code",
+    roles=AGENT,
+    body=PauseBody,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_pause(request: web.Request, principal: Principal | None, body: PauseBody) -> AgentStatus:
+    me = require(principal)
+    if body.reason in ("missed", "marketing"):
+        raise BadRequest(f"the pause reason {body.reason!r} is set by the ACD, not chosen")
+    try:
+        await services(request).acd.pause(me.username, body.reason)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    return status_of(request, me.username)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/ready",
+    summary="Available again (unpause, end wrap-up)",
+    roles=AGENT,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_ready(request: web.Request, principal: Principal | None) -> AgentStatus:
+    me = require(principal)
+    try:
+        await services(request).acd.ready(me.username)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    return status_of(request, me.username)
+
+
+def _my_call(request: web.Request, me: Principal, call_id: str):  # type: ignore[no-untyped-def]
+    call = services(request).desktop.owns_call(me.username, call_id)
+    if call is None:
+        raise NotFoundError(f"no live call {call_id!r} of yours")
+    return call
+
+
+@endpoint("POST", "/api/agent/calls/{call_id}/hangup", summary="Hang up my call", roles=AGENT, tag="agent")
+async def call_hangup(request: web.Request, principal: Principal | None, call_id: str) -> None:
+    me = require(principal)
+    call = _my_call(request, me, call_id)
+    try:
+        await services(request).switch.hangup(
+            call.agent_channel or call.channel, request_id=f"web-hangup-{call_id}"
+        )
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+
+
+@endpoint(
+    "POST",
+    "/api/agent/calls/{call_id}/hold",
+    summary="Hold or resume my call",
+    roles=AGENT,
+    body=HoldBody,
+    tag="agent",
+)
+async def call_hold(request: web.Request, principal: Principal | None, call_id: str, body: HoldBody) -> None:
+    me = require(principal)
+    call = _my_call(request, me, call_id)
+    hold = getattr(services(request).switch, "hold", None)
+    if hold is None:
+        raise NotSupported("this switch cannot hold a call from the desktop; use the phone's hold key")
+    try:
+        await hold(call.channel, on=body.on)
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+
+
+@endpoint(
+    "POST",
+    "/api/agent/calls/{call_id}/transfer",
+    summary="Blind transfer to an agent, queue or number",
+    roles=AGENT,
+    body=TransferBody,
+    tag="agent",
+)
+async def call_transfer(
+    request: web.Request, principal: Principal | None, call_id: str, body: TransferBody
+) -> None:
+    me = require(principal)
+    call = _my_call(request, me, call_id)
+    svc = services(request)
+    request_id = f"web-transfer-{call_id}-{body.kind}-{body.target}"
+    try:
+        if body.kind is TransferKind.QUEUE:
+            if body.target not in svc.acd.config.queues:
+                raise BadRequest(f"no queue {body.target!r}")
+            await svc.switch.set_var(
+                call.channel, "HOTLINE_QUEUE", body.target, request_id=request_id + "-var"
+            )
+            await svc.switch.redirect(call.channel, context=REQUEUE_CONTEXT, exten="s", request_id=request_id)
+        elif body.kind is TransferKind.AGENT:
+            target = next(
+                (p for p in svc.acd.config.agents.values() if body.target in (p.agent, p.extension)), None
+            )
+            if target is None:
+                raise BadRequest(f"no agent {body.target!r}")
+            await svc.switch.redirect(
+                call.channel, context=TRANSFER_CONTEXT, exten=target.extension, request_id=request_id
+            )
+        else:
+            if not body.target.lstrip("+").isdigit():
+                raise BadRequest("a number has digits only")
+            await svc.switch.redirect(
+                call.channel, context=TRANSFER_CONTEXT, exten=body.target.lstrip("+"), request_id=request_id
+            )
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+    await audit(request, me.username, "transfer", call_id, kind=str(body.kind))
+
+
+@endpoint(
+    "POST",
+    "/api/agent/dial",
+    summary="Click-to-dial: ring my phone, then the number",
+    roles=AGENT,
+    body=DialBody,
+    response=DialResult,
+    tag="agent",
+)
+async def click_to_dial(request: web.Request, principal: Principal | None, body: DialBody) -> DialResult:
+    me = require(principal)
+    svc = services(request)
+    try:
+        record = svc.acd.states.get(me.username)
+        extension = record.extension or record.profile.extension
+    except AcdError:
+        extension = me.extension
+    if not extension:
+        raise Conflict("no extension for this account")
+    try:
+        result = await svc.switch.originate(
+            channel=f"PJSIP/{extension}",
+            context=CLICK_TO_DIAL_CONTEXT,
+            exten=body.number.lstrip("+"),
+            caller_id=extension,
+        )
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+    await audit(request, me.username, "click-to-dial", body.number[-4:])
+    return DialResult(success=result.success, channel=result.channel)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/calls/{call_id}/wrapup",
+    summary="Wrap up a call: one contact record in the CRM",
+    roles=AGENT,
+    body=WrapUpBody,
+    response=WrapUpDone,
+    tag="agent",
+)
+async def call_wrapup(
+    request: web.Request, principal: Principal | None, call_id: str, body: WrapUpBody
+) -> WrapUpDone:
+    me = require(principal)
+    svc = services(request)
+    popped = svc.desktop.take_pending(me.username, call_id)
+    if popped is None:
+        raise NotFoundError(f"no call {call_id!r} of yours waits for wrap-up")
+    try:
+        done = await store_wrapup(svc, me.username, popped, body)
+    except ApiError:
+        svc.desktop.restore_pending(me.username, popped)
+        raise
+    if body.ready:
+        with contextlib.suppress(AcdError):  # wrap-up may have ended on its own already
+            await svc.acd.ready(me.username)
+    return done
+
+
+ENDPOINTS: list[Endpoint] = [
+    agent_status,
+    agent_login,
+    agent_logout,
+    agent_pause,
+    agent_ready,
+    call_hangup,
+    call_hold,
+    call_transfer,
+    click_to_dial,
+    call_wrapup,
+]

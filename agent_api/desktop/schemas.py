@@ -1,0 +1,103 @@
+"""Request and answer models of the agent desktop API."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crm.kinds import OfferOutcome, TicketKind
+
+Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,20}$")]
+Short = Annotated[str, StringConstraints(max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(Strict):
+    extension: Extension | None = None
+
+
+class PauseBody(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class TransferKind(enum.StrEnum):
+    AGENT = "agent"
+    QUEUE = "queue"
+    NUMBER = "number"
+
+
+class TransferBody(Strict):
+    kind: TransferKind
+    target: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+-]{1,40}$")]
+
+
+class HoldBody(Strict):
+    on: bool
+
+
+class DialBody(Strict):
+    number: PhoneNumber
+
+
+class OfferResult(Strict):
+    campaign_id: int = Field(ge=1)
+    outcome: OfferOutcome
+    answers: dict[str, str | int | list[Short]] = Field(default_factory=dict, max_length=50)
+
+
+class NewTicketForm(Strict):
+    kind: TicketKind
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    description: Text = ""
+
+
+class TicketUpdateForm(Strict):
+    ticket_id: int = Field(ge=1)
+    note: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class WrapUpBody(Strict):
+    disposition: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    notes: Text = ""
+    offer: OfferResult | None = None
+    new_ticket: NewTicketForm | None = None
+    ticket_update: TicketUpdateForm | None = None
+    ready: bool = False  # end wrap-up at once
+
+
+class WrapUpDone(BaseModel):
+    contact_id: int
+    ticket_number: str | None = None
+    presentation_id: int | None = None
+
+
+class CallView(BaseModel):
+    call_id: str
+    queue: str
+    caller: str
+    held: bool
+    answered: bool
+
+
+class AgentStatus(BaseModel):
+    agent: str
+    state: str
+    reason: str
+    since: str | None
+    extension: str
+    queues: list[str]
+    reason_codes: list[str]
+    calls: list[CallView]
+    pending_wrapups: list[str]
+
+
+class DialResult(BaseModel):
+    success: bool
+    channel: str = ""

@@ -1,0 +1,74 @@
+"""Storing a wrap-up: one contact record, the offer outcome and answers, a ticket opened or updated."""
+
+from __future__ import annotations
+
+from agent_api.context import Services
+from agent_api.desktop.schemas import WrapUpBody, WrapUpDone
+from agent_api.desktop.services import Popped
+from agent_api.errors import BadRequest, InvalidBody, NotFoundError
+from crm import contacts, offers, tickets
+from crm.errors import CrmError, InvalidAnswer, NotFound
+from crm.kinds import Channel
+
+
+async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBody) -> WrapUpDone:
+    if body.offer is not None and body.offer.campaign_id not in popped.offers:
+        raise BadRequest("that offer was not shown on this call", details={"shown": sorted(popped.offers)})
+    if (body.new_ticket or body.ticket_update or body.offer) and popped.customer_id is None:
+        raise BadRequest("an unknown caller has no customer record for offers or tickets")
+    ticket_id: int | None = None
+    ticket_number: str | None = None
+    try:
+        if body.new_ticket is not None and popped.customer_id is not None:
+            ref = await svc.crm.open_ticket(
+                tickets.NewTicket(
+                    customer_id=popped.customer_id,
+                    kind=body.new_ticket.kind,
+                    subject=body.new_ticket.subject,
+                    opened_by=agent,
+                    description=body.new_ticket.description,
+                )
+            )
+            ticket_id, ticket_number = ref.id, ref.number
+        elif body.ticket_update is not None:
+            await tickets.add_ticket_note(
+                svc.db, body.ticket_update.ticket_id, body.ticket_update.note, actor=agent
+            )
+            ticket_id = body.ticket_update.ticket_id
+        contact_id = await contacts.record_contact(
+            svc.db,
+            contacts.NewContact(
+                customer_id=popped.customer_id,
+                channel=Channel.CALL_IN,
+                agent=agent,
+                call_id=popped.call_id,
+                ticket_id=ticket_id,
+                disposition=body.disposition,
+                note=body.notes,
+            ),
+        )
+        presentation_id = None
+        if body.offer is not None and popped.customer_id is not None:
+            presentation_id = await offers.record_presentation(
+                svc.db,
+                body.offer.campaign_id,
+                popped.customer_id,
+                Channel.CALL_IN,
+                agent=agent,
+                contact_id=contact_id,
+                outcome=body.offer.outcome,
+            )
+            if body.offer.answers:
+                answers = {}
+                for key, value in body.offer.answers.items():
+                    if not key.isdigit():
+                        raise InvalidBody(f"answers are keyed by question id, not {key!r}")
+                    answers[int(key)] = value
+                await offers.record_answers(svc.db, presentation_id, answers)
+    except NotFound as exc:
+        raise NotFoundError(str(exc)) from None
+    except InvalidAnswer as exc:
+        raise InvalidBody(str(exc)) from None
+    except CrmError as exc:
+        raise BadRequest(str(exc)) from None
+    return WrapUpDone(contact_id=contact_id, ticket_number=ticket_number, presentation_id=presentation_id)

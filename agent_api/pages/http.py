@@ -1,0 +1,86 @@
+"""Server-rendered pages (aiohttp-jinja2) and the language switch."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from agent_api.context import services
+from agent_api.i18n import COOKIE, LANGUAGES, catalog, language_of, translate
+from agent_api.pages.charts import service_level_svg
+from agent_api.security import Principal, Role, principal_of
+
+
+def _context(request: web.Request, principal: Principal | None, page: str) -> dict[str, object]:
+    language = language_of(request)
+    return {
+        "lang": language,
+        "other_lang": "en" if language == "zh-CN" else "zh-CN",
+        "_": lambda key: translate(language, key),
+        "catalog_json": json.dumps(catalog(language), ensure_ascii=False),
+        "me": principal,
+        "page": page,
+        "is_supervisor": bool(principal and principal.has(Role.SUPERVISOR, Role.ADMIN)),
+        "is_admin": bool(principal and principal.has(Role.ADMIN)),
+        "is_agent": bool(principal and principal.has(Role.AGENT)),
+    }
+
+
+def _page(template: str, *roles: Role):  # type: ignore[no-untyped-def]
+    async def view(request: web.Request) -> web.StreamResponse:
+        principal = principal_of(request)
+        if principal is None:
+            raise web.HTTPFound("/login")
+        if roles and not principal.has(*roles):
+            raise web.HTTPForbidden(text="your roles do not allow this page")
+        return aiohttp_jinja2.render_template(template, request, _context(request, principal, template))
+
+    return view
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    principal = principal_of(request)
+    if principal is None:
+        raise web.HTTPFound("/login")
+    if principal.has(Role.AGENT):
+        raise web.HTTPFound("/agent")
+    if principal.has(Role.SUPERVISOR):
+        raise web.HTTPFound("/supervisor")
+    if principal.has(Role.ADMIN):
+        raise web.HTTPFound("/admin")
+    raise web.HTTPFound("/analyst")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("login.html", request, _context(request, None, "login"))
+
+
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    language = request.match_info["lang"]
+    if language not in LANGUAGES:
+        raise web.HTTPNotFound()
+    response = web.HTTPFound("/")
+    response.set_cookie(COOKIE, language, samesite="Lax", path="/", max_age=365 * 86400)
+    raise response
+
+
+async def board_svg(request: web.Request) -> web.StreamResponse:
+    principal = principal_of(request)
+    if principal is None or not principal.has(Role.SUPERVISOR, Role.ADMIN):
+        raise web.HTTPForbidden()
+    board = services(request).board.wallboard()
+    title = translate(language_of(request), "supervisor.service_level")
+    return web.Response(text=service_level_svg(board, title), content_type="image/svg+xml")
+
+
+def add_pages(app: web.Application) -> None:
+    app.router.add_get("/", home)
+    app.router.add_get("/login", login_page)
+    app.router.add_get("/lang/{lang}", switch_language)
+    app.router.add_get("/agent", _page("agent.html", Role.AGENT))
+    app.router.add_get("/supervisor", _page("supervisor.html", Role.SUPERVISOR, Role.ADMIN))
+    app.router.add_get("/supervisor/board.svg", board_svg)
+    app.router.add_get("/admin", _page("admin.html", Role.ADMIN))
+    app.router.add_get("/analyst", _page("analyst.html", Role.ANALYST, Role.ADMIN))

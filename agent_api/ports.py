@@ -1,0 +1,93 @@
+"""What agent_api needs from the packages below it, as protocols so tests pass small fakes.
+
+``acd.service.AcdService`` and ``crm.service.Crm`` satisfy ``Acd`` and ``CrmLookups`` as they are;
+``Hold`` is a switch capability the ``cti.switch.Switch`` protocol does not offer yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from acd.events import MarketingDecision, MarketingWork, QueueStatsUpdated
+from acd.gate import MarketingPolicy
+from acd.models import AcdConfig
+from crm.kinds import CampaignStatus, Channel, Role
+from crm.results import ScreenPop
+from crm.tickets import NewTicket, TicketRef
+
+
+class AgentRecordLike(Protocol):
+    state: Any
+    since: datetime | None
+    reason: str
+    call_id: str
+    queue: str
+    extension: str
+    queues: tuple[str, ...]
+
+    @property
+    def profile(self) -> Any: ...
+
+
+class AgentStatesLike(Protocol):
+    def get(self, agent: str) -> Any: ...
+
+    def by_interface(self, interface: str) -> Any | None: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class GateLike(Protocol):
+    def set_policy(self, policy: MarketingPolicy) -> None: ...
+
+    def policy(self, group: str) -> MarketingPolicy | None: ...
+
+    def policies(self) -> list[MarketingPolicy]: ...
+
+    def is_open(self, group: str) -> bool: ...
+
+    def marketing_agents(self, group: str) -> dict[str, MarketingWork]: ...
+
+
+class Acd(Protocol):
+    config: AcdConfig
+    states: AgentStatesLike
+    gate: GateLike
+
+    async def login(self, agent: str, *, extension: str = "", paused_reason: str = "") -> None: ...
+
+    async def logout(self, agent: str) -> None: ...
+
+    async def pause(self, agent: str, reason: str) -> None: ...
+
+    async def ready(self, agent: str) -> None: ...
+
+    async def marketing_request(
+        self, agent: str, work: MarketingWork, *, call_id: str = ""
+    ) -> MarketingDecision: ...
+
+    def marketing_finished(self, agent: str) -> bool: ...
+
+    def snapshot(self, queue: str) -> QueueStatsUpdated: ...
+
+
+class CrmLookups(Protocol):
+    """The part of ``crm.service.Crm`` the desktop and the admin pages use."""
+
+    async def screen_pop(
+        self, caller_number: str, *, channel: Channel = ..., role: Role = ..., now: datetime | None = ...
+    ) -> ScreenPop: ...
+
+    async def open_ticket(self, new: NewTicket, now: datetime | None = ...) -> TicketRef: ...
+
+    async def set_campaign_status(self, campaign_id: int, status: CampaignStatus) -> None: ...
+
+
+class Hold(Protocol):
+    async def hold(self, channel: str, *, on: bool, request_id: str | None = None) -> None: ...
+
+
+def queues_of(config: AcdConfig) -> Iterable[str]:
+    return tuple(config.queues)

@@ -1,0 +1,125 @@
+"use strict";
+// The agent desktop: state, screen-pops from the socket, call controls, wrap-up.
+document.addEventListener("DOMContentLoaded", () => {
+  const { t, api, el, connect, fmtSeconds } = H;
+  const $ = (id) => document.getElementById(id);
+  const pops = new Map();        // call_id → pop payload, only calls still live
+  let wrapupCall = null;         // the call the wrap-up form is for
+  let wrapupOffers = [];
+
+  function showState(s) {
+    if (!s) return;
+    $("agent-state").textContent = t("state." + s.state);
+    $("agent-state").dataset.state = s.state;
+    $("agent-reason").textContent = s.reason || "";
+  }
+
+  function act(fn) {
+    return async () => { try { showState(await fn()); } catch (e) { alert(e.message); } };
+  }
+  $("btn-login").addEventListener("click", act(() => api("POST", "/api/agent/login", { extension: $("extension").value || null })));
+  $("btn-logout").addEventListener("click", act(() => api("POST", "/api/agent/logout")));
+  $("btn-ready").addEventListener("click", act(() => api("POST", "/api/agent/ready")));
+  $("btn-pause").addEventListener("click", act(() => api("POST", "/api/agent/pause", { reason: $("pause-reason").value })));
+  $("btn-dial").addEventListener("click", async () => {
+    try { await api("POST", "/api/agent/dial", { number: $("dial-number").value }); } catch (e) { alert(e.message); }
+  });
+
+  function control(callId, what, body) {
+    return async () => {
+      try { await api("POST", `/api/agent/calls/${encodeURIComponent(callId)}/${what}`, body); } catch (e) { alert(e.message); }
+    };
+  }
+
+  function renderPops() {
+    const box = $("pop");
+    box.replaceChildren();
+    if (!pops.size) { box.append(el("p", { id: "no-call" }, t("pop.none"))); return; }
+    for (const p of pops.values()) box.append(popCard(p));
+  }
+
+  function popCard(p) {
+    const c = p.customer;
+    const title = c ? c.name : t("pop.new_caller");
+    const transferKind = el("select", {}, el("option", { value: "agent" }, t("call.transfer_agent")),
+      el("option", { value: "queue" }, t("call.transfer_queue")), el("option", { value: "number" }, t("call.transfer_number")));
+    const transferTarget = el("input", { size: 8 });
+    return el("article", { class: "pop", "data-call": p.call_id },
+      el("h2", { class: "customer-name" }, title, c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null),
+      el("dl", {},
+        el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
+        c ? [el("dt", {}, t("pop.segment")), el("dd", {}, c.segment)] : null,
+        el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s)),
+        el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")),
+      el("div", { class: "controls" },
+        el("button", { type: "button", class: "hold", onclick: control(p.call_id, "hold", { on: !p.held }) }, p.held ? t("call.resume") : t("call.hold")),
+        el("button", { type: "button", class: "hangup", onclick: control(p.call_id, "hangup") }, t("call.hangup")),
+        transferKind, transferTarget,
+        el("button", { type: "button", onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer"))),
+      el("h3", {}, t("pop.tickets")),
+      el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${k.status}, ${k.sla})`))),
+      el("h3", {}, t("pop.contacts")),
+      el("ul", { class: "contacts" }, (p.contacts || []).map((x) => el("li", {}, `${x.at.slice(0, 16).replace("T", " ")} ${x.channel} ${x.disposition} ${x.note}`))),
+      el("h3", {}, t("pop.offers")),
+      p.offers && p.offers.length
+        ? el("ul", { class: "offers" }, p.offers.map((o) => el("li", { class: "offer", "data-campaign": o.campaign_id }, el("b", {}, o.name), " ", o.offer_text || o.script)))
+        : el("p", { class: "no-offer" }, t("pop.no_offer")),
+      c && c.phones && c.phones.length ? el("div", { class: "phones" }, c.phones.map((n) =>
+        el("button", { type: "button", class: "dial-customer", onclick: async () => { try { await api("POST", "/api/agent/dial", { number: n }); } catch (e) { alert(e.message); } } }, `${t("call.dial")} ${n}`))) : null);
+  }
+
+  function openWrapup(callId, offers) {
+    wrapupCall = callId;
+    wrapupOffers = offers || [];
+    $("wrapup").hidden = false;
+    $("wrapup-call").textContent = callId;
+    $("wrapup-result").textContent = "";
+    $("offer-outcome").hidden = !wrapupOffers.length;
+    const q = $("questions");
+    q.replaceChildren();
+    for (const o of wrapupOffers) for (const question of o.questions || []) {
+      q.append(el("label", {}, question.text, " ", el("input", { "data-question": question.id })));
+    }
+  }
+
+  $("new-ticket").addEventListener("change", () => { $("ticket-fields").hidden = !$("new-ticket").checked; });
+  $("wrapup-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!wrapupCall) return;
+    const body = { disposition: $("disposition").value, notes: $("notes").value, ready: true };
+    if (wrapupOffers.length && $("outcome").value) {
+      const answers = {};
+      for (const input of $("questions").querySelectorAll("input[data-question]")) if (input.value) answers[input.dataset.question] = input.value;
+      body.offer = { campaign_id: wrapupOffers[0].campaign_id, outcome: $("outcome").value, answers };
+    }
+    if ($("new-ticket").checked) body.new_ticket = { kind: $("ticket-kind").value, subject: $("ticket-subject").value || $("disposition").value };
+    try {
+      const done = await api("POST", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`, body);
+      $("wrapup-result").textContent = t("wrapup.saved") + (done.ticket_number ? ` ${done.ticket_number}` : "");
+      $("wrapup-form").reset();
+      wrapupCall = null;
+      setTimeout(() => { if (!wrapupCall) $("wrapup").hidden = true; }, 1500);
+    } catch (e) { $("wrapup-result").textContent = e.message; }
+  });
+
+  connect((f) => {
+    if (f.type === "hello") {
+      pops.clear();
+      for (const p of f.pops || []) pops.set(p.call_id, p);
+      showState(f.status);
+      if (f.pending && f.pending.length && !wrapupCall) openWrapup(f.pending[f.pending.length - 1], []);
+      renderPops();
+    } else if (f.type === "pop") {
+      pops.set(f.call_id, f); renderPops();
+    } else if (f.type === "call") {
+      const p = pops.get(f.call_id);
+      if (p) { p.answered = f.answered; p.held = f.held; renderPops(); }
+    } else if (f.type === "ended") {
+      const p = pops.get(f.call_id);
+      pops.delete(f.call_id); renderPops();
+      openWrapup(f.call_id, p ? p.offers : []);
+    } else if (f.type === "state") {
+      showState(f);
+    }
+  });
+});

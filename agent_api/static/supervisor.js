@@ -1,0 +1,46 @@
+"use strict";
+// The wallboard: coalesced "board" frames from the socket; threshold form; spy and force actions.
+document.addEventListener("DOMContentLoaded", () => {
+  const { t, api, el, connect, fmtSeconds } = H;
+  const $ = (id) => document.getElementById(id);
+  const pct = (x) => `${Math.round(x * 100)}%`;
+  let chartAt = 0;
+
+  function render(board) {
+    $("queues").tBodies[0].replaceChildren(...board.queues.map((q) =>
+      el("tr", { "data-queue": q.queue }, el("td", {}, q.queue), el("td", { class: "waiting" }, q.waiting),
+        el("td", {}, fmtSeconds(q.longest_wait_s)), el("td", { class: q.service_level < 0.8 ? "bad" : "" }, pct(q.service_level)),
+        el("td", {}, pct(q.abandon_rate)))));
+    const agentAction = (agent, path, body) => async () => {
+      try { await api("POST", `/api/supervisor/agents/${encodeURIComponent(agent)}/${path}`, body); } catch (e) { alert(e.message); }
+    };
+    $("agents").tBodies[0].replaceChildren(...board.agents.map((a) =>
+      el("tr", { "data-agent": a.agent }, el("td", {}, a.name), el("td", { class: "state-" + a.state }, t("state." + a.state), a.reason ? ` (${a.reason})` : ""),
+        el("td", {}, fmtSeconds(a.seconds_in_state)),
+        el("td", {},
+          ["listen", "whisper", "barge"].map((m) => el("button", { type: "button", onclick: agentAction(a.agent, "spy", { mode: m }) }, t("supervisor." + m))),
+          el("button", { type: "button", onclick: agentAction(a.agent, "pause", { reason: "meeting" }) }, t("supervisor.force_pause")),
+          el("button", { type: "button", onclick: agentAction(a.agent, "logout") }, t("supervisor.force_logout"))))));
+    $("marketing").replaceChildren(...board.marketing.map((m) =>
+      el("p", { class: "marketing-line", "data-group": m.group },
+        el("b", {}, m.group), ` ${t("supervisor.in_progress")}: `, el("span", { class: "marketing-count" }, m.marketing_agents),
+        ` / ${t("supervisor.threshold")}: `, el("span", { class: "marketing-limit" }, m.limit), " · ",
+        m.gate_open ? t("supervisor.gate_open") : t("supervisor.gate_closed"))));
+    if (Date.now() - chartAt > 5000) { chartAt = Date.now(); $("sl-chart").src = "/supervisor/board.svg?t=" + chartAt; }
+  }
+
+  $("policy-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const num = (id) => ($(id).value === "" ? null : Number($(id).value));
+    const body = {
+      queues: $("policy-queues").value.split(",").map((s) => s.trim()).filter(Boolean),
+      max_agents: num("policy-max"), max_percent: num("policy-percent"), stop_waiting: num("policy-stop-waiting"),
+    };
+    try {
+      render(await api("PUT", `/api/supervisor/marketing/${encodeURIComponent($("policy-group").value)}`, body));
+      $("policy-result").textContent = "✓";
+    } catch (e) { $("policy-result").textContent = e.message; }
+  });
+
+  connect((f) => { if (f.type === "board") render(f.board); });
+});

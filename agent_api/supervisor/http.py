@@ -1,0 +1,139 @@
+"""Supervisor routes: the wallboard, the marketing threshold, listen/whisper/barge, force pause/logout."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from acd.errors import AcdError
+from acd.gate import MarketingPolicy
+from agent_api.context import audit, require, services
+from agent_api.errors import BadRequest, Conflict, NotFoundError, SwitchUnavailable
+from agent_api.openapi import Endpoint, endpoint
+from agent_api.security import Principal, Role
+from agent_api.supervisor.schemas import ForcePauseBody, PolicyBody, SpyBody, SpyResult, Wallboard
+from cti.errors import SwitchError
+
+SUPERVISOR = (Role.SUPERVISOR, Role.ADMIN)
+
+
+@endpoint(
+    "GET",
+    "/api/supervisor/wallboard",
+    summary="Queues, agents by state, marketing against threshold",
+    roles=SUPERVISOR,
+    response=Wallboard,
+    tag="supervisor",
+)
+async def wallboard(request: web.Request, principal: Principal | None) -> Wallboard:
+    return services(request).board.wallboard()
+
+
+@endpoint(
+    "PUT",
+    "/api/supervisor/marketing/{group}",
+    summary="Set a group's control threshold and load conditions",
+    roles=SUPERVISOR,
+    body=PolicyBody,
+    response=Wallboard,
+    tag="supervisor",
+)
+async def set_marketing_policy(
+    request: web.Request, principal: Principal | None, group: str, body: PolicyBody
+) -> Wallboard:
+    me = require(principal)
+    svc = services(request)
+    if len(group) > 64:
+        raise BadRequest("group names are at most 64 characters")
+    unknown = [q for q in body.queues if q not in svc.acd.config.queues]
+    if unknown:
+        raise BadRequest(f"unknown queues: {', '.join(unknown)}")
+    try:
+        policy = MarketingPolicy(
+            group=group, queues=tuple(body.queues), **body.model_dump(exclude={"queues"})
+        )
+    except AcdError as exc:
+        raise BadRequest(str(exc)) from None
+    before = svc.acd.gate.policy(group)
+    svc.acd.gate.set_policy(policy)
+    svc.board.mark_dirty()
+    await audit(
+        request,
+        me.username,
+        "threshold-change",
+        group,
+        before=None
+        if before is None
+        else {"max_agents": before.max_agents, "max_percent": before.max_percent},
+        after={"max_agents": policy.max_agents, "max_percent": policy.max_percent},
+    )
+    return svc.board.wallboard()
+
+
+def _agent_record(request: web.Request, agent: str):  # type: ignore[no-untyped-def]
+    try:
+        return services(request).acd.states.get(agent)
+    except AcdError:
+        raise NotFoundError(f"no agent {agent!r}") from None
+
+
+@endpoint(
+    "POST",
+    "/api/supervisor/agents/{agent}/spy",
+    summary="Listen, whisper or barge on an agent's call",
+    roles=SUPERVISOR,
+    body=SpyBody,
+    response=SpyResult,
+    tag="supervisor",
+)
+async def spy(request: web.Request, principal: Principal | None, agent: str, body: SpyBody) -> SpyResult:
+    me = require(principal)
+    record = _agent_record(request, agent)
+    if not me.extension:
+        raise Conflict("your account has no extension to ring")
+    extension = record.extension or record.profile.extension
+    try:
+        result = await services(request).switch.spy(me.extension, extension, body.mode)
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+    await audit(request, me.username, f"spy-{body.mode}", agent, success=result.success)
+    return SpyResult(success=result.success, channel=result.channel)
+
+
+@endpoint(
+    "POST",
+    "/api/supervisor/agents/{agent}/pause",
+    summary="Force an agent into pause",
+    roles=SUPERVISOR,
+    body=ForcePauseBody,
+    tag="supervisor",
+)
+async def force_pause(
+    request: web.Request, principal: Principal | None, agent: str, body: ForcePauseBody
+) -> None:
+    me = require(principal)
+    _agent_record(request, agent)
+    try:
+        await services(request).acd.pause(agent, body.reason)
+    except AcdError as exc:
+        raise Conflict(str(exc)) from None
+    await audit(request, me.username, "force-pause", agent, reason=body.reason)
+
+
+@endpoint(
+    "POST",
+    "/api/supervisor/agents/{agent}/logout",
+    summary="Force an agent to log out",
+    roles=SUPERVISOR,
+    tag="supervisor",
+)
+async def force_logout(request: web.Request, principal: Principal | None, agent: str) -> None:
+    me = require(principal)
+    _agent_record(request, agent)
+    try:
+        await services(request).acd.logout(agent)
+    except AcdError as exc:
+        raise Conflict(str(exc)) from None
+    await audit(request, me.username, "force-logout", agent)
+
+
+ENDPOINTS: list[Endpoint] = [wallboard, set_marketing_policy, spy, force_pause, force_logout]

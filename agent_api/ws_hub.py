@@ -1,0 +1,142 @@
+"""The WebSocket hub: one sender task and one bounded queue per browser connection.
+
+Frames are serialized once and offered to each connection's queue without waiting. A client
+whose queue is full (it stopped reading, or reads slower than frames come) is dropped: its queue
+is emptied, the sender closes the socket with 1013 "try again later", and the page reconnects
+and resynchronizes from a fresh ``hello`` frame. A send that does not complete within
+``send_timeout_s`` (a dead peer, a full TCP window) also drops the client. Nobody else waits
+on a slow client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+
+from crm.kinds import Role
+
+log = logging.getLogger(__name__)
+
+QUEUE_FRAMES = 256
+SEND_TIMEOUT_S = 5.0
+_CLOSE = object()
+
+
+def frame(kind: str, **payload: Any) -> str:
+    return json.dumps({"type": kind, **payload}, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+@dataclass(eq=False)
+class Connection:
+    user: str
+    roles: frozenset[Role]
+    ws: web.WebSocketResponse
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_FRAMES))
+    dropped: bool = False
+    sent: int = 0
+    task: asyncio.Task | None = None
+
+    def offer(self, text: str) -> bool:
+        """Queue a frame; False (and the client dropped) when its queue is full."""
+        if self.dropped:
+            return False
+        try:
+            self.queue.put_nowait(text)
+            return True
+        except asyncio.QueueFull:
+            self.drop("slow")
+            return False
+
+    def drop(self, why: str) -> None:
+        if self.dropped:
+            return
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_CLOSE)
+        log.warning("ws_client_dropped", extra={"kv": {"user": self.user, "why": why}})
+
+
+class Hub:
+    def __init__(self, *, queue_frames: int = QUEUE_FRAMES, send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+        self._by_user: dict[str, set[Connection]] = {}
+        self._all: set[Connection] = set()
+        self._queue_frames = queue_frames
+        self._send_timeout_s = send_timeout_s
+        self.drops = 0
+
+    def attach(self, user: str, roles: frozenset[Role], ws: web.WebSocketResponse) -> Connection:
+        conn = Connection(user, roles, ws, asyncio.Queue(self._queue_frames))
+        conn.task = asyncio.create_task(self._sender(conn), name=f"ws-sender-{user}")
+        self._by_user.setdefault(user, set()).add(conn)
+        self._all.add(conn)
+        return conn
+
+    async def detach(self, conn: Connection) -> None:
+        self._all.discard(conn)
+        users = self._by_user.get(conn.user)
+        if users is not None:
+            users.discard(conn)
+            if not users:
+                del self._by_user[conn.user]
+        if conn.task is not None:
+            conn.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await conn.task
+
+    async def _sender(self, conn: Connection) -> None:
+        while True:
+            text = await conn.queue.get()
+            if text is _CLOSE:
+                self.drops += 1
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self._send_timeout_s):
+                        await conn.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                return
+            try:
+                async with asyncio.timeout(self._send_timeout_s):
+                    await conn.ws.send_str(text)
+                conn.sent += 1
+            except TimeoutError:
+                conn.dropped = True
+                self.drops += 1
+                log.warning("ws_client_dropped", extra={"kv": {"user": conn.user, "why": "send-timeout"}})
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.ws.close(code=WSCloseCode.TRY_AGAIN_LATER), 1.0)
+                return
+            except (ConnectionError, RuntimeError):
+                conn.dropped = True
+                return
+
+    def connected(self, user: str) -> bool:
+        return bool(self._by_user.get(user))
+
+    def connections(self) -> int:
+        return len(self._all)
+
+    def send_user(self, user: str, text: str) -> int:
+        sent = 0
+        for conn in tuple(self._by_user.get(user, ())):
+            sent += conn.offer(text)
+        return sent
+
+    def send_roles(self, roles: Iterable[Role], text: str) -> int:
+        wanted = frozenset(roles)
+        sent = 0
+        for conn in tuple(self._all):
+            if conn.roles & wanted:
+                sent += conn.offer(text)
+        return sent
+
+    async def close_all(self) -> None:
+        for conn in tuple(self._all):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.ws.close(code=WSCloseCode.GOING_AWAY), 1.0)
+            await self.detach(conn)

@@ -1,0 +1,179 @@
+"""A whole agent_api on a real socket: migrated SQLite CRM, event bus, real ACD, a recording switch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+
+from acd.models import AcdConfig, AgentProfile, QueueConfig
+from acd.service import AcdService
+from agent_api.app import build_app
+from agent_api.security import LoginThrottle, Passwords, SessionStore
+from crm import campaigns, customers
+from crm.db import Database
+from crm.kinds import CampaignKind, CampaignStatus, Channel
+from crm.migrate import upgrade
+from crm.service import Crm
+from cti.bus import EventBus
+from cti.events import CallEnded, CallOffered, CallQueued, CallRinging, EndCause
+from cti.switch import OriginateResult, SpyMode
+
+CUSTOMER_PHONE = "13800138000"
+CUSTOMER_NAME = "张伟"
+
+
+@dataclass
+class RecordingSwitch:
+    """Answers every request and remembers it."""
+
+    requests: list[tuple[str, tuple, dict]] = field(default_factory=list)
+
+    def _note(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.requests.append((name, args, kwargs))
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self.requests]
+
+    async def originate(self, **kwargs: Any) -> OriginateResult:
+        self._note("originate", **kwargs)
+        return OriginateResult(action_id="a1", success=True, channel=kwargs.get("channel", ""))
+
+    async def redirect(self, channel: str, **kwargs: Any) -> None:
+        self._note("redirect", channel, **kwargs)
+
+    async def hangup(self, channel: str, **kwargs: Any) -> None:
+        self._note("hangup", channel, **kwargs)
+
+    async def queue_add(self, queue: str, interface: str, **kwargs: Any) -> None:
+        self._note("queue_add", queue, interface)
+
+    async def queue_remove(self, queue: str, interface: str, **kwargs: Any) -> None:
+        self._note("queue_remove", queue, interface)
+
+    async def queue_pause(self, interface: str, **kwargs: Any) -> None:
+        self._note("queue_pause", interface, **kwargs)
+
+    async def set_var(self, channel: str, name: str, value: str, **kwargs: Any) -> None:
+        self._note("set_var", channel, name, value)
+
+    async def spy(
+        self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any
+    ) -> OriginateResult:
+        self._note("spy", supervisor, agent_extension, mode)
+        return OriginateResult(action_id="s1", success=True, channel=f"PJSIP/{supervisor}-1")
+
+
+def fast_passwords() -> Passwords:
+    return Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    demo: bool = True
+    throttle: LoginThrottle | None = None
+    db: Database = field(init=False)
+    bus: EventBus = field(init=False)
+    switch: RecordingSwitch = field(init=False)
+    acd: AcdService = field(init=False)
+    crm: Crm = field(init=False)
+    app: web.Application = field(init=False)
+    server: TestServer = field(init=False)
+    client: TestClient = field(init=False)
+    customer_id: int = 0
+    campaign_id: int = 0
+
+    async def start(self, *, port: int = 0) -> Stack:
+        self.db = Database(f"sqlite+aiosqlite:///{self.tmp / 'crm.db'}")
+        await upgrade(self.db)
+        self.bus = EventBus()
+        self.switch = RecordingSwitch()
+        config = AcdConfig(
+            queues={"support": QueueConfig("support"), "sales": QueueConfig("sales")},
+            agents={
+                "agent1001": AgentProfile("agent1001", "1001", {"support": 5}, name="Agent 1001"),
+                "agent1002": AgentProfile("agent1002", "1002", {"support": 3}, name="Agent 1002"),
+            },
+        )
+        self.acd = AcdService(self.bus, self.switch, lambda: datetime.now(UTC), config)  # type: ignore[arg-type]
+        self.crm = Crm(self.db, catalog_refresh_s=0.0)
+        self.customer_id = await customers.create_customer(
+            self.db,
+            customers.NewCustomer(
+                CUSTOMER_NAME, phones=[CUSTOMER_PHONE], vip_level=2, consent_marketing=True
+            ),
+        )
+        self.campaign_id = await self.crm.create_campaign(
+            campaigns.NewCampaign(
+                "宽带升级", CampaignKind.MARKETING, [Channel.CALL_IN], offer_text="千兆宽带首年半价"
+            )
+        )
+        await self.crm.set_campaign_status(self.campaign_id, CampaignStatus.ONLINE)
+        self.app = build_app(
+            None,
+            bus=self.bus,
+            switch=self.switch,  # type: ignore[arg-type]
+            acd=self.acd,
+            crm=self.crm,
+            db=self.db,
+            demo=self.demo,
+            sessions=SessionStore(),
+            throttle=self.throttle or LoginThrottle(),
+            passwords=fast_passwords(),
+            board_interval_s=0.05,
+        )
+        await self.acd.start()
+        self.server = TestServer(self.app, host="127.0.0.1", port=port)
+        self.client = TestClient(self.server)
+        await self.client.start_server()
+        return self
+
+    async def stop(self) -> None:
+        await self.client.close()
+        await self.acd.stop()
+        await self.db.dispose()
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("/")).rstrip("/")
+
+    def ring(self, call_id: str, *, caller: str = CUSTOMER_PHONE, agent: str = "PJSIP/1001") -> None:
+        now = datetime.now(UTC)
+        self.bus.publish(CallOffered(now, call_id, caller, "", "4008001234", f"PJSIP/trunk-{call_id}"))
+        self.bus.publish(CallQueued(now, call_id, "support", 1))
+        self.bus.publish(CallRinging(now, call_id, agent, "support", f"{agent}-0000{call_id}"))
+
+    def hang_up(self, call_id: str) -> None:
+        self.bus.publish(CallEnded(datetime.now(UTC), call_id, EndCause.NORMAL, 30.0))
+
+
+async def login(client: TestClient, username: str, password: str = "demo") -> str:
+    """Log in; returns the CSRF token."""
+    response = await client.post("/api/session", json={"username": username, "password": password})
+    assert response.status == 200, await response.text()
+    return (await response.json())["csrf_token"]
+
+
+async def next_frame(ws: Any, kind: str, within_s: float = 5.0) -> Mapping[str, Any]:
+    """The next frame of ``kind``, skipping others."""
+    async with asyncio.timeout(within_s):
+        while True:
+            message = await ws.receive_json()
+            if message["type"] == kind:
+                return message

@@ -1,0 +1,153 @@
+"""The agent desktop over real sockets: ACD login, screen-pop on the WebSocket, call controls, wrap-up."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from acd.gate import MarketingPolicy
+from crm.models import Contact, OfferPresentation
+from tests.agent_api.stack import CUSTOMER_NAME, Stack, login, next_frame
+
+
+async def test_agent_login_makes_the_agent_available_in_the_queues_of_their_skills(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    response = await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
+    assert response.status == 200
+    status = await response.json()
+    assert status["state"] == "available"
+    assert status["queues"] == ["support"]
+    assert ("queue_add", ("support-fallback", "PJSIP/1001"), {}) in stack.switch.requests
+
+
+async def test_a_ringing_call_pops_the_customer_card_with_the_offer_on_the_agents_socket(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
+    stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))
+    ws = await stack.client.ws_connect("/api/ws")
+    hello = await next_frame(ws, "hello")
+    assert hello["pops"] == []
+    stack.ring("c1")
+    pop = await next_frame(ws, "pop")
+    assert pop["call_id"] == "c1"
+    assert pop["customer"]["name"] == CUSTOMER_NAME
+    assert pop["known"] is True
+    assert [o["campaign_id"] for o in pop["offers"]] == [stack.campaign_id]
+    assert pop["marketing"]["admitted"] is True
+    await ws.close()
+
+
+async def test_no_offer_is_shown_when_the_threshold_admits_no_marketing(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
+    stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=0))
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("c2")
+    pop = await next_frame(ws, "pop")
+    assert pop["offers"] == []
+    assert pop["marketing"] == {"admitted": False, "reason": "threshold-reached"}
+    await ws.close()
+
+
+async def test_an_unknown_caller_pops_as_a_new_caller(stack: Stack):
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("c3", caller="13911112222")
+    pop = await next_frame(ws, "pop")
+    assert pop["known"] is False and pop["customer"] is None
+    await ws.close()
+
+
+async def test_a_reconnecting_page_gets_live_calls_and_never_an_ended_one(stack: Stack):
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("live")
+    stack.ring("gone")
+    await next_frame(ws, "pop")
+    await next_frame(ws, "pop")
+    stack.hang_up("gone")
+    ended = await next_frame(ws, "ended")
+    assert ended["call_id"] == "gone"
+    await ws.close()
+    again = await stack.client.ws_connect("/api/ws")
+    hello = await next_frame(again, "hello")
+    assert [p["call_id"] for p in hello["pops"]] == ["live"]
+    assert hello["pending"] == ["gone"]
+    await again.close()
+
+
+async def test_the_wrap_up_stores_one_contact_with_the_offer_outcome_and_a_ticket(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    headers = {"X-CSRF-Token": csrf}
+    await stack.client.post("/api/agent/login", json={}, headers=headers)
+    stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("c4")
+    await next_frame(ws, "pop")
+    stack.hang_up("c4")
+    await next_frame(ws, "ended")
+    body = {
+        "disposition": "resolved",
+        "notes": "升级宽带",
+        "offer": {"campaign_id": stack.campaign_id, "outcome": "accepted"},
+        "new_ticket": {"kind": "service_request", "subject": "上门安装"},
+    }
+    response = await stack.client.post("/api/agent/calls/c4/wrapup", json=body, headers=headers)
+    assert response.status == 200, await response.text()
+    done = await response.json()
+    assert done["ticket_number"].startswith("T")
+    async with stack.db.read() as session:
+        contacts = (await session.scalars(select(Contact).where(Contact.call_id == "c4"))).all()
+        presentations = (await session.scalars(select(OfferPresentation))).all()
+    assert len(contacts) == 1 and contacts[0].customer_id == stack.customer_id
+    assert contacts[0].agent == "agent1001" and contacts[0].disposition == "resolved"
+    assert [(p.campaign_id, p.outcome) for p in presentations] == [(stack.campaign_id, "accepted")]
+    again = await stack.client.post("/api/agent/calls/c4/wrapup", json=body, headers=headers)
+    assert again.status == 404  # one contact record per call
+    await ws.close()
+
+
+async def test_an_offer_that_was_not_shown_cannot_be_recorded(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    headers = {"X-CSRF-Token": csrf}
+    await stack.client.post("/api/agent/login", json={}, headers=headers)
+    stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=0))
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("c5")
+    await next_frame(ws, "pop")
+    stack.hang_up("c5")
+    await next_frame(ws, "ended")
+    body = {"disposition": "x", "offer": {"campaign_id": stack.campaign_id, "outcome": "accepted"}}
+    response = await stack.client.post("/api/agent/calls/c5/wrapup", json=body, headers=headers)
+    assert response.status == 400
+    assert "not shown" in (await response.json())["message"]
+    await ws.close()
+
+
+async def test_call_controls_reach_the_switch_for_the_agents_own_call_only(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    headers = {"X-CSRF-Token": csrf}
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("mine")
+    stack.ring("theirs", agent="PJSIP/1002")
+    await next_frame(ws, "pop")
+    hangup = await stack.client.post("/api/agent/calls/mine/hangup", headers=headers)
+    assert hangup.status == 204
+    assert stack.switch.requests[-1][:2] == ("hangup", ("PJSIP/1001-0000mine",))
+    other = await stack.client.post("/api/agent/calls/theirs/hangup", headers=headers)
+    assert other.status == 404
+    transfer = await stack.client.post(
+        "/api/agent/calls/mine/transfer", json={"kind": "queue", "target": "sales"}, headers=headers
+    )
+    assert transfer.status == 204
+    assert stack.switch.requests[-1][0] == "redirect"
+    assert stack.switch.requests[-1][2]["context"] == "hotline-requeue"
+    dial = await stack.client.post("/api/agent/dial", json={"number": "13900001111"}, headers=headers)
+    assert dial.status == 200
+    assert stack.switch.requests[-1][2]["context"] == "click-to-dial"
+    await ws.close()
