@@ -74,14 +74,14 @@ class LiveConfig:
         phones = dict(
             line.strip().split(",", 1) for line in Path(phones_file).read_text().splitlines() if "," in line
         )
-        sipp = shutil.which("sipp")
-        if sipp is None:
-            raise LiveUnavailable("sipp is not installed (Debian package sip-tester)")
         port = int(environ.get("HOTLINE_LIVE_AMI_PORT", "5038"))
         try:
             socket.create_connection((host, port), timeout=3).close()
         except OSError as exc:
             raise LiveUnavailable(f"no AMI at {host}:{port}: {exc}") from None
+        sipp = shutil.which("sipp")
+        if sipp is None:
+            raise LiveUnavailable("sipp is not installed (Debian package sip-tester)")
         sip_host = environ.get("HOTLINE_LIVE_SIP_HOST", host)
         spool = environ.get("HOTLINE_LIVE_SPOOL_DIR", "")
         return cls(
@@ -194,8 +194,10 @@ class StandInIvr:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
-    async def start(self, port: int) -> None:
-        self._server = await asyncio.start_server(self._serve, "0.0.0.0", port, reuse_address=True)
+    async def start(self, port: int, host: str = "0.0.0.0") -> int:
+        """Listen (port 0: any free port); returns the port."""
+        self._server = await asyncio.start_server(self._serve, host, port, reuse_address=True)
+        return self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         if self._server is not None:
