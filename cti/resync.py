@@ -90,7 +90,11 @@ def _adopt(
 ) -> list[SwitchEvent]:
     events: list[SwitchEvent] = []
     call = tracker.calls.get(call_id)
-    items = sorted(items, key=lambda item: text(item.get("Uniqueid")) != call_id)  # the caller first
+    # A channel we already follow in another call stays there: what we saw beats the listing.
+    items = [item for item in items if _owner(tracker, item) in (None, call)]
+    if not items:
+        return events
+    items.sort(key=lambda item: text(item.get("Uniqueid")) != call_id)  # the caller first
     if call is None:
         call = tracker.new_call(call_id, at)
         first = items[0]
@@ -148,6 +152,11 @@ def _adopt(
                 events.extend(tracker.answer(call, leg, at, queue, wait, 0.0))
                 break
     return events
+
+
+def _owner(tracker: CallTracker, item: AmiMessage) -> Call | None:
+    channel = tracker.channels.get(text(item.get("Uniqueid")))
+    return channel.call if channel is not None else None
 
 
 def _item(items: list[AmiMessage], uniqueid: str) -> AmiMessage:

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tracker import SINGLE_CAPTURES, capture, fixed_clock, records, run, scenario_events
 
-from cti.events import CallAbandoned, CallEnded
+from cti.events import CallAbandoned, CallEnded, SwitchResynced
+from cti.snapshot import SwitchSnapshot
 from cti.tracker import ENDED_MEMORY, CallTracker
 
 
@@ -182,3 +183,52 @@ def test_arbitrary_sequences_never_crash_and_every_call_ends_once_when_its_chann
         assert call_id in ended
         last = [e for e in events if getattr(e, "call_id", None) == call_id][-1]
         assert isinstance(last, CallEnded)
+
+
+LISTED = st.fixed_dictionaries(
+    {"Event": st.just("CoreShowChannel"), "Uniqueid": ID, "Channel": st.sampled_from(NAMES)},
+    optional={
+        "Linkedid": ID,
+        "BridgeId": st.sampled_from(["b1", "b2", ""]),
+        "Application": st.sampled_from(["Queue", "Dial"]),
+        "ApplicationData": st.sampled_from(["support,t", ""]),
+    },
+)
+ENTRY = st.fixed_dictionaries(
+    {"Event": st.just("QueueEntry"), "Queue": st.sampled_from(["support", "sales"]), "Uniqueid": ID},
+    optional={"Position": st.sampled_from(["1", "x"]), "Wait": st.sampled_from(["3", "nan", "x"])},
+)
+MEMBER = st.fixed_dictionaries(
+    {
+        "Event": st.just("QueueMember"),
+        "Queue": st.sampled_from(["support", "sales"]),
+        "Location": st.sampled_from(["PJSIP/1001", "PJSIP/1002"]),
+    },
+    optional={"Status": st.sampled_from(["1", "2"]), "Paused": st.sampled_from(["0", "1"])},
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(MESSAGE, max_size=30),
+    st.lists(LISTED, max_size=5),
+    st.lists(st.one_of(ENTRY, MEMBER, st.just({"Event": "QueueParams", "Queue": "support"})), max_size=5),
+    st.lists(MESSAGE, max_size=30),
+)
+def test_resync_in_the_middle_of_arbitrary_input_keeps_every_call_ending_once(
+    before, listed, queues, after
+) -> None:
+    tracker = CallTracker(clock=fixed_clock)
+    events = run(tracker, before)
+    snapshot = SwitchSnapshot(at=fixed_clock(), channels=listed, queue_status=queues)
+    resynced = tracker.resync(snapshot)
+    assert isinstance(resynced[-1], SwitchResynced)
+    assert set(resynced[-1].calls) == tracker.open_call_ids()
+    events += resynced + run(tracker, after)
+    for uniqueid in list(tracker.channels):
+        if uniqueid in tracker.channels:
+            events += tracker.feed({"Event": "Hangup", "Uniqueid": uniqueid, "Cause": "16"})
+    assert tracker.calls == {} and tracker.channels == {}
+    ended = [e.call_id for e in events if isinstance(e, CallEnded)]
+    assert len(ended) == len(set(ended))
+    assert {getattr(e, "call_id", None) for e in events} - {None} == set(ended)
