@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from crm.db import Database, utcnow
 from crm.errors import DuplicatePhoneNumber, NotFound
@@ -16,8 +18,6 @@ from crm.masking import mask_address, mask_id_number
 from crm.models import Customer, CustomerPhone, DoNotContact, Ticket
 from crm.phones import PhoneNumber, normalize_phone, try_normalize_phone
 from crm.results import CallerMatch, CustomerCard
-
-OPEN_TICKET_STATUSES = (TicketStatus.OPEN.value, TicketStatus.ASSIGNED.value, TicketStatus.RESOLVED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +104,8 @@ async def find_customer_by_phone(db: Database, number: str) -> CallerMatch | Non
     phone = try_normalize_phone(number)
     if phone is None:
         return None
-    async with db.read() as session:
-        row = (await session.execute(_CALLER_QUERY, {"e164": phone.e164})).first()
+    async with db.reader() as reader:
+        row = await reader.first(_CALLER_QUERY, {"e164": phone.e164})
     if row is None:
         return None
     return CallerMatch(
@@ -124,15 +124,18 @@ def open_complaint_clause(customer_id_column: object) -> object:
         and_(
             Ticket.customer_id == customer_id_column,
             Ticket.kind == TicketKind.COMPLAINT.value,
-            Ticket.status.in_(OPEN_TICKET_STATUSES),
+            Ticket.status != TicketStatus.CLOSED.value,
         )
     )
 
 
 def do_not_contact_clause(customer_id_column: object) -> object:
     """The customer, or any of their numbers, is on the do-not-contact list."""
-    numbers = select(CustomerPhone.e164).where(CustomerPhone.customer_id == customer_id_column)
-    return exists().where(or_(DoNotContact.customer_id == customer_id_column, DoNotContact.e164.in_(numbers)))
+    listed = aliased(CustomerPhone)
+    return or_(
+        exists().where(DoNotContact.customer_id == customer_id_column),
+        exists().where(DoNotContact.e164 == listed.e164, listed.customer_id == customer_id_column),
+    )
 
 
 _CALLER_QUERY = (
@@ -181,7 +184,7 @@ async def load_card(session: AsyncSession, customer_id: int, role: Role) -> Cust
 
 
 def card_from_row(
-    customer: Customer, phones: tuple[str, ...], dnc: bool, complaint: bool, role: Role
+    customer: Any, phones: tuple[str, ...], dnc: bool, complaint: bool, role: Role
 ) -> CustomerCard:
     return CustomerCard(
         id=customer.id,

@@ -13,12 +13,11 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import campaigns as campaign_store
 from crm.contacts import CONTACT_COLUMNS, contact_summary
 from crm.customers import card_from_row, do_not_contact_clause, open_complaint_clause
-from crm.db import Database, utcnow
+from crm.db import Database, Reader, utcnow
 from crm.kinds import Channel, Purpose, Role
 from crm.models import Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone
@@ -56,7 +55,7 @@ class CampaignCatalog:
 
 _CUSTOMER_BY_PHONE = (
     select(
-        Customer,
+        Customer.__table__,
         open_complaint_clause(Customer.id).label("complaint"),
         do_not_contact_clause(Customer.id).label("dnc"),
     )
@@ -64,7 +63,7 @@ _CUSTOMER_BY_PHONE = (
     .where(CustomerPhone.e164 == bindparam("e164"))
 )
 _CUSTOMER_BY_ID = select(
-    Customer,
+    Customer.__table__,
     open_complaint_clause(Customer.id).label("complaint"),
     do_not_contact_clause(Customer.id).label("dnc"),
 ).where(Customer.id == bindparam("customer_id"))
@@ -94,13 +93,13 @@ async def screen_pop(
     number = try_normalize_phone(caller_number)
     if number is None:
         return ScreenPop(caller_number, None, None, (), (), (), ())
-    async with db.read() as session:
-        row = (await session.execute(_CUSTOMER_BY_PHONE, {"e164": number.e164})).first()
+    async with db.reader() as reader:
+        row = await reader.first(_CUSTOMER_BY_PHONE, {"e164": number.e164})
         if row is None:
             return ScreenPop(caller_number, number.e164, None, (), (), (), ())
-        card, history, tickets = await _customer_view(session, row, role, now)
+        card, history, tickets = await _customer_view(reader, row, role, now)
     campaigns, policy = await catalog.get()
-    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row.Customer)
+    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
     return ScreenPop(
         caller_number=caller_number,
         e164=number.e164,
@@ -123,24 +122,23 @@ async def eligible_offers(
 ) -> Eligibility:
     """What this customer may be offered on ``channel`` now, and for every other campaign, why not."""
     now = now or utcnow()
-    async with db.read() as session:
-        row = (await session.execute(_CUSTOMER_BY_ID, {"customer_id": customer_id})).first()
+    async with db.reader() as reader:
+        row = await reader.first(_CUSTOMER_BY_ID, {"customer_id": customer_id})
         if row is None:
             return Eligibility((), ())
-        card, history, tickets = await _customer_view(session, row, Role.AGENT, now)
+        card, history, tickets = await _customer_view(reader, row, Role.AGENT, now)
     campaigns, policy = await catalog.get()
-    return _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row.Customer)
+    return _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
 
 
 async def _customer_view(
-    session: AsyncSession, row: Any, role: Role, now: datetime
+    reader: Reader, row: Any, role: Role, now: datetime
 ) -> tuple[CustomerCard, tuple[ContactSummary, ...], tuple[Any, ...]]:
-    customer: Customer = row.Customer
-    params = {"customer_id": customer.id}
-    phones = tuple((await session.scalars(_PHONES, params)).all())
-    history = tuple(contact_summary(r) for r in await session.execute(_HISTORY, params))
-    tickets = await load_open_tickets(session, customer.id, now)
-    card = card_from_row(customer, phones, bool(row.dnc), bool(row.complaint), role)
+    params = {"customer_id": row.id}
+    phones = tuple(await reader.scalars(_PHONES, params))
+    history = tuple(contact_summary(r) for r in await reader.rows(_HISTORY, params))
+    tickets = await load_open_tickets(reader, row.id, now)
+    card = card_from_row(row, phones, bool(row.dnc), bool(row.complaint), role)
     return card, history, tickets
 
 
@@ -153,7 +151,7 @@ def _eligibility(
     channel: Channel,
     now: datetime,
     tz: tzinfo,
-    customer: Customer,
+    customer: Any,
 ) -> Eligibility:
     past = tuple(PastContact(c.at, c.channel, c.purpose, c.campaign_id) for c in history)
     facts = CustomerFacts(

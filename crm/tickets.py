@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db import Database, utcnow
+from crm.db import Database, Reader, utcnow
 from crm.errors import InvalidTransition, NotFound, TicketNotClosable
 from crm.kinds import Channel, TicketAction, TicketKind, TicketStatus
 from crm.models import Contact, Ticket, TicketStep
 from crm.results import TicketStatusView, TicketSummary
 from crm.sla import SHANGHAI, WorkCalendar, due_date, escalation_level, sla_state
-
-OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.ASSIGNED.value, TicketStatus.RESOLVED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +216,7 @@ async def escalate_overdue(
     async with db.write() as session:
         tickets = (
             await session.scalars(
-                select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.due_at <= now)
+                select(Ticket).where(Ticket.status != TicketStatus.CLOSED.value, Ticket.due_at <= now)
             )
         ).all()
         for ticket in tickets:
@@ -284,15 +282,16 @@ OPEN_TICKETS_QUERY = select(
     Ticket.opened_at,
     Ticket.due_at,
     Ticket.escalation_level,
-).where(Ticket.status.in_(OPEN_STATUSES))
+).where(Ticket.status != TicketStatus.CLOSED.value)
 
 
-async def load_open_tickets(
-    session: AsyncSession, customer_id: int, now: datetime
-) -> tuple[TicketSummary, ...]:
-    rows = await session.execute(
-        OPEN_TICKETS_QUERY.where(Ticket.customer_id == customer_id).order_by(Ticket.due_at)
-    )
+_OPEN_TICKETS_OF_CUSTOMER = (
+    OPEN_TICKETS_QUERY.where(Ticket.customer_id == bindparam("customer_id")).order_by(Ticket.due_at).limit(50)
+)
+
+
+async def load_open_tickets(reader: Reader, customer_id: int, now: datetime) -> tuple[TicketSummary, ...]:
+    rows = await reader.rows(_OPEN_TICKETS_OF_CUSTOMER, {"customer_id": customer_id})
     return tuple(
         TicketSummary(
             id=r.id,

@@ -75,3 +75,16 @@ async def test_a_listed_number_puts_its_customer_on_the_do_not_contact_list(db: 
     assert (await customer_card(db, customer_id)).do_not_contact is False
     await add_to_do_not_contact(db, phone="010-12345678", reason="asked on the phone")
     assert (await customer_card(db, customer_id)).do_not_contact is True
+
+
+async def test_another_customers_listed_number_does_not_put_this_customer_on_the_list(db: Database) -> None:
+    from crm.service import Crm
+
+    wang = await create_customer(db, WANG)
+    other = await create_customer(db, NewCustomer(name="李雷", phones=["13900139000"]))
+    await add_to_do_not_contact(db, phone="13900139000")
+    assert (await customer_card(db, wang)).do_not_contact is False
+    assert (await customer_card(db, other)).do_not_contact is True
+    crm = Crm(db)
+    assert (await crm.screen_pop("13800138000")).customer.do_not_contact is False  # type: ignore[union-attr]
+    assert (await crm.screen_pop("13900139000")).customer.do_not_contact is True  # type: ignore[union-attr]
