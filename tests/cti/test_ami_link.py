@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from panoramisk.message import Message as PanoramiskMessage
 
 from cti.ami_link import AmiLink, AmiProtocol
 from cti.ami_protocol import AmiMessage, first
@@ -137,6 +138,19 @@ async def test_a_list_answer_written_one_byte_at_a_time_is_gathered_whole(
     assert [item["Position"] for item in result.items if item["Event"] == "QueueEntry"] == ["1", "2"]
     assert result.completion is not None and result.completion["ListItems"] == "4"
     assert all(item["ActionID"] == result.action_id for item in result.items)
+
+
+async def test_an_empty_last_header_is_kept_where_stock_panoramisk_drops_it(
+    server: AmiServer, recorder: Recorder, transcripts: Path
+) -> None:
+    answer = answers_in(load_transcript(transcripts / "08-misc-actions/08.ami"), "getvar-203")[0]
+    assert list(answer)[-1] == "Value"  # the capture ends the answer with "Value: "
+    stock = PanoramiskMessage.from_line(encode(answer).decode().strip())
+    assert "Value" not in stock
+    server.answer("Getvar", [answer])
+    link = await started_link(server, recorder)
+    result = await link.send_action("Getvar", {"Variable": "GLOBAL(NOSUCH)"})
+    assert result.response["Value"] == ""
 
 
 async def test_list_items_go_to_the_action_not_to_the_event_handler(
