@@ -11,7 +11,8 @@ Short indexed reads on the hot path (the screen-pop, the caller lookup) go throu
 the loop's own thread (see :class:`InlineReader`): an indexed lookup costs tens of
 microseconds, less than handing it to aiosqlite's thread and back, so running it inline blocks
 the loop for less time than the hop would cost. Only bounded statements (index lookups with a
-LIMIT) belong there; anything that may scan goes through ``read()``. On PostgreSQL ``reader()`` is an ordinary async session.
+LIMIT) belong there; anything that may scan goes through ``read()``. On PostgreSQL
+``reader()`` is an ordinary async session.
 """
 
 from __future__ import annotations
