@@ -165,7 +165,7 @@ MESSAGE = st.builds(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(MESSAGE, max_size=40))
 def test_arbitrary_sequences_never_crash_and_every_call_ends_once_when_its_channels_hang_up(messages) -> None:
     tracker = CallTracker(clock=fixed_clock)
@@ -208,7 +208,7 @@ MEMBER = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(MESSAGE, max_size=30),
     st.lists(LISTED, max_size=5),
