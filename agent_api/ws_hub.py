@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ class Connection:
     dropped: bool = False
     sent: int = 0
     task: asyncio.Task | None = None
+    on_drop: Callable[[], None] | None = None
 
     def offer(self, text: str) -> bool:
         """Queue a frame; False (and the client dropped) when its queue is full."""
@@ -61,6 +62,8 @@ class Connection:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(_CLOSE)
+        if self.on_drop is not None:
+            self.on_drop()
         log.warning("ws_client_dropped", extra={"kv": {"user": self.user, "why": why}})
 
 
@@ -73,11 +76,14 @@ class Hub:
         self.drops = 0
 
     def attach(self, user: str, roles: frozenset[Role], ws: web.WebSocketResponse) -> Connection:
-        conn = Connection(user, roles, ws, asyncio.Queue(self._queue_frames))
+        conn = Connection(user, roles, ws, asyncio.Queue(self._queue_frames), on_drop=self._count_drop)
         conn.task = asyncio.create_task(self._sender(conn), name=f"ws-sender-{user}")
         self._by_user.setdefault(user, set()).add(conn)
         self._all.add(conn)
         return conn
+
+    def _count_drop(self) -> None:
+        self.drops += 1
 
     async def detach(self, conn: Connection) -> None:
         self._all.discard(conn)
@@ -95,7 +101,6 @@ class Hub:
         while True:
             text = await conn.queue.get()
             if text is _CLOSE:
-                self.drops += 1
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self._send_timeout_s):
                         await conn.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")

@@ -17,6 +17,7 @@ from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
 from agent_api.app import build_app
 from agent_api.security import LoginThrottle, Passwords, SessionStore
+from agent_api.ws_hub import Hub
 from crm import campaigns, customers
 from crm.db import Database
 from crm.kinds import CampaignKind, CampaignStatus, Channel
@@ -88,6 +89,8 @@ class Stack:
     tmp: Path
     demo: bool = True
     throttle: LoginThrottle | None = None
+    seed: bool = True  # a customer and an online campaign
+    hub: Hub | None = None
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -113,18 +116,8 @@ class Stack:
         )
         self.acd = AcdService(self.bus, self.switch, lambda: datetime.now(UTC), config)  # type: ignore[arg-type]
         self.crm = Crm(self.db, catalog_refresh_s=0.0)
-        self.customer_id = await customers.create_customer(
-            self.db,
-            customers.NewCustomer(
-                CUSTOMER_NAME, phones=[CUSTOMER_PHONE], vip_level=2, consent_marketing=True
-            ),
-        )
-        self.campaign_id = await self.crm.create_campaign(
-            campaigns.NewCampaign(
-                "宽带升级", CampaignKind.MARKETING, [Channel.CALL_IN], offer_text="千兆宽带首年半价"
-            )
-        )
-        await self.crm.set_campaign_status(self.campaign_id, CampaignStatus.ONLINE)
+        if self.seed:
+            await self._seed()
         self.app = build_app(
             None,
             bus=self.bus,
@@ -137,12 +130,27 @@ class Stack:
             throttle=self.throttle or LoginThrottle(),
             passwords=fast_passwords(),
             board_interval_s=0.05,
+            hub=self.hub,
         )
         await self.acd.start()
         self.server = TestServer(self.app, host="127.0.0.1", port=port)
         self.client = TestClient(self.server)
         await self.client.start_server()
         return self
+
+    async def _seed(self) -> None:
+        self.customer_id = await customers.create_customer(
+            self.db,
+            customers.NewCustomer(
+                CUSTOMER_NAME, phones=[CUSTOMER_PHONE], vip_level=2, consent_marketing=True
+            ),
+        )
+        self.campaign_id = await self.crm.create_campaign(
+            campaigns.NewCampaign(
+                "宽带升级", CampaignKind.MARKETING, [Channel.CALL_IN], offer_text="千兆宽带首年半价"
+            )
+        )
+        await self.crm.set_campaign_status(self.campaign_id, CampaignStatus.ONLINE)
 
     async def stop(self) -> None:
         await self.client.close()
