@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import os
 import shutil
 import socket
+import struct
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +238,26 @@ class StandInIvr:
 # --- SIPp ---------------------------------------------------------------------------------
 
 
+def ulaw_byte(sample: int) -> int:
+    """One 16-bit linear sample as G.711 mu-law."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    exponent = max(0, min(7, magnitude.bit_length() - 8))
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+def write_caller_audio(path: Path, seconds: float = 2.0, hertz: float = 440.0) -> None:
+    """A mu-law WAV tone for SIPp's rtp_stream, so recordings have audio to write."""
+    rate = 8000
+    samples = bytes(
+        ulaw_byte(int(8000 * math.sin(2 * math.pi * hertz * n / rate))) for n in range(int(rate * seconds))
+    )
+    fmt = struct.pack("<HHIIHH", 7, 1, rate, rate, 1, 8)  # format 7: mu-law, mono, 8 bits
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(samples))
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body) + len(samples)) + body + samples)
+
+
 class Sipp:
     """Runs SIPp scenarios from tests/sip/ and stops whatever is still running at the end."""
 
@@ -244,6 +266,7 @@ class Sipp:
         self.workdir = workdir
         self._running: list[asyncio.subprocess.Process] = []
         self._media_ports = itertools.count(16000, 10)
+        write_caller_audio(workdir / "caller-ulaw.wav")
 
     async def start(
         self, scenario: str, *args: str, local_ip: str = "", port: int = 0
@@ -264,6 +287,7 @@ class Sipp:
         ]
         process = await asyncio.create_subprocess_exec(
             *command,
+            cwd=self.workdir,  # where rtp_stream finds caller-ulaw.wav
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

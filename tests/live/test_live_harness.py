@@ -8,11 +8,12 @@ import asyncio
 import contextlib
 import re
 import socket
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from live_harness import AmiSession, LiveConfig, LiveUnavailable, StandInIvr
+from live_harness import AmiSession, LiveConfig, LiveUnavailable, StandInIvr, ulaw_byte, write_caller_audio
 
 from cti.events import CallAnswered, CallEnded, CallOffered, CallQueued
 from cti.tracker import CallTracker
@@ -184,3 +185,12 @@ def test_an_asterisk_that_refuses_the_connection_skips_with_its_address(tmp_path
         }
         with pytest.raises(LiveUnavailable, match=rf"no AMI at 127\.0\.0\.1:{port}"):
             LiveConfig.from_environment(environ)
+
+
+def test_the_callers_audio_is_a_mu_law_wav_sipp_can_stream(tmp_path: Path) -> None:
+    assert (ulaw_byte(0), ulaw_byte(32767), ulaw_byte(-32768), ulaw_byte(-1)) == (0xFF, 0x80, 0x00, 0x7F)
+    write_caller_audio(tmp_path / "tone.wav", seconds=1.0)
+    data = (tmp_path / "tone.wav").read_bytes()
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    assert struct.unpack("<HHIIHH", data[20:36]) == (7, 1, 8000, 8000, 1, 8)
+    assert data[36:40] == b"data" and struct.unpack("<I", data[40:44])[0] == 8000 == len(data) - 44
