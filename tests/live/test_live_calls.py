@@ -177,10 +177,12 @@ async def test_leave_a_message_records_it_and_tells_hotline(
         return [m for m in ami.raw if m.get("UserEvent") == "HotlineMessage" and m.get("Queue") == "vip"]
 
     async with asyncio.TaskGroup() as calls:
-        calls.create_task(sipp.caller("caller-abandon.xml", dialed, "-m", "1")())
+        # caller.xml speaks until it hangs up, 12 s after its digit: through the prompt and into Record.
+        calls.create_task(sipp.caller("caller.xml", dialed, "-m", "1")())
         (offer,) = await offered(ami, dialed)
-        await ami.wait_until(message_events, 20)
+        await ami.wait_until(message_events, 25)
     (event,) = message_events()
+    assert event["Status"] == "HANGUP"
     assert events_of(ami, offer.call_id, CallQueued) == []
     file = str(event["File"])
     assert re.search(rf"/messages/\d{{4}}/\d{{2}}/\d{{2}}/{re.escape(offer.call_id)}/[\d.]+\.wav$", file), (

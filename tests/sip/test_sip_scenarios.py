@@ -41,7 +41,7 @@ def test_the_caller_dials_presses_a_digit_as_sip_info_and_handles_either_side_ha
     assert sent == ["INVITE", "ACK", "INFO", "200", "BYE"]
     text = (SIP / "caller.xml").read_text()
     assert "Content-Type: application/dtmf-relay" in text and "Signal=[digit]" in text
-    assert '<recv request="BYE" timeout="8000" ontimeout="hangup"/>' in text
+    assert '<recv request="BYE" timeout="12000" ontimeout="hangup"/>' in text
 
 
 def test_the_abandoning_caller_hangs_up_without_waiting_for_an_answer() -> None:
