@@ -55,11 +55,26 @@ class AmiLinkConfig:
 
 
 class _PendingAction:
-    __slots__ = ("action", "action_id", "completion", "completion_event", "future", "items", "response")
+    __slots__ = (
+        "action",
+        "action_id",
+        "blocks_session",
+        "completion",
+        "completion_event",
+        "future",
+        "items",
+        "response",
+    )
 
     def __init__(
-        self, action: str, action_id: str, future: asyncio.Future[ActionResult], completion_event: str
+        self,
+        action: str,
+        action_id: str,
+        future: asyncio.Future[ActionResult],
+        completion_event: str,
+        blocks_session: bool = False,
     ) -> None:
+        self.blocks_session = blocks_session
         self.action = action
         self.action_id = action_id
         self.future = future
@@ -178,6 +193,7 @@ class AmiLink:
         *,
         timeout_s: float | None = None,
         completion_event: str = "",
+        blocks_session: bool = False,
     ) -> ActionResult:
         """Send one action and wait for its whole answer.
 
@@ -186,11 +202,14 @@ class AmiLink:
         ``SwitchUnavailable`` when the link is down or goes down meanwhile, and
         ``ActionFieldError`` (before sending anything) for a value with a line break.
         ``completion_event`` names an event carrying the ActionID that ends the action
-        (``OriginateResponse`` for an async Originate).
+        (``OriginateResponse`` for an async Originate). ``blocks_session`` marks an action during
+        which Asterisk answers nothing else on this connection (a sync Originate holds the
+        manager session until the call is answered or fails): Pings are not counted against the
+        link meanwhile, and the action's own timeout bounds that blind time.
         """
         if not self._logged_in and action != "Login":
             raise SwitchUnavailable("not connected to Asterisk", action=action)
-        return await self._send(action, fields, timeout_s, completion_event)
+        return await self._send(action, fields, timeout_s, completion_event, blocks_session)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -200,6 +219,7 @@ class AmiLink:
         fields: Mapping[str, object] | None,
         timeout_s: float | None,
         completion_event: str,
+        blocks_session: bool = False,
     ) -> ActionResult:
         protocol = self._protocol
         if protocol is None or protocol.closed:
@@ -208,7 +228,7 @@ class AmiLink:
         data = format_action(action, action_id, fields)
         timeout = self.config.action_timeout_s if timeout_s is None else timeout_s
         future: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
-        pending = _PendingAction(action, action_id, future, completion_event)
+        pending = _PendingAction(action, action_id, future, completion_event, blocks_session)
         self._pending[action_id] = pending
         try:
             protocol.send(data)
@@ -418,6 +438,8 @@ class AmiLink:
         config = self.config
         while True:
             await asyncio.sleep(config.ping_interval_s)
+            if any(pending.blocks_session for pending in self._pending.values()):
+                continue
             try:
                 await self._send("Ping", None, config.ping_timeout_s, "")
             except AmiTimeout:

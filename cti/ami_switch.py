@@ -49,6 +49,7 @@ class ActionSender(Protocol):
         *,
         timeout_s: float | None = None,
         completion_event: str = "",
+        blocks_session: bool = False,
     ) -> ActionResult: ...
 
 
@@ -85,7 +86,8 @@ class AmiSwitch:
         Async (the default): Asterisk queues the call at once and reports it with an
         ``OriginateResponse`` event; the result says whether the channel answered, and if not,
         Asterisk's ``Reason`` code. Sync: Asterisk answers only when the channel answered
-        (success) or failed (``AmiActionFailed`` "Originate failed"; it gives no reason code).
+        (success) or failed (``AmiActionFailed`` "Originate failed"; it gives no reason code),
+        and answers nothing else on the connection meanwhile — prefer async.
         """
         fields: dict[str, object] = {
             "Channel": channel,
@@ -104,6 +106,7 @@ class AmiSwitch:
                 fields,
                 timeout_s=timeout_s + self._originate_margin_s,
                 completion_event="OriginateResponse" if asynchronous else "",
+                blocks_session=not asynchronous,
             )
             outcome = result.completion
             if outcome is None:

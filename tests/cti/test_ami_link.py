@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from panoramisk.message import Message as PanoramiskMessage
 
 from cti.ami_link import AmiLink, AmiProtocol
@@ -118,6 +120,22 @@ async def test_a_stream_split_at_every_byte_boundary_gives_the_same_messages(tra
         protocol.data_received(stream[:cut])
         protocol.data_received(stream[cut:])
         assert received == expected, f"split at byte {cut}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(garbage=st.binary(max_size=300), cut=st.integers(min_value=0, max_value=400))
+async def test_garbage_on_the_wire_never_breaks_the_link_and_the_next_event_comes_through(
+    garbage: bytes, cut: int
+) -> None:
+    received: list[AmiMessage] = []
+    link = AmiLink(link_config(1), on_events=received.extend)
+    protocol = AmiProtocol(link)
+    protocol.connection_made(_NullTransport())
+    good = encode({"Event": "Hangup", "Channel": "PJSIP/1001-00000001", "Cause": "16"})
+    stream = b"Asterisk Call Manager/11.0.0\r\n" + garbage + b"\r\n\r\n" + good
+    protocol.data_received(stream[:cut])
+    protocol.data_received(stream[cut:])
+    assert received[-1] == {"Event": "Hangup", "Channel": "PJSIP/1001-00000001", "Cause": "16"}
 
 
 async def test_a_list_answer_written_one_byte_at_a_time_is_gathered_whole(
@@ -243,6 +261,19 @@ async def test_a_server_that_stops_answering_ping_is_dropped_within_the_liveness
     server.unsilence("Ping")
     await recorder.until(lambda: len(recorder.connected) >= 2)
     assert server.logins == 2
+    await link.stop()
+
+
+async def test_pings_are_not_held_against_a_session_blocked_by_a_sync_action(
+    server: AmiServer, recorder: Recorder
+) -> None:
+    link = await started_link(server, recorder, ping_interval_s=0.02, ping_timeout_s=0.05)
+    server.silence("Ping")  # a session busy with a sync Originate answers nothing else
+    server.silence("Originate")
+    with pytest.raises(AmiTimeout):
+        await link.send_action("Originate", {"Async": "false"}, timeout_s=0.3, blocks_session=True)
+    assert recorder.disconnected == []
+    await recorder.until(lambda: len(recorder.disconnected) == 1)  # after it, Pings count again
     await link.stop()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cti.ami_link import AmiLinkConfig
 from cti.ami_protocol import AmiMessage
 from cti.bus import EventBus, Subscription
 from cti.events import (
@@ -23,6 +25,7 @@ from cti.events import (
 from cti.service import CtiService
 from cti.snapshot import SwitchSnapshot
 from cti.tracker import CallTracker
+from hotline.settings import AmiSettings
 from tests.cti.ami_server import AmiServer, answers_in, encode, events_in, link_config, load_transcript
 
 WAIT_S = 5.0
@@ -271,6 +274,12 @@ async def test_stop_closes_the_link_publishes_disconnected_and_feeds_nothing_mor
     assert tracker.calls == fed
     assert not service.link.is_connected
     await service.stop()  # stopping twice is harmless
+
+
+def test_the_ami_settings_section_configures_the_link_field_for_field() -> None:
+    settings = AmiSettings(host="pbx.example", port=5039, secret="s", ping_interval_s=2.0)
+    config = AmiLinkConfig(**dataclasses.asdict(settings))
+    assert (config.host, config.port, config.ping_interval_s) == ("pbx.example", 5039, 2.0)
 
 
 async def test_without_a_configured_host_the_service_starts_idle_and_says_so(
