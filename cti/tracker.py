@@ -72,7 +72,10 @@ class CallTracker:
 
     def feed(self, message: AmiMessage) -> list[SwitchEvent]:
         """Everything one AMI message tells us, as domain events (often none)."""
-        handler = self._handlers.get(message.get("Event"))  # type: ignore[arg-type]
+        try:
+            handler = self._handlers.get(message.get("Event"))  # type: ignore[arg-type]
+        except TypeError:
+            return []  # "Event" repeated in one message: a list, not an event name
         if handler is None:
             return []
         return handler(self, message)

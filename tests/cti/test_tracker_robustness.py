@@ -64,6 +64,12 @@ def test_events_for_channels_never_seen_are_ignored() -> None:
     assert tracker.calls == {} and tracker.channels == {}
 
 
+def test_a_message_whose_event_header_repeats_is_ignored() -> None:
+    tracker = CallTracker(clock=fixed_clock)
+    assert tracker.feed({"Event": ["Newchannel", "Hangup"], "Uniqueid": "1.1", "ChannelState": "4"}) == []
+    assert tracker.calls == {}
+
+
 def test_messages_without_timestamp_take_the_injected_clock() -> None:
     now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     tracker = CallTracker(clock=lambda: now)
