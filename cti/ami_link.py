@@ -297,10 +297,9 @@ class AmiLink:
         messages = parser.feed(data)
         if parser.malformed:
             for bad in parser.take_malformed():
-                log.warning(
-                    "ami_malformed_input",
-                    extra={"kv": {"offset": bad.offset, "reason": bad.reason, "raw": bad.raw[:80]}},
-                )
+                # The raw bytes may carry callers' numbers: only at debug level.
+                log.warning("ami_malformed_input", extra={"kv": {"offset": bad.offset, "reason": bad.reason}})
+                log.debug("ami_malformed_raw", extra={"kv": {"offset": bad.offset, "raw": bad.raw[:200]}})
         if not messages:
             return
         pending = self._pending
