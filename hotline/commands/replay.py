@@ -63,7 +63,7 @@ def replay(chunks: Iterable[bytes], out: TextIO, err: TextIO) -> int:
     for chunk in chunks:
         for message in parser.feed(chunk):
             for event in tracker.feed(message):
-                out.write(json.dumps(event_record(event), ensure_ascii=False) + "\n")
+                out.write(json.dumps(event_record(event)) + "\n")
                 printed += 1
         for bad in parser.take_malformed():
             err.write(
