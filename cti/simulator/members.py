@@ -1,0 +1,150 @@
+"""Device states and app_queue's members: what the switch announces when phones ring, answer and
+hang up, and when members are added, removed or paused. A part of ``SwitchSimulator``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from cti.simulator import wire
+from cti.simulator.queue import DEVICE_STATE_NAME, DeviceStatus, Member, Queue
+
+if TYPE_CHECKING:
+    from cti.simulator.channels import Channel
+    from cti.simulator.clock import Clock
+
+TRUNK_DEVICE = "PJSIP/trunk"
+
+
+class QueueMembers:
+    devices: dict[str, str]
+    queues: dict[str, Queue]
+    channels: dict[str, Channel]
+    clock: Clock
+    emit: Callable[..., None]
+    _queue_waiters: list[asyncio.Future[None]]
+
+    def set_device(self, device: str, state: str) -> None:
+        if self.devices.get(device) == state:
+            return
+        self.devices[device] = state
+        self.emit("DeviceStateChange", "call,all", [("Device", device), ("State", state)])
+
+    def endpoint_state(self, device: str) -> str:
+        """What PJSIP reports for an endpoint from the channels on it now."""
+        states = [c for c in self.channels.values() if c.device == device and not c.hung_up]
+        if any(c.state == 6 and c.on_hold for c in states):
+            return "ONHOLD"
+        if any(c.state == 6 for c in states):
+            return "INUSE"
+        if any(c.state == 5 for c in states):
+            return "RINGING"
+        return "UNAVAILABLE" if device == TRUNK_DEVICE else "NOT_INUSE"
+
+    def refresh_endpoint(self, device: str) -> None:
+        self.set_device(device, self.endpoint_state(device))
+
+    def refresh_queue_devices(self, queue: Queue) -> None:
+        self.set_device(f"Queue:{queue.name}", "RINGING" if queue.entries else "NOT_INUSE")
+
+    def refresh_avail(self, queue: Queue) -> None:
+        available = any(m.available for m in queue.members.values())
+        self.set_device(f"Queue:{queue.name}_avail", "NOT_INUSE" if available else "INUSE")
+
+    # -- queue members ---------------------------------------------------------------------------
+
+    def member_event(self, event: str, member: Member) -> None:
+        self.emit(event, "agent,all", wire.member_block(member))
+
+    def add_member(
+        self,
+        queue_name: str,
+        interface: str,
+        *,
+        name: str = "",
+        state_interface: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+        membership: str = "dynamic",
+        quiet: bool = False,
+    ) -> Member:
+        queue = self.queues[queue_name]
+        now = int(self.clock.time())
+        member = Member(
+            queue=queue_name,
+            interface=interface,
+            name=name or interface,
+            state_interface=state_interface or interface,
+            penalty=penalty,
+            membership=membership,
+            login_time=now,
+            paused=paused,
+            paused_reason=reason if paused else "",
+            last_pause=now if paused else 0,
+        )
+        member.status = member_status(self.endpoint_state(member.state_interface))
+        queue.members[interface] = member
+        if quiet:
+            self.devices[f"Queue:{queue_name}_pause_{interface}"] = "INUSE" if paused else "NOT_INUSE"
+            self.devices[f"Queue:{queue_name}_avail"] = (
+                "NOT_INUSE" if any(m.available for m in queue.members.values()) else "INUSE"
+            )
+        else:
+            self.set_device(f"Queue:{queue_name}_pause_{interface}", "INUSE" if paused else "NOT_INUSE")
+            self.member_event("QueueMemberAdded", member)
+            self.refresh_avail(queue)
+        self.queue_changed()
+        return member
+
+    def remove_member(self, queue_name: str, interface: str) -> Member:
+        queue = self.queues[queue_name]
+        member = queue.members.pop(interface)
+        self.member_event("QueueMemberRemoved", member)
+        self.refresh_avail(queue)
+        return member
+
+    def pause_member(self, member: Member, paused: bool, reason: str) -> None:
+        member.paused = paused
+        member.paused_reason = reason if paused else ""
+        if paused:
+            member.last_pause = int(self.clock.time())
+        queue = self.queues[member.queue]
+        self.set_device(f"Queue:{member.queue}_pause_{member.interface}", "INUSE" if paused else "NOT_INUSE")
+        self.refresh_avail(queue)
+        self.member_event("QueueMemberPause", member)
+        self.queue_changed()
+
+    def update_member_status(self, interface: str) -> None:
+        """Device state moved: every queue the interface is a member of reports it."""
+        state = self.endpoint_state(interface)
+        for queue in self.queues.values():
+            member = queue.members.get(interface)
+            if member is None:
+                continue
+            status = member_status(state)
+            if status != member.status:
+                member.status = status
+                self.member_event("QueueMemberStatus", member)
+                self.refresh_avail(queue)
+        self.queue_changed()
+
+    def queue_changed(self) -> None:
+        waiters, self._queue_waiters = self._queue_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def queue_changed_future(self) -> asyncio.Future[None]:
+        """A future that completes at the next change of any queue (members, callers, devices)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue_waiters.append(waiter)
+        return waiter
+
+
+def member_status(endpoint_state: str) -> int:
+    for status, name in DEVICE_STATE_NAME.items():
+        if name == endpoint_state:
+            return int(status)
+    return int(DeviceStatus.UNKNOWN)
