@@ -4,6 +4,7 @@ the session actions and the dispatch; queue_actions.py and channel_actions.py th
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from cti.simulator.responses import Handler, error, ok
 
 if TYPE_CHECKING:
     from cti.simulator.ami_server import Action, AmiServer, Session
+
+log = logging.getLogger(__name__)
 
 
 def handle_action(server: AmiServer, session: Session, action: Action) -> None:
@@ -48,7 +51,13 @@ def handle_action(server: AmiServer, session: Session, action: Action) -> None:
             ],
         )
         return
-    handler(server, session, action, aid)
+    try:
+        handler(server, session, action, aid)
+    except ValueError as exc:
+        # A header that should be a number and is not (Priority: abc): the action fails, the
+        # session goes on, as Asterisk's manager does.
+        log.info("ami_action_invalid", extra={"kv": {"action": name, "error": str(exc)[:200]}})
+        error(session, aid, f"Invalid value in {name}: {exc}")
 
 
 def _session_tv(session: Session) -> str:

@@ -14,7 +14,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 # Loop turns the virtual clock lets pass before it decides the process is idle: a woken task
@@ -31,7 +31,8 @@ class Clock(Protocol):
     def timer(self, delay: float) -> asyncio.Future[None]:
         """A future that completes after ``delay`` seconds of this clock."""
 
-    def busy(self) -> contextmanager: ...
+    def busy(self) -> AbstractContextManager[None]:
+        """Held while waiting on something outside the clock whose answer decides what happens next."""
 
 
 class RealClock:

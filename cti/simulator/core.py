@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cti.simulator import wire
 from cti.simulator.channels import Bridge, Channel, Numbering
@@ -19,6 +20,9 @@ from cti.simulator.legs import Leg
 from cti.simulator.members import TRUNK_DEVICE, QueueMembers
 from cti.simulator.queue import Queue
 from cti.simulator.scripts import AgentScript, CallerScript
+
+if TYPE_CHECKING:
+    from cti.simulator.ami_server import AmiServer
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +116,10 @@ class SwitchSimulator(QueueMembers):
         self._tasks: set[asyncio.Task[None]] = set()
         self._queue_waiters: list[asyncio.Future[None]] = []
         self._initial_members = {q: list(i) for q, i in (members or {}).items()}
-        self.server = None  # set by start()
+        self.server: AmiServer | None = None  # set by start()
         self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
         self.prompt_lengths: dict[str, float] = {}
         self.agi_failures = 0
-        self.pending_originate_response: list[tuple[str, str]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -142,8 +145,9 @@ class SwitchSimulator(QueueMembers):
         if self.server is not None:
             await self.server.stop()
 
-    def spawn(self, coroutine: object, name: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine, name=name)  # type: ignore[arg-type]
+    def spawn(self, coroutine: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
+        """A task the simulator owns: cancelled and awaited by ``stop()``, its failure logged."""
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -314,8 +318,8 @@ class SwitchSimulator(QueueMembers):
         self.emit("Newstate", "call,all", wire.channel_block(channel))
 
     def channel_event(
-        self, event: str, channel: Channel, extra: wire.Headers = (), privilege: str = "call,all"
-    ) -> None:  # type: ignore[assignment]
+        self, event: str, channel: Channel, extra: Sequence[tuple[str, str]] = (), privilege: str = "call,all"
+    ) -> None:
         self.emit(event, privilege, [*wire.channel_block(channel), *extra])
 
     def pair_event(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cti.simulator import wire
@@ -75,23 +77,18 @@ def handle_originate(server: AmiServer, session: Session, action: Action, aid: w
     task.add_done_callback(session.tasks.discard)
 
 
+@dataclass(frozen=True, slots=True)
 class OriginateRequest:
-    __slots__ = (
-        "action_id",
-        "caller_id",
-        "context",
-        "endpoint",
-        "exten",
-        "known",
-        "priority",
-        "target",
-        "timeout_s",
-        "variables",
-    )
-
-    def __init__(self, **fields: object) -> None:
-        for key, value in fields.items():
-            setattr(self, key, value)
+    target: str  # the Channel header: PJSIP/1001
+    endpoint: str
+    context: str
+    exten: str
+    priority: int
+    caller_id: str
+    timeout_s: float
+    variables: list[str]
+    action_id: str
+    known: bool
 
 
 async def run_originate(
@@ -133,14 +130,15 @@ async def run_originate(
         sim.hangup_channel(channel, cause, tech)
         sim.refresh_endpoint(channel.device)
         sim.update_member_status(channel.device)
-        _originate_response(sim, request, session, aid, None, success=False)
+        _originate_response(sim, request, session, aid, None, success=False)()
         return
     sim.newstate(channel, 6)
     sim.pair_event("DialEnd", None, channel, [("DialStatus", "ANSWER")], "call,all")
     channel.context, channel.exten = request.context, request.exten
-    _originate_response(sim, request, session, aid, channel, success=True, before=True)
+    # Asterisk reports success once the channel starts its dialplan: after its first steps.
+    report = _originate_response(sim, request, session, aid, channel, success=True)
     try:
-        await run_local_context(sim, leg)
+        await run_local_context(sim, leg, report)
     finally:
         sim.legs.pop(channel.name, None)
 
@@ -153,14 +151,14 @@ def _originate_response(
     channel: Channel | None,
     *,
     success: bool,
-    before: bool = False,
-) -> None:
+) -> Callable[[], None]:
+    """What reports the outcome: the synchronous response, or the OriginateResponse event."""
     if session is not None:
         if success:
-            session.respond([("Response", "Success"), *aid, ("Message", "Originate successfully queued")])
+            reply = [("Response", "Success"), *aid, ("Message", "Originate successfully queued")]
         else:
-            session.respond([("Response", "Error"), *aid, ("Message", "Originate failed")])
-        return
+            reply = [("Response", "Error"), *aid, ("Message", "Originate failed")]
+        return lambda: session.respond(reply)
     headers = [
         ("ActionID", request.action_id),
         ("Response", "Success" if success else "Failure"),
@@ -172,14 +170,10 @@ def _originate_response(
         ("CallerIDNum", (channel.caller_num if channel else "") or "<unknown>"),
         ("CallerIDName", (channel.caller_name if channel else "") or "<unknown>"),
     ]
-    if not before or channel is None:
-        sim.emit("OriginateResponse", "call,all", headers)
-        return
-    # Asterisk reports success once the channel starts its dialplan: after the first steps.
-    sim.pending_originate_response = headers
+    return lambda: sim.emit("OriginateResponse", "call,all", headers)
 
 
-async def run_local_context(sim: SwitchSimulator, leg: Leg) -> None:
+async def run_local_context(sim: SwitchSimulator, leg: Leg, report: Callable[[], None]) -> None:
     channel = leg.channel
     if channel.context == "click-to-dial":
         number = channel.exten
@@ -188,29 +182,22 @@ async def run_local_context(sim: SwitchSimulator, leg: Leg) -> None:
         for name in DIAL_VARS:
             sim.varset(channel, name, "")
         sim.refresh_endpoint(channel.device)
-        _flush_originate_response(sim)
+        report()
         await _dial_carrier(sim, leg, number)
         return
     if channel.context == "spy":
         spy_options = channel.variables.get("SPY_OPTS", "q")
         sim.newexten(channel, 1, "ChanSpy", f"PJSIP/{channel.exten},{spy_options}")
         sim.refresh_endpoint(channel.device)
-        _flush_originate_response(sim)
+        report()
         await first_of(leg.gone)
         sim.newexten(channel, 2, "Hangup", "")
         _end(sim, leg)
         return
     sim.refresh_endpoint(channel.device)
-    _flush_originate_response(sim)
+    report()
     sim.newexten(channel, channel.priority, "Hangup", "")
     _end(sim, leg)
-
-
-def _flush_originate_response(sim: SwitchSimulator) -> None:
-    headers = sim.pending_originate_response
-    if headers is not None:
-        sim.pending_originate_response = None
-        sim.emit("OriginateResponse", "call,all", headers)
 
 
 def _end(sim: SwitchSimulator, leg: Leg) -> None:

@@ -133,3 +133,13 @@ async def test_getvar_and_setvar_work_on_a_live_channel() -> None:
         assert first(value, "Value") == "42"
         missing = await r.ami.action("Getvar", Channel="PJSIP/nobody-00000000", Variable="X")
         assert first(missing, "Message") == "No such channel"
+
+
+async def test_a_non_numeric_value_fails_the_action_and_the_session_goes_on() -> None:
+    async with rig([AgentScript("1001")]) as r:
+        response = await r.ami.action(
+            "Originate", Channel="PJSIP/1001", Context="x", Exten="1", Priority="abc"
+        )
+        assert first(response, "Response") == "Error"
+        assert "Invalid value in Originate" in first(response, "Message")
+        assert first(await r.ami.action("Ping"), "Ping") == "Pong"
