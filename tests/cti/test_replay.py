@@ -66,7 +66,7 @@ def test_malformed_message_is_reported_with_its_offset_and_the_rest_still_replay
     events, err = printed(capsys)
     assert status == 0
     assert f"malformed message at byte {cut}" in err
-    assert "not a header" in err and "this is not" not in err  # the reason, never the raw bytes
+    assert "neither Event nor Response" in err and "this is not" not in err  # the reason, not the bytes
     assert [e["event"] for e in events] == [e["event"] for e in expected("02-abandoned")]
 
 
