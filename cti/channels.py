@@ -1,4 +1,4 @@
-"""The call tracker's memory: channels (legs) grouped into calls, and the small helpers that read
+"""The call tracker's memory: channels (legs) grouped into calls, and the small functions that read
 AMI header values defensively.
 
 Times are kept as epoch seconds (floats) inside; they become ``datetime`` only on the events.
