@@ -87,7 +87,7 @@ class CallTracker:
     def open_call_ids(self) -> set[str]:
         return {call_id for call_id, call in self.calls.items() if call.announced}
 
-    # --- memory operations, shared with resync----------------------------------------------------
+    # --- memory operations, shared with resync ------------------------------------------------
 
     def now(self, message: AmiMessage) -> float:
         stamp = message.get("Timestamp")
