@@ -11,6 +11,7 @@ RUN apt-get update \
 RUN useradd --uid 1000 --user-group --home-dir /var/lib/hotline --create-home hotline
 
 WORKDIR /opt/hotline
+# The source stays here: the IVR menus (HOTLINE_AGI_MENUS_DIR) are read from /opt/hotline/ivr/menus.
 COPY . .
 RUN pip install --no-cache-dir . && rm -rf /opt/hotline/build
 

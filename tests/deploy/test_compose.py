@@ -103,6 +103,18 @@ def test_asterisk_mounts_the_configuration_read_only_and_shares_the_recordings(
     assert spool == [services["hotline"]["environment"]["HOTLINE_RECORDING_SPOOL_DIR"]]
 
 
+def test_prompts_hotline_generates_are_where_asterisk_plays_them(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    prompts = services["hotline"]["environment"]["HOTLINE_AGI_PROMPTS_DIR"]
+    shared = [
+        volume.split(":")[1]
+        for volume in services["hotline"]["volumes"]
+        if volume in services["asterisk"]["volumes"] and prompts.startswith(volume.split(":")[1] + "/")
+    ]
+    assert shared == ["/var/lib/asterisk/sounds"], "the IVR's prompts must be on a volume Asterisk mounts too"
+    assert services["hotline"]["environment"]["HOTLINE_AGI_MENUS_DIR"].startswith("/opt/hotline/")
+
+
 def test_no_secret_is_written_in_clear(compose: dict[str, Any]) -> None:
     text = COMPOSE.read_text()
     assert "hotline-secret" not in text
