@@ -15,8 +15,14 @@ Asterisk's message for an action it has no answer for. Every other answer is scr
 
 Scripted answers are the messages Asterisk sent, with their ``ActionID`` replaced by the
 client's, so a transcript's Response + list events + ``…Complete`` (or an async Originate's
-``OriginateResponse``) replay as they were recorded. The server closes its connections when it
-stops; nothing outlives the ``async with``.
+``OriginateResponse``) replay as they were recorded. A scripted message without an ``ActionID``
+header goes out as it is: an unsolicited event interleaved with the answer. ``once=True``
+scripts answer one action each, in order (a refused first try, then success).
+``AmiServer(secret=...)`` refuses the client's login as Asterisk does (transcript 08-badlogin);
+``await server.logged_in(n)`` / ``await server.refused(n)`` wait for the n-th login;
+``AmiServer(write_size=1)`` writes one byte at a time. ``link_config(server.port)`` gives an
+``AmiLinkConfig`` with test-sized timeouts. The server closes its connections when it stops;
+nothing outlives the ``async with``.
 """
 
 from __future__ import annotations
