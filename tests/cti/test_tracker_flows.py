@@ -496,3 +496,14 @@ def test_a_leg_that_never_showed_as_a_call_ends_without_any_event() -> None:
     stream.hangup("PJSIP/2001-00000020")
     assert stream.events == []
     assert stream.tracker.calls == {}
+
+
+def test_talk_time_is_asterisks_even_when_agent_complete_comes_after_the_agent_hung_up() -> None:
+    stream = Stream()
+    answered_by_queue(stream)
+    agent = "PJSIP/1001-00000011"
+    stream.at(12).bridge("bridge-1", agent, leave=True, left=1)
+    stream.hangup(agent)
+    stream.send("AgentComplete", **stream.chan(CALLER), **stream.dest(agent), TalkTime="5", Reason="agent")
+    stream.at(15).hangup(CALLER)
+    assert [(e.talk_seconds, e.agent) for e in stream.of(CallEnded)] == [(5.0, "PJSIP/1001")]
