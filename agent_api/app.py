@@ -112,7 +112,13 @@ def build_app(
     app.router.add_static("/static/", HERE / "static", name="static")
     app.cleanup_ctx.append(_demo_accounts)
     app.cleanup_ctx.append(_live)
+    app.on_shutdown.append(_close_sockets)
     return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Close the browsers' sockets first: the server waits for open handlers before it stops."""
+    await app[SERVICES].hub.close_all()
 
 
 async def openapi_json(request: web.Request) -> web.Response:

@@ -6,15 +6,15 @@ from html import escape
 
 from agent_api.supervisor.schemas import Wallboard
 
-BAR_W, GAP, HEIGHT, LABEL_H = 48, 24, 160, 36
+BAR_W, GAP, HEIGHT, LABEL_H, TOP = 48, 24, 160, 36, 18
 
 
 def service_level_svg(board: Wallboard, title: str) -> str:
     """One bar per queue: the service level (0–100 %), red below 80 %, with waiting callers above it."""
     width = max(len(board.queues), 1) * (BAR_W + GAP) + GAP
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT + LABEL_H + 20}" '
-        f'role="img" aria-label="{escape(title)}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT + LABEL_H + TOP + 20}" '
+        f'viewBox="0 -{TOP} {width} {HEIGHT + LABEL_H + TOP + 20}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         f'<line x1="0" y1="{HEIGHT + 10}" x2="{width}" y2="{HEIGHT + 10}" stroke="#888"/>',
     ]

@@ -1,0 +1,109 @@
+"""The pages in Debian's chromium: an agent takes a call with a screen-pop and wraps up; a supervisor
+lowers the marketing threshold and the next pop carries no offer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from acd.gate import MarketingPolicy
+from tests.agent_api.stack import CUSTOMER_NAME, Stack
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+async def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def _log_in(page, base: str, username: str) -> None:
+    await page.goto(base + "/login")
+    await page.fill("#username", username)
+    await page.fill("#password", "demo")
+    await page.click("#login-submit")
+    await page.wait_for_url(lambda url: "/login" not in url)
+
+
+async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes_the_offer(tmp_path, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    stack = await Stack(tmp_path).start()
+    try:
+        stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))
+        base = stack.base_url
+        agent = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+        await _log_in(agent, base, "agent1001")
+        assert agent.url.endswith("/agent")
+        await agent.click("#btn-login")
+        await agent.wait_for_selector('#agent-state[data-state="available"]')
+        await agent.wait_for_selector("#ws-status.ok")
+
+        stack.ring("b1")
+        await agent.wait_for_selector(f"article.pop h2:has-text('{CUSTOMER_NAME}')")
+        assert await agent.locator("li.offer").count() == 1
+        await agent.screenshot(path=str(ARTIFACTS / "agent-pop.png"))
+
+        stack.hang_up("b1")
+        await agent.wait_for_selector("#no-call")
+        await agent.wait_for_selector("#wrapup:not([hidden])")
+        await agent.select_option("#outcome", "accepted")
+        await agent.fill("#notes", "客户同意升级")
+        await agent.click("#wrapup-save")
+        await agent.wait_for_selector("#wrapup-result:has-text('已保存')")
+        await agent.screenshot(path=str(ARTIFACTS / "agent-wrapup.png"))
+
+        supervisor = await (await browser.new_context(viewport={"width": 1024, "height": 768})).new_page()
+        await _log_in(supervisor, base, "supervisor")
+        assert supervisor.url.endswith("/supervisor")
+        await supervisor.wait_for_selector("tr[data-agent='agent1001']")
+        await supervisor.fill("#policy-group", "default")
+        await supervisor.fill("#policy-queues", "support")
+        await supervisor.fill("#policy-max", "0")
+        await supervisor.click("#policy-save")
+        await supervisor.wait_for_selector(
+            ".marketing-line[data-group='default'] .marketing-limit:text-is('0')"
+        )
+        await supervisor.screenshot(path=str(ARTIFACTS / "supervisor-board.png"))
+
+        await agent.wait_for_selector('#agent-state[data-state="available"]')
+        stack.ring("b2")
+        await agent.wait_for_selector("article.pop[data-call='b2']")
+        assert await agent.locator("article.pop[data-call='b2'] li.offer").count() == 0
+        await agent.wait_for_selector("article.pop[data-call='b2'] .no-offer")
+        await agent.screenshot(path=str(ARTIFACTS / "agent-pop-no-offer.png"))
+    finally:
+        await stack.stop()
+
+
+async def test_the_language_switches_to_english(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await (await browser.new_context(viewport={"width": 800, "height": 1280})).new_page()
+        await _log_in(page, stack.base_url, "agent1001")
+        await page.click("#lang-switch")
+        await page.wait_for_selector("#btn-login:has-text('Log in to queues')")
+        await page.screenshot(path=str(ARTIFACTS / "agent-tablet-en.png"))
+    finally:
+        await stack.stop()
