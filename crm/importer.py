@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -125,17 +126,22 @@ def _columns(
     return columns
 
 
-def _getter(cells: list[str], columns: dict[str, int]) -> Any:
-    def get(name: str) -> str:
-        index = columns.get(name)
-        if index is None or index >= len(cells):
-            return ""
-        value = unescape_cell(cells[index].strip())
-        if len(value) > _MAX_LEN.get(name, MAX_FIELD_CHARS):
-            raise _RowError(name, f"longer than {_MAX_LEN.get(name, MAX_FIELD_CHARS)} characters")
-        return value
+def _cells_reader(columns: dict[str, int], fields: Sequence[str]) -> Any:
+    """A function from a row's cells to the values of ``fields`` (stripped, unescaped, checked)."""
+    indexes = [columns.get(f, -1) for f in fields]
+    limits = [_MAX_LEN.get(f, MAX_FIELD_CHARS) for f in fields]
 
-    return get
+    def read(cells: list[str]) -> list[str]:
+        count = len(cells)
+        values = [cells[i].strip() if 0 <= i < count else "" for i in indexes]
+        for k, value in enumerate(values):
+            if value and (value[0] == "'" or len(value) > limits[k]):
+                value = values[k] = unescape_cell(value)
+                if len(value) > limits[k]:
+                    raise _RowError(fields[k], f"longer than {limits[k]} characters")
+        return values
+
+    return read
 
 
 def _flag(value: str, field: str) -> bool:
@@ -145,6 +151,23 @@ def _flag(value: str, field: str) -> bool:
     if lowered in _FALSE:
         return False
     raise _RowError(field, f"expected yes/no, got {value[:40]!r}")
+
+
+_CUSTOMER_INPUT = (
+    "name",
+    "phones",
+    "segment",
+    "vip_level",
+    "tags",
+    "consent_marketing",
+    "consent_sms",
+    "consent_email",
+    "language",
+    "owner_agent",
+    "email",
+    "id_number",
+    "address",
+)
 
 
 @dataclass(slots=True)
@@ -163,16 +186,18 @@ def parse_customers(path: Path, encoding: str | None = None) -> _ParsedCustomers
     parsed: list[tuple[int, tuple[Any, ...], list[tuple[str, str]]]] = []
     problems: list[ImportProblem] = []
     seen: dict[str, int] = {}
+    read = _cells_reader(columns, _CUSTOMER_INPUT)
     for number, cells in rows:
-        if not any(c.strip() for c in cells):
+        if not any(cells) or not any(c.strip() for c in cells):
             continue
         try:
-            get = _getter(cells, columns)
-            name = get("name")
+            cols = read(cells)
+            name, raw_phones, segment, vip, tags, marketing, sms, email_ok = cols[:8]
+            language, owner, email, id_number, address = cols[8:]
             if not name:
                 raise _RowError("name", "empty")
             phones: list[tuple[str, str]] = []
-            for raw in _split(get("phones")):
+            for raw in _split(raw_phones):
                 try:
                     phone = normalize_phone(raw)
                 except InvalidPhoneNumber as exc:
@@ -185,22 +210,22 @@ def parse_customers(path: Path, encoding: str | None = None) -> _ParsedCustomers
                     phones.append((phone.e164, phone.kind.value))
             if not phones:
                 raise _RowError("phones", "no phone number")
-            vip = get("vip_level") or "0"
+            vip = vip or "0"
             if not vip.isdigit() or int(vip) > 99:
                 raise _RowError("vip_level", f"expected a whole number 0-99, got {vip[:20]!r}")
             values = (
                 name,
-                get("segment") or "regular",
+                segment or "regular",
                 int(vip),
-                _split(get("tags")),
-                _flag(get("consent_marketing"), "consent_marketing"),
-                _flag(get("consent_sms"), "consent_sms"),
-                _flag(get("consent_email"), "consent_email"),
-                get("language") or "zh-CN",
-                get("owner_agent") or None,
-                get("email") or None,
-                get("id_number") or None,
-                get("address") or None,
+                _split(tags),
+                _flag(marketing, "consent_marketing"),
+                _flag(sms, "consent_sms"),
+                _flag(email_ok, "consent_email"),
+                language or "zh-CN",
+                owner or None,
+                email or None,
+                id_number or None,
+                address or None,
             )
         except _RowError as exc:
             problems.append(ImportProblem(number, exc.field, exc.reason))
@@ -301,7 +326,11 @@ async def insert_customer_rows(
         for start in range(0, len(rows), BATCH):
             customers: list[dict[str, Any]] = []
             phones: list[dict[str, Any]] = []
-            for _, values, numbers in rows[start : start + BATCH]:
+            chunk = rows[start : start + BATCH]
+            if connection.dialect.name == "sqlite":
+                next_id = await _insert_sqlite_batch(connection, chunk, next_id, now)
+                continue
+            for _, values, numbers in chunk:
                 record = dict(zip(_CUSTOMER_FIELDS, values, strict=True))
                 record["id"] = next_id
                 record["created_at"] = now
@@ -312,6 +341,37 @@ async def insert_customer_rows(
             await connection.execute(insert(Customer), customers)
             await connection.execute(insert(CustomerPhone), phones)
         await _resync_sequences(connection, ("customers", "customer_phones"))
+
+
+_SQLITE_CUSTOMER_INSERT = (
+    f"INSERT INTO customers (id, {', '.join(_CUSTOMER_FIELDS)}, created_at, updated_at)"
+    f" VALUES ({', '.join('?' * (len(_CUSTOMER_FIELDS) + 3))})"
+)
+_SQLITE_PHONE_INSERT = "INSERT INTO customer_phones (customer_id, e164, kind) VALUES (?, ?, ?)"
+
+
+async def _insert_sqlite_batch(
+    connection: AsyncConnection,
+    rows: list[tuple[int, tuple[Any, ...], list[tuple[str, str]]]],
+    next_id: int,
+    now: datetime,
+) -> int:
+    """SQLite: one executemany of plain tuples per table, values converted as the column types
+    would (UTC text for times, JSON text for tags, 0/1), skipping per-row SQLAlchemy work."""
+    stamp = Customer.__table__.c.created_at.type._cached_bind_processor(connection.dialect)(now)
+    customers = []
+    phones = []
+    for _, values, numbers in rows:
+        name, segment, vip, tags, marketing, sms, email_ok, *rest = values
+        tags_json = json.dumps(tags, ensure_ascii=False) if tags else "[]"
+        customers.append(
+            (next_id, name, segment, vip, tags_json, marketing, sms, email_ok, *rest, stamp, stamp)
+        )
+        phones.extend((next_id, e164, kind) for e164, kind in numbers)
+        next_id += 1
+    await connection.exec_driver_sql(_SQLITE_CUSTOMER_INSERT, customers)
+    await connection.exec_driver_sql(_SQLITE_PHONE_INSERT, phones)
+    return next_id
 
 
 async def _resync_sequences(connection: AsyncConnection, tables: Sequence[str]) -> None:
@@ -336,9 +396,11 @@ def parse_contacts(
         raise UnreadableFile(str(path), "header needs a phone or a customer_id column")
     parsed: list[tuple[int, dict[str, Any], str | None]] = []
     problems: list[ImportProblem] = []
+    read_contact = _cells_reader(columns, _CONTACT_INPUT)
     for number, cells in _non_empty(rows):
         try:
-            get = _getter(cells, columns)
+            fields = dict(zip(_CONTACT_INPUT, read_contact(cells), strict=True))
+            get = fields.__getitem__
             try:
                 channel = Channel(get("channel").lower())
             except ValueError:
@@ -380,6 +442,19 @@ def parse_contacts(
             continue
         parsed.append((number, record, e164))
     return parsed, problems
+
+
+_CONTACT_INPUT = (
+    "phone",
+    "customer_id",
+    "channel",
+    "at",
+    "agent",
+    "call_id",
+    "campaign_id",
+    "disposition",
+    "note",
+)
 
 
 def _non_empty(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
