@@ -95,10 +95,12 @@ async def run_queue(
                 await first_of(retry, leg.gone, leg.redirect, deadline)
                 retry.cancel()
                 continue
-            changed = sim.queue_changed_future()
+            changed = sim.queue_changed_future(queue, entry)
             await first_of(changed, leg.gone, leg.redirect, deadline)
+            queue.waiters.pop(entry, None)
     finally:
         deadline.cancel()
+        queue.waiters.pop(entry, None)
 
 
 def _members_for(queue: Queue, entry: QueueEntry) -> list[Member]:

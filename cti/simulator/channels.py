@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 
-@dataclass(slots=True)
+@dataclass(eq=False, slots=True)
 class Channel:
     name: str
     uniqueid: str
@@ -34,10 +34,11 @@ class Channel:
     sip_call_id: str = ""  # what BRIDGEPVTCALLID shows
     on_hold: bool = False
 
-    @property
-    def device(self) -> str:
-        """``PJSIP/1001`` for ``PJSIP/1001-0000009b``: where device state is kept."""
-        return self.name.rpartition("-")[0]
+    device: str = ""  # PJSIP/1001 for PJSIP/1001-0000009b: where device state is kept
+
+    def __post_init__(self) -> None:
+        if not self.device:
+            self.device = self.name.rpartition("-")[0]
 
     @property
     def peer_name(self) -> str:

@@ -101,6 +101,7 @@ class SwitchSimulator(QueueMembers):
             q.name: Queue(q.name, q.strategy, q.timeout_s, q.retry_s) for q in queues
         }
         self.channels: dict[str, Channel] = {}
+        self.by_device: dict[str, set[Channel]] = {}
         self.bridges: dict[str, Bridge] = {}
         self.global_vars: dict[str, str] = {}
         self.calls: list[CallRecord] = []
@@ -114,7 +115,6 @@ class SwitchSimulator(QueueMembers):
         self.processed_calls = 0
         self._listeners: list[Callable[[bytes], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._queue_waiters: list[asyncio.Future[None]] = []
         self._initial_members = {q: list(i) for q, i in (members or {}).items()}
         self.server: AmiServer | None = None  # set by start()
         self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
@@ -260,6 +260,7 @@ class SwitchSimulator(QueueMembers):
             has_media=has_media,
         )
         self.channels[channel.name] = channel
+        self.by_device.setdefault(channel.device, set()).add(channel)
         self.emit("Newchannel", "call,all", wire.channel_block(channel))
         return channel
 
@@ -337,6 +338,9 @@ class SwitchSimulator(QueueMembers):
             extra.append(("TechCause", tech_cause))
         self.emit("Hangup", "call,all", [*wire.channel_block(channel), *extra])
         self.channels.pop(channel.name, None)
+        on_device = self.by_device.get(channel.device)
+        if on_device is not None:
+            on_device.discard(channel)
 
 
 def _script_fields(script: CallerScript) -> dict[str, object]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cti.simulator import wire
-from cti.simulator.queue import DEVICE_STATE_NAME, DeviceStatus, Member, Queue
+from cti.simulator.queue import DEVICE_STATE_NAME, DeviceStatus, Member, Queue, QueueEntry
 
 if TYPE_CHECKING:
     from cti.simulator.channels import Channel
@@ -21,9 +21,9 @@ class QueueMembers:
     devices: dict[str, str]
     queues: dict[str, Queue]
     channels: dict[str, Channel]
+    by_device: dict[str, set[Channel]]
     clock: Clock
     emit: Callable[..., None]
-    _queue_waiters: list[asyncio.Future[None]]
 
     def set_device(self, device: str, state: str) -> None:
         if self.devices.get(device) == state:
@@ -33,7 +33,7 @@ class QueueMembers:
 
     def endpoint_state(self, device: str) -> str:
         """What PJSIP reports for an endpoint from the channels on it now."""
-        states = [c for c in self.channels.values() if c.device == device and not c.hung_up]
+        states = [c for c in self.by_device.get(device, ()) if not c.hung_up]
         if any(c.state == 6 and c.on_hold for c in states):
             return "ONHOLD"
         if any(c.state == 6 for c in states):
@@ -131,15 +131,25 @@ class QueueMembers:
         self.queue_changed()
 
     def queue_changed(self) -> None:
-        waiters, self._queue_waiters = self._queue_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        """Members, callers or devices moved: wake the waiting callers who could now ring someone.
 
-    def queue_changed_future(self) -> asyncio.Future[None]:
-        """A future that completes at the next change of any queue (members, callers, devices)."""
+        Only the first callers, as many as there are free members, can ring, so only they are
+        woken; the others wake when those leave. Waking every caller on every change would make a
+        long queue quadratic.
+        """
+        for queue in self.queues.values():
+            if not queue.waiters:
+                continue
+            free = sum(1 for m in queue.members.values() if m.available)
+            for entry in queue.entries[:free]:
+                waiter = queue.waiters.pop(entry, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    def queue_changed_future(self, queue: Queue, entry: QueueEntry) -> asyncio.Future[None]:
+        """A future that completes when this waiting caller may be able to ring a member."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue_waiters.append(waiter)
+        queue.waiters[entry] = waiter
         return waiter
 
 

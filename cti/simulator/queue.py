@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass, field
 
@@ -57,7 +58,7 @@ class Member:
         return not self.paused and self.status == DeviceStatus.NOT_INUSE
 
 
-@dataclass(slots=True)
+@dataclass(eq=False, slots=True)
 class QueueEntry:
     channel: Channel
     queue: str
@@ -74,6 +75,7 @@ class Queue:
     retry_s: float = 1.0
     members: dict[str, Member] = field(default_factory=dict)
     entries: list[QueueEntry] = field(default_factory=list)
+    waiters: dict[QueueEntry, asyncio.Future[None]] = field(default_factory=dict)
     completed: int = 0
     abandoned: int = 0
     holdtime: int = 0

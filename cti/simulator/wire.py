@@ -23,7 +23,7 @@ CAUSE_TEXT = {
 
 
 def encode(headers: Iterable[tuple[str, str]]) -> bytes:
-    return ("".join(f"{key}: {value}\r\n" for key, value in headers) + "\r\n").encode("utf-8")
+    return ("".join([f"{key}: {value}\r\n" for key, value in headers]) + "\r\n").encode()
 
 
 def channel_block(channel: Channel, prefix: str = "") -> Headers:
