@@ -524,7 +524,7 @@ def check_secrets(tree: ConfTree, committed: Iterable[Path]) -> list[str]:
 
 
 ALLOWED_READ = {"call", "agent", "dialplan", "user", "system"}
-ALLOWED_WRITE = {"originate", "call", "agent", "system"}
+ALLOWED_WRITE = {"originate", "call", "agent", "reporting"}
 
 
 def check_manager(tree: ConfTree) -> list[str]:

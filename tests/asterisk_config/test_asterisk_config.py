@@ -245,7 +245,12 @@ BREAKAGES = [
         "lets in every address",
     ),
     ("manager.conf", "deny = 0.0.0.0/0.0.0.0\n", "", "no deny = 0.0.0.0/0.0.0.0"),
-    ("manager.conf", "write = originate,call,agent,system", "write = all", "write grants all"),
+    (
+        "manager.conf",
+        "write = originate,call,agent,reporting",
+        "write = originate,call,agent,reporting,system",
+        "write grants system",
+    ),
     (
         "manager.conf",
         "read = call,agent,dialplan,user,system",

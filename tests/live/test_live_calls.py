@@ -204,7 +204,14 @@ async def test_the_hotline_ami_user_may_do_what_hotline_does_and_nothing_more(am
     ):
         response = await ami.action(action, **fields)
         assert response["Response"] == "Success", (action, response)
-    for action, fields in (("Command", {"Command": "core show version"}), ("Reload", {})):
+    refused = (
+        ("Command", {"Command": "core show version"}),
+        ("Reload", {}),
+        ("ModuleLoad", {"Module": "app_system.so", "LoadType": "load"}),
+        ("GetConfig", {"Filename": "pjsip.conf"}),
+        ("MixMonitor", {"Channel": "PJSIP/1001-00000000", "File": "x.wav"}),
+    )
+    for action, fields in refused:
         response = await ami.action(action, **fields)
         assert response["Response"] == "Error" and "Permission denied" in str(response.get("Message")), action
 
