@@ -85,3 +85,10 @@ def test_registration_answers_the_digest_challenge() -> None:
     challenge = [e for e in root if e.tag == "recv" and e.get("response") == "401"]
     assert challenge and challenge[0].get("auth") == "true"
     assert "[authentication]" in (SIP / "register.xml").read_text()
+
+
+def test_every_scenario_is_used_by_the_live_tests() -> None:
+    live = "".join(path.read_text() for path in (SIP.parent / "live").glob("*.py"))
+    assert {path.name for path in SIP.glob("*.xml")} == set(SCENARIOS)
+    for name in SCENARIOS:
+        assert f'"{name}"' in live, f"{name} is not run by any live test"
