@@ -170,6 +170,14 @@ def test_delivery_follows_the_routing_document(tree: ConfTree) -> None:
     )
 
 
+def test_every_context_hotlines_actions_name_exists(tree: ConfTree) -> None:
+    from cti.ami_switch import PLAY_CONTEXT, SPY_CONTEXT
+
+    contexts = {section.name for section in tree.sections("extensions.conf")}
+    assert {"hotline-deliver", "click-to-dial", SPY_CONTEXT, PLAY_CONTEXT} <= contexts
+    assert "Playback(${PROMPT})" in _steps(tree, PLAY_CONTEXT)
+
+
 def test_spy_accepts_listen_whisper_and_barge_only(tree: ConfTree) -> None:
     spy = _steps(tree, "spy")
     assert 'Set(SPY_OPTS=${IF($["${SPY_OPTS}" = "qw" | "${SPY_OPTS}" = "qB"]?${SPY_OPTS}:q)})' in spy

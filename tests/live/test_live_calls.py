@@ -137,6 +137,39 @@ async def test_a_caller_who_hangs_up_on_hold_is_an_abandon(
     assert events_of(ami, offer.call_id, CallAnswered) == []
 
 
+async def test_a_prompt_is_whispered_to_a_waiting_caller_who_keeps_its_place(
+    ami: AmiSession, ivr: StandInIvr, sipp: Sipp
+) -> None:
+    dialed = "4008000107"
+    ivr.plans[dialed] = {"HOTLINE_QUEUE": "support"}
+    async with asyncio.TaskGroup() as calls:
+        calls.create_task(sipp.caller("caller-abandon.xml", dialed, "-m", "1")())
+        (offer,) = await offered(ami, dialed)
+        await next_of(ami, offer.call_id, CallQueued)
+        # What cti.ami_switch.AmiSwitch.play sends.
+        response = await ami.action(
+            "Originate",
+            Channel="Local/s@hotline-play/n",
+            Application="ChanSpy",
+            Data=f"{offer.channel},qwES",
+            Async="true",
+            Variable="PROMPT=beep",
+        )
+        assert response["Response"] == "Success", response
+        action_id = response["ActionID"]
+
+        def originated() -> list:
+            return [
+                m for m in ami.raw if m.get("Event") == "OriginateResponse" and m.get("ActionID") == action_id
+            ]
+
+        await ami.wait_until(originated, 10)
+        abandoned = await next_of(ami, offer.call_id, CallAbandoned, within_s=20)
+    assert originated()[0]["Response"] == "Success"
+    assert abandoned.queue == "support"
+    assert [e.queue for e in events_of(ami, offer.call_id, CallQueued)] == ["support"]
+
+
 async def test_without_hotline_the_fallback_queue_rings_the_agents(ami: AmiSession, sipp: Sipp) -> None:
     dialed = "4008000104"  # no stand-in IVR: FastAGI is refused, AGISTATUS = FAILURE
     async with sipp.phone("1001"), asyncio.TaskGroup() as calls:
