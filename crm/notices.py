@@ -22,6 +22,7 @@ from typing import Protocol
 import aiosmtplib
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db import Database, utcnow
 from crm.errors import NotFound
@@ -156,56 +157,75 @@ async def enqueue_notice(
     now: datetime | None = None,
 ) -> int:
     """Queue the notice on every channel the customer subscribed to; returns how many were new."""
+    async with db.write() as session:
+        return await enqueue_in_session(
+            session, customer_id, topic, subject=subject, body=body, dedupe_key=dedupe_key, now=now
+        )
+
+
+async def enqueue_in_session(
+    session: AsyncSession,
+    customer_id: int,
+    topic: NoticeTopic,
+    *,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    now: datetime | None = None,
+) -> int:
+    """As :func:`enqueue_notice`, inside the caller's write transaction (the notice is queued
+    only if the change it reports is committed)."""
     now = now or utcnow()
     added = 0
-    async with db.write() as session:
-        customer = await session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound("customer", customer_id)
-        channels = (
-            await session.scalars(
-                select(Subscription.channel).where(
-                    Subscription.customer_id == customer_id, Subscription.topic == topic.value
-                )
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("customer", customer_id)
+    channels = (
+        await session.scalars(
+            select(Subscription.channel).where(
+                Subscription.customer_id == customer_id, Subscription.topic == topic.value
             )
-        ).all()
-        mobile = await session.scalar(
-            select(CustomerPhone.e164)
-            .where(CustomerPhone.customer_id == customer_id, CustomerPhone.kind == PhoneKind.MOBILE.value)
-            .order_by(CustomerPhone.id)
-            .limit(1)
         )
-        for channel in map(Channel, channels):
-            address = mobile if channel is Channel.SMS else customer.email
-            if not address:
-                log.warning(
-                    "notice_without_address",
-                    extra={"kv": {"customer_id": customer_id, "channel": channel, "topic": topic}},
-                )
-                continue
-            key = f"{dedupe_key}:{channel}"
-            if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
-                continue
-            try:
-                async with session.begin_nested():
-                    session.add(
-                        OutboxMessage(
-                            dedupe_key=key,
-                            customer_id=customer_id,
-                            channel=channel.value,
-                            address=address,
-                            topic=topic.value,
-                            subject=subject,
-                            body=body,
-                            status=OutboxStatus.PENDING.value,
-                            attempts=0,
-                            next_attempt_at=now,
-                            created_at=now,
-                        )
+    ).all()
+    if not channels:
+        return 0
+    mobile = await session.scalar(
+        select(CustomerPhone.e164)
+        .where(CustomerPhone.customer_id == customer_id, CustomerPhone.kind == PhoneKind.MOBILE.value)
+        .order_by(CustomerPhone.id)
+        .limit(1)
+    )
+    for channel in map(Channel, channels):
+        address = mobile if channel is Channel.SMS else customer.email
+        if not address:
+            log.warning(
+                "notice_without_address",
+                extra={"kv": {"customer_id": customer_id, "channel": channel, "topic": topic}},
+            )
+            continue
+        key = f"{dedupe_key}:{channel}"
+        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            continue
+        try:
+            async with session.begin_nested():
+                session.add(
+                    OutboxMessage(
+                        dedupe_key=key,
+                        customer_id=customer_id,
+                        channel=channel.value,
+                        address=address,
+                        topic=topic.value,
+                        subject=subject,
+                        body=body,
+                        status=OutboxStatus.PENDING.value,
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
                     )
-            except IntegrityError:
-                continue  # queued by a concurrent request a moment ago
-            added += 1
+                )
+        except IntegrityError:
+            continue  # queued by a concurrent request a moment ago
+        added += 1
     return added
 
 

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db import Database, Reader, utcnow
 from crm.errors import InvalidTransition, NotFound, TicketNotClosable
-from crm.kinds import Channel, TicketAction, TicketKind, TicketStatus
+from crm.kinds import Channel, NoticeTopic, TicketAction, TicketKind, TicketStatus
 from crm.models import Contact, Ticket, TicketStep
+from crm.notices import enqueue_in_session
 from crm.results import TicketStatusView, TicketSummary
 from crm.sla import SHANGHAI, WorkCalendar, due_date, escalation_level, sla_state
 
@@ -98,7 +99,8 @@ async def assign_ticket(
         ticket = await _open_ticket_row(session, ticket_id, "assign")
         ticket.assignee = assignee
         ticket.status = TicketStatus.ASSIGNED.value
-        _step(session, ticket, now, actor, TicketAction.ASSIGNED, note, assignee=assignee)
+        step = _step(session, ticket, now, actor, TicketAction.ASSIGNED, note, assignee=assignee)
+        await _notify(session, ticket, step)
 
 
 async def add_ticket_note(
@@ -117,6 +119,7 @@ async def resolve_ticket(
         ticket.status = TicketStatus.RESOLVED.value
         step = _step(session, ticket, now, actor, TicketAction.RESOLVED, note)
         ticket.resolved_at = step.at
+        await _notify(session, ticket, step)
 
 
 async def record_evaluation(
@@ -192,6 +195,7 @@ async def close_ticket(
         ticket.status = TicketStatus.CLOSED.value
         step = _step(session, ticket, now, actor, TicketAction.CLOSED, note)
         ticket.closed_at = step.at
+        await _notify(session, ticket, step)
 
 
 async def reopen_ticket(
@@ -204,7 +208,8 @@ async def reopen_ticket(
         ticket.status = TicketStatus.ASSIGNED.value if ticket.assignee else TicketStatus.OPEN.value
         ticket.closed_at = None
         ticket.satisfaction = None
-        _step(session, ticket, now, actor, TicketAction.REOPENED, note)
+        step = _step(session, ticket, now, actor, TicketAction.REOPENED, note)
+        await _notify(session, ticket, step)
 
 
 async def escalate_overdue(
@@ -321,6 +326,31 @@ async def _open_ticket_row(session: AsyncSession, ticket_id: int, wanted: str) -
     if ticket.status == TicketStatus.CLOSED:
         raise InvalidTransition(f"ticket {ticket.number}", ticket.status, wanted)
     return ticket
+
+
+_NOTIFIED = {
+    TicketAction.ASSIGNED: "已受理，正在处理",
+    TicketAction.RESOLVED: "已处理完毕，请您评价",
+    TicketAction.CLOSED: "已办结",
+    TicketAction.REOPENED: "已重新打开",
+}
+
+
+async def _notify(session: AsyncSession, ticket: Ticket, step: TicketStep) -> None:
+    """Queue a ticket-progress notice for a customer who subscribed to one (same transaction)."""
+    text = _NOTIFIED.get(TicketAction(step.action))
+    if text is None:
+        return
+    await session.flush()
+    await enqueue_in_session(
+        session,
+        ticket.customer_id,
+        NoticeTopic.TICKET_PROGRESS,
+        subject=f"工单 {ticket.number} 进度",
+        body=f"您的工单 {ticket.number}（{ticket.subject}）{text}。",
+        dedupe_key=f"ticket:{ticket.number}:step:{step.id}",
+        now=step.at,
+    )
 
 
 def _step(

@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from crm.customers import NewCustomer, create_customer
 from crm.db import Database
-from crm.kinds import Channel, NoticeTopic, OutboxStatus
+from crm.kinds import Channel, NoticeTopic, OutboxStatus, TicketKind
 from crm.models import OutboxMessage
 from crm.notices import (
     LogSender,
@@ -159,12 +160,30 @@ class SmtpServer:
         self.received.put_nowait("\n".join(transcript))
 
 
-import pytest  # noqa: E402
-
-
 @pytest.fixture
 async def unused_smtp():
     server = SmtpServer()
     await server.start()
     yield server
     await server.stop()
+
+
+async def test_a_subscribed_customer_is_told_of_ticket_progress_once_per_step(db: Database) -> None:
+    customer_id = await subscribed_customer(db)
+    ref = await open_ticket(
+        db,
+        NewTicket(customer_id, TicketKind.FIELD_DISPATCH, "上门维修", opened_by="8001"),
+        calendar=ChinaWorkCalendar(),
+        now=NOW,
+    )
+    await assign_ticket(db, ref.id, "field-team-3", actor="sup-01", now=NOW)
+    await add_ticket_note(db, ref.id, "内部备注", actor="field-team-3", now=NOW)
+    await resolve_ticket(db, ref.id, actor="field-team-3", note="修好了", now=NOW)
+    sender = LogSender()
+    report = await deliver_due(db, {Channel.SMS: sender, Channel.EMAIL: sender}, now=NOW)
+    assert report.sent == 4  # assigned and resolved, each by SMS and e-mail; the note is internal
+    sms = sorted(n.body for n in sender.sent if n.channel is Channel.SMS)
+    assert sms == [
+        f"您的工单 {ref.number}（上门维修）已受理，正在处理。",
+        f"您的工单 {ref.number}（上门维修）已处理完毕，请您评价。",
+    ]
