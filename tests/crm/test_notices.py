@@ -19,6 +19,8 @@ from crm.notices import (
     recover_interrupted,
     subscribe,
 )
+from crm.sla import ChinaWorkCalendar
+from crm.tickets import NewTicket, add_ticket_note, assign_ticket, open_ticket, resolve_ticket
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
