@@ -41,3 +41,12 @@ async def test_demo_reports_every_call_and_records_a_replayable_stream(tmp_path:
     replay([data], replayed, io.StringIO())
     assert replayed.getvalue().count('"event": "CallOffered"') == 25
     assert replayed.getvalue().count('"event": "CallEnded"') == 25
+
+
+def test_the_demo_command_is_registered_and_refuses_nonsense_counts() -> None:
+    from hotline.cli import build_parser
+    from hotline.commands.demo import run
+
+    args = build_parser().parse_args(["demo", "--calls", "0", "--rate", "5"])
+    assert args.run is run
+    assert run(args) == 2
