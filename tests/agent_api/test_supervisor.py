@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent_api.context import SERVICES
 from crm import audit as audit_log
 from cti.switch import SpyMode
 from tests.agent_api.stack import Stack, login, next_frame
@@ -75,8 +76,6 @@ async def test_the_board_socket_gets_coalesced_updates(stack: Stack):
     while not board["board"]["agents"]:
         board = await next_frame(ws, "board")
     assert board["board"]["agents"][0]["state"] == "available"
-    from agent_api.context import SERVICES
-
     service = stack.app[SERVICES].board
     before = service.pushed
     for _ in range(100):

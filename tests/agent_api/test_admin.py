@@ -1,0 +1,92 @@
+"""Admin: users with roles and skills, campaigns on and off, the audit log; catalogs complete."""
+
+from __future__ import annotations
+
+from agent_api.context import SERVICES
+from agent_api.i18n import LANGUAGES, catalog
+from crm import audit as audit_log
+from tests.agent_api.stack import Stack, login
+
+
+async def test_an_admin_creates_a_user_who_can_then_log_in_with_their_role(stack: Stack):
+    csrf = await login(stack.client, "admin")
+    headers = {"X-CSRF-Token": csrf}
+    body = {
+        "username": "li.na",
+        "password": "a-long-password",
+        "roles": ["agent"],
+        "extension": "1002",
+        "skills": {"support": 3},
+    }
+    created = await stack.client.post("/api/admin/users", json=body, headers=headers)
+    assert created.status == 200, await created.text()
+    assert (await created.json())["skills"] == {"support": 3}
+    again = await stack.client.post("/api/admin/users", json=body, headers=headers)
+    assert again.status == 409
+    weak = await stack.client.post(
+        "/api/admin/users", json={**body, "username": "x2", "password": "short"}, headers=headers
+    )
+    assert weak.status == 422
+    stack.client.session.cookie_jar.clear()
+    await login(stack.client, "li.na", "a-long-password")
+    assert (await stack.client.get("/api/agent/status")).status == 200
+    assert (await stack.client.get("/api/admin/users")).status == 403
+
+
+async def test_disabling_a_user_ends_their_sessions_and_an_admin_cannot_disable_themselves(stack: Stack):
+    await login(stack.client, "agent1001")
+    agent_cookies = stack.client.session.cookie_jar.filter_cookies(stack.server.make_url("/"))
+    agent_session = agent_cookies["hotline_session"].value
+    stack.client.session.cookie_jar.clear()
+    csrf = await login(stack.client, "admin")
+    headers = {"X-CSRF-Token": csrf}
+    off = await stack.client.patch("/api/admin/users/agent1001", json={"enabled": False}, headers=headers)
+    assert off.status == 200 and (await off.json())["enabled"] is False
+    assert stack.app[SERVICES].sessions.get(agent_session) is None
+    self_off = await stack.client.patch("/api/admin/users/admin", json={"enabled": False}, headers=headers)
+    assert self_off.status == 400
+    missing = await stack.client.patch("/api/admin/users/ghost", json={"enabled": True}, headers=headers)
+    assert missing.status == 404
+
+
+async def test_campaigns_go_online_and_off_and_each_change_is_audited(stack: Stack):
+    csrf = await login(stack.client, "admin")
+    headers = {"X-CSRF-Token": csrf}
+    listed = await (await stack.client.get("/api/admin/campaigns")).json()
+    assert [(c["id"], c["status"]) for c in listed["campaigns"]] == [(stack.campaign_id, "online")]
+    paused = await stack.client.put(
+        f"/api/admin/campaigns/{stack.campaign_id}/status", json={"status": "paused"}, headers=headers
+    )
+    assert paused.status == 204
+    back = await stack.client.put(
+        f"/api/admin/campaigns/{stack.campaign_id}/status", json={"status": "draft"}, headers=headers
+    )
+    assert back.status == 409
+    assert (
+        await stack.client.put("/api/admin/campaigns/999/status", json={"status": "online"}, headers=headers)
+    ).status == 404
+    entries = await audit_log.entries(stack.db, action="campaign-status")
+    assert entries[0].detail == {"status": "paused"}
+    audit = await (await stack.client.get("/api/admin/audit")).json()
+    assert {"login", "campaign-status"} <= {e["action"] for e in audit["entries"]}
+
+
+async def test_the_queues_are_listed_from_the_acd(stack: Stack):
+    await login(stack.client, "admin")
+    queues = await (await stack.client.get("/api/admin/queues")).json()
+    assert [q["name"] for q in queues["queues"]] == ["support", "sales"]
+
+
+def test_every_message_has_a_translation_in_every_language():
+    keys = {language: set(catalog(language)) for language in LANGUAGES}
+    assert keys["zh-CN"] == keys["en"]
+
+
+async def test_pages_render_in_chinese_by_default_and_in_english_when_chosen(stack: Stack):
+    await login(stack.client, "admin")
+    page = await (await stack.client.get("/admin")).text()
+    assert 'lang="zh-CN"' in page and "审计日志" in page
+    await stack.client.get("/lang/en")
+    english = await (await stack.client.get("/admin")).text()
+    assert 'lang="en"' in english and "Audit log" in english
+    assert (await stack.client.get("/lang/fr", allow_redirects=False)).status == 404
