@@ -27,7 +27,14 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from cti.action_results import ActionResult
 from cti.ami_protocol import AmiMessage, AmiParser, first, format_action
-from cti.errors import AmiActionFailed, AmiLoginRefused, AmiTimeout, SwitchError, SwitchUnavailable
+from cti.errors import (
+    AmiActionFailed,
+    AmiLoginRefused,
+    AmiProtocolError,
+    AmiTimeout,
+    SwitchError,
+    SwitchUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +294,7 @@ class AmiLink:
     def _connection_lost(self, protocol: AmiProtocol, exc: Exception | None) -> None:
         if protocol is not self._protocol:
             return  # an earlier connection, already given up
-        reason = _describe(exc) if exc is not None else "closed by Asterisk"
+        reason = _describe(exc) if exc is not None else "closed by the remote end"
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(reason)
         self._fail_pending(f"connection lost ({reason})")
@@ -432,6 +439,12 @@ class AmiLink:
             await self._send("Login", fields, config.action_timeout_s, "")
         except AmiActionFailed as exc:
             raise AmiLoginRefused(config.host, config.port, config.username, exc.message) from None
+        except (SwitchUnavailable, AmiTimeout) as exc:
+            if self._parser.banner is None:
+                raise AmiProtocolError(
+                    f"{config.host}:{config.port} sent no AMI banner ({exc}); is it Asterisk's manager port?"
+                ) from None
+            raise
 
     async def _keep_alive(self) -> None:
         config = self.config
@@ -459,6 +472,8 @@ class _Unreachable(Exception):
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()  # "connection refused", not asyncio's wording
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return str(exc) or type(exc).__name__

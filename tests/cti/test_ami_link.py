@@ -380,6 +380,25 @@ async def test_a_refused_login_is_logged_clearly_and_retried_with_backoff(transc
     assert not link.is_connected and recorder.events == []
 
 
+async def test_a_port_that_does_not_speak_ami_is_reported_as_such_and_retried() -> None:
+    async def not_asterisk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(not_asterisk, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    with watch_link_logs("ami_login_failed", 2) as watch:
+        link = AmiLink(link_config(port), on_events=lambda events: None, jitter=lambda: 1.0)
+        await link.start()
+        async with asyncio.timeout(WAIT_S):
+            await watch.enough.wait()
+        await link.stop()
+    server.close()
+    await server.wait_closed()
+    errors = [record.kv["error"] for record in watch.records]  # type: ignore[attr-defined]
+    assert all("sent no AMI banner" in error and f":{port}" in error for error in errors)
+
+
 async def test_stop_fails_waiting_actions_and_closes_the_connection(
     server: AmiServer, recorder: Recorder
 ) -> None:
