@@ -9,6 +9,7 @@ wrap-up then stores one contact record in the CRM with what the agent was actual
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
@@ -21,10 +22,12 @@ from agent_api.calls import CallBook, CallInfo
 from agent_api.ports import Acd, CrmLookups
 from agent_api.ws_hub import Hub, frame
 from crm.kinds import Role
+from crm.results import ScreenPop
 from cti.events import CallRinging
 
 log = logging.getLogger(__name__)
 
+LOOKUP_TIMEOUT_S = 2.0
 PENDING_WRAPUPS = 20  # per agent; older unfinished wrap-ups are forgotten
 CONTACTS_SHOWN = 5
 
@@ -72,7 +75,16 @@ class Desktop:
         if agent is None:
             return
         call = self.calls.get(event.call_id) or CallInfo(event.call_id)
-        pop = await self._crm.screen_pop(call.caller or "", role=Role.AGENT)
+        lookup_failed = False
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+                pop = await self._crm.screen_pop(call.caller or "", role=Role.AGENT)
+        except Exception as exc:
+            # The phone rings anyway: the agent gets the call without the customer's record.
+            fields = {"call_id": event.call_id, "error": type(exc).__name__}
+            log.warning("screen_pop_lookup_failed", extra={"kv": fields})
+            pop = ScreenPop(call.caller, None, None, (), (), (), ())
+            lookup_failed = True
         marketing = {"admitted": False, "reason": "no-offer"}
         offers: tuple[Any, ...] = ()
         if pop.offers:
@@ -96,6 +108,7 @@ class Desktop:
             "marketing": marketing,
             "answered": call.answered,
             "held": call.held,
+            "lookup_failed": lookup_failed,
         }
         popped = Popped(
             call_id=event.call_id,

@@ -151,3 +151,18 @@ async def test_call_controls_reach_the_switch_for_the_agents_own_call_only(stack
     assert dial.status == 200
     assert stack.switch.requests[-1][2]["context"] == "click-to-dial"
     await ws.close()
+
+
+async def test_a_failing_crm_lookup_still_pops_the_call_without_the_customer(stack: Stack):
+    async def broken(*args, **kwargs):
+        raise OSError("disk I/O error")
+
+    stack.crm.screen_pop = broken  # type: ignore[method-assign]
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("c6")
+    pop = await next_frame(ws, "pop")
+    assert pop["call_id"] == "c6" and pop["lookup_failed"] is True and pop["customer"] is None
+    assert pop["caller"] == "13800138000"
+    await ws.close()
