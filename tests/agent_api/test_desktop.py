@@ -166,3 +166,25 @@ async def test_a_failing_crm_lookup_still_pops_the_call_without_the_customer(sta
     assert pop["call_id"] == "c6" and pop["lookup_failed"] is True and pop["customer"] is None
     assert pop["caller"] == "13800138000"
     await ws.close()
+
+
+async def test_hold_says_plainly_when_the_switch_cannot_hold_and_holds_when_it_can(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    headers = {"X-CSRF-Token": csrf}
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("h1")
+    await next_frame(ws, "pop")
+    refused = await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
+    assert refused.status == 501 and "hold key" in (await refused.json())["message"]
+    held: list[tuple[str, bool]] = []
+
+    async def hold(channel: str, *, on: bool, request_id: str | None = None) -> None:
+        held.append((channel, on))
+
+    stack.switch.hold = hold  # type: ignore[attr-defined]
+    assert (
+        await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
+    ).status == 204
+    assert held == [("PJSIP/trunk-h1", True)]
+    await ws.close()
