@@ -111,6 +111,8 @@ async def _serve(conn: Connection, events: int) -> None:
                     action = dict(
                         line.split(": ", 1) for line in block.decode().split("\r\n") if ": " in line
                     )
+                    if streaming is not None and streaming.done():
+                        continue  # the stream is over and half-closed: a late Ping goes unanswered
                     writer.write(_answer(action))
                     if action.get("Action") == "Login" and streaming is None:
                         streaming = asyncio.create_task(stream())
