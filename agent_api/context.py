@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -17,6 +17,10 @@ from crm import audit as audit_log
 from crm.db import Database
 from cti.bus import EventBus
 from cti.switch import Switch
+
+if TYPE_CHECKING:
+    from agent_api.desktop.services import Desktop
+    from agent_api.supervisor.services import Board
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,8 @@ class Services:
     sessions: SessionStore
     throttle: LoginThrottle
     passwords: Passwords
-    desktop: Any  # agent_api.desktop.services.Desktop
-    board: Any  # agent_api.supervisor.services.Board
+    desktop: Desktop
+    board: Board
     clock: Callable[[], datetime]
     demo: bool = False
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from agent_api.errors import ApiError, CsrfFailed, Forbidden, InvalidBody, NotAuthenticated
-from agent_api.security import CSRF_HEADER, Principal, Role, principal_of
+from agent_api.security import CSRF_HEADER, Principal, Role, principal_of, same_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_BODY_BYTES = 64 * 1024
@@ -101,7 +101,9 @@ def check_access(request: web.Request, spec: Endpoint) -> Principal | None:
         raise Forbidden(
             "your roles do not allow this", details={"needs": sorted(r.value for r in spec.roles)}
         )
-    if spec.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != principal.csrf_token:
+    if spec.method not in SAFE_METHODS and not same_token(
+        request.headers.get(CSRF_HEADER, ""), principal.csrf_token
+    ):
         raise CsrfFailed(f"missing or wrong {CSRF_HEADER} header; reload the page")
     return principal
 
