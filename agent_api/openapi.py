@@ -32,7 +32,7 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] = {}
 
 
-Handler = Callable[..., Awaitable[BaseModel | None]]
+Handler = Callable[..., Awaitable[BaseModel | web.StreamResponse | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ class Endpoint:
     response: type[BaseModel] | None = None  # None: 204 No Content
     tag: str = ""
     path_types: tuple[tuple[str, str], ...] = ()  # (name, "integer"|"string"), default string
+    produces: str = "application/json"  # anything else: the handler streams its own response
 
 
 ENDPOINTS_KEY: web.AppKey[list[Endpoint]] = web.AppKey("endpoints", list)
@@ -63,6 +64,7 @@ def endpoint(
     response: type[BaseModel] | None = None,
     tag: str = "",
     path_types: dict[str, str] | None = None,
+    produces: str = "application/json",
 ) -> Callable[[Handler], Endpoint]:
     def wrap(handler: Handler) -> Endpoint:
         return Endpoint(
@@ -76,6 +78,7 @@ def endpoint(
             response=response,
             tag=tag,
             path_types=tuple((path_types or {}).items()),
+            produces=produces,
         )
 
     return wrap
@@ -162,6 +165,8 @@ def as_view(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespo
             return error_response(error)
         if result is None:
             return web.Response(status=204)
+        if isinstance(result, web.StreamResponse):
+            return result
         return web.Response(body=result.model_dump_json(), content_type="application/json")
 
     view.__name__ = spec.handler.__name__
@@ -232,8 +237,12 @@ def openapi_document(endpoints: Iterable[Endpoint], *, title: str, version: str)
                 "required": True,
                 "content": {"application/json": {"schema": _schema(spec.body, components)}},
             }
-        if spec.response is None:
-            responses: dict[str, Any] = {"204": {"description": "done"}}
+        if spec.produces != "application/json":
+            responses: dict[str, Any] = {
+                "200": {"description": "OK", "content": {spec.produces: {"schema": {"type": "string"}}}}
+            }
+        elif spec.response is None:
+            responses = {"204": {"description": "done"}}
         else:
             responses = {
                 "200": {

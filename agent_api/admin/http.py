@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -13,7 +16,7 @@ from agent_api.context import audit, require, services
 from agent_api.errors import BadRequest, Conflict, NotFoundError
 from agent_api.openapi import Endpoint, endpoint
 from agent_api.security import Principal, Role
-from crm import accounts
+from crm import accounts, exporter
 from crm import audit as audit_log
 from crm.errors import CrmError, NotFound
 from crm.kinds import CampaignStatus
@@ -273,6 +276,46 @@ async def audit_entries(request: web.Request, principal: Principal | None) -> Au
     )
 
 
+EXPORTS = {"customers": exporter.export_customers, "contacts": exporter.export_contacts}
+EXPORT_CHUNK = 256 * 1024
+
+
+@endpoint(
+    "GET",
+    "/api/export/{dataset}",
+    summary="Export customers or contacts as CSV (UTF-8 with BOM)",
+    roles=CAMPAIGNS,
+    produces="text/csv",
+    tag="admin",
+)
+async def export_dataset(
+    request: web.Request, principal: Principal | None, dataset: str
+) -> web.StreamResponse:
+    me = require(principal)
+    export = EXPORTS.get(dataset)
+    if export is None:
+        raise NotFoundError(f"no dataset {dataset!r}; choose one of {', '.join(EXPORTS)}")
+    with tempfile.TemporaryDirectory(prefix="hotline-export-") as folder:
+        path = Path(folder) / f"{dataset}.csv"
+        rows = await export(services(request).db, path)
+        await audit(request, me.username, "export", dataset, rows=rows)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{dataset}.csv"',
+            }
+        )
+        await response.prepare(request)
+        handle = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, EXPORT_CHUNK):
+                await response.write(chunk)
+        finally:
+            await asyncio.to_thread(handle.close)
+        await response.write_eof()
+    return response
+
+
 ENDPOINTS: list[Endpoint] = [
     list_users,
     create_user,
@@ -281,4 +324,5 @@ ENDPOINTS: list[Endpoint] = [
     list_campaigns,
     set_campaign_status,
     audit_entries,
+    export_dataset,
 ]

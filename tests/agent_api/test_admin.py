@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from agent_api.context import SERVICES
 from agent_api.i18n import LANGUAGES, catalog
+from crm import accounts
 from crm import audit as audit_log
-from tests.agent_api.stack import Stack, login
+from crm.kinds import Role
+from tests.agent_api.stack import CUSTOMER_NAME, Stack, fast_passwords, login
 
 
 async def test_an_admin_creates_a_user_who_can_then_log_in_with_their_role(stack: Stack):
@@ -90,3 +92,18 @@ async def test_pages_render_in_chinese_by_default_and_in_english_when_chosen(sta
     english = await (await stack.client.get("/admin")).text()
     assert 'lang="en"' in english and "Audit log" in english
     assert (await stack.client.get("/lang/fr", allow_redirects=False)).status == 404
+
+
+async def test_an_analyst_exports_contacts_as_csv_and_the_export_is_audited(stack: Stack):
+    await accounts.create_account(
+        stack.db,
+        accounts.NewAccount("analyst1", await fast_passwords().hash("demo"), frozenset({Role.ANALYST})),
+    )
+    await login(stack.client, "analyst1")
+    response = await stack.client.get("/api/export/customers")
+    assert response.status == 200 and response.content_type == "text/csv"
+    text = (await response.read()).decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("id,name,phones") and CUSTOMER_NAME in text
+    assert (await stack.client.get("/api/export/passwords")).status == 404
+    entries = await audit_log.entries(stack.db, action="export")
+    assert (entries[0].actor, entries[0].target, entries[0].detail) == ("analyst1", "customers", {"rows": 1})
