@@ -163,7 +163,7 @@ class AmiLink:
         # A prefix unique to this process and link tells our own late answers from others'.
         self._id_prefix = f"hl{os.getpid():x}{id(self) & 0xFFFF:x}-"
         self._ids = itertools.count(1)
-        self.connected = asyncio.Event()
+        self.connected = asyncio.Event()  # set while logged in: ``await link.connected.wait()``
 
     # --- public ----------------------------------------------------------------------------
 
