@@ -10,12 +10,16 @@ command``, ``511 Command Not Permitted on a dead channel…``, a ``520-`` usage 
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ivr.errors import AgiProtocolError
 
 MAX_ENVIRONMENT_LINES = 200  # Asterisk sends ~25 (plus agi_arg_N); more is not Asterisk
+_ENVIRONMENT_NAME = re.compile(r"agi_[A-Za-z0-9_]+")
+_NEEDS_QUOTES = re.compile(r'[\s"\\]')
 
 
 class ReplyKind(enum.StrEnum):
@@ -33,7 +37,7 @@ class AgiReply:
     code: int
     result: str = ""  # the text after ``result=``: digits, 0/1, -1, an ASCII code
     data: str = ""  # the text in parentheses: a variable's value, "timeout", "hangup"
-    extra: Mapping[str, str] = field(default_factory=dict)  # endpos=…
+    extra: Mapping[str, str] = field(default_factory=dict)  # endpos=…; shared by equal replies: read only
     text: str = ""  # the line as received, for errors
     continues: bool = False  # a ``520-`` line: more usage lines follow
 
@@ -86,22 +90,20 @@ class AgiEnvironment:
 def parse_environment_line(line: str) -> tuple[str, str]:
     """One ``agi_name: value`` line (value may be empty, as ``agi_accountcode: `` is)."""
     name, sep, value = line.partition(":")
-    name = name.strip()
-    if not sep or not name.startswith("agi_") or not name.replace("_", "").isalnum():
+    if not sep or _ENVIRONMENT_NAME.fullmatch(name) is None:
         raise AgiProtocolError("not an AGI environment line", line)
-    return name, value[1:] if value.startswith(" ") else value
+    return name, value[1:] if value[:1] == " " else value
 
 
 def parse_environment(lines: Iterable[str]) -> AgiEnvironment:
-    variables: dict[str, str] = {}
-    for line in lines:
-        name, value = parse_environment_line(line)
-        variables[name] = value
-    return AgiEnvironment(variables)
+    return AgiEnvironment(dict(parse_environment_line(line) for line in lines))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_reply(line: str) -> AgiReply:
     """One reply line, without its line end. Raises ``AgiProtocolError`` for anything else."""
+    if line.startswith("200 result="):
+        return _parse_result(200, line[4:], line)
     if line == "HANGUP":
         return AgiReply(ReplyKind.HANGUP, 0, text=line)
     if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3] not in " -"):
@@ -146,13 +148,14 @@ def _parse_result(code: int, rest: str, line: str) -> AgiReply:
 
 def quote(argument: str) -> str:
     """An AGI command argument: quoted when empty or when it holds spaces or quotes."""
-    if argument and not any(ch in argument for ch in ' "\\\t'):
+    if argument and _NEEDS_QUOTES.search(argument) is None:
         return argument
     return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def command_line(*words: str) -> bytes:
     """The bytes of one command: ``command_line("GET", "DATA", "menu", "5000", "1")``."""
-    if any("\n" in word or "\r" in word for word in words):
+    text = " ".join(words)
+    if "\n" in text or "\r" in text:
         raise ValueError(f"AGI command arguments cannot hold line ends: {words!r}")
-    return (" ".join(words) + "\n").encode("utf-8")
+    return (text + "\n").encode("utf-8")

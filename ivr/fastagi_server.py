@@ -1,21 +1,14 @@
 """The FastAGI server: Asterisk's ``agi://HOST:4573/ivr`` runs the menu for the dialed number.
 
-This is the thin shell around the menu engine: it reads the AGI environment, performs each step
-the engine returns (an AGI command, a CRM lookup), feeds the reply back, and when the call leaves
-the IVR publishes ``IvrCompleted`` (and ``CallbackRequested``) on the bus.
-
-It is built on panoramisk's ``fast_agi.Application`` with the fixes described in
-docs/ivr-fastagi.md: routes that are plain functions work on Python 3.11+, the environment is
-read line by line with a deadline (no busy loop on a closed socket, nothing read past the empty
-line), every reply has a deadline, ``HANGUP`` / 511 / EOF end the session as a hang-up, usage
-errors are read to their end, and a cancelled session is not swallowed.
+This is the thin shell around the menu engine: it takes the AGI environment from the
+application (ivr/agi_application.py, panoramisk's, fixed), performs each step the engine
+returns (an AGI command, a CRM lookup), feeds the reply back, and when the call leaves the IVR
+publishes ``IvrCompleted`` (and ``CallbackRequested``) on the bus.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -23,169 +16,38 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from panoramisk import fast_agi
-
 from cti.bus import EventBus
 from hotline.settings import Settings
-from ivr.agi import (
-    MAX_ENVIRONMENT_LINES,
-    AgiEnvironment,
-    AgiReply,
-    ReplyKind,
-    command_line,
-    parse_environment_line,
-    parse_reply,
-)
+from ivr.agi import AgiEnvironment, AgiReply, ReplyKind
+from ivr.agi_application import AgiRequest, FastAgiApplication
 from ivr.crm_port import CustomerLookup, LookupSource
-from ivr.errors import (
-    AgiCommandRejected,
-    AgiError,
-    AgiHangup,
-    AgiProtocolError,
-    AgiTimeout,
-    LookupUnavailable,
-)
+from ivr.errors import AgiError, AgiHangup, AgiTimeout, LookupUnavailable
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 from ivr.menu import MenuRun
 from ivr.prompts import PromptPaths
 from ivr.registry import MenuRegistry
-from ivr.steps import FindCaller, Finished, HangupChannel, LookupAnswer, LookupStatus, SetVariable
+from ivr.steps import (
+    FindCaller,
+    Finished,
+    GetData,
+    GetVariable,
+    HangupChannel,
+    LookupAnswer,
+    LookupStatus,
+    RecordFile,
+    SayDigits,
+    SayNumber,
+    SetVariable,
+    StreamFile,
+)
 
 log = logging.getLogger(__name__)
 
 ROUTE = "ivr"
-MAX_USAGE_LINES = 100
 _HUNG_UP = AgiReply(ReplyKind.RESULT, 200, "1")
-
-
-class AgiRequest(fast_agi.Request):
-    """panoramisk's Request with deadlines and a strict reply parser."""
-
-    def __init__(
-        self,
-        app: FastAgiApplication,
-        environment: AgiEnvironment,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        super().__init__(app, dict(environment.variables), reader, writer, encoding="utf-8")
-        self.environment = environment
-        self.command_timeout_s = app.command_timeout_s
-
-    async def send_command(self, command: str) -> AgiReply:  # type: ignore[override]
-        return await self.execute(command_line(command))
-
-    async def execute(self, line: bytes, *, patience_s: float = 0.0) -> AgiReply:
-        """Send one command line and return its reply; raise ``AgiError`` when there is none."""
-        limit = self.command_timeout_s + patience_s
-        self.writer.write(line)
-        try:
-            async with asyncio.timeout(limit):
-                await self.writer.drain()
-                while True:
-                    reply = parse_reply(await _read_line(self.reader))
-                    if reply.kind is ReplyKind.RESULT:
-                        return reply
-                    if reply.kind is not ReplyKind.TRYING:
-                        await self._refuse(reply, line)
-        except TimeoutError:
-            raise AgiTimeout(_verb(line), limit) from None
-        except ConnectionError as exc:
-            raise AgiHangup(f"connection lost: {exc}") from None
-
-    async def _refuse(self, reply: AgiReply, line: bytes) -> None:
-        if reply.kind in (ReplyKind.HANGUP, ReplyKind.DEAD_CHANNEL):
-            raise AgiHangup(reply.text)
-        detail = [reply.text]
-        if reply.continues:
-            for _ in range(MAX_USAGE_LINES):
-                text = await _read_line(self.reader)
-                detail.append(text)
-                if text.startswith("520 "):
-                    break
-            else:
-                raise AgiProtocolError("520 usage block without its end line", detail[-1])
-        raise AgiCommandRejected(line.decode("utf-8", "replace").strip(), reply.code, " / ".join(detail))
-
-
-async def _read_line(reader: asyncio.StreamReader) -> str:
-    try:
-        raw = await reader.readline()
-    except ValueError as exc:  # a line longer than the reader's limit
-        raise AgiProtocolError(f"line too long: {exc}") from None
-    if not raw.endswith(b"\n"):
-        raise AgiHangup("Asterisk closed the connection")
-    return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-
-def _verb(line: bytes) -> str:
-    return " ".join(line.decode("utf-8", "replace").split()[:2])
-
-
-Endpoint = Callable[[AgiRequest], Awaitable[None]]
-
-
-class FastAgiApplication(fast_agi.Application):
-    """panoramisk's FastAGI application, fixed for Python 3.11+ and for a hostile network."""
-
-    def __init__(self, *, command_timeout_s: float, max_sessions: int = 1000) -> None:
-        super().__init__(default_encoding="utf-8", loop=asyncio.get_running_loop())
-        self.command_timeout_s = command_timeout_s
-        self.max_sessions = max_sessions
-        self.sessions: set[asyncio.Task[Any]] = set()
-
-    def add_route(self, path: str, endpoint: Callable[[AgiRequest], Any]) -> None:
-        # panoramisk wraps plain functions with asyncio.coroutine, which Python 3.11 removed.
-        assert callable(endpoint), endpoint
-        if path in self._route:
-            raise ValueError(f"a FastAGI route {path!r} already exists")
-        if not inspect.iscoroutinefunction(endpoint):
-            function = endpoint
-
-            async def endpoint(request: AgiRequest) -> None:
-                function(request)
-
-        self._route[path] = endpoint
-
-    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.sessions.add(task)
-        try:
-            if len(self.sessions) > self.max_sessions:
-                # Closing at once makes AGI() fail; the dialplan then queues the call itself.
-                log.warning("agi_session_refused", extra={"kv": {"sessions": len(self.sessions)}})
-                return
-            environment = await self.read_environment(reader)
-            route = self._route.get(environment.script)
-            if route is None:
-                log.error("agi_unknown_route", extra={"kv": {"script": environment.script}})
-                return
-            await route(AgiRequest(self, environment, reader, writer))
-        except AgiError as exc:
-            log.warning("agi_session_ended", extra={"kv": {"reason": str(exc)}})
-        except Exception:
-            log.exception("agi_session_failed")
-        finally:
-            self.sessions.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
-
-    async def read_environment(self, reader: asyncio.StreamReader) -> AgiEnvironment:
-        """The ``agi_*`` lines up to the empty line, and not one byte more."""
-        variables: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(self.command_timeout_s):
-                for _ in range(MAX_ENVIRONMENT_LINES):
-                    line = await _read_line(reader)
-                    if not line:
-                        return AgiEnvironment(variables)
-                    name, value = parse_environment_line(line)
-                    variables[name] = value
-        except TimeoutError:
-            raise AgiTimeout("the AGI environment", self.command_timeout_s) from None
-        raise AgiProtocolError(f"AGI environment longer than {MAX_ENVIRONMENT_LINES} lines")
+_PLAIN_AGI_STEPS = frozenset(
+    {StreamFile, GetData, SayDigits, SayNumber, SetVariable, GetVariable, RecordFile}
+)
 
 
 class IvrServer:
@@ -247,6 +109,7 @@ class IvrServer:
     async def start(self) -> None:
         self._app = FastAgiApplication(command_timeout_s=self.command_timeout_s)
         self._app.add_route(ROUTE, self.run_session)
+        self._app.start()
         self._server = await asyncio.start_server(self._app.handler, self.host, self.requested_port)
         log.info("agi_listening", extra={"kv": {"host": self.host, "port": self.port}})
 
@@ -263,6 +126,7 @@ class IvrServer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._app.close()
         self._server = None
 
     async def run_session(self, request: AgiRequest) -> None:
@@ -284,8 +148,15 @@ class IvrServer:
         )
         try:
             step = run.start()
-            while not isinstance(step, Finished):
-                step = run.send(await self._perform(request, step))
+            execute = request.execute
+            while True:
+                # Most steps are plain AGI commands: they go straight out, without another await layer.
+                if type(step) in _PLAIN_AGI_STEPS:
+                    step = run.send(await execute(step.line(), patience_s=step.patience_s))
+                elif isinstance(step, Finished):
+                    break
+                else:
+                    step = run.send(await self._perform(request, step))
         except AgiHangup:
             run.stop(IvrOutcome.CALLER_HUNG_UP)
         except AgiTimeout as exc:

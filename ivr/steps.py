@@ -7,6 +7,7 @@ its own command timeout on top.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ivr.agi import command_line, quote
@@ -19,7 +20,7 @@ class StreamFile:
     escape_digits: str = ""
 
     def line(self) -> bytes:
-        return command_line("STREAM FILE", quote(self.file), quote(self.escape_digits))
+        return _cached_line("STREAM FILE", self.file, self.escape_digits)
 
     @property
     def patience_s(self) -> float:
@@ -33,7 +34,7 @@ class GetData:
     max_digits: int
 
     def line(self) -> bytes:
-        return command_line("GET DATA", quote(self.file), str(self.timeout_ms), str(self.max_digits))
+        return _cached_line("GET DATA", self.file, str(self.timeout_ms), str(self.max_digits))
 
     @property
     def patience_s(self) -> float:
@@ -71,7 +72,7 @@ class SetVariable:
     value: str
 
     def line(self) -> bytes:
-        return command_line("SET VARIABLE", quote(self.name), quote(self.value))
+        return _cached_line("SET VARIABLE", self.name, self.value)
 
     @property
     def patience_s(self) -> float:
@@ -83,7 +84,7 @@ class GetVariable:
     name: str
 
     def line(self) -> bytes:
-        return command_line("GET VARIABLE", quote(self.name))
+        return _cached_line("GET VARIABLE", self.name)
 
     @property
     def patience_s(self) -> float:
@@ -120,6 +121,12 @@ class HangupChannel:
     @property
     def patience_s(self) -> float:
         return 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_line(verb: str, *arguments: str) -> bytes:
+    # Calls repeat the same prompts and variables: the bytes are made once.
+    return command_line(verb, *(quote(argument) for argument in arguments))
 
 
 AgiStep = (

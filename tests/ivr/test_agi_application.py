@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from panoramisk import fast_agi
 
+from ivr.agi_application import AgiRequest, FastAgiApplication
 from ivr.errors import AgiCommandRejected, AgiHangup, AgiProtocolError, AgiTimeout
-from ivr.fastagi_server import AgiRequest, FastAgiApplication
 
 ENVIRONMENT = b"agi_network: yes\nagi_network_script: test\nagi_uniqueid: 1.1\n\n"
 
@@ -18,11 +18,13 @@ ENVIRONMENT = b"agi_network: yes\nagi_network_script: test\nagi_uniqueid: 1.1\n\
 @pytest.fixture
 async def agi_app() -> AsyncIterator[tuple[FastAgiApplication, int, list[Any]]]:
     app = FastAgiApplication(command_timeout_s=0.5)
+    app.start()
     outcomes: list[Any] = []
     server = await asyncio.start_server(app.handler, "127.0.0.1", 0)
     yield app, server.sockets[0].getsockname()[1], outcomes
     server.close()
     await server.wait_closed()
+    await app.close()
 
 
 async def converse(port: int, replies: bytes, environment: bytes = ENVIRONMENT) -> bytes:
