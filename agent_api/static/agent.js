@@ -95,10 +95,11 @@ document.addEventListener("DOMContentLoaded", () => {
     if ($("new-ticket").checked) body.new_ticket = { kind: $("ticket-kind").value, subject: $("ticket-subject").value || $("disposition").value };
     try {
       const done = await api("POST", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`, body);
-      $("wrapup-result").textContent = t("wrapup.saved") + (done.ticket_number ? ` ${done.ticket_number}` : "");
+      $("agent-note").textContent = `${t("wrapup.saved")} ${wrapupCall}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
       $("wrapup-form").reset();
+      $("ticket-fields").hidden = true;
       wrapupCall = null;
-      setTimeout(() => { if (!wrapupCall) $("wrapup").hidden = true; }, 1500);
+      $("wrapup").hidden = true;
     } catch (e) { $("wrapup-result").textContent = e.message; }
   });
 

@@ -71,9 +71,10 @@ async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes
         await agent.wait_for_selector("#wrapup:not([hidden])")
         await agent.select_option("#outcome", "accepted")
         await agent.fill("#notes", "客户同意升级")
-        await agent.click("#wrapup-save")
-        await agent.wait_for_selector("#wrapup-result:has-text('已保存')")
         await agent.screenshot(path=str(ARTIFACTS / "agent-wrapup.png"))
+        await agent.click("#wrapup-save")
+        await agent.wait_for_selector("#agent-note:has-text('已保存 b1')")
+        assert await agent.locator("#wrapup").is_hidden()
 
         supervisor = await (await browser.new_context(viewport={"width": 1024, "height": 768})).new_page()
         await _log_in(supervisor, base, "supervisor")
