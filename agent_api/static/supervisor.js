@@ -5,18 +5,27 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const pct = (x) => `${Math.round(x * 100)}%`;
   let chartAt = 0;
+  let boardAt = Date.now();
+  // Durations and waits grow between board frames (frames come only on changes): tick them here.
+  setInterval(() => {
+    const extra = (Date.now() - boardAt) / 1000;
+    for (const cell of document.querySelectorAll("[data-seconds]")) {
+      cell.textContent = fmtSeconds(Number(cell.dataset.seconds) + (cell.dataset.grows !== undefined ? extra : 0));
+    }
+  }, 1000);
 
   function render(board) {
+    boardAt = Date.now();
     $("queues").tBodies[0].replaceChildren(...board.queues.map((q) =>
       el("tr", { "data-queue": q.queue }, el("td", {}, q.queue), el("td", { class: "waiting" }, q.waiting),
-        el("td", {}, fmtSeconds(q.longest_wait_s)), el("td", { class: q.service_level < 0.8 ? "bad" : "" }, pct(q.service_level)),
+        el("td", { "data-seconds": q.longest_wait_s, "data-grows": q.waiting > 0 }, fmtSeconds(q.longest_wait_s)), el("td", { class: q.service_level < 0.8 ? "bad" : "" }, pct(q.service_level)),
         el("td", {}, pct(q.abandon_rate)))));
     const agentAction = (agent, path, body) => async () => {
       try { await api("POST", `/api/supervisor/agents/${encodeURIComponent(agent)}/${path}`, body); } catch (e) { alert(e.message); }
     };
     $("agents").tBodies[0].replaceChildren(...board.agents.map((a) =>
       el("tr", { "data-agent": a.agent }, el("td", {}, a.name), el("td", { class: "state-" + a.state }, t("state." + a.state), a.reason ? ` (${a.reason})` : ""),
-        el("td", {}, fmtSeconds(a.seconds_in_state)),
+        el("td", { "data-seconds": a.seconds_in_state, "data-grows": true }, fmtSeconds(a.seconds_in_state)),
         el("td", {},
           ["listen", "whisper", "barge"].map((m) => el("button", { type: "button", onclick: agentAction(a.agent, "spy", { mode: m }) }, t("supervisor." + m))),
           el("button", { type: "button", onclick: agentAction(a.agent, "pause", { reason: "meeting" }) }, t("supervisor.force_pause")),
