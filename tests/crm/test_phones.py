@@ -38,3 +38,10 @@ def test_what_is_not_a_number_is_refused_with_the_reason(raw: str) -> None:
 def test_any_text_either_normalizes_or_is_refused_cleanly(raw: str) -> None:
     number = try_normalize_phone(raw)
     assert number is None or number.e164.startswith("+")
+
+
+def test_a_remembered_landline_shape_never_lets_a_shorter_invalid_number_through() -> None:
+    assert normalize_phone("0371-12345678").e164 == "+8637112345678"
+    assert normalize_phone("0371 8765 4321").e164 == "+8637187654321"  # the remembered shape
+    with pytest.raises(InvalidPhoneNumber):
+        normalize_phone("0371-1234567")  # Zhengzhou numbers have eight digits
