@@ -80,6 +80,14 @@ async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes
         await _log_in(supervisor, base, "supervisor")
         assert supervisor.url.endswith("/supervisor")
         await supervisor.wait_for_selector("tr[data-agent='agent1001']")
+        duration = supervisor.locator("tr[data-agent='agent1001'] td[data-seconds]")
+        shown = await duration.text_content()
+        await supervisor.wait_for_function(
+            "shown => document.querySelector(\"tr[data-agent='agent1001'] td[data-seconds]\")"
+            ".textContent !== shown",
+            arg=shown,
+            timeout=5000,
+        )
         await supervisor.fill("#policy-group", "default")
         await supervisor.fill("#policy-queues", "support")
         await supervisor.fill("#policy-max", "0")
