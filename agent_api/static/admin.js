@@ -7,7 +7,11 @@ document.addEventListener("DOMContentLoaded", () => {
   async function loadUsers() {
     if (!$("users")) return;
     const { users } = await api("GET", "/api/admin/users");
-    $("users").tBodies[0].replaceChildren(...users.map((u) => el("tr", {},
+    $("users").tBodies[0].replaceChildren(...users.map((u) => el("tr", { onclick: () => {
+      $("edit-username").value = u.username; $("edit-role").value = u.roles[0] || "agent";
+      $("edit-extension").value = u.extension;
+      $("edit-skills").value = Object.entries(u.skills).map(([k, v]) => `${k}:${v}`).join(",");
+    } },
       el("td", {}, u.username), el("td", {}, u.roles.join(", ")), el("td", {}, u.extension),
       el("td", {}, Object.entries(u.skills).map(([k, v]) => `${k}:${v}`).join(", ")),
       el("td", {}, el("input", { type: "checkbox", checked: u.enabled, onchange: async (ev) => {
@@ -37,14 +41,29 @@ document.addEventListener("DOMContentLoaded", () => {
     $("audit").tBodies[0].replaceChildren(...entries.slice(0, 50).map((e) => el("tr", {},
       el("td", {}, e.at.slice(0, 19).replace("T", " ")), el("td", {}, e.actor), el("td", {}, e.action), el("td", {}, e.target))));
   }
+  function parseSkills(text) {
+    const skills = {};
+    for (const part of text.split(",")) {
+      const [k, v] = part.split(":").map((x) => x.trim());
+      if (k) skills[k] = Number(v || 1);
+    }
+    return skills;
+  }
+  const edit = $("user-edit-form");
+  if (edit) edit.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { roles: [$("edit-role").value] };
+    if ($("edit-extension").value) body.extension = $("edit-extension").value;
+    if ($("edit-skills").value) body.skills = parseSkills($("edit-skills").value);
+    try {
+      await api("PATCH", `/api/admin/users/${encodeURIComponent($("edit-username").value)}`, body);
+      $("edit-result").textContent = "✓"; loadUsers();
+    } catch (e) { $("edit-result").textContent = e.message; }
+  });
   const form = $("user-form");
   if (form) form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const skills = {};
-    for (const part of $("new-skills").value.split(",")) {
-      const [k, v] = part.split(":").map((s) => s.trim());
-      if (k) skills[k] = Number(v || 1);
-    }
+    const skills = parseSkills($("new-skills").value);
     try {
       await api("POST", "/api/admin/users", { username: $("new-username").value, password: $("new-password").value,
         roles: [$("new-role").value], extension: $("new-extension").value, skills });

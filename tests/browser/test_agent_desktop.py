@@ -117,3 +117,19 @@ async def test_the_language_switches_to_english(tmp_path, browser):
         await page.screenshot(path=str(ARTIFACTS / "agent-tablet-en.png"))
     finally:
         await stack.stop()
+
+
+async def test_an_admin_changes_an_agents_skills_on_the_admin_page(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+        await _log_in(page, stack.base_url, "admin")
+        assert page.url.endswith("/admin")
+        await page.click("#users tr:has-text('agent1001')")
+        await page.fill("#edit-skills", "support:7,sales:2")
+        await page.click("#user-edit-form button")
+        await page.wait_for_selector("#users tr:has-text('sales:2')")
+        await page.wait_for_selector("#campaigns tr:has-text('宽带升级')")
+        await page.screenshot(path=str(ARTIFACTS / "admin.png"))
+    finally:
+        await stack.stop()
