@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 LOOKUP_TIMEOUT_S = 2.0
 PENDING_WRAPUPS = 20  # per agent; older unfinished wrap-ups are forgotten
+# Per agent; a call's end can be lost (its record evicted from the call book), so the oldest
+# live pops beyond this are forgotten rather than kept for ever.
+ACTIVE_POPS = 8
 CONTACTS_SHOWN = 5
 
 
@@ -118,7 +121,10 @@ class Desktop:
             marketing=bool(offers),
             payload=payload,
         )
-        self._active.setdefault(agent, OrderedDict())[event.call_id] = popped
+        active = self._active.setdefault(agent, OrderedDict())
+        active[event.call_id] = popped
+        while len(active) > ACTIVE_POPS:
+            active.popitem(last=False)
         self._hub.send_user(agent, frame("pop", **payload))
 
     def call_changed(self, call_id: str) -> None:

@@ -188,3 +188,18 @@ async def test_hold_says_plainly_when_the_switch_cannot_hold_and_holds_when_it_c
     ).status == 204
     assert held == [("PJSIP/trunk-h1", True)]
     await ws.close()
+
+
+async def test_pops_whose_end_was_never_seen_do_not_pile_up(stack: Stack):
+    from agent_api.desktop.services import ACTIVE_POPS
+
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    for n in range(ACTIVE_POPS + 3):
+        stack.ring(f"lost{n}")
+        await next_frame(ws, "pop")
+    await ws.send_str("resync")
+    hello = await next_frame(ws, "hello")
+    assert [p["call_id"] for p in hello["pops"]] == [f"lost{n}" for n in range(3, ACTIVE_POPS + 3)]
+    await ws.close()
