@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from acd.gate import MarketingPolicy
+from agent_api.desktop.services import ACTIVE_POPS
 from crm.models import Contact, OfferPresentation
 from tests.agent_api.stack import CUSTOMER_NAME, Stack, login, next_frame
 
@@ -191,8 +192,6 @@ async def test_hold_says_plainly_when_the_switch_cannot_hold_and_holds_when_it_c
 
 
 async def test_pops_whose_end_was_never_seen_do_not_pile_up(stack: Stack):
-    from agent_api.desktop.services import ACTIVE_POPS
-
     await login(stack.client, "agent1001")
     ws = await stack.client.ws_connect("/api/ws")
     await next_frame(ws, "hello")
