@@ -74,6 +74,7 @@ class AcdSettings:
     wrapup_s: float = 15.0
     ring_timeout_s: float = 15.0
     sticky_agent_s: float = 86400.0
+    queues_file: str = ""  # empty: the queues shipped in acd/queues.yaml
 
 
 @dataclasses.dataclass(slots=True)
