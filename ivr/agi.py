@@ -19,6 +19,7 @@ from ivr.errors import AgiProtocolError
 
 MAX_ENVIRONMENT_LINES = 200  # Asterisk sends ~25 (plus agi_arg_N); more is not Asterisk
 _ENVIRONMENT_NAME = re.compile(r"agi_[A-Za-z0-9_]+")
+_ENVIRONMENT_BLOCK = re.compile(r"(?:agi_[A-Za-z0-9_]+:[^\n]*\n)+\n")
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 
 
@@ -97,6 +98,18 @@ def parse_environment_line(line: str) -> tuple[str, str]:
 
 def parse_environment(lines: Iterable[str]) -> AgiEnvironment:
     return AgiEnvironment(dict(parse_environment_line(line) for line in lines))
+
+
+def parse_environment_block(text: str) -> AgiEnvironment:
+    """The whole block as received: ``agi_name: value`` lines, then an empty line."""
+    if _ENVIRONMENT_BLOCK.fullmatch(text) is None:
+        parse_environment(text.rstrip("\n").split("\n"))  # raises, naming the first bad line
+        raise AgiProtocolError("not an AGI environment block", text[:80])
+    variables = {}
+    for line in text[:-2].split("\n"):
+        name, _, value = line.partition(":")
+        variables[name] = value[1:] if value[:1] == " " else value
+    return AgiEnvironment(variables)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -174,9 +174,9 @@ class IvrServer:
 
     async def _perform(self, request: AgiRequest, step: Any) -> object:
         if isinstance(step, FindCaller):
-            return await self._ask_crm("find_caller", self.customers.find_caller(step.number), None)
+            return await self._ask_crm(request, "find_caller", self.customers.find_caller(step.number), None)
         if isinstance(step, LookupStatus):
-            return await self._lookup(step)
+            return await self._lookup(request, step)
         if isinstance(step, HangupChannel):
             try:
                 return await request.execute(step.line())
@@ -184,21 +184,24 @@ class IvrServer:
                 return _HUNG_UP
         return await request.execute(step.line(), patience_s=step.patience_s)
 
-    async def _lookup(self, step: LookupStatus) -> LookupAnswer:
+    async def _lookup(self, request: AgiRequest, step: LookupStatus) -> LookupAnswer:
         if step.source is LookupSource.TICKET:
-            found: Any = await self._ask_crm("ticket_status", self.customers.ticket_status(step.key), False)
+            question = self.customers.ticket_status(step.key)
+            found: Any = await self._ask_crm(request, "ticket_status", question, False)
         else:
-            found = await self._ask_crm("order_progress", self.customers.order_progress(step.key), False)
+            question = self.customers.order_progress(step.key)
+            found = await self._ask_crm(request, "order_progress", question, False)
         if found is False:
             return LookupAnswer(available=False)
         if found is None:
             return LookupAnswer(available=True, found=False)
         return LookupAnswer(available=True, found=True, status=found.status)
 
-    async def _ask_crm(self, what: str, question: Awaitable[Any], unavailable: Any) -> Any:
+    async def _ask_crm(
+        self, request: AgiRequest, what: str, question: Awaitable[Any], unavailable: Any
+    ) -> Any:
         try:
-            async with asyncio.timeout(self.lookup_timeout_s):
-                return await question
+            return await request.wait_for(question, self.lookup_timeout_s)
         except (LookupUnavailable, TimeoutError) as exc:
             log.warning(
                 "ivr_lookup_unavailable", extra={"kv": {"lookup": what, "reason": str(exc) or "timeout"}}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr.agi import ReplyKind, command_line, parse_environment, parse_reply, quote
+from ivr.agi import ReplyKind, command_line, parse_environment, parse_environment_block, parse_reply, quote
 from ivr.errors import AgiProtocolError
 from tests.ivr.asterisk import environment_blocks, transcript_lines
 
@@ -106,6 +106,20 @@ def test_any_environment_either_parses_or_raises_a_protocol_error(lines: list[st
 def test_an_environment_line_that_is_not_agi_is_refused() -> None:
     with pytest.raises(AgiProtocolError, match="not an AGI environment line"):
         parse_environment(["GET / HTTP/1.1"])
+    with pytest.raises(AgiProtocolError, match="not an AGI environment line: 'Host: x'"):
+        parse_environment_block("agi_network: yes\nHost: x\n\n")
+
+
+def test_the_environment_block_parses_like_its_lines(transcripts: Path) -> None:
+    lines = environment_blocks(transcripts / "01-inbound-answered/01.agi")[0]
+    block = "\n".join(lines) + "\n\n"
+    assert parse_environment_block(block) == parse_environment(lines)
+
+
+@given(st.text(max_size=300))
+def test_any_environment_block_either_parses_or_raises_a_protocol_error(text: str) -> None:
+    with contextlib.suppress(AgiProtocolError):
+        parse_environment_block(text)
 
 
 def test_arguments_are_quoted_when_empty_or_spaced_and_line_ends_are_refused() -> None:

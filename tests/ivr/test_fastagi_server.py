@@ -191,6 +191,21 @@ async def test_an_unavailable_crm_does_not_stop_the_menu(
     assert (event.outcome, event.queue, event.customer_id) == (IvrOutcome.QUEUED, "sales", None)
 
 
+async def test_a_crm_that_does_not_answer_in_time_counts_as_unavailable(
+    menus_dir: Path, make_server: Callable[..., Any], customers: FakeCustomers, completed: Subscription
+) -> None:
+    server = await make_server(menus_dir, command_timeout_s=0.2, lookup_timeout_s=0.1)
+    never = asyncio.Event()
+
+    async def find_caller(number: str) -> None:
+        await never.wait()
+
+    customers.find_caller = find_caller  # type: ignore[method-assign]
+    await AsteriskScript(environment(), digits=["2"]).call(server.port)
+    event = await next_event(completed)
+    assert (event.outcome, event.queue, event.customer_id) == (IvrOutcome.QUEUED, "sales", None)
+
+
 async def test_a_number_without_a_menu_goes_to_the_default_queue(
     ivr_server: IvrServer, completed: Subscription
 ) -> None:
