@@ -12,6 +12,7 @@ raw ``executemany``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import json
@@ -287,10 +288,10 @@ async def import_customers(
 ) -> ImportReport:
     """Import a customer file; raises :class:`ImportFailed` (``all`` mode) listing every bad row.
 
-    Rows are read and checked a chunk at a time and inserted as they pass, all inside one write
-    transaction, so a big file is never held in memory whole: in ``all`` mode the first bad row stops the
-    inserting, the rest of the file is still checked so every bad row is reported, and the
-    transaction is rolled back.
+    Rows are read and checked a chunk at a time (the next chunk while the current one is
+    inserted), all inside one write transaction, so a big file is never held in memory whole.
+    In ``all`` mode the first bad row stops the inserting, the rest of the file is still
+    checked so every bad row is reported, and the transaction is rolled back.
     """
     path = Path(path)
     now = now or utcnow()
@@ -302,15 +303,16 @@ async def import_customers(
         async with db.write() as session:
             connection = await session.connection()
             next_id = int(await connection.scalar(select(func.coalesce(func.max(Customer.id), 0)))) + 1
-            async for parsed, chunk_problems in _checked_chunks(columns, rows):
-                problems.extend(chunk_problems)
-                kept = _drop_repeated_numbers(parsed, seen, problems)
-                if mode is ImportMode.PER_ROW:
-                    kept = await _drop_taken_numbers(connection, kept, problems)
-                elif problems:
-                    continue  # nothing more goes in; keep checking to report every bad row
-                next_id = await _insert_batch(connection, kept, next_id, now)
-                imported += len(kept)
+            async with contextlib.aclosing(_checked_chunks(columns, rows)) as chunks:
+                async for parsed, chunk_problems in chunks:
+                    problems.extend(chunk_problems)
+                    kept = _drop_repeated_numbers(parsed, seen, problems)
+                    if mode is ImportMode.PER_ROW:
+                        kept = await _drop_taken_numbers(connection, kept, problems)
+                    elif problems:
+                        continue  # nothing more goes in; keep checking to report every bad row
+                    next_id = await _insert_batch(connection, kept, next_id, now)
+                    imported += len(kept)
             problems.sort(key=lambda p: p.row)
             if problems and mode is ImportMode.ALL:
                 raise ImportFailed(str(path), problems)
@@ -341,14 +343,27 @@ CHUNK_ROWS = 20_000
 async def _checked_chunks(
     columns: dict[str, int], rows: Iterator[tuple[int, list[str]]]
 ) -> AsyncIterator[tuple[list[_ParsedRow], list[ImportProblem]]]:
-    """Chunks of checked rows in file order, each read and checked in a worker thread.
+    """Chunks of checked rows in file order; the next chunk is read and checked in a worker
+    thread while the caller inserts the current one (sqlite3 releases the interpreter lock
+    while it writes, so the two overlap)."""
+    pending = asyncio.ensure_future(asyncio.to_thread(_next_checked, columns, rows))
+    try:
+        while True:
+            result = await pending
+            if result is None:
+                return
+            pending = asyncio.ensure_future(asyncio.to_thread(_next_checked, columns, rows))
+            yield result
+    finally:
+        if not pending.done():
+            await asyncio.wait([pending])  # the thread cannot be interrupted; let it finish
 
-    One chunk at a time: checking the next chunk while the previous one is inserted only made
-    both wait for the interpreter lock (measured slower), and worker processes cost more in
-    pickling than they saved on two cores.
-    """
-    while chunk := await asyncio.to_thread(_take, rows, CHUNK_ROWS):
-        yield await asyncio.to_thread(parse_customer_chunk, columns, chunk)
+
+def _next_checked(
+    columns: dict[str, int], rows: Iterator[tuple[int, list[str]]]
+) -> tuple[list[_ParsedRow], list[ImportProblem]] | None:
+    chunk = _take(rows, CHUNK_ROWS)
+    return parse_customer_chunk(columns, chunk) if chunk else None
 
 
 def _take(rows: Iterator[tuple[int, list[str]]], count: int) -> list[tuple[int, list[str]]]:
