@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cti.bus import EventBus, Subscription
+from hotline.settings import load_settings
 from ivr.crm_port import CallerRecord, TicketStatus
 from ivr.errors import LookupUnavailable
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome, PathEntry
@@ -274,3 +275,29 @@ async def test_stopping_the_server_cuts_a_stalled_session_short(
     commands = await call
     assert commands[-1].startswith("STREAM FILE")
     assert (await next_event(completed)).queue == "support"
+
+
+async def test_the_server_is_built_from_the_settings_with_absolute_prompt_paths(
+    menus_dir: Path, bus: EventBus, customers: FakeCustomers, tmp_path: Path, completed: Subscription
+) -> None:
+    settings = load_settings(
+        environ={
+            "HOTLINE_AGI_PORT": "0",
+            "HOTLINE_AGI_PROMPTS_DIR": "var/prompts",
+            "HOTLINE_DATA_DIR": str(tmp_path / "data"),
+            "HOTLINE_AGI_COMMAND_TIMEOUT_S": "3",
+        }
+    )
+    registry = MenuRegistry(menus_dir)
+    registry.load()
+    server = IvrServer.from_settings(settings, registry=registry, bus=bus, customers=customers)
+    await server.start()
+    try:
+        commands = await AsteriskScript(environment(), digits=["1"]).call(server.port)
+    finally:
+        await server.stop()
+    welcome = commands[2].split()[2]
+    assert Path(welcome).is_absolute()
+    assert welcome.endswith("var/prompts/4008123456/en/welcome")
+    assert server.messages_dir == str(tmp_path / "data" / "messages")
+    assert (await next_event(completed)).outcome is IvrOutcome.QUEUED
