@@ -134,8 +134,10 @@ class IvrServer:
         menu = self.registry.get(environment.dialed)
         if menu is None:
             log.warning("ivr_no_menu", extra={"kv": {"dialed": environment.dialed}})
-            await request.execute(SetVariable("HOTLINE_QUEUE", self.default_queue).line())
-            self._publish_no_menu(environment)
+            try:
+                await request.execute(SetVariable("HOTLINE_QUEUE", self.default_queue).line())
+            finally:
+                self._publish_no_menu(environment)
             return
         run = MenuRun(
             menu,
