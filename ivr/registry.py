@@ -107,11 +107,11 @@ class MenuRegistry:
             self._waiters.clear()
         return report
 
-    async def next_change(self) -> ReloadReport:
-        """The report of the next reload that changed something."""
+    def next_change(self) -> asyncio.Future[ReloadReport]:
+        """A future of the report of the next reload that changes something (registered now)."""
         waiter: asyncio.Future[ReloadReport] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        return await waiter
+        return waiter
 
     async def start(self) -> None:
         """Watch the directory: poll file stamps (cheap, and works on every filesystem)."""
