@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import wave
 from pathlib import Path
 
 import pytest
 
-from hotline.cli import main
+from hotline.commands import prompts as prompts_command
 from ivr.loader import parse_menu
 from ivr.prompts import PromptGenerationFailed, PromptPaths, generate_prompts, prompt_specs
 
@@ -27,10 +28,13 @@ nodes:
 """
 
 
-@pytest.fixture(autouse=True)
-def keep_test_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command would replace the root logger's handlers, pytest's among them."""
-    monkeypatch.setattr("hotline.cli.configure_logging", lambda *args, **kwargs: None)
+def hotline_prompts(*argv: str) -> int:
+    """``hotline prompts ARGS`` as the console command parses and runs it."""
+    parser = argparse.ArgumentParser(prog="hotline")
+    parser.add_argument("--config")
+    prompts_command.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["prompts", *argv])
+    return args.run(args)
 
 
 def small_menu(text: str = MENU):
@@ -84,9 +88,9 @@ def test_the_hotline_prompts_command_makes_the_prompts_of_the_menus_dir(
     (menus / "4008000000.yaml").write_text(MENU, encoding="utf-8")
     monkeypatch.setenv("HOTLINE_AGI_MENUS_DIR", str(menus))
     monkeypatch.setenv("HOTLINE_AGI_PROMPTS_DIR", str(tmp_path / "prompts"))
-    assert main(["prompts"]) == 0
+    assert hotline_prompts() == 0
     assert "12 made, 0 up to date" in capsys.readouterr().out
-    assert main(["prompts"]) == 0
+    assert hotline_prompts() == 0
     assert "0 made, 12 up to date" in capsys.readouterr().out
 
 
@@ -97,5 +101,5 @@ def test_the_hotline_prompts_command_refuses_a_broken_menu(
     menus.mkdir()
     (menus / "4008000000.yaml").write_text(MENU.replace("prompt: hello", "prompt: helo"), encoding="utf-8")
     monkeypatch.setenv("HOTLINE_AGI_MENUS_DIR", str(menus))
-    assert main(["prompts"]) == 1
+    assert hotline_prompts() == 1
     assert "node 'hello': plays prompt 'helo'" in capsys.readouterr().err
