@@ -114,7 +114,10 @@ class MenuRegistry:
         return waiter
 
     async def start(self) -> None:
-        """Watch the directory: poll file stamps (cheap, and works on every filesystem)."""
+        """Load the menus if ``load()`` was not called (raising ``MenuInvalid`` on a broken file),
+        then watch the directory: poll file stamps (cheap, and works on every filesystem)."""
+        if not self._stamps:
+            self.load()
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch(), name="ivr-menu-watcher")
 

@@ -91,3 +91,15 @@ async def test_the_watcher_reloads_a_file_changed_on_disk(menus_dir: Path) -> No
     assert report.loaded == ["4008123456"]
     menu = registry.get("4008123456")
     assert menu is not None and menu.fallback_queue == "vip"
+
+
+async def test_starting_the_watcher_loads_the_menus_first_and_refuses_a_broken_one(menus_dir: Path) -> None:
+    registry = MenuRegistry(menus_dir)
+    await registry.start()
+    try:
+        assert registry.numbers() == ["4008123456"]
+    finally:
+        await registry.stop()
+    write_menu(menus_dir, "4008000000", TRANSCRIPT_MENU.replace("start: welcome", "start: nowhere"))
+    with pytest.raises(MenuInvalid, match="4008000000.yaml: start 'nowhere' is not a node"):
+        await MenuRegistry(menus_dir).start()
