@@ -101,5 +101,5 @@ async def test_starting_the_watcher_loads_the_menus_first_and_refuses_a_broken_o
     finally:
         await registry.stop()
     write_menu(menus_dir, "4008000000", TRANSCRIPT_MENU.replace("start: welcome", "start: nowhere"))
-    with pytest.raises(MenuInvalid, match="4008000000.yaml: start 'nowhere' is not a node"):
+    with pytest.raises(MenuInvalid, match=r"4008000000\.yaml: start 'nowhere' is not a node"):
         await MenuRegistry(menus_dir).start()
