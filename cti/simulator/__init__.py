@@ -2,7 +2,7 @@
 captures in tests/transcripts show, for tests and ``hotline demo`` (see docs/simulator.md)."""
 
 from cti.simulator.clock import Clock, RealClock, VirtualClock
-from cti.simulator.core import CallRecord, QueueConfig, SwitchSimulator
+from cti.simulator.core import CallRecord, Dialplan, QueueConfig, SwitchSimulator
 from cti.simulator.scripts import AgentScript, CallerScript
 from cti.simulator.traffic import DemoTraffic, TrafficSummary
 
@@ -12,6 +12,7 @@ __all__ = [
     "CallerScript",
     "Clock",
     "DemoTraffic",
+    "Dialplan",
     "QueueConfig",
     "RealClock",
     "SwitchSimulator",

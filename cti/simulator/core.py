@@ -8,6 +8,7 @@ FastAGI side in ``fastagi_client.py``.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,30 @@ class QueueConfig:
     retry_s: float = 1.0
 
 
+class Dialplan(enum.StrEnum):
+    """Which dialplan the simulated switch runs."""
+
+    # tests/transcripts/config/extensions.conf: the rig the captures were made on. The caller
+    # queues straight into ${HOTLINE_QUEUE}; its static members are the fallback.
+    CAPTURES = "captures"
+    # asterisk-config/extensions.conf + queues.conf: what is deployed. The caller waits in a
+    # queue without members until Hotline Redirects it; the -fallback twin is app_queue's ACD.
+    HOTLINE = "hotline"
+
+
 DEFAULT_QUEUES = (QueueConfig("support", "rrmemory"), QueueConfig("sales", "leastrecent"))
+FALLBACK_SUFFIX = "-fallback"
+# asterisk-config/queues.conf: the waiting queues (ringall, no members) and their -fallback twins.
+HOTLINE_QUEUES = (
+    QueueConfig("support", "ringall", 15.0, 5.0),
+    QueueConfig("support" + FALLBACK_SUFFIX, "rrmemory", 15.0, 2.0),
+    QueueConfig("sales", "ringall", 15.0, 5.0),
+    QueueConfig("sales" + FALLBACK_SUFFIX, "leastrecent", 15.0, 2.0),
+    QueueConfig("vip", "ringall", 15.0, 5.0),
+    QueueConfig("vip" + FALLBACK_SUFFIX, "leastrecent", 15.0, 2.0),
+    QueueConfig("complaints", "ringall", 15.0, 5.0),
+    QueueConfig("complaints" + FALLBACK_SUFFIX, "rrmemory", 15.0, 2.0),
+)
 
 
 @dataclass(slots=True)
@@ -67,11 +91,14 @@ class CallRecord:
 
 
 class SwitchSimulator(QueueMembers):
-    """A small Asterisk: AMI server, FastAGI client, the captured dialplan and app_queue.
+    """A small Asterisk: AMI server, FastAGI client, a dialplan and app_queue.
 
-    ``agents`` are the phones that exist (their scripts say how they behave when they ring);
-    ``members`` puts some of them into queues at start (app_queue's static members: the fallback
-    path). Everything it writes follows ``clock``.
+    ``dialplan`` picks the production dialplan (``Dialplan.HOTLINE``, the default) or the one the
+    captures were made with (``Dialplan.CAPTURES``). ``agents`` are the phones that exist (their
+    scripts say how they behave when they ring); ``members`` makes some of them app_queue's static
+    members of a service queue's fallback path: the queue itself with ``CAPTURES``, its
+    ``-fallback`` twin with ``HOTLINE`` (where, when ``members`` is None, every agent is a static
+    member of every fallback queue, as queues.conf has it). Everything it writes follows ``clock``.
     """
 
     def __init__(
@@ -81,7 +108,7 @@ class SwitchSimulator(QueueMembers):
         agents: Iterable[AgentScript] = (),
         members: Mapping[str, Iterable[str]] | None = None,
         agi_url: str = DEFAULT_AGI_URL,
-        queues: Iterable[QueueConfig] = DEFAULT_QUEUES,
+        queues: Iterable[QueueConfig] | None = None,
         username: str = "hotline",
         secret: str = "hotline-secret",
         seed: int = 0,
@@ -89,8 +116,12 @@ class SwitchSimulator(QueueMembers):
         first_channel: int = 0,
         devices: Mapping[str, str] | None = None,
         queue_options: str = "tT",
+        dialplan: Dialplan = Dialplan.HOTLINE,
     ) -> None:
         self.clock: Clock = clock or RealClock()
+        self.dialplan = Dialplan(dialplan)
+        if queues is None:
+            queues = HOTLINE_QUEUES if self.dialplan is Dialplan.HOTLINE else DEFAULT_QUEUES
         self.agi_url = agi_url
         self.queue_options = queue_options
         self.username = username
@@ -115,11 +146,22 @@ class SwitchSimulator(QueueMembers):
         self.processed_calls = 0
         self._listeners: list[Callable[[bytes], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._initial_members = {q: list(i) for q, i in (members or {}).items()}
+        self._initial_members = self._static_members(members)
         self.server: AmiServer | None = None  # set by start()
         self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
         self.prompt_lengths: dict[str, float] = {}
         self.agi_failures = 0
+
+    def _static_members(self, members: Mapping[str, Iterable[str]] | None) -> dict[str, list[str]]:
+        if self.dialplan is Dialplan.CAPTURES:
+            return {q: list(i) for q, i in (members or {}).items()}
+        if members is None:
+            phones = [f"PJSIP/{extension}" for extension in self.phones]
+            return {q: list(phones) for q in self.queues if q.endswith(FALLBACK_SUFFIX)}
+        # A service queue's static members belong to its -fallback twin: the waiting queue has none.
+        return {
+            q if q.endswith(FALLBACK_SUFFIX) else q + FALLBACK_SUFFIX: list(i) for q, i in members.items()
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 

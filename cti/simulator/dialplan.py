@@ -1,4 +1,5 @@
-"""The captured dialplan (tests/transcripts/config/extensions.conf, docs/routing.md) as call flows.
+"""The captures' dialplan (tests/transcripts/config/extensions.conf) as call flows, and the
+entry of every inbound call (the production dialplan is ``hotline_dialplan.py``).
 
 from-trunk: NoOp, Answer, Set(HOTLINE_QUEUE=support), AGI(agi://…/ivr), MixMonitor(…,b),
 Queue(${HOTLINE_QUEUE},tT,,,120), Hangup. hotline-deliver: Dial(PJSIP/${EXTEN},ring) and back to
@@ -11,7 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cti.simulator import app_queue
-from cti.simulator.core import TRUNK_DEVICE, CallRecord
+from cti.simulator.core import TRUNK_DEVICE, CallRecord, Dialplan
 from cti.simulator.fastagi_client import run_agi
 from cti.simulator.legs import Leg, RedirectTo
 from cti.simulator.scripts import CallerScript
@@ -37,7 +38,12 @@ async def run_inbound_call(sim: SwitchSimulator, script: CallerScript, record: C
     sim.legs[channel.name] = leg
     timers = _script_timers(sim, leg, script)
     try:
-        await _from_trunk(sim, leg, record)
+        if sim.dialplan is Dialplan.HOTLINE:
+            from cti.simulator import hotline_dialplan
+
+            await hotline_dialplan.run(sim, leg, record)
+        else:
+            await _from_trunk(sim, leg, record)
     finally:
         for timer in timers:
             timer.cancel()

@@ -48,6 +48,10 @@ def queue_remove(server: AmiServer, session: Session, action: Action, aid: wire.
     if interface not in queue.members:
         error(session, aid, "Unable to remove interface: Not there")
         return
+    if queue.members[interface].membership != "dynamic":
+        # queues.conf's members stay until the configuration changes.
+        error(session, aid, "Member not dynamic")
+        return
     ok(session, aid, "Removed interface from queue")
     sim.remove_member(queue.name, interface)
 

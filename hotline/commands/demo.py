@@ -149,7 +149,6 @@ async def run_demo(
     sim = SwitchSimulator(
         clock=clock or RealClock(),
         agents=phones,
-        members={"support": [p.interface for p in phones], "sales": [p.interface for p in phones]},
         agi_url=agi_url,
         secret=secret,
         seed=seed,

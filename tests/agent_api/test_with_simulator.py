@@ -21,7 +21,8 @@ def _closed_port() -> int:
 
 
 async def test_a_call_rung_by_the_simulated_switch_pops_on_the_agents_socket_and_ends(stack: Stack):
-    # No IVR server at agi_url: AGI fails and app_queue rings its static member, like Asterisk does.
+    # No IVR server at agi_url: AGI fails and the production dialplan sends the caller to
+    # support-fallback, where app_queue rings its static member, like Asterisk does.
     sim = SwitchSimulator(
         agents=[AgentScript("1001", answer_after_s=0.2, hangup_after_s=0.3)],
         members={"support": ["PJSIP/1001"]},
@@ -41,7 +42,7 @@ async def test_a_call_rung_by_the_simulated_switch_pops_on_the_agents_socket_and
         record = sim.place_call(CallerScript(caller=CUSTOMER_PHONE, caller_name="", digits=""))
         pop = await next_frame(ws, "pop", within_s=10)
         assert pop["customer"]["name"] == CUSTOMER_NAME
-        assert pop["queue"] == "support"
+        assert pop["queue"] == "support-fallback"
         ended = await next_frame(ws, "ended", within_s=10)
         assert ended["call_id"] == pop["call_id"]
         async with asyncio.timeout(10):

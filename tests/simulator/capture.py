@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cti.ami_protocol import AmiMessage, AmiParser, first
-from cti.simulator import AgentScript, CallerScript, SwitchSimulator, VirtualClock
+from cti.simulator import AgentScript, CallerScript, Dialplan, SwitchSimulator, VirtualClock
 from cti.simulator.conformance import parse_stream
 
 AGENT_EXTENSIONS = ("1001", "1002", "1003", "1004", "2001")
@@ -327,6 +327,7 @@ def make_simulator(clock: VirtualClock, scenario: Scenario, agi_port: int) -> Sw
         first_channel=scenario.first_channel,
         devices={**known_devices(scenario), **scenario.history},
         queue_options=queue_options(scenario),
+        dialplan=Dialplan.CAPTURES,
     )
 
 

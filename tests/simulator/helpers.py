@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cti.ami_protocol import AmiMessage, first, format_action
 from cti.events import SwitchEvent
-from cti.simulator import AgentScript, SwitchSimulator, VirtualClock
+from cti.simulator import AgentScript, Dialplan, SwitchSimulator, VirtualClock
 from cti.tracker import CallTracker
 from tests.simulator.capture import CaptureClient, TimedAction, unused_port
 
@@ -56,12 +56,15 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    agents: Iterable[AgentScript] = (), members: dict[str, list[str]] | None = None, agi_url: str = ""
+    agents: Iterable[AgentScript] = (),
+    members: dict[str, list[str]] | None = None,
+    agi_url: str = "",
+    dialplan: Dialplan = Dialplan.CAPTURES,
 ) -> AsyncIterator[Rig]:
     clock = VirtualClock()
     ticking = asyncio.create_task(clock.run())
     url = agi_url or f"agi://127.0.0.1:{await unused_port()}/ivr"
-    sim = SwitchSimulator(clock=clock, agents=agents, members=members, agi_url=url)
+    sim = SwitchSimulator(clock=clock, agents=agents, members=members, agi_url=url, dialplan=dialplan)
     port = await sim.start()
     ami = Ami(clock)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cti.ami_protocol import AmiParser
 from cti.events import SwitchEvent
-from cti.simulator import AgentScript, CallerScript, SwitchSimulator, VirtualClock
+from cti.simulator import AgentScript, CallerScript, Dialplan, SwitchSimulator, VirtualClock
 from cti.tracker import CallTracker
 from tests.simulator.capture import ScriptedAgiServer, read_agi_commands
 
@@ -44,6 +44,7 @@ async def record_burst(transcripts: Path, calls: int, seed: int) -> bytes:
         agents=agents,
         members={"support": [a.interface for a in agents]},
         agi_url=f"agi://127.0.0.1:{agi_port}/ivr",
+        dialplan=Dialplan.CAPTURES,
     )
     port = await sim.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)

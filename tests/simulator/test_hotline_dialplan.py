@@ -1,0 +1,294 @@
+"""The production dialplan (asterisk-config/extensions.conf, queues.conf) in the simulator: the
+member-less waiting queue, Hotline's delivery by Redirect, the -fallback twins, the IVR's actions
+and the ACD's max-wait Redirects."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from cti.ami_protocol import AmiMessage, first
+from cti.events import CallAnswered, CallQueued
+from cti.simulator import AgentScript, CallerScript, Dialplan, SwitchSimulator
+from tests.simulator.capture import ScriptedAgiServer
+from tests.simulator.helpers import Rig, rig
+
+AGENTS = [AgentScript("1001", answer_after_s=2.0), AgentScript("1002", answer_after_s=3.0)]
+FALLBACK_QUEUES = {"support-fallback", "sales-fallback", "vip-fallback", "complaints-fallback"}
+
+
+@asynccontextmanager
+async def hotline(
+    agents: list[AgentScript] = AGENTS, ivr: list[str] | None = None, members: dict | None = None
+) -> AsyncIterator[Rig]:
+    """A simulator on the production dialplan; ``ivr`` None: no FastAGI server at all."""
+    server = ScriptedAgiServer(ivr) if ivr is not None else None
+    url = f"agi://127.0.0.1:{await server.start()}/ivr" if server is not None else ""
+    try:
+        async with rig(agents, members=members, agi_url=url, dialplan=Dialplan.HOTLINE) as r:
+            yield r
+    finally:
+        if server is not None:
+            await server.stop()
+
+
+def of_channel(r: Rig, event: str, channel: str) -> list[AmiMessage]:
+    return [m for m in r.ami.events(event) if first(m, "Channel") == channel]
+
+
+def apps(r: Rig, channel: str) -> list[str]:
+    return [f"{first(m, 'Context')}:{first(m, 'Application')}" for m in of_channel(r, "Newexten", channel)]
+
+
+def set_variable(name: str, value: str) -> str:
+    return f'SET VARIABLE {name} "{value}"'
+
+
+async def test_the_production_dialplan_has_the_four_waiting_queues_and_their_fallback_twins() -> None:
+    sim = SwitchSimulator(agents=AGENTS)
+    assert sim.dialplan is Dialplan.HOTLINE
+    assert set(sim.queues) == {"support", "sales", "vip", "complaints"} | FALLBACK_QUEUES
+    await sim.start()
+    try:
+        for name, queue in sim.queues.items():
+            expected = {"PJSIP/1001", "PJSIP/1002"} if name in FALLBACK_QUEUES else set()
+            assert set(queue.members) == expected, name
+            assert all(m.membership == "static" for m in queue.members.values())
+    finally:
+        await sim.stop()
+
+
+async def test_without_a_fastagi_server_the_call_lands_in_support_fallback_and_an_agent_answers() -> None:
+    async with hotline() as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=30.0))
+        await call.done
+        await r.ami.sync()
+        [join] = r.ami.events("QueueCallerJoin")
+        assert first(join, "Queue") == "support-fallback"
+        channel = first(join, "Channel")
+        assert [
+            first(m, "Value") for m in of_channel(r, "VarSet", channel) if first(m, "Variable") == "AGISTATUS"
+        ] == ["FAILURE"]
+        assert "hotline-fallback:Queue" in apps(r, channel)
+        assert "hotline-wait:Queue" not in apps(r, channel)
+        [connect] = r.ami.events("AgentConnect")
+        assert first(connect, "Queue") == "support-fallback"
+        assert call.answered is not None and call.agi_status == "FAILURE"
+        queued = [e for e in r.ami.domain_events() if isinstance(e, CallQueued)]
+        assert [e.queue for e in queued] == ["support-fallback"]
+
+
+async def test_with_the_ivr_up_the_caller_waits_in_the_memberless_queue_until_hotline_delivers() -> None:
+    async with hotline(ivr=[set_variable("HOTLINE_QUEUE", "sales")]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=200.0))
+        await r.clock.sleep(100.0)
+        [join] = r.ami.events("QueueCallerJoin")
+        assert first(join, "Queue") == "sales"
+        assert r.ami.events("AgentCalled") == [] and r.ami.events("DialBegin") == []
+        assert call.answered is None
+        channel = first(join, "Channel")
+        response = await r.ami.action("Redirect", Channel=channel, Context="hotline-deliver", Exten="1002")
+        assert first(response, "Response") == "Success"
+        await call.done
+        await r.ami.sync()
+        assert first(r.ami.events("QueueCallerLeave")[0], "Queue") == "sales"
+        # The caller hung up during the conversation: the dialplan ends in Dial.
+        assert apps(r, channel)[-1] == "hotline-deliver:Dial"
+        assert call.agent == "1002" and call.agi_status == "SUCCESS"
+        answered = next(e for e in r.ami.domain_events() if isinstance(e, CallAnswered))
+        assert answered.agent == "PJSIP/1002"
+
+
+async def test_an_unanswered_delivery_requeues_the_caller_with_a_higher_priority() -> None:
+    agents = [AgentScript("1001", answer_after_s=None)]
+    async with hotline(agents, ivr=[set_variable("QUEUE_PRIO", "3")]) as r:
+        first_call = r.sim.place_call(CallerScript(caller="13800000001", hangup_after_s=120.0))
+        await r.clock.sleep(1.0)
+        r.sim.place_call(CallerScript(caller="13800000002", hangup_after_s=120.0))
+        await r.clock.sleep(5.0)
+        channel = first(r.ami.events("QueueCallerJoin")[0], "Channel")
+        await r.ami.action("Redirect", Channel=channel, Context="hotline-deliver", Exten="1001")
+        await r.clock.sleep(20.0)
+        joins = of_channel(r, "QueueCallerJoin", channel)
+        assert [first(j, "Queue") for j in joins] == ["support", "support"]
+        # The other caller (QUEUE_PRIO 3 too) joined while this one rang: it goes back ahead.
+        assert first(joins[1], "Position") == "1"
+        prio = [
+            first(m, "Value")
+            for m in of_channel(r, "VarSet", channel)
+            if first(m, "Variable") == "QUEUE_PRIO"
+        ]
+        assert prio[-1] == "4"
+        assert first(of_channel(r, "DialEnd", channel)[0], "DialStatus") == "NOANSWER"
+        status = await r.ami.action("QueueStatus", Queue="support")
+        del status
+        await r.ami.sync()
+        entries = [
+            m for m in r.ami.messages if m.get("Event") == "QueueEntry" and first(m, "Channel") == channel
+        ]
+        assert first(entries[-1], "Priority") == "4" and first(entries[-1], "Position") == "1"
+        await first_call.done
+
+
+async def test_a_caller_hotline_never_delivers_goes_to_the_fallback_after_the_wait() -> None:
+    async with hotline(ivr=[]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=400.0))
+        await r.clock.sleep(179.0)
+        assert [first(j, "Queue") for j in r.ami.events("QueueCallerJoin")] == ["support"]
+        await r.clock.sleep(10.0)
+        await r.ami.sync()
+        assert [first(j, "Queue") for j in r.ami.events("QueueCallerJoin")] == ["support", "support-fallback"]
+        await call.done
+        assert call.answered is not None
+
+
+async def test_the_ivr_transfer_action_dials_the_extension_without_queueing() -> None:
+    ivr = [set_variable("HOTLINE_ACTION", "transfer"), set_variable("HOTLINE_TRANSFER_TO", "1002")]
+    async with hotline(ivr=ivr) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=30.0))
+        await call.done
+        await r.ami.sync()
+        assert r.ami.events("QueueCallerJoin") == []
+        assert first(r.ami.events("DialBegin")[0], "DialString") == "PJSIP/1002"
+        assert call.agent == "1002"
+
+
+async def test_a_transfer_to_a_number_that_is_not_allowed_leaves_the_caller_waiting_for_an_agent() -> None:
+    ivr = [set_variable("HOTLINE_ACTION", "transfer"), set_variable("HOTLINE_TRANSFER_TO", "7")]
+    async with hotline(ivr=ivr) as r:
+        r.sim.place_call(CallerScript(hangup_after_s=10.0))
+        await r.clock.sleep(8.0)
+        assert [first(j, "Queue") for j in r.ami.events("QueueCallerJoin")] == ["support"]
+
+
+async def test_the_ivr_message_action_records_a_message_and_tells_hotline() -> None:
+    async with hotline(ivr=[set_variable("HOTLINE_ACTION", "message")]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=20.0))
+        await call.done
+        await r.ami.sync()
+        assert r.ami.events("QueueCallerJoin") == []
+        [event] = r.ami.events("UserEvent")
+        assert first(event, "UserEvent") == "HotlineMessage"
+        assert first(event, "Queue") == "support" and first(event, "Status") == "HANGUP"
+        assert first(event, "File").endswith(f"/{first(event, 'Linkedid')}/{first(event, 'Uniqueid')}.wav")
+        assert first(event, "Privilege") == "user,all"
+
+
+async def test_a_caller_who_hangs_up_during_the_message_prompt_left_no_message() -> None:
+    async with hotline(ivr=[set_variable("HOTLINE_ACTION", "message")]) as r:
+        r.sim.prompt_lengths["vm-intro"] = 5.0
+        call = r.sim.place_call(CallerScript(hangup_after_s=3.0, digits=""))
+        await call.done
+        await r.ami.sync()
+        assert r.ami.events("UserEvent") == []
+
+
+async def test_the_hangup_and_callback_actions_say_goodbye_and_end_the_call() -> None:
+    for action, prompts in (("hangup", ["vm-goodbye"]), ("callback", ["auth-thankyou", "vm-goodbye"])):
+        async with hotline(ivr=[set_variable("HOTLINE_ACTION", action)]) as r:
+            call = r.sim.place_call(CallerScript(hangup_after_s=60.0, digits=""))
+            await call.done
+            await r.ami.sync()
+            assert call.ended is not None and call.ended - call.arrived < 10.0
+            played = [
+                first(m, "AppData") for m in r.ami.events("Newexten") if first(m, "Application") == "Playback"
+            ]
+            assert played == prompts
+            assert r.ami.events("QueueCallerJoin") == []
+            [hangup] = r.ami.events("Hangup")
+            assert first(hangup, "Cause") == "16"
+
+
+async def test_an_unknown_action_still_gets_the_caller_an_agent() -> None:
+    async with hotline(ivr=[set_variable("HOTLINE_ACTION", "Fax!")]) as r:
+        r.sim.place_call(CallerScript(hangup_after_s=10.0))
+        await r.clock.sleep(8.0)
+        assert [first(j, "Queue") for j in r.ami.events("QueueCallerJoin")] == ["support"]
+        assert any(first(m, "Exten") == "i" for m in r.ami.events("Newexten"))
+
+
+async def test_a_max_wait_redirect_to_hotline_callback_thanks_the_caller_and_hangs_up() -> None:
+    async with hotline(ivr=[]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=170.0))
+        await r.clock.sleep(90.0)
+        channel = first(r.ami.events("QueueCallerJoin")[0], "Channel")
+        await r.ami.action("Redirect", Channel=channel, Context="hotline-callback", Exten="support")
+        await call.done
+        await r.ami.sync()
+        assert call.ended is not None and call.ended - call.arrived < 100.0
+        assert apps(r, channel)[-5:] == [
+            "hotline-callback:Set",
+            "hotline-callback:NoOp",
+            "hotline-callback:Playback",
+            "hotline-callback:Playback",
+            "hotline-callback:Hangup",
+        ]
+        assert first(r.ami.events("QueueCallerLeave")[0], "Queue") == "support"
+
+
+async def test_a_max_wait_redirect_to_hotline_message_records_for_that_queue() -> None:
+    async with hotline(ivr=[set_variable("HOTLINE_QUEUE", "vip")]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=120.0))
+        await r.clock.sleep(90.0)
+        channel = first(r.ami.events("QueueCallerJoin")[0], "Channel")
+        await r.ami.action("Redirect", Channel=channel, Context="hotline-message", Exten="vip")
+        await call.done
+        await r.ami.sync()
+        [event] = r.ami.events("UserEvent")
+        assert first(event, "Queue") == "vip" and first(event, "Status") == "HANGUP"
+        assert r.ami.events("AgentCalled") == []
+
+
+async def test_an_ivr_that_stalls_past_its_limit_hands_the_caller_to_the_fallback() -> None:
+    async with hotline(ivr=['STREAM FILE endless ""']) as r:
+        r.sim.prompt_lengths["endless"] = 1000.0
+        call = r.sim.place_call(CallerScript(hangup_after_s=300.0, digits=""))
+        await call.done
+        await r.ami.sync()
+        [join] = r.ami.events("QueueCallerJoin")
+        assert first(join, "Queue") == "support-fallback"
+        assert any(first(m, "Exten") == "T" for m in r.ami.events("Newexten"))
+        assert call.queued is not None and 119.0 < call.queued - call.arrived < 125.0
+        assert call.answered is not None
+
+
+async def test_queue_pause_works_on_static_members_and_queue_remove_is_refused() -> None:
+    async with hotline() as r:
+        paused = await r.ami.action("QueuePause", Interface="PJSIP/1001", Paused="true", Reason="lunch")
+        assert first(paused, "Response") == "Success"
+        events = r.ami.events("QueueMemberPause")
+        assert {first(e, "Queue") for e in events} == FALLBACK_QUEUES
+        assert {first(e, "PausedReason") for e in events} == {"lunch"}
+        removed = await r.ami.action("QueueRemove", Queue="support-fallback", Interface="PJSIP/1001")
+        assert first(removed, "Response") == "Error" and first(removed, "Message") == "Member not dynamic"
+        added = await r.ami.action("QueueAdd", Queue="support-fallback", Interface="PJSIP/1001")
+        assert first(added, "Message") == "Unable to add interface: Already there"
+        call = r.sim.place_call(CallerScript(hangup_after_s=30.0))
+        await call.done
+        assert call.agent == "1002"
+
+
+async def test_when_every_fallback_member_is_paused_their_phones_ring_before_the_message() -> None:
+    async with hotline() as r:
+        for phone in AGENTS:
+            await r.ami.action("QueuePause", Interface=phone.interface, Paused="true", Reason="logged-out")
+        call = r.sim.place_call(CallerScript(hangup_after_s=400.0))
+        await r.clock.sleep(299.0)
+        assert r.ami.events("DialBegin") == []
+        await call.done
+        await r.ami.sync()
+        [dial] = r.ami.events("DialBegin")
+        assert first(dial, "DialString") == "PJSIP/1001"
+        assert call.agent == "1001" and call.answered is not None
+        assert call.answered - call.arrived > 300.0
+
+
+async def test_with_nobody_to_ring_the_fallback_ends_in_a_message() -> None:
+    async with hotline(agents=[AgentScript("1001", answer_after_s=None)]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=400.0))
+        await call.done
+        await r.ami.sync()
+        # 300 s in support-fallback, 30 s of ringing every phone, then the message.
+        [event] = r.ami.events("UserEvent")
+        assert first(event, "Queue") == "support" and first(event, "Status") == "HANGUP"
+        assert call.answered is None
