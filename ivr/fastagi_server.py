@@ -119,13 +119,14 @@ class IvrServer:
         if self._server is None or self._app is None:
             return
         self._server.close()
-        await self._server.wait_closed()
         sessions = set(self._app.sessions)
         if sessions:
             _, pending = await asyncio.wait(sessions, timeout=grace_s)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        # Since Python 3.12 wait_closed() also waits for the connections: only after the sessions.
+        await self._server.wait_closed()
         await self._app.close()
         self._server = None
 
