@@ -110,7 +110,6 @@ def build_app(
     app.router.add_get("/api/ws", websocket)
     add_pages(app)
     app.router.add_static("/static/", HERE / "static", name="static")
-    app.cleanup_ctx.append(_demo_accounts)
     app.cleanup_ctx.append(_live)
     app.on_shutdown.append(_close_sockets)
     return app
@@ -126,15 +125,10 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(document)
 
 
-async def _demo_accounts(app: web.Application) -> AsyncIterator[None]:
-    svc = app[SERVICES]
-    if svc.demo:
-        await ensure_demo_accounts(svc.db, svc.passwords)
-    yield
-
-
 async def ensure_demo_accounts(db: Database, passwords: Passwords) -> None:
-    """Create the demo accounts (password ``demo``) if they are missing, and print them."""
+    """Create the demo accounts (password ``demo``) if they are missing, and print them.
+
+    The composition root calls this before it builds the ACD, whose agents are the accounts."""
     for username, name, roles, extension in DEMO_ACCOUNTS:
         if await accounts.get_account(db, username) is None:
             await accounts.create_account(

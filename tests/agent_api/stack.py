@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 
 from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
-from agent_api.app import build_app
+from agent_api.app import build_app, ensure_demo_accounts
 from agent_api.security import LoginThrottle, Passwords, SessionStore
 from agent_api.ws_hub import Hub
 from crm import campaigns, customers
@@ -105,6 +105,8 @@ class Stack:
     async def start(self, *, port: int = 0) -> Stack:
         self.db = Database(f"sqlite+aiosqlite:///{self.tmp / 'crm.db'}")
         await upgrade(self.db)
+        if self.demo:
+            await ensure_demo_accounts(self.db, fast_passwords())
         self.bus = EventBus()
         self.switch = RecordingSwitch()
         config = AcdConfig(
