@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -97,6 +97,11 @@ async def add_to_do_not_contact(
     e164 = normalize_phone(phone).e164 if phone is not None else None
     async with db.write() as session:
         session.add(DoNotContact(customer_id=customer_id, e164=e164, reason=reason, added_at=now or utcnow()))
+
+
+async def count_customers(db: Database) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(Customer)) or 0)
 
 
 async def find_customer_by_phone(db: Database, number: str) -> CallerMatch | None:

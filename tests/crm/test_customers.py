@@ -6,6 +6,7 @@ from crm.customers import (
     NewCustomer,
     add_phone,
     add_to_do_not_contact,
+    count_customers,
     create_customer,
     customer_card,
     find_customer_by_phone,
@@ -88,3 +89,9 @@ async def test_another_customers_listed_number_does_not_put_this_customer_on_the
     crm = Crm(db)
     assert (await crm.screen_pop("13800138000")).customer.do_not_contact is False  # type: ignore[union-attr]
     assert (await crm.screen_pop("13900139000")).customer.do_not_contact is True  # type: ignore[union-attr]
+
+
+async def test_customers_are_counted(db: Database) -> None:
+    assert await count_customers(db) == 0
+    await create_customer(db, WANG)
+    assert await count_customers(db) == 1
