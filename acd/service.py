@@ -11,8 +11,9 @@ router, the queue statistics and the marketing gate — to the bus and the switc
   the caller back. The agent is paused as "missed" and the next agent is tried.
 - Delivery is ``switch.redirect(caller channel, context=hotline-deliver, exten=extension)``; a
   ``SwitchError`` puts the call back at its place (after ``retry_delivery_s``) and frees the agent.
-- Fallback queues: ``acd.membership`` keeps each agent's membership of ``<queue>-fallback`` in
-  step with their state, so if Hotline stops app_queue delivers to the right people.
+- Fallback queues: every agent is a static member of each ``<queue>-fallback``; ``acd.membership``
+  pauses them there while they are away or logged out, so if Hotline stops app_queue rings only
+  the agents who were available.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class AcdService:
             self.router.set_agent(profile.agent, profile.skills)
         self.stats = QueueStatistics(config.queues, window_s=config.stats_window_s)
         self.gate = MarketingGate(policies)
-        self.fallback = FallbackMembership(switch, config)
+        self.fallback = FallbackMembership(switch)
         self._channels: OrderedDict[str, str] = OrderedDict()  # call → caller's channel
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
         self._agent_of_call: dict[str, str] = {}
@@ -180,14 +181,13 @@ class AcdService:
         events = self.states.login(
             self._clock(), agent, queues, extension=extension, paused_reason=paused_reason
         )
-        await self.fallback.join(profile, queues, paused_reason)
+        await self.fallback.login(profile, paused_reason)
         await self._apply(events)
 
     async def logout(self, agent: str) -> None:
         record = self.states.get(agent)
-        queues = record.queues
         await self._apply(self.states.logout(self._clock(), agent))
-        await self.fallback.leave(record.profile, queues)
+        await self.fallback.logout(record.profile)
 
     async def pause(self, agent: str, reason: str) -> None:
         await self._apply(self.states.pause(self._clock(), agent, reason))
@@ -371,6 +371,7 @@ class AcdService:
                     at=event.at, call_id=call_id, cause=EndCause.LOST_DURING_DISCONNECT, talk_seconds=0.0
                 )
             )
+        await self.fallback.sync(self.states)
         return self.stats.forget_calls(alive)
 
     # --- time ----------------------------------------------------------------------------------

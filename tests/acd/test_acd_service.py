@@ -237,20 +237,37 @@ async def test_the_caller_who_waited_the_maximum_is_sent_to_the_callback_prompt(
     assert (reached.call_id, reached.action, reached.wait_seconds) == ("c1", MaxWaitAction.CALLBACK, 61)
 
 
-async def test_login_pause_and_logout_keep_the_fallback_queue_membership_in_step() -> None:
+async def test_login_pause_and_logout_pause_the_agents_static_fallback_membership() -> None:
     h = Harness()
     await h.acd.login("bob")
     await h.acd.pause("bob", "lunch")
     await h.acd.ready("bob")
     await h.acd.logout("bob")
+    # Static members (queues.conf): never added or removed, only paused while away.
     assert h.switch.requests == [
-        ("queue_add", "support-fallback", "PJSIP/1002", 5, False, ""),
-        ("queue_add", "sales-fallback", "PJSIP/1002", 1, False, ""),
+        ("queue_pause", "PJSIP/1002", False, ""),
         ("queue_pause", "PJSIP/1002", True, "lunch"),
         ("queue_pause", "PJSIP/1002", False, ""),
-        ("queue_remove", "support-fallback", "PJSIP/1002"),
-        ("queue_remove", "sales-fallback", "PJSIP/1002"),
+        ("queue_pause", "PJSIP/1002", True, "logged-out"),
     ]
+
+
+async def test_an_agent_who_logs_in_paused_stays_paused_in_the_fallback_queues() -> None:
+    h = Harness()
+    await h.acd.login("bob", paused_reason="training")
+    assert h.switch.requests == [("queue_pause", "PJSIP/1002", True, "training")]
+
+
+async def test_ringing_talking_and_wrapup_leave_the_fallback_pause_alone() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.feed(offered("c1"), queued("c1", 1))
+    await h.feed(CallRinging(at(2), "c1", "PJSIP/1001", "support", "PJSIP/1001-01"))
+    await h.feed(CallAnswered(at(4), "c1", "PJSIP/1001", "support", 3.0))
+    await h.feed(CallEnded(at(30), "c1", EndCause.NORMAL, 26.0, agent="PJSIP/1001"))
+    assert h.acd.states.get("alice").state is S.WRAP_UP
+    assert h.switch.of("queue_pause") == [("queue_pause", "PJSIP/1001", False, "")]
+    assert h.switch.of("queue_add") == [] and h.switch.of("queue_remove") == []
 
 
 async def test_a_switch_failure_on_fallback_membership_does_not_stop_the_acd() -> None:
@@ -449,3 +466,17 @@ async def test_an_agent_who_transfers_the_caller_wraps_up_and_the_next_agent_car
     await h.feed(CallEnded(at(90), "c1", EndCause.NORMAL, 57.0, agent="PJSIP/1002"))
     assert h.state("bob") is S.WRAP_UP
     assert h.state("alice") is S.WRAP_UP  # her wrap-up runs on, untouched by bob's call
+
+
+async def test_after_a_resync_every_agents_fallback_pause_is_set_again() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.acd.login("bob", paused_reason="lunch")
+    h.switch.requests.clear()
+    # Asterisk may have restarted: app_queue's static members come back unpaused.
+    await h.feed(SwitchResynced(at(50), calls=()))
+    assert sorted(h.switch.of("queue_pause")) == [
+        ("queue_pause", "PJSIP/1001", False, ""),
+        ("queue_pause", "PJSIP/1002", True, "lunch"),
+        ("queue_pause", "PJSIP/1003", True, "logged-out"),
+    ]
