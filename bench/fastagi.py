@@ -4,8 +4,8 @@ A session is a full menu: the greeting, a main menu answered with a digit, a tic
 collected and looked up (read back with SAY DIGITS, its status played), then the queue
 (HOTLINE_QUEUE, HOTLINE_SKILL, QUEUE_PRIO). With the fallback queue and the linkedid first, that
 is 11 AGI commands per call. Hotline runs it through the whole stack: the panoramisk-based
-application, the menu engine, a CRM lookup (an in-memory fake), IvrCompleted on the bus and its
-key=value log line.
+application, the menu engine, a CRM lookup (an in-memory fake), IvrCompleted on the bus, with
+logging at INFO as in production.
 
 The reference, in the same run and against the same client, is a bare asyncio responder: it
 reads the environment and writes the same 11 command lines, reading each reply, with nothing
@@ -284,7 +284,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    # Hotline logs one key=value line per call at INFO, as in production; here into /dev/null.
+    # Logging at INFO as in production (a line per call only for calls that go wrong); into /dev/null.
     with open(os.devnull, "w") as sink:
         configure_logging("INFO", sys.stderr if "-v" in sys.argv else sink)
         asyncio.run(main())

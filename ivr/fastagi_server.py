@@ -248,13 +248,16 @@ class IvrServer:
                     customer_id=run.customer_id,
                 )
             )
-        fields = {
-            "call_id": run.call_id,
-            "outcome": run.outcome,
-            "queue": run.queue,
-            "caller": environment.caller,
-        }
-        log.info("ivr_completed", extra={"kv": fields})
+        # Every call's path is on the bus (and in the CRM's contact); the log keeps the calls that
+        # went wrong (stalled, failed: logged where they fail) and shows the rest at DEBUG.
+        if log.isEnabledFor(logging.DEBUG):
+            fields = {
+                "call_id": run.call_id,
+                "outcome": run.outcome,
+                "queue": run.queue,
+                "caller": environment.caller,
+            }
+            log.debug("ivr_completed", extra={"kv": fields})
 
     def _publish_no_menu(self, environment: AgiEnvironment) -> None:
         self.bus.publish(
