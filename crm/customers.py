@@ -109,8 +109,7 @@ async def find_customer_by_phone(db: Database, number: str) -> CallerMatch | Non
     phone = try_normalize_phone(number)
     if phone is None:
         return None
-    async with db.reader() as reader:
-        row = await reader.first(_CALLER_QUERY, {"e164": phone.e164})
+    row = await db.first(_CALLER_QUERY, {"e164": phone.e164})
     if row is None:
         return None
     return CallerMatch(

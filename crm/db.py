@@ -83,6 +83,20 @@ class Database:
         with self._inline.connection() as connection:
             yield InlineReader(connection, self._inline.plans)
 
+    async def first(self, statement: Executable, params: Params = None) -> Any | None:
+        """One bounded lookup, the first row or None: ``reader()`` without the context manager,
+        for the single-statement hot path (the caller lookup)."""
+        if self._inline is None:
+            async with self.reader() as reader:
+                return await reader.first(statement, params)
+        inline = self._inline
+        connection = inline.idle.pop() if inline.idle else inline.open()
+        try:
+            rows = InlineReader(connection, inline.plans).run(statement, params)
+        finally:
+            inline.give_back(connection)
+        return rows[0] if rows else None
+
     async def dispose(self) -> None:
         if self._inline is not None:
             self._inline.close()
@@ -131,6 +145,9 @@ class InlineReader(Reader):
         self._plans = plans
 
     async def rows(self, statement: Executable, params: Params = None) -> Sequence[Any]:
+        return self.run(statement, params)
+
+    def run(self, statement: Executable, params: Params = None) -> list[Any]:
         plan = self._plans.get(id(statement))
         if plan is None or plan.statement is not statement:
             if len(self._plans) >= 256:
@@ -184,16 +201,19 @@ class _InlineConnections:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        connection = self.idle.pop() if self.idle else self._open()
+        connection = self.idle.pop() if self.idle else self.open()
         try:
             yield connection
         finally:
-            if len(self.idle) < 4:
-                self.idle.append(connection)
-            else:
-                connection.close()
+            self.give_back(connection)
 
-    def _open(self) -> sqlite3.Connection:
+    def give_back(self, connection: sqlite3.Connection) -> None:
+        if len(self.idle) < 4:
+            self.idle.append(connection)
+        else:
+            connection.close()
+
+    def open(self) -> sqlite3.Connection:
         # Autocommit: each SELECT is its own snapshot, which saves a BEGIN and a ROLLBACK per
         # lookup; the screen-pop's few reads do not need to agree to the millisecond.
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
