@@ -484,8 +484,11 @@ async def _insert_sqlite_batch(
         )
         phones.extend((next_id, e164, kind) for e164, kind in numbers)
         next_id += 1
-    await connection.exec_driver_sql(_SQLITE_CUSTOMER_INSERT, customers)
-    await connection.exec_driver_sql(_SQLITE_PHONE_INSERT, phones)
+    # The driver's own executemany, in the same transaction: SQLAlchemy's execution context adds
+    # nothing for plain tuples but per-row copies.
+    driver = (await connection.get_raw_connection()).driver_connection
+    await driver.executemany(_SQLITE_CUSTOMER_INSERT, customers)
+    await driver.executemany(_SQLITE_PHONE_INSERT, phones)
     return next_id
 
 
