@@ -275,43 +275,44 @@ async def _fallback(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
         sim, leg, fallback, record, timeout_s=FALLBACK_WAIT_S, priority=priority
     )
     if outcome != "timeout":
-        await _after_bridge(sim, leg, record, outcome, done_priority=15)
+        await _after_bridge(sim, leg, record, outcome, done_priority=16)
         return
     sim.newexten(channel, 8, "GotoIf", "0?done")
     status = channel.variables.get("QUEUESTATUS", "")
     sim.newexten(channel, 9, "NoOp", f"Nobody answered in {fallback}: {status}")
     phones = [m.interface for m in sim.queues[fallback].members.values()]
     _set(sim, channel, 10, "HOTLINE_PHONES", ",".join(phones))
-    dial = "&".join(phones)
-    sim.newexten(channel, 11, "ExecIf", f"{int(bool(phones))}?Dial({dial},{LAST_RING_S},tm)")
-    extension = _first_to_answer(sim, phones)
-    if extension:
-        outcome = await app_queue.dial_and_bridge(sim, leg, record, extension, LAST_RING_S, None)
+    sim.newexten(channel, 11, "GotoIf", f"{int(not phones)}?message")
+    dial_status = ""
+    if phones:
+        sim.newexten(channel, 12, "Dial", f"{'&'.join(phones)},{LAST_RING_S},tm")
+        extension = _first_to_answer(sim, phones)
+        outcome = "noanswer"
+        if extension:
+            outcome = await app_queue.dial_and_bridge(sim, leg, record, extension, LAST_RING_S, None)
         if outcome != "noanswer":
             sim.varset(channel, "DIALSTATUS", "ANSWER" if record.agent == extension else "CANCEL")
-            await _after_bridge(sim, leg, record, outcome, done_priority=15)
+            await _after_bridge(sim, leg, record, outcome, done_priority=16)
             return
-    sim.varset(channel, "DIALSTATUS", "NOANSWER" if phones else "")
-    sim.newexten(channel, 12, "GotoIf", "0?done")
-    sim.newexten(channel, 13, "NoOp", f"Nobody took {channel.linkedid}: message")
-    sim.newexten(channel, 14, "Goto", "hotline-message,s,1")
+        dial_status = "NOANSWER" if extension else "CHANUNAVAIL"
+        sim.varset(channel, "DIALSTATUS", dial_status)
+        sim.newexten(channel, 13, "GotoIf", "0?done")
+    sim.newexten(channel, 14, "NoOp", f"Nobody took {channel.linkedid}: {dial_status}")
+    sim.newexten(channel, 15, "Goto", "hotline-message,s,1")
     await _message(sim, leg, record)
 
 
 def _first_to_answer(sim: SwitchSimulator, interfaces: list[str]) -> str:
     """Of a ring-all Dial, the phone that answers first: the one leg this simulator builds."""
-    best: tuple[float, str] | None = None
+    ringing: list[tuple[float, str]] = []
     for interface in interfaces:
         extension = interface.partition("/")[2]
         phone = sim.phones.get(extension)
         if phone is None or not phone.reachable or sim.endpoint_state(interface) != "NOT_INUSE":
             continue
-        if phone.answer_after_s is not None and (best is None or phone.answer_after_s < best[0]):
-            best = (phone.answer_after_s, extension)
-    if best is None:
-        reachable = [i for i in interfaces if sim.endpoint_state(i) == "NOT_INUSE"]
-        return reachable[0].partition("/")[2] if reachable else ""
-    return best[1]
+        answers = phone.answer_after_s if phone.answer_after_s is not None else float("inf")
+        ringing.append((answers, extension))
+    return min(ringing)[1] if ringing else ""
 
 
 async def _message(sim: SwitchSimulator, leg: Leg, record: CallRecord, queue: str = "") -> None:

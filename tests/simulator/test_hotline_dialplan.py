@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from cti.ami_protocol import AmiMessage, first
 from cti.events import CallAnswered, CallQueued
@@ -292,3 +293,50 @@ async def test_with_nobody_to_ring_the_fallback_ends_in_a_message() -> None:
         [event] = r.ami.events("UserEvent")
         assert first(event, "Queue") == "support" and first(event, "Status") == "HANGUP"
         assert call.answered is None
+
+
+def conf_steps(context: str, exten: str) -> list[str]:
+    """The applications of one extension of asterisk-config/extensions.conf, in order."""
+    conf = Path(__file__).parents[2] / "asterisk-config" / "extensions.conf"
+    steps: list[str] = []
+    current = ""
+    collecting = False
+    for raw in conf.read_text().splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if line.startswith("["):
+            current = line[1 : line.index("]")]
+        elif current == context and line.startswith("exten =>"):
+            name, _, rest = line[len("exten =>") :].strip().partition(",")
+            steps = [rest.partition(",")[2].partition("(")[0]] if name == exten else steps
+            collecting = name == exten
+        elif current == context and line.startswith("same =>") and steps and collecting:
+            steps.append(line.partition(",")[2].partition("(")[0])
+    return steps
+
+
+def path_in(r: Rig, channel: str, context: str) -> list[str]:
+    return [a.partition(":")[2] for a in apps(r, channel) if a.partition(":")[0] == context]
+
+
+async def test_the_simulated_paths_run_the_applications_extensions_conf_lists() -> None:
+    agents = [AgentScript("1001", answer_after_s=None)]
+    async with hotline(agents) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=400.0))
+        await call.done
+        await r.ami.sync()
+        channel = first(r.ami.events("Newchannel")[0], "Channel")
+        assert path_in(r, channel, "from-trunk") == conf_steps("from-trunk", "_4008XXXXXX")
+        assert path_in(r, channel, "hotline-record") == conf_steps("hotline-record", "s")
+        # Nobody answers anywhere: every step of hotline-fallback but the final Hangup.
+        assert path_in(r, channel, "hotline-fallback") == conf_steps("hotline-fallback", "s")[:-1]
+        assert path_in(r, channel, "hotline-message")[:4] == conf_steps("hotline-message", "s")[:4]
+    async with hotline(ivr=[]) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=100.0))
+        await r.clock.sleep(10.0)
+        channel = first(r.ami.events("QueueCallerJoin")[0], "Channel")
+        await r.ami.action("Redirect", Channel=channel, Context="hotline-callback", Exten="support")
+        await call.done
+        await r.ami.sync()
+        assert path_in(r, channel, "hotline-route") == conf_steps("hotline-route", "s")
+        assert path_in(r, channel, "hotline-wait") == conf_steps("hotline-wait", "s")[:8]
+        assert path_in(r, channel, "hotline-callback") == conf_steps("hotline-callback", "_[a-z].")
