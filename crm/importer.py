@@ -17,6 +17,7 @@ import enum
 import itertools
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -317,7 +318,7 @@ async def import_customers(
             if problems and mode is ImportMode.ALL:
                 raise ImportFailed(str(path), problems)
             await _resync_sequences(connection, ("customers", "customer_phones"))
-    except IntegrityError:
+    except (IntegrityError, sqlite3.IntegrityError):
         # A number that already belongs to a customer: find its rows the slow way, then report.
         parsed_all = await asyncio.to_thread(parse_customers, path, encoding)
         taken = await _taken_numbers(db, [e164 for _, _, phones in parsed_all.rows for e164, _ in phones])
