@@ -17,7 +17,8 @@ async def test_agent_login_makes_the_agent_available_in_the_queues_of_their_skil
     status = await response.json()
     assert status["state"] == "available"
     assert status["queues"] == ["support"]
-    assert ("queue_add", ("support-fallback", "PJSIP/1001"), {}) in stack.switch.requests
+    # The fallback queues' static member is unpaused (docs/routing.md).
+    assert ("queue_pause", ("PJSIP/1001",), {"paused": False, "reason": ""}) in stack.switch.requests
 
 
 async def test_a_ringing_call_pops_the_customer_card_with_the_offer_on_the_agents_socket(stack: Stack):
