@@ -17,6 +17,7 @@ import enum
 import itertools
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ CONTACT_HEADERS = {
 }
 _TRUE = {"1", "true", "yes", "y", "是", "同意"}
 _FALSE = {"", "0", "false", "no", "n", "否", "不同意"}
+_FLAGS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 _MAX_LEN = {
     "name": 200,
     "segment": 40,
@@ -151,6 +153,9 @@ def _cells_reader(columns: dict[str, int], fields: Sequence[str]) -> Any:
 
 
 def _flag(value: str, field: str) -> bool:
+    known = _FLAGS.get(value)
+    if known is not None:
+        return known
     lowered = value.lower()
     if lowered in _TRUE:
         return True
@@ -229,10 +234,12 @@ def parse_customer_chunk(
     problems: list[ImportProblem] = []
     read = _cells_reader(columns, _CUSTOMER_INPUT)
     for number, cells in rows:
-        if not any(cells) or not any(c.strip() for c in cells):
+        if not any(cells):
             continue
         try:
             cols = read(cells)
+            if not any(cols):
+                continue  # a row of blanks (or only columns we do not import)
             name, raw_phones, segment, vip, tags, marketing, sms, email_ok = cols[:8]
             language, owner, email, id_number, address = cols[8:]
             if not name:
@@ -247,13 +254,13 @@ def parse_customer_chunk(
                     phones.append((phone.e164, phone.kind.value))
             if not phones:
                 raise _RowError("phones", "no phone number")
-            vip = vip or "0"
-            if not vip.isdigit() or int(vip) > 99:
+            vip_level = int(vip) if vip.isdigit() and len(vip) <= 2 else (0 if not vip else -1)
+            if vip_level < 0:
                 raise _RowError("vip_level", f"expected a whole number 0-99, got {vip[:20]!r}")
             values = (
                 name,
                 segment or "regular",
-                int(vip),
+                vip_level,
                 _split(tags),
                 _flag(marketing, "consent_marketing"),
                 _flag(sms, "consent_sms"),
@@ -271,12 +278,15 @@ def parse_customer_chunk(
     return parsed, problems
 
 
+_SEPARATORS = re.compile("[；;|，,]")
+
+
 def _split(value: str) -> list[str]:
     if not value:
         return []
-    for sep in ("；", ";", "|", "，", ","):
-        value = value.replace(sep, ";")
-    return [part.strip() for part in value.split(";") if part.strip()]
+    if _SEPARATORS.search(value) is None:
+        return [value]
+    return [part.strip() for part in _SEPARATORS.split(value) if part.strip()]
 
 
 async def import_customers(
