@@ -15,13 +15,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cti.simulator import app_queue
 from cti.simulator.core import FALLBACK_SUFFIX, CallRecord
 from cti.simulator.fastagi_client import run_agi
+from cti.simulator.hotline_steps import (
+    SPOOL,
+    Redirected,
+    day,
+    ended,
+    goodbye_callback,
+    goto,
+    hangup,
+    message,
+    playback,
+    queue_priority,
+    set_var,
+)
 from cti.simulator.legs import Leg, RedirectTo, first_of
 
 if TYPE_CHECKING:
@@ -36,8 +47,6 @@ FALLBACK_WAIT_S = 300
 LAST_RING_S = 30
 RING_S = 15
 TRANSFER_RING_S = 15
-MESSAGE_MAX_S = 120
-SPOOL = "/var/spool/asterisk/monitor"
 ACTIONS = ("transfer", "message", "hangup", "callback")
 # hotline-transfer: agents (10XX) and supervisors (20XX) by extension.
 _INSIDE = re.compile(r"(10|20)\d\d")
@@ -52,7 +61,7 @@ async def run(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
         try:
             await step
             return
-        except _Redirected as redirected:
+        except Redirected as redirected:
             step = run_context(sim, leg, record, redirected.target)
 
 
@@ -63,17 +72,17 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     sim.newexten(channel, 2, "Answer", "")
     sim.newstate(channel, 6)
     sim.refresh_endpoint(channel.device)
-    _set(sim, channel, 3, "HOTLINE_QUEUE", DEFAULT_QUEUE)
-    _set(sim, channel, 4, "QUEUE_PRIO", "0")
+    set_var(sim, channel, 3, "HOTLINE_QUEUE", DEFAULT_QUEUE)
+    set_var(sim, channel, 4, "QUEUE_PRIO", "0")
     sim.newexten(channel, 5, "Gosub", "hotline-record,s,1")
     _record(sim, channel)
-    _set(sim, channel, 6, "AGIEXITONHANGUP", "yes")
+    set_var(sim, channel, 6, "AGIEXITONHANGUP", "yes")
     sim.newexten(channel, 7, "Set", f"TIMEOUT(absolute)={IVR_MAX_S}")
     sim.newexten(channel, 8, "AGI", sim.agi_url)
     status = await _agi_within(sim, leg, IVR_MAX_S)
     if status == "STALLED":
         # TIMEOUT(absolute) ended the IVR: the T extension takes the caller to app_queue.
-        _goto(channel, "from-trunk", "T")
+        goto(channel, "from-trunk", "T")
         sim.newexten(channel, 1, "NoOp", f"IVR stalled for {channel.linkedid}")
         sim.newexten(channel, 2, "Set", "TIMEOUT(absolute)=0")
         sim.newexten(channel, 3, "Goto", "hotline-fallback,s,1")
@@ -82,7 +91,7 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     record.agi_status = status
     sim.varset(channel, "AGISTATUS", status)
     if status == "HANGUP" or leg.gone.done():
-        _ended(sim, leg, cause=0)
+        ended(sim, leg, cause=0)
         return
     sim.newexten(channel, 9, "Set", "TIMEOUT(absolute)=0")
     sim.newexten(channel, 10, "Goto", "hotline-route,s,1")
@@ -107,33 +116,33 @@ async def _agi_within(sim: SwitchSimulator, leg: Leg, limit_s: float) -> str:
 def _record(sim: SwitchSimulator, channel: Channel) -> None:
     """Gosub(hotline-record,s,1): MixMonitor(YYYY/MM/DD/<Linkedid>/<Uniqueid>.wav,b), Return."""
     context, exten = channel.context, channel.exten
-    _goto(channel, "hotline-record", "s")
+    goto(channel, "hotline-record", "s")
     sim.newexten(channel, 1, "GotoIf", "0?done")
-    path = f"{_day(sim)}/{channel.linkedid}/{channel.uniqueid}.wav"
-    _set(sim, channel, 2, "HOTLINE_RECORDING", path)
+    path = f"{day(sim)}/{channel.linkedid}/{channel.uniqueid}.wav"
+    set_var(sim, channel, 2, "HOTLINE_RECORDING", path)
     sim.newexten(channel, 3, "MixMonitor", f"{path},b")
     sim.varset(channel, "MIXMONITOR_FILENAME", f"{SPOOL}/{path}")
     channel.recording = True
     sim.channel_event("MixMonitorStart", channel)
     sim.newexten(channel, 4, "Return", "")
-    _goto(channel, context, exten)
+    goto(channel, context, exten)
 
 
 async def _route(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
     channel = leg.channel
-    _goto(channel, "hotline-route", "s")
+    goto(channel, "hotline-route", "s")
     status = channel.variables.get("AGISTATUS", "")
     sim.newexten(channel, 1, "GotoIf", f"{int(status != 'SUCCESS')}?hotline-fallback,s,1")
     if status != "SUCCESS":
         await _fallback(sim, leg, record)
         return
     language = re.sub(r"[^a-zA-Z_]", "", channel.variables.get("HOTLINE_LANGUAGE", ""))
-    _set(sim, channel, 2, "HOTLINE_LANGUAGE", language)
+    set_var(sim, channel, 2, "HOTLINE_LANGUAGE", language)
     sim.newexten(channel, 3, "ExecIf", f"{int(bool(language))}?Set(CHANNEL(language)={language})")
     if language:
         channel.language = language
     action = re.sub(r"[^a-z]", "", channel.variables.get("HOTLINE_ACTION", ""))
-    _set(sim, channel, 4, "HOTLINE_ACTION", action)
+    set_var(sim, channel, 4, "HOTLINE_ACTION", action)
     sim.newexten(channel, 5, "GotoIf", f"{int(bool(action))}?hotline-action,{action},1")
     if action:
         await _action(sim, leg, record, action)
@@ -145,17 +154,17 @@ async def _route(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
 async def _action(sim: SwitchSimulator, leg: Leg, record: CallRecord, action: str) -> None:
     channel = leg.channel
     if action not in ACTIONS:
-        _goto(channel, "hotline-action", "i")
+        goto(channel, "hotline-action", "i")
         sim.newexten(channel, 1, "NoOp", f"Unknown HOTLINE_ACTION {action}")
         sim.newexten(channel, 2, "Goto", "hotline-wait,s,1")
         await _wait(sim, leg, record)
         return
-    _goto(channel, "hotline-action", action)
+    goto(channel, "hotline-action", action)
     if action == "transfer":
         target = channel.variables.get("HOTLINE_TRANSFER_TO", "")
         sim.newexten(channel, 1, "NoOp", f"IVR transfers {channel.linkedid} to {target}")
         target = re.sub(r"[^0-9]", "", target)
-        _set(sim, channel, 2, "HOTLINE_TRANSFER_TO", target)
+        set_var(sim, channel, 2, "HOTLINE_TRANSFER_TO", target)
         sim.newexten(channel, 3, "GotoIf", f"{int(not target)}?hotline-wait,s,1")
         if not target:
             await _wait(sim, leg, record)
@@ -164,19 +173,19 @@ async def _action(sim: SwitchSimulator, leg: Leg, record: CallRecord, action: st
         await _transfer(sim, leg, record, target)
     elif action == "message":
         sim.newexten(channel, 1, "Goto", "hotline-message,s,1")
-        await _message(sim, leg, record)
+        await message(sim, leg)
     elif action == "hangup":
         sim.newexten(channel, 1, "NoOp", f"IVR ends {channel.linkedid}")
-        if await _playback(sim, leg, 2, "vm-goodbye"):
-            _hangup(sim, leg, 3, 16)
+        if await playback(sim, leg, 2, "vm-goodbye"):
+            hangup(sim, leg, 3, 16)
     else:
-        await _goodbye_callback(sim, leg, f"Callback requested for {channel.linkedid}")
+        await goodbye_callback(sim, leg, f"Callback requested for {channel.linkedid}")
 
 
 async def _transfer(sim: SwitchSimulator, leg: Leg, record: CallRecord, target: str) -> None:
     channel = leg.channel
     if _INSIDE.fullmatch(target):
-        _goto(channel, "hotline-transfer", target)
+        goto(channel, "hotline-transfer", target)
         sim.newexten(channel, 1, "Dial", f"PJSIP/{target},{TRANSFER_RING_S},tm")
         outcome = await app_queue.dial_and_bridge(sim, leg, record, target, TRANSFER_RING_S, None)
         if outcome != "noanswer":
@@ -187,7 +196,7 @@ async def _transfer(sim: SwitchSimulator, leg: Leg, record: CallRecord, target: 
         # Outside numbers go through the outbound context: a carrier leg this simulator does not
         # build for IVR transfers, so the caller stays with the center, as for a refused number.
         exten = target if len(target) > 1 else "i"
-        _goto(channel, "hotline-transfer", exten)
+        goto(channel, "hotline-transfer", exten)
         sim.newexten(channel, 1, "NoOp", f"Transfer target {target} is not allowed")
         sim.newexten(channel, 2, "Goto", "hotline-wait,s,1")
     await _wait(sim, leg, record)
@@ -196,14 +205,14 @@ async def _transfer(sim: SwitchSimulator, leg: Leg, record: CallRecord, target: 
 async def _wait(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
     """hotline-wait: the member-less queue, until Hotline Redirects the caller or time runs out."""
     channel = leg.channel
-    _goto(channel, "hotline-wait", "s")
+    goto(channel, "hotline-wait", "s")
     queue = channel.variables.get("HOTLINE_QUEUE", "") or DEFAULT_QUEUE
-    _set(sim, channel, 1, "HOTLINE_QUEUE", queue)
+    set_var(sim, channel, 1, "HOTLINE_QUEUE", queue)
     sim.newexten(channel, 2, "ExecIf", f"{int(queue not in sim.queues)}?Set(HOTLINE_QUEUE={DEFAULT_QUEUE})")
     if queue not in sim.queues:
         queue = DEFAULT_QUEUE
         sim.varset(channel, "HOTLINE_QUEUE", queue)
-    priority = _priority(sim, channel, 3)
+    priority = queue_priority(sim, channel, 3)
     now = int(sim.clock.time())
     queued_at = channel.variables.get("HOTLINE_QUEUED_AT", "")
     sim.newexten(channel, 5, "ExecIf", f"{int(not queued_at)}?Set(HOTLINE_QUEUED_AT={now})")
@@ -211,7 +220,7 @@ async def _wait(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
         queued_at = str(now)
         sim.varset(channel, "HOTLINE_QUEUED_AT", queued_at)
     left = WAIT_S - (now - int(queued_at))
-    _set(sim, channel, 6, "HOTLINE_WAIT_LEFT", str(left))
+    set_var(sim, channel, 6, "HOTLINE_WAIT_LEFT", str(left))
     sim.newexten(channel, 7, "GotoIf", f"{int(left < 1)}?hotline-fallback,s,1")
     if left < 1:
         await _fallback(sim, leg, record)
@@ -231,23 +240,23 @@ async def _wait(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
 async def _deliver(sim: SwitchSimulator, leg: Leg, record: CallRecord, extension: str) -> None:
     """hotline-deliver,<agent>: Dial the agent; not answered → back to the wait, one step ahead."""
     channel = leg.channel
-    _goto(channel, "hotline-deliver", extension)
+    goto(channel, "hotline-deliver", extension)
     queue = channel.variables.get("HOTLINE_QUEUE", "")
     sim.newexten(channel, 1, "NoOp", f"Deliver {channel.linkedid} from {queue} to {extension}")
-    _set(sim, channel, 2, "HOTLINE_AGENT", extension)
+    set_var(sim, channel, 2, "HOTLINE_AGENT", extension)
     ring = re.sub(r"[^0-9]", "", channel.variables.get("HOTLINE_RING_S", "")) or str(RING_S)
-    _set(sim, channel, 3, "HOTLINE_RING_S", ring)
+    set_var(sim, channel, 3, "HOTLINE_RING_S", ring)
     sim.newexten(channel, 4, "Dial", f"PJSIP/{extension},{ring},tm")
     outcome = await app_queue.dial_and_bridge(sim, leg, record, extension, float(ring), None)
     if outcome != "noanswer":
         sim.varset(channel, "DIALSTATUS", "ANSWER" if record.agent == extension else "CANCEL")
-        await _after_bridge(sim, leg, record, outcome, done_priority=9)
+        await _after_bridge(sim, leg, record, outcome)
         return
     sim.varset(channel, "DIALSTATUS", "NOANSWER")
     sim.newexten(channel, 5, "GotoIf", "0?done")
     sim.newexten(channel, 6, "NoOp", f"Agent {extension} missed {channel.linkedid}: NOANSWER")
     priority = int(re.sub(r"[^0-9]", "", channel.variables.get("QUEUE_PRIO", "")) or 0) + 1
-    _set(sim, channel, 7, "QUEUE_PRIO", str(priority))
+    set_var(sim, channel, 7, "QUEUE_PRIO", str(priority))
     sim.newexten(channel, 8, "Goto", "hotline-wait,s,1")
     await _wait(sim, leg, record)
 
@@ -256,18 +265,18 @@ async def _fallback(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
     """hotline-fallback: app_queue's own ACD in ${HOTLINE_QUEUE}-fallback, then every member's
     phone at once (paused or not), then a message."""
     channel = leg.channel
-    _goto(channel, "hotline-fallback", "s")
+    goto(channel, "hotline-fallback", "s")
     agi, status = channel.variables.get("AGISTATUS", ""), channel.variables.get("QUEUESTATUS", "")
     sim.newexten(channel, 1, "NoOp", f"Fallback for {channel.linkedid}: AGISTATUS={agi} QUEUESTATUS={status}")
     queue = channel.variables.get("HOTLINE_QUEUE", "") or DEFAULT_QUEUE
-    _set(sim, channel, 2, "HOTLINE_QUEUE", queue)
+    set_var(sim, channel, 2, "HOTLINE_QUEUE", queue)
     missing = queue + FALLBACK_SUFFIX not in sim.queues
     sim.newexten(channel, 3, "ExecIf", f"{int(missing)}?Set(HOTLINE_QUEUE={DEFAULT_QUEUE})")
     if missing:
         queue = DEFAULT_QUEUE
         sim.varset(channel, "HOTLINE_QUEUE", queue)
-    priority = _priority(sim, channel, 4)
-    _set(sim, channel, 6, "MEMBERINTERFACE", "")
+    priority = queue_priority(sim, channel, 4)
+    set_var(sim, channel, 6, "MEMBERINTERFACE", "")
     fallback = queue + FALLBACK_SUFFIX
     record.queue = fallback
     sim.newexten(channel, 7, "Queue", f"{fallback},t,,,{FALLBACK_WAIT_S}")
@@ -275,13 +284,13 @@ async def _fallback(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
         sim, leg, fallback, record, timeout_s=FALLBACK_WAIT_S, priority=priority
     )
     if outcome != "timeout":
-        await _after_bridge(sim, leg, record, outcome, done_priority=16)
+        await _after_bridge(sim, leg, record, outcome)
         return
     sim.newexten(channel, 8, "GotoIf", "0?done")
     status = channel.variables.get("QUEUESTATUS", "")
     sim.newexten(channel, 9, "NoOp", f"Nobody answered in {fallback}: {status}")
     phones = [m.interface for m in sim.queues[fallback].members.values()]
-    _set(sim, channel, 10, "HOTLINE_PHONES", ",".join(phones))
+    set_var(sim, channel, 10, "HOTLINE_PHONES", ",".join(phones))
     sim.newexten(channel, 11, "GotoIf", f"{int(not phones)}?message")
     dial_status = ""
     if phones:
@@ -292,14 +301,14 @@ async def _fallback(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
             outcome = await app_queue.dial_and_bridge(sim, leg, record, extension, LAST_RING_S, None)
         if outcome != "noanswer":
             sim.varset(channel, "DIALSTATUS", "ANSWER" if record.agent == extension else "CANCEL")
-            await _after_bridge(sim, leg, record, outcome, done_priority=16)
+            await _after_bridge(sim, leg, record, outcome)
             return
         dial_status = "NOANSWER" if extension else "CHANUNAVAIL"
         sim.varset(channel, "DIALSTATUS", dial_status)
         sim.newexten(channel, 13, "GotoIf", "0?done")
     sim.newexten(channel, 14, "NoOp", f"Nobody took {channel.linkedid}: {dial_status}")
     sim.newexten(channel, 15, "Goto", "hotline-message,s,1")
-    await _message(sim, leg, record)
+    await message(sim, leg)
 
 
 def _first_to_answer(sim: SwitchSimulator, interfaces: list[str]) -> str:
@@ -315,79 +324,6 @@ def _first_to_answer(sim: SwitchSimulator, interfaces: list[str]) -> str:
     return min(ringing)[1] if ringing else ""
 
 
-async def _message(sim: SwitchSimulator, leg: Leg, record: CallRecord, queue: str = "") -> None:
-    """hotline-message: the prompt, Record up to MESSAGE_MAX_S, the h extension's UserEvent."""
-    channel = leg.channel
-    if queue:
-        _goto(channel, "hotline-message", queue)
-        _set(sim, channel, 1, "HOTLINE_QUEUE", queue)
-        sim.newexten(channel, 2, "Goto", "s,1")
-    _goto(channel, "hotline-message", "s")
-    queue = channel.variables.get("HOTLINE_QUEUE", "")
-    sim.newexten(channel, 1, "NoOp", f"Message from {channel.linkedid} for {queue}")
-    if not await _playback(sim, leg, 2, "vm-intro"):
-        _message_hangup(sim, leg)
-        return
-    path = f"{SPOOL}/messages/{_day(sim)}/{channel.linkedid}/{channel.uniqueid}.wav"
-    _set(sim, channel, 3, "HOTLINE_MESSAGE_FILE", path)
-    sim.newexten(channel, 4, "Record", f"{path},3,{MESSAGE_MAX_S},k")
-    # No media here: the caller speaks until they hang up or the maximum length is reached.
-    limit = sim.clock.timer(MESSAGE_MAX_S)
-    try:
-        await first_of(leg.gone, leg.redirect, limit)
-    finally:
-        limit.cancel()
-    if leg.redirect.done() and not leg.gone.done():
-        target = leg.take_redirect()
-        if target is not None:
-            raise _Redirected(target)
-    if leg.gone.done():
-        sim.varset(channel, "RECORD_STATUS", "HANGUP")
-        _message_hangup(sim, leg)
-        return
-    sim.varset(channel, "RECORD_STATUS", "TIMEOUT")
-    if await _playback(sim, leg, 5, "vm-goodbye"):
-        _hangup(sim, leg, 6, 16, then=lambda: _message_h(sim, channel))
-    else:
-        _message_hangup(sim, leg)
-
-
-def _message_hangup(sim: SwitchSimulator, leg: Leg) -> None:
-    """The caller hung up in hotline-message: the h extension runs before the channel goes."""
-    if leg.channel.hung_up:
-        return
-    _message_h(sim, leg.channel)
-    _ended(sim, leg, cause=16)
-
-
-def _message_h(sim: SwitchSimulator, channel: Channel) -> None:
-    """The h extension: tells Hotline a message was left (UserEvent HotlineMessage)."""
-    _goto(channel, "hotline-message", "h")
-    path = channel.variables.get("HOTLINE_MESSAGE_FILE", "")
-    sim.newexten(channel, 1, "GotoIf", f"{int(not path)}?done")
-    if path:
-        queue = channel.variables.get("HOTLINE_QUEUE", "")
-        status = channel.variables.get("RECORD_STATUS", "")
-        sim.newexten(channel, 2, "UserEvent", f"HotlineMessage,Queue: {queue},File: {path},Status: {status}")
-        sim.channel_event(
-            "UserEvent",
-            channel,
-            [("UserEvent", "HotlineMessage"), ("Queue", queue), ("File", path), ("Status", status)],
-            "user,all",
-        )
-    sim.newexten(channel, 3, "NoOp", "")
-
-
-async def _goodbye_callback(sim: SwitchSimulator, leg: Leg, note: str, priority: int = 1) -> None:
-    """NoOp, Playback(auth-thankyou), Playback(vm-goodbye), Hangup(16): Hotline calls back."""
-    channel = leg.channel
-    sim.newexten(channel, priority, "NoOp", note)
-    if await _playback(sim, leg, priority + 1, "auth-thankyou") and await _playback(
-        sim, leg, priority + 2, "vm-goodbye"
-    ):
-        _hangup(sim, leg, priority + 3, 16)
-
-
 async def run_context(sim: SwitchSimulator, leg: Leg, record: CallRecord, target: RedirectTo) -> None:
     """Where a Redirect sends a channel under the production dialplan."""
     channel = leg.channel
@@ -395,11 +331,11 @@ async def run_context(sim: SwitchSimulator, leg: Leg, record: CallRecord, target
     if context == "hotline-deliver" and exten.isdigit():
         await _deliver(sim, leg, record, exten)
     elif context == "hotline-callback" and _QUEUE_EXTEN.fullmatch(exten):
-        _goto(channel, context, exten)
-        _set(sim, channel, 1, "HOTLINE_QUEUE", exten)
-        await _goodbye_callback(sim, leg, f"Callback requested for {channel.linkedid} from {exten}", 2)
+        goto(channel, context, exten)
+        set_var(sim, channel, 1, "HOTLINE_QUEUE", exten)
+        await goodbye_callback(sim, leg, f"Callback requested for {channel.linkedid} from {exten}", 2)
     elif context == "hotline-message" and (exten == "s" or _QUEUE_EXTEN.fullmatch(exten)):
-        await _message(sim, leg, record, "" if exten == "s" else exten)
+        await message(sim, leg, "" if exten == "s" else exten)
     elif context == "hotline-wait" and exten == "s":
         await _wait(sim, leg, record)
     elif context == "hotline-fallback" and exten == "s":
@@ -411,82 +347,15 @@ async def run_context(sim: SwitchSimulator, leg: Leg, record: CallRecord, target
         await captured_context(sim, leg, record, target)
 
 
-async def _after_bridge(
-    sim: SwitchSimulator, leg: Leg, record: CallRecord, outcome: str, *, done_priority: int = 2
-) -> None:
+async def _after_bridge(sim: SwitchSimulator, leg: Leg, record: CallRecord, outcome: str) -> None:
+    """After Queue() or Dial(): a Redirect runs its context; otherwise the call is over — without
+    Dial's g or Queue's c option, an agent who hangs up ends the caller's channel too."""
     if outcome == "abandoned":
         record.abandoned = True
-    if outcome in ("abandoned", "completed") or leg.channel.hung_up:
-        if not leg.channel.hung_up:
-            _ended(sim, leg, cause=16)
-        return
-    if outcome == "redirect":
+    if outcome == "redirect" and not leg.channel.hung_up:
         target = leg.take_redirect()
         if target is not None:
             await run_context(sim, leg, record, target)
             return
-    _hangup(sim, leg, done_priority, 16)
-
-
-# -- small steps -----------------------------------------------------------------------------------
-
-
-def _goto(channel: Channel, context: str, exten: str) -> None:
-    channel.context, channel.exten = context, exten
-
-
-def _set(sim: SwitchSimulator, channel: Channel, priority: int, name: str, value: str) -> None:
-    sim.newexten(channel, priority, "Set", f"{name}={value}")
-    sim.varset(channel, name, value)
-
-
-def _priority(sim: SwitchSimulator, channel: Channel, priority: int) -> int:
-    """Set(QUEUE_PRIO=${FILTER(0-9,…)}) and its default of 0."""
-    value = re.sub(r"[^0-9]", "", channel.variables.get("QUEUE_PRIO", ""))
-    _set(sim, channel, priority, "QUEUE_PRIO", value)
-    sim.newexten(channel, priority + 1, "ExecIf", f"{int(not value)}?Set(QUEUE_PRIO=0)")
-    if not value:
-        value = "0"
-        sim.varset(channel, "QUEUE_PRIO", value)
-    return int(value)
-
-
-def _day(sim: SwitchSimulator) -> str:
-    return time.strftime("%Y/%m/%d", time.gmtime(sim.clock.time()))
-
-
-async def _playback(sim: SwitchSimulator, leg: Leg, priority: int, prompt: str) -> bool:
-    """Playback(prompt); False when the caller hung up (or was redirected) during it."""
-    sim.newexten(leg.channel, priority, "Playback", prompt)
-    played = sim.clock.timer(sim.prompt_seconds(prompt))
-    try:
-        await first_of(played, leg.gone, leg.redirect)
-    finally:
-        played.cancel()
-    if leg.redirect.done() and not leg.gone.done():
-        target = leg.take_redirect()
-        if target is not None:
-            raise _Redirected(target)
-    return not leg.gone.done()
-
-
-class _Redirected(Exception):
-    def __init__(self, target: RedirectTo) -> None:
-        super().__init__(f"{target.context},{target.exten},{target.priority}")
-        self.target = target
-
-
-def _hangup(
-    sim: SwitchSimulator, leg: Leg, priority: int, cause: int, then: Callable[[], None] | None = None
-) -> None:
-    """Hangup(cause) in the dialplan; ``then`` is the context's h extension."""
-    sim.newexten(leg.channel, priority, "Hangup", str(cause))
-    if then is not None:
-        then()
-    _ended(sim, leg, cause=cause)
-
-
-def _ended(sim: SwitchSimulator, leg: Leg, *, cause: int) -> None:
-    from cti.simulator.dialplan import finish_hangup
-
-    finish_hangup(sim, leg, cause=cause)
+    if not leg.channel.hung_up:
+        ended(sim, leg, cause=16)
