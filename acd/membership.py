@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Iterable
 from acd.agents import AgentRecord
 from acd.events import AgentStateChanged
 from acd.models import AgentProfile, AgentState
-from cti.errors import SwitchError
+from cti.errors import SwitchError, SwitchUnavailable
 from cti.switch import Switch
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ class FallbackMembership:
     async def _carry_out(action: str, request: Awaitable[None], agent: str) -> None:
         try:
             await request
+        except SwitchUnavailable:
+            # Not connected: every pause is set again after the next resync.
+            log.info("acd_fallback_membership_deferred", extra={"kv": {"action": action, "agent": agent}})
         except SwitchError as exc:
             fields = {"action": action, "agent": agent, "error": str(exc)}
             log.warning("acd_fallback_membership_failed", extra={"kv": fields})

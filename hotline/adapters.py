@@ -1,0 +1,121 @@
+"""The small translations between packages that must not import each other.
+
+crm/ knows nothing of telephony and ivr/ and acd/ know nothing of each other; here the IVR's
+view of a customer is made from the CRM's, and a caller the IVR queued is handed to the ACD.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from acd.models import WaitingCall
+from acd.service import AcdService
+from crm.kinds import TicketKind
+from crm.kinds import TicketStatus as CrmTicketStatus
+from crm.results import TicketStatusView
+from crm.service import Crm
+from cti.bus import EventBus
+from ivr.crm_port import CallerRecord, OrderProgress, TicketStatus
+from ivr.errors import LookupUnavailable
+from ivr.events import IvrCompleted, IvrOutcome
+
+log = logging.getLogger(__name__)
+
+# What a caller hears of a ticket: the menu names prompts by these keys.
+_TICKET_STATUS = {
+    CrmTicketStatus.OPEN: "open",
+    CrmTicketStatus.ASSIGNED: "in_progress",
+    CrmTicketStatus.RESOLVED: "resolved",
+    CrmTicketStatus.CLOSED: "closed",
+}
+# A field-dispatch ticket is the customer's service order: a technician's visit.
+_ORDER_STATUS = {
+    CrmTicketStatus.OPEN: "placed",
+    CrmTicketStatus.ASSIGNED: "out_for_delivery",
+    CrmTicketStatus.RESOLVED: "delivered",
+    CrmTicketStatus.CLOSED: "delivered",
+}
+# Outcomes after which the dialplan queues the call on HOTLINE_QUEUE.
+_QUEUED_OUTCOMES = frozenset({IvrOutcome.QUEUED, IvrOutcome.FAILED, IvrOutcome.NO_MENU})
+
+
+class CrmCustomerLookup:
+    """ivr.crm_port.CustomerLookup over the CRM. Ticket numbers are typed on a phone keypad, so
+    the leading ``T`` of a ticket number (``T261123000042``) may be left out."""
+
+    def __init__(self, crm: Crm) -> None:
+        self._crm = crm
+
+    async def find_caller(self, number: str) -> CallerRecord | None:
+        try:
+            match = await self._crm.find_caller(number)
+        except Exception as exc:
+            raise LookupUnavailable(f"customer lookup failed: {type(exc).__name__}") from exc
+        if match is None:
+            return None
+        return CallerRecord(
+            customer_id=str(match.customer_id),
+            name=match.name,
+            vip_level=match.vip_level,
+            segment=match.segment,
+            language=match.language,
+            has_open_complaint=match.has_open_complaint,
+        )
+
+    async def ticket_status(self, ticket_number: str) -> TicketStatus | None:
+        view = await self._ticket(ticket_number)
+        if view is None:
+            return None
+        return TicketStatus(view.number, _TICKET_STATUS.get(view.status, view.status.value))
+
+    async def order_progress(self, order_number: str) -> OrderProgress | None:
+        view = await self._ticket(order_number)
+        if view is None or view.kind is not TicketKind.FIELD_DISPATCH:
+            return None
+        expected = None if view.closed_at else view.due_at.date()
+        return OrderProgress(view.number, _ORDER_STATUS.get(view.status, view.status.value), expected)
+
+    async def _ticket(self, number: str) -> TicketStatusView | None:
+        number = number.strip()
+        try:
+            view = await self._crm.ticket_status(number)
+            if view is None and number.isdigit():
+                view = await self._crm.ticket_status("T" + number)
+        except Exception as exc:
+            raise LookupUnavailable(f"ticket lookup failed: {type(exc).__name__}") from exc
+        return view
+
+
+def waiting_call(event: IvrCompleted) -> WaitingCall | None:
+    """The caller the IVR sent to a queue, as the ACD takes it; None when the call went elsewhere."""
+    if event.outcome not in _QUEUED_OUTCOMES or not event.queue:
+        return None
+    return WaitingCall(
+        call_id=event.call_id,
+        channel=event.channel,
+        queue=event.queue,
+        skill=event.skill,
+        priority=event.priority,
+        caller=event.caller,
+        customer_id=event.customer_id or "",
+        queued_at=event.at,
+        language=event.language,
+    )
+
+
+async def forward_ivr_to_acd(bus: EventBus, acd: AcdService) -> None:
+    """Hand every caller the IVR queued to the ACD, for as long as the task runs."""
+    subscription = bus.subscribe("ivr-to-acd", IvrCompleted)
+    try:
+        async for event in subscription:
+            call = waiting_call(event)
+            if call is None:
+                continue
+            try:
+                await acd.call_waiting(call)
+            except Exception:
+                # The call still waits in its queue and the ACD still sees CallQueued from the
+                # tracker; only the IVR's details (skill, priority) are lost for this call.
+                log.exception("ivr_to_acd_failed", extra={"kv": {"call_id": call.call_id}})
+    finally:
+        bus.unsubscribe(subscription)

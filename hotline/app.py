@@ -1,0 +1,189 @@
+"""The composition root: the one place that builds every package and wires them together.
+
+``Hotline(settings).run()`` starts the parts in dependency order — database, bus, ACD, IVR,
+the AMI link, the web server — and stops them in reverse. With ``demo=True`` it first starts the
+switch simulator with demo agents and steady demo traffic, and points the AMI link at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from acd.models import AcdConfig, AgentProfile
+from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
+from acd.service import AcdService
+from agent_api.app import build_app
+from crm import accounts
+from crm.accounts import Role
+from crm.db import Database
+from crm.migrate import upgrade
+from crm.service import Crm
+from cti.ami_link import AmiLinkConfig
+from cti.bus import EventBus
+from cti.service import CtiService
+from cti.tracker import CallTracker
+from hotline.activity import report_activity
+from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd
+from hotline.demo_mode import DemoSwitch
+from hotline.settings import Settings
+from ivr.fastagi_server import IvrServer
+from ivr.registry import MenuRegistry
+
+log = logging.getLogger(__name__)
+
+Stop = Callable[[], Awaitable[None]]
+ACTIVITY_EVERY_S = 10.0
+STOP_ORDER = (
+    "demo-traffic",
+    "http",
+    "ivr-to-acd",
+    "acd",
+    "ami",
+    "simulator",
+    "ivr",
+    "menus",
+    "database",
+    "activity",
+)
+
+
+class Hotline:
+    # The parts, set by start(); tests reach them to drive a whole system.
+    db: Database
+    crm: Crm
+    ivr: IvrServer
+    cti: CtiService
+    acd: AcdService
+
+    def __init__(
+        self, settings: Settings, *, demo: bool = False, report: Callable[[str], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self.demo = demo
+        self.report = report  # where a line on calls and agents goes every ACTIVITY_EVERY_S
+        self.bus = EventBus()
+        self.url = ""
+        self._stops: list[tuple[str, Stop]] = []
+
+    async def start(self) -> None:
+        settings = self.settings
+        if self.report is not None:
+            reporter = asyncio.create_task(report_activity(self.bus, ACTIVITY_EVERY_S, self.report))
+            self._on_stop("activity", lambda: _cancel(reporter))
+        self.db = db = Database(settings.db.url, echo=settings.db.echo)
+        self._on_stop("database", db.dispose)
+        await upgrade(db)
+        self.crm = crm = Crm(db, tz=settings.timezone)
+
+        registry = MenuRegistry(settings.agi.menus_dir)
+        await registry.start()
+        self._on_stop("menus", registry.stop)
+        self.ivr = ivr = IvrServer.from_settings(
+            settings, registry=registry, bus=self.bus, customers=CrmCustomerLookup(crm)
+        )
+        await ivr.start()
+        self._on_stop("ivr", ivr.stop)
+
+        demo_switch: DemoSwitch | None = None
+        if self.demo:
+            demo_switch = DemoSwitch(db, agi_port=ivr.port)
+            await demo_switch.prepare()
+            self._on_stop("simulator", demo_switch.stop)
+            settings = replace(settings, ami=await demo_switch.start(settings.ami))
+
+        # The ACD subscribes before the link connects, so it sees the calls the first resync finds.
+        self.cti = cti = CtiService(_link_config(settings), self.bus, CallTracker())
+        self.acd = acd = AcdService(
+            self.bus, cti.switch, lambda: datetime.now(UTC), await _acd_config(settings, db, demo_switch)
+        )
+        await acd.start()
+        self._on_stop("acd", acd.stop)
+        forwarder = asyncio.create_task(forward_ivr_to_acd(self.bus, acd), name="ivr-to-acd")
+        self._on_stop("ivr-to-acd", lambda: _cancel(forwarder))
+        await cti.start()
+        self._on_stop("ami", cti.stop)
+
+        app = build_app(settings, bus=self.bus, switch=cti.switch, acd=acd, crm=crm, db=db, demo=self.demo)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._on_stop("http", runner.cleanup)
+        site = web.TCPSite(runner, settings.http.host, settings.http.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        self.url = f"http://{settings.http.host}:{port}/"
+
+        if demo_switch is not None:
+            await demo_switch.begin_traffic(acd)
+            self._on_stop("demo-traffic", demo_switch.stop_traffic)
+        log.info("hotline_started", extra={"kv": {"url": self.url, "demo": self.demo}})
+
+    async def stop(self) -> None:
+        """Stop what was started: first what takes new work in, then what serves it, then storage.
+        A part that fails to stop is logged and the others still stop."""
+        self._stops.sort(key=lambda item: STOP_ORDER.index(item[0]))
+        while self._stops:
+            name, stop = self._stops.pop(0)
+            try:
+                await stop()
+            except Exception:
+                log.exception("hotline_stop_failed", extra={"kv": {"part": name}})
+
+    async def run(self, ready: Callable[[Hotline], None] | None = None) -> None:
+        """Start, report readiness, serve until SIGINT / SIGTERM, stop."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        try:
+            await self.start()
+            if ready is not None:
+                ready(self)
+            await stopping.wait()
+        finally:
+            await self.stop()
+
+    def _on_stop(self, name: str, stop: Stop) -> None:
+        self._stops.append((name, stop))
+
+
+def _link_config(settings: Settings) -> AmiLinkConfig:
+    ami = settings.ami
+    return AmiLinkConfig(
+        host=ami.host,
+        port=ami.port,
+        username=ami.username,
+        secret=ami.secret,
+        action_timeout_s=ami.action_timeout_s,
+        ping_interval_s=ami.ping_interval_s,
+        ping_timeout_s=ami.ping_timeout_s,
+        connect_timeout_s=ami.connect_timeout_s,
+        reconnect_initial_s=ami.reconnect_initial_s,
+        reconnect_max_s=ami.reconnect_max_s,
+    )
+
+
+async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None) -> AcdConfig:
+    """Queues from the queues file; agents from the accounts that have the agent role."""
+    queues = load_queue_file(settings.acd.queues_file or DEFAULT_QUEUES_FILE)
+    agents = [
+        AgentProfile(account.username, account.extension, account.skills, name=account.display_name)
+        for account in await accounts.list_accounts(db)
+        if account.enabled and account.extension and account.skills and Role.AGENT in account.roles
+    ]
+    if demo is not None:
+        agents.extend(demo.robot_agents())
+    return AcdConfig.from_settings(settings.acd, queues.values(), agents)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

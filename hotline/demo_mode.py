@@ -1,0 +1,87 @@
+"""``hotline serve --demo``: the whole system on the switch simulator, with people to watch.
+
+The simulator plays Asterisk with phones 1001–1006 that answer by themselves. Extension 1001
+belongs to the demo account ``agent1001``, whom a person logs in from the browser; 1002–1006
+are robot agents the ACD logs in at start, so calls flow from the first second. Callers arrive
+steadily, some of them customers from the demo CRM data so that screen-pops show real cards.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import replace
+
+from acd.models import AgentProfile
+from acd.service import AcdService
+from agent_api.app import ensure_demo_accounts
+from agent_api.security import Passwords
+from crm.customers import count_customers
+from crm.db import Database
+from crm.demo import load_demo_data
+from cti.simulator import AgentScript, DemoTraffic, SwitchSimulator
+from hotline.settings import AmiSettings
+
+log = logging.getLogger(__name__)
+
+DEMO_CUSTOMERS = 2_000
+DEMO_RATE = 0.2  # calls per second: one caller every five seconds on average
+HUMAN_EXTENSION = "1001"
+ROBOTS = (
+    ("robot1002", "1002", "演示坐席 1002", {"support": 6, "sales": 3}),
+    ("robot1003", "1003", "演示坐席 1003", {"support": 4, "complaints": 7}),
+    ("robot1004", "1004", "演示坐席 1004", {"sales": 8}),
+    ("robot1005", "1005", "Demo agent 1005", {"support": 5, "sales": 5}),
+    ("robot1006", "1006", "Demo agent 1006", {"complaints": 5, "support": 3}),
+)
+
+
+class DemoSwitch:
+    def __init__(self, db: Database, *, agi_port: int) -> None:
+        self.db = db
+        self.agi_port = agi_port
+        self.simulator: SwitchSimulator | None = None
+        self.traffic: DemoTraffic | None = None
+
+    async def prepare(self) -> None:
+        """Demo accounts and demo customers, made once and kept in the demo database."""
+        await ensure_demo_accounts(self.db, Passwords())
+        if await count_customers(self.db) == 0:
+            report = await load_demo_data(self.db, DEMO_CUSTOMERS)
+            log.info("demo_data_loaded", extra={"kv": {"customers": report.customers}})
+
+    async def start(self, ami: AmiSettings) -> AmiSettings:
+        """Start the simulator; returns the AMI settings that reach it."""
+        secret = secrets.token_urlsafe(18)
+        phones = [AgentScript(HUMAN_EXTENSION, name="Agent 1001", answer_after_s=2.0)]
+        phones += [AgentScript(extension, name=name, answer_after_s=1.5) for _, extension, name, _ in ROBOTS]
+        # Under the production dialplan every phone is a static member of the -fallback queues.
+        self.simulator = SwitchSimulator(
+            agents=phones,
+            agi_url=f"agi://127.0.0.1:{self.agi_port}/ivr",
+            secret=secret,
+        )
+        port = await self.simulator.start("127.0.0.1", 0)
+        log.info("demo_switch_started", extra={"kv": {"ami_port": port, "phones": len(phones)}})
+        return replace(ami, host="127.0.0.1", port=port, username="hotline", secret=secret)
+
+    def robot_agents(self) -> list[AgentProfile]:
+        return [
+            AgentProfile(agent, extension, skills, name=name) for agent, extension, name, skills in ROBOTS
+        ]
+
+    async def begin_traffic(self, acd: AcdService) -> None:
+        """Log the robot agents in and let callers arrive."""
+        assert self.simulator is not None, "start() first"
+        for agent, *_ in ROBOTS:
+            await acd.login(agent)
+        self.traffic = DemoTraffic(self.simulator, rate=DEMO_RATE)
+        self.traffic.start()
+
+    async def stop_traffic(self) -> None:
+        if self.traffic is not None:
+            await self.traffic.stop()
+
+    async def stop(self) -> None:
+        if self.simulator is not None:
+            await self.simulator.stop()
