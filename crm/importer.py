@@ -185,7 +185,7 @@ _CUSTOMER_INPUT = (
 )
 
 
-_ParsedRow = tuple[int, tuple[Any, ...], list[tuple[str, str]]]  # row number, values, (e164, kind)
+_ParsedRow = tuple[int, tuple[Any, ...], Sequence[tuple[str, str]]]  # row number, values, (e164, kind)
 
 
 @dataclass(slots=True)
@@ -265,7 +265,7 @@ def parse_customer_chunk(
                 name,
                 segment or "regular",
                 vip_level,
-                _split(tags),
+                tuple(_split(tags)),
                 _flag(marketing, "consent_marketing"),
                 _flag(sms, "consent_sms"),
                 _flag(email_ok, "consent_email"),
@@ -278,7 +278,9 @@ def parse_customer_chunk(
         except _RowError as exc:
             problems.append(ImportProblem(number, exc.field, exc.reason))
             continue
-        parsed.append((number, values, phones))
+        # Tuples of strings only: the collector untracks them at its first look, so a chunk
+        # waiting to be inserted does not push the whole heap into full collections.
+        parsed.append((number, values, tuple(phones)))
     return parsed, problems
 
 
