@@ -12,6 +12,7 @@ import logging
 import secrets
 from dataclasses import replace
 
+from acd.gate import MarketingPolicy
 from acd.models import AgentProfile
 from acd.service import AcdService
 from agent_api.app import ensure_demo_accounts
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 
 DEMO_CUSTOMERS = 2_000
 DEMO_RATE = 0.2  # calls per second: one caller every five seconds on average
+# "Market when idle, serve when busy": two agents may present offers while fewer than three
+# callers wait; marketing stops at three and resumes when the queue is down to one.
+DEMO_MARKETING = MarketingPolicy(
+    "default", ("support", "sales"), max_agents=2, stop_waiting=3, resume_waiting=1, min_hold_s=10
+)
 HUMAN_EXTENSION = "1001"
 ROBOTS = (
     ("robot1002", "1002", "演示坐席 1002", {"support": 6, "sales": 3}),
@@ -73,6 +79,7 @@ class DemoSwitch:
     async def begin_traffic(self, acd: AcdService) -> None:
         """Log the robot agents in and let callers arrive."""
         assert self.simulator is not None, "start() first"
+        acd.gate.set_policy(DEMO_MARKETING)
         for agent, *_ in ROBOTS:
             await acd.login(agent)
         self.traffic = DemoTraffic(self.simulator, rate=DEMO_RATE)
