@@ -25,6 +25,7 @@ from crm import accounts
 from crm.accounts import Role
 from crm.db import Database
 from crm.migrate import upgrade
+from crm.notices import build_senders, run_outbox
 from crm.service import Crm
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 Stop = Callable[[], Awaitable[None]]
 ACTIVITY_EVERY_S = 10.0
+ESCALATION_EVERY_S = 300.0
 STOP_ORDER = (
     "demo-traffic",
     "http",
@@ -50,6 +52,7 @@ STOP_ORDER = (
     "simulator",
     "ivr",
     "menus",
+    "back-office",
     "database",
     "activity",
 )
@@ -81,7 +84,13 @@ class Hotline:
         self.db = db = Database(settings.db.url, echo=settings.db.echo)
         self._on_stop("database", db.dispose)
         await upgrade(db)
-        self.crm = crm = Crm(db, tz=settings.timezone)
+        self.crm = crm = Crm(
+            db,
+            tz=settings.timezone,
+            ticket_working_days=settings.crm.ticket_working_days,
+            catalog_refresh_s=settings.crm.catalog_refresh_s,
+        )
+        self._start_back_office(settings, crm)
 
         registry = MenuRegistry(settings.agi.menus_dir)
         await registry.start()
@@ -124,6 +133,27 @@ class Hotline:
             await demo_switch.begin_traffic(acd)
             self._on_stop("demo-traffic", demo_switch.stop_traffic)
         log.info("hotline_started", extra={"kv": {"url": self.url, "demo": self.demo}})
+
+    def _start_back_office(self, settings: Settings, crm: Crm) -> None:
+        """The notice outbox and the overdue-ticket escalation run beside the calls."""
+        senders = build_senders(
+            settings.crm.notice_sender,
+            smtp_host=settings.crm.smtp_host,
+            smtp_port=settings.crm.smtp_port,
+            smtp_from=settings.crm.smtp_from,
+            smtp_username=settings.crm.smtp_username,
+            smtp_password=settings.crm.smtp_password,
+        )
+        outbox_stop = asyncio.Event()
+        outbox = asyncio.create_task(run_outbox(crm.db, senders, outbox_stop), name="notice-outbox")
+
+        async def stop_outbox() -> None:
+            outbox_stop.set()
+            await outbox
+
+        self._on_stop("back-office", stop_outbox)
+        escalation = asyncio.create_task(_escalate_overdue_tickets(crm), name="ticket-escalation")
+        self._on_stop("back-office", lambda: _cancel(escalation))
 
     async def stop(self) -> None:
         """Stop what was started: first what takes new work in, then what serves it, then storage.
@@ -181,6 +211,19 @@ async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None)
     if demo is not None:
         agents.extend(demo.robot_agents())
     return AcdConfig.from_settings(settings.acd, queues.values(), agents)
+
+
+async def _escalate_overdue_tickets(crm: Crm) -> None:
+    """Raise the escalation level of overdue tickets every few minutes, until cancelled."""
+    while True:
+        try:
+            raised = await crm.escalate_overdue()
+        except Exception:
+            log.exception("ticket_escalation_failed")
+        else:
+            if raised:
+                log.info("tickets_escalated", extra={"kv": {"count": len(raised)}})
+        await asyncio.sleep(ESCALATION_EVERY_S)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
