@@ -61,9 +61,9 @@ def _script_timers(sim: SwitchSimulator, leg: Leg, script: CallerScript) -> list
         hangup = sim.clock.timer(script.hangup_after_s)
         hangup.add_done_callback(lambda f: None if f.cancelled() else caller_hangs_up(sim, leg))
         timers.append(hangup)
-    if script.digits:
-        press = sim.clock.timer(script.digits_after_s)
-        press.add_done_callback(lambda f: None if f.cancelled() else press_digits(sim, leg, script.digits))
+    for at, digit in script.digit_times():
+        press = sim.clock.timer(at)
+        press.add_done_callback(lambda f, d=digit: None if f.cancelled() else press_digits(sim, leg, d))
         timers.append(press)
     return timers
 
@@ -77,6 +77,9 @@ def caller_hangs_up(sim: SwitchSimulator, leg: Leg) -> None:
 
 
 def press_digits(sim: SwitchSimulator, leg: Leg, digits: str) -> None:
+    """The caller presses ``digits`` at once. Each is a DTMFEnd on AMI; only a GET DATA or
+    STREAM FILE waiting for a digit takes it, and a digit nobody waits for is gone (capture 14:
+    the caller's digit arrives in the queue, shows as DTMFEnd and changes nothing)."""
     if leg.gone.done() or leg.channel.hung_up:
         return
     for digit in digits:

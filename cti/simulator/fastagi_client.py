@@ -198,6 +198,9 @@ async def _get_data(sim: SwitchSimulator, leg: Leg, prompt: str, timeout_s: floa
     seconds = sim.prompt_seconds(prompt) + timeout_s
     while len(digits) < max_digits:
         _, digit = await _play(sim, leg, seconds, stop_on_digit=True)
+        if digit == "#":
+            # ast_app_getdata reads with "#" as the ender: it ends the entry and is not kept.
+            return f"200 result={digits}"
         if not digit:
             break
         digits += digit

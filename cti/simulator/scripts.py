@@ -5,13 +5,20 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+# Between two digits of one group: a person typing a number on a keypad.
+DIGIT_GAP_S = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class CallerScript:
     """One inbound caller. Times are seconds from the moment the call arrives.
 
     ``hangup_after_s=None`` means the caller stays until the other side ends the call.
-    ``digits`` are pressed ``digits_after_s`` into the call (DTMF as SIP INFO: only DTMFEnd).
+    ``presses`` are groups of digits, each ``(seconds from the call's arrival, digits)``: a menu
+    choice, later a ticket number. The digits of a group follow each other ``DIGIT_GAP_S`` apart,
+    as a person types. Without ``presses``, ``digits`` are the one group, ``digits_after_s`` into
+    the call. DTMF is SIP INFO (only DTMFEnd); a digit pressed while no GET DATA or STREAM FILE
+    reads it is dropped, as Asterisk drops it.
     """
 
     caller: str = "13800131000"
@@ -20,6 +27,14 @@ class CallerScript:
     digits: str = "1"
     digits_after_s: float = 3.0
     hangup_after_s: float | None = None
+    presses: tuple[tuple[float, str], ...] = ()
+
+    def digit_times(self) -> list[tuple[float, str]]:
+        """Every digit with the moment it is pressed, in seconds from the call's arrival."""
+        groups = self.presses or ((self.digits_after_s, self.digits),)
+        return sorted(
+            (at + index * DIGIT_GAP_S, digit) for at, digits in groups for index, digit in enumerate(digits)
+        )
 
 
 @dataclass(frozen=True, slots=True)
