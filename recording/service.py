@@ -1,0 +1,365 @@
+"""The recording service: index what Asterisk records, analyse and transcode it after the call,
+pause and resume on request, and purge what is past its retention.
+
+Journal: the index row's state. ``recording`` → (call ends) ``pending`` → ``transcoding`` →
+``stored`` (or ``failed``, original kept). The spool original is deleted only after the row
+says ``stored``; on start every ``pending`` / ``transcoding`` row is queued again, so a stop in
+the middle loses nothing and at worst encodes a file twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crm import recordings as index
+from crm.db import Database
+from crm.recordings import NewRecording, Recording, RecordingState
+from cti.bus import EventBus, Subscription
+from cti.errors import SwitchError
+from cti.events import CallAnswered, CallEnded, CallOffered, CallQueued, RecordingStarted
+from cti.switch import Switch
+from recording.analysis import Analysis, analyse
+from recording.errors import BadAudio, RecordingError, RecordingNotFound, TranscodeFailed, UnsafePath
+from recording.events import RecordingFailed, RecordingReady
+from recording.index import Call, CallFacts
+from recording.policy import Plan, RecordingPolicy
+from recording.retention import Purged, purge
+from recording.storage.paths import ASTERISK_SPOOL, leg_paths, relative_path, safe_join, stored_path
+from recording.storage.transcode import CODECS, Transcoder
+
+log = logging.getLogger(__name__)
+
+WORK_QUEUE_SIZE = 1000
+PURGE_EVERY_S = 86400.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    spool_dir: Path
+    store_dir: Path
+    format: str = "mp3"
+    workers: int = 2
+    retention_days: int = 180
+    asterisk_spool: str = ASTERISK_SPOOL
+    purge_every_s: float = PURGE_EVERY_S
+
+    @classmethod
+    def from_settings(cls, recording: Any) -> RecordingConfig:
+        """From hotline.settings.RecordingSettings."""
+        return cls(
+            spool_dir=Path(recording.spool_dir),
+            store_dir=Path(recording.store_dir),
+            format=recording.format,
+            workers=recording.workers,
+            retention_days=recording.retention_days,
+        )
+
+
+class RecordingService:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        switch: Switch,
+        config: RecordingConfig,
+        *,
+        policy: RecordingPolicy | None = None,
+        clock: Callable[[], datetime] = _now,
+        agent_of: Callable[[str], str] | None = None,
+        analysis_executor: Executor | None = None,
+        transcoder: Transcoder | None = None,
+        on_state: Callable[[int, RecordingState], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.switch = switch
+        self.config = config
+        self.policy = policy or RecordingPolicy(default=Plan(retention_days=config.retention_days))
+        self.clock = clock
+        self.facts = CallFacts(agent_of)
+        self.transcoder = transcoder or Transcoder(config.workers, format=config.format)
+        self._executor = analysis_executor  # None: the loop's default thread pool
+        self._on_state = on_state
+        self._work: asyncio.Queue[int] = asyncio.Queue(WORK_QUEUE_SIZE)
+        self._queued: set[int] = set()
+        self._overflow = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscription: Subscription | None = None
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._subscription = self.bus.subscribe(
+            "recording", CallOffered, CallQueued, CallAnswered, CallEnded, RecordingStarted, maxsize=10_000
+        )
+        self.config.store_dir.mkdir(parents=True, exist_ok=True)
+        resumed = await self._requeue_unfinished()
+        if resumed:
+            log.info("recording_resume", extra={"kv": {"count": resumed}})
+        self._tasks.append(asyncio.create_task(self._consume(self._subscription), name="recording-events"))
+        for number in range(max(1, self.config.workers)):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"recording-worker-{number}"))
+        if self.config.purge_every_s > 0:
+            self._tasks.append(asyncio.create_task(self._purge_daily(), name="recording-purge"))
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            self.bus.unsubscribe(self._subscription)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    # --- events ------------------------------------------------------------------------------
+
+    async def _consume(self, subscription: Subscription) -> None:
+        while True:
+            event = await subscription.get()
+            try:
+                await self.handle(event)
+            except Exception:
+                log.exception("recording_event_failed", extra={"kv": {"event": type(event).__name__}})
+
+    async def handle(self, event: object) -> None:
+        call = self.facts.see(event)
+        if call is None:
+            return
+        if isinstance(event, RecordingStarted):
+            await self._started(event, call)
+        elif isinstance(event, CallQueued):
+            await self._on_queued(call)
+        elif isinstance(event, CallAnswered):
+            await index.update_call(self.db, call.call_id, agent=call.agent, queue=call.queue)
+        elif isinstance(event, CallEnded):
+            await self._ended(event, call)
+
+    def plan_for(self, call: Call) -> Plan:
+        return self.policy.plan(queue=call.queue, numbers=call.numbers)
+
+    async def _started(self, event: RecordingStarted, call: Call) -> None:
+        try:
+            relative = relative_path(event.file, asterisk_spool=self.config.asterisk_spool)
+        except UnsafePath as exc:
+            log.warning(
+                "recording_file_refused", extra={"kv": {"call_id": event.call_id, "reason": str(exc)}}
+            )
+            return
+        plan = self.plan_for(call)
+        await index.add_recording(
+            self.db,
+            NewRecording(
+                call_id=event.call_id,
+                spool_path=relative,
+                started_at=event.at,
+                channel=event.channel,
+                legs=leg_paths(relative) if plan.split else (),
+                number=call.caller,
+                queue=call.queue,
+                agent=call.agent,
+            ),
+        )
+
+    async def _on_queued(self, call: Call) -> None:
+        """A queue the policy does not record: stop MixMonitor before anything is bridged."""
+        if self.plan_for(call).record:
+            await index.update_call(self.db, call.call_id, queue=call.queue)
+            return
+        for recording in await index.recordings_of_call(self.db, call.call_id):
+            if recording.state is not RecordingState.RECORDING:
+                continue
+            try:
+                await self.switch.mixmonitor_stop(recording.channel)
+            except SwitchError as exc:
+                log.warning(
+                    "recording_stop_failed", extra={"kv": {"call_id": call.call_id, "error": str(exc)}}
+                )
+                continue
+            await index.update_recording(
+                self.db, recording.id, state=RecordingState.PURGED, error=f"not recorded: queue {call.queue}"
+            )
+
+    async def _ended(self, event: CallEnded, call: Call) -> None:
+        await index.update_call(
+            self.db, call.call_id, ended_at=event.at, agent=call.agent, queue=call.queue, number=call.caller
+        )
+        for recording in await index.recordings_of_call(self.db, call.call_id):
+            if recording.state is RecordingState.RECORDING:
+                await self._set_state(recording.id, RecordingState.PENDING)
+                self._enqueue(recording.id)
+
+    # --- pause / resume ----------------------------------------------------------------------
+
+    async def set_paused(self, call_id: str, paused: bool) -> tuple[str, ...]:
+        """Mute (or unmute) every live recording of a call, e.g. while card data is read out."""
+        live = [
+            r for r in await index.recordings_of_call(self.db, call_id) if r.state is RecordingState.RECORDING
+        ]
+        if not live:
+            raise RecordingNotFound(f"call {call_id} has no recording in progress")
+        for recording in live:
+            await self.switch.mixmonitor_mute(recording.channel, mute=paused)
+        log.info("recording_paused" if paused else "recording_resumed", extra={"kv": {"call_id": call_id}})
+        return tuple(r.channel for r in live)
+
+    # --- the pipeline ------------------------------------------------------------------------
+
+    def _enqueue(self, recording_id: int) -> None:
+        if recording_id in self._queued:
+            return
+        try:
+            self._work.put_nowait(recording_id)
+        except asyncio.QueueFull:
+            # The row stays pending in the index; the workers rescan once the queue drains.
+            self._overflow = True
+            log.warning("recording_queue_full", extra={"kv": {"recording_id": recording_id}})
+            return
+        self._queued.add(recording_id)
+
+    async def _requeue_unfinished(self) -> int:
+        unfinished = await index.in_states(self.db, (RecordingState.PENDING, RecordingState.TRANSCODING))
+        for recording in unfinished:
+            self._enqueue(recording.id)
+        return len(unfinished)
+
+    async def _worker(self) -> None:
+        while True:
+            if self._work.empty() and self._overflow:
+                self._overflow = False
+                await self._requeue_unfinished()
+            recording_id = await self._work.get()
+            try:
+                await self.process(recording_id)
+            except Exception:
+                log.exception("recording_process_failed", extra={"kv": {"recording_id": recording_id}})
+            finally:
+                self._queued.discard(recording_id)
+
+    async def _set_state(self, recording_id: int, state: RecordingState, **facts: Any) -> None:
+        await index.update_recording(self.db, recording_id, state=state, **facts)
+        if self._on_state is not None:
+            self._on_state(recording_id, state)
+
+    def _sources(self, recording: Recording) -> list[Path]:
+        relatives = recording.legs or (recording.spool_path,)
+        return [safe_join(self.config.spool_dir, relative) for relative in relatives]
+
+    async def process(self, recording_id: int) -> Recording:
+        """Analyse, transcode, verify, store; the spool original goes only once stored."""
+        recording = await index.get_recording(self.db, recording_id)
+        if recording is None:
+            raise RecordingNotFound(f"no recording {recording_id}")
+        if recording.state not in (RecordingState.PENDING, RecordingState.TRANSCODING):
+            return recording
+        try:
+            sources = self._sources(recording)
+            loop = asyncio.get_running_loop()
+            analysis: Analysis = await loop.run_in_executor(
+                self._executor, analyse, sources[0], sources if len(sources) > 1 else ()
+            )
+            await self._set_state(
+                recording.id,
+                RecordingState.TRANSCODING,
+                duration_s=analysis.duration_s,
+                channels=analysis.channels,
+                talk_ratio=analysis.talk_ratio,
+                silence_ratio=analysis.silence_ratio,
+                crosstalk_s=analysis.crosstalk_s,
+            )
+            relative = stored_path(recording.spool_path, CODECS[self.config.format].extension)
+            result = await self.transcoder.transcode(
+                sources, safe_join(self.config.store_dir, relative), expected_s=analysis.duration_s
+            )
+        except (BadAudio, TranscodeFailed, UnsafePath) as exc:
+            return await self._failed(recording, exc)
+        plan = self.policy.plan(queue=recording.queue, numbers=(recording.number,))
+        await self._set_state(
+            recording.id,
+            RecordingState.STORED,
+            stored_path=relative,
+            size_bytes=result.size_bytes,
+            format=self.config.format,
+            checksum=result.checksum,
+            retain_until=(recording.ended_at or recording.started_at) + timedelta(days=plan.retention_days),
+            error="",
+        )
+        for source in sources:
+            with contextlib.suppress(FileNotFoundError):
+                source.unlink()
+        await index.link_contact(self.db, recording.call_id)
+        stored = await index.get_recording(self.db, recording.id)
+        assert stored is not None
+        self.bus.publish(
+            RecordingReady(
+                at=self.clock(),
+                call_id=stored.call_id,
+                recording_id=stored.id,
+                duration_s=stored.duration_s or 0.0,
+                format=stored.format,
+            )
+        )
+        return stored
+
+    async def _failed(self, recording: Recording, exc: RecordingError) -> Recording:
+        reason = str(exc)[:500]
+        log.warning("recording_failed", extra={"kv": {"recording_id": recording.id, "reason": reason}})
+        plan = self.policy.plan(queue=recording.queue, numbers=(recording.number,))
+        await self._set_state(
+            recording.id,
+            RecordingState.FAILED,
+            error=reason,
+            retain_until=(recording.ended_at or recording.started_at) + timedelta(days=plan.retention_days),
+        )
+        self.bus.publish(
+            RecordingFailed(
+                at=self.clock(), call_id=recording.call_id, recording_id=recording.id, reason=reason
+            )
+        )
+        failed = await index.get_recording(self.db, recording.id)
+        assert failed is not None
+        return failed
+
+    # --- files for playback ------------------------------------------------------------------
+
+    def file_of(self, recording: Recording) -> Path:
+        """The file to play: the stored copy, or the spool original until it is transcoded."""
+        if recording.state is RecordingState.STORED and recording.stored_path:
+            path = safe_join(self.config.store_dir, recording.stored_path)
+        elif recording.state in (RecordingState.PENDING, RecordingState.TRANSCODING, RecordingState.FAILED):
+            path = safe_join(self.config.spool_dir, recording.spool_path)
+        else:
+            raise RecordingNotFound(f"recording {recording.id} is {recording.state.value}: no audio to play")
+        if not path.is_file():
+            raise RecordingNotFound(f"recording {recording.id}: its file is missing from storage")
+        return path
+
+    # --- retention ---------------------------------------------------------------------------
+
+    async def purge(self, now: datetime | None = None) -> tuple[Purged, ...]:
+        return await purge(
+            self.db, now=now or self.clock(), spool_dir=self.config.spool_dir, store_dir=self.config.store_dir
+        )
+
+    async def _purge_daily(self) -> None:
+        while True:
+            try:
+                await self.purge()
+            except Exception:
+                log.exception("recording_purge_failed")
+            await asyncio.sleep(self.config.purge_every_s)
+
+    def storage_paths(self) -> tuple[Path, Path]:
+        return self.config.spool_dir, self.config.store_dir
