@@ -34,6 +34,8 @@ CALL_OFFERED = "call-offered"
 ANSWERED = "answered"
 ANSWERED_LATE = "answered-late"  # picked up after the ACD had given up and paused them as missed
 OUTBOUND_CALL = "outbound-call"
+CALLBACK = "callback"  # the ACD gave the agent a callback: their phone rings, then the customer's
+OUTBOUND_FAILED = "outbound-failed"
 RESYNC = "resync"
 
 
@@ -65,12 +67,15 @@ class AgentStates:
     # --- lookups -----------------------------------------------------------------------------
 
     def set_profile(self, profile: AgentProfile) -> None:
-        """Add an agent, or update one's profile (skills, extension) for their next login."""
+        """Add an agent, or update one's profile: skills and extension at once (a phone chosen at
+        login stays), queues at their next login."""
         record = self._agents.get(profile.agent)
         if record is None:
             self._agents[profile.agent] = AgentRecord(profile=profile)
         else:
             self._by_interface.pop(record.profile.interface, None)
+            if record.extension == record.profile.extension:  # not a phone chosen at login
+                record.extension = profile.extension if record.state is not S.LOGGED_OUT else ""
             record.profile = profile
         self._by_interface[profile.interface] = profile.agent
 
@@ -201,10 +206,40 @@ class AgentStates:
             return []
         return [self._move(at, record, S.PAUSED, reason)]
 
-    def outbound(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
+    def outbound(
+        self, at: datetime, agent: str, call_id: str, *, queue: str = "", reason: str = OUTBOUND_CALL
+    ) -> list[AgentStateChanged]:
         record = self._require(agent, "start an outbound call", S.AVAILABLE, S.PAUSED, S.WRAP_UP)
         record.resume_reason = record.reason if record.state is S.PAUSED else ""
-        return [self._move(at, record, S.OUTBOUND, OUTBOUND_CALL, call_id=call_id)]
+        return [self._move(at, record, S.OUTBOUND, reason, call_id=call_id, queue=queue)]
+
+    def rename_call(self, agent: str, call_id: str, new_call_id: str) -> bool:
+        """The switch named the agent's outbound call (its Linkedid, known only once it rang)."""
+        record = self._require_call(agent, call_id, S.OUTBOUND)
+        if record is None:
+            return False
+        record.call_id = new_call_id
+        return True
+
+    def outbound_failed(
+        self, at: datetime, agent: str, call_id: str, *, missed: bool = False
+    ) -> list[AgentStateChanged]:
+        """The outbound call never got through. Not the agent's doing: back where they were, with
+        their place in the longest-idle order. ``missed``: their own phone did not answer, which is
+        a ring-no-answer like any other (paused "missed")."""
+        record = self._require_call(agent, call_id, S.OUTBOUND)
+        if record is None:
+            return []
+        if missed:
+            record.resume_reason = ""
+            return [self._move(at, record, S.PAUSED, PauseReason.MISSED, call_id=call_id, queue=record.queue)]
+        if record.resume_reason:
+            reason, record.resume_reason = record.resume_reason, ""
+            return [self._move(at, record, S.PAUSED, reason, call_id=call_id)]
+        idle_since = record.idle_since
+        event = self._move(at, record, S.AVAILABLE, OUTBOUND_FAILED, call_id=call_id, queue=record.queue)
+        record.idle_since = idle_since
+        return [event]
 
     def expire_wrapups(self, now: datetime) -> list[AgentStateChanged]:
         events = []

@@ -37,3 +37,11 @@ class IllegalTransition(AcdError):
         self.agent = agent
         self.state = state
         self.action = action
+
+
+class CallbackQueueFull(AcdError):
+    """More callbacks wait than the queue holds: the request is refused, never silently dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the callback queue is full ({limit} waiting); the request was refused")
+        self.limit = limit

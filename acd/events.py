@@ -73,6 +73,63 @@ class MaxWaitReached(AcdEvent):
     customer_id: str = ""
 
 
+class CallbackSource(enum.StrEnum):
+    IVR = "ivr"  # the caller chose the IVR's callback option
+    MAX_WAIT = "max-wait"  # the caller waited the queue's maximum and was offered a callback
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackScheduled(AcdEvent):
+    """A callback waits for an agent, in the place its caller's original queue time gives it
+    (``merged``: the number already waited and this request joined that one)."""
+
+    callback_id: str
+    number: str
+    queue: str
+    skill: str
+    priority: int
+    requested_at: datetime
+    source: CallbackSource
+    call_id: str = ""
+    customer_id: str = ""
+    merged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackStarted(AcdEvent):
+    """An agent was given the callback: their phone rings first, then the customer's number."""
+
+    callback_id: str
+    number: str
+    queue: str
+    agent: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCompleted(AcdEvent):
+    """The agent answered and the customer's number was dialed; the rest is the agent's call."""
+
+    callback_id: str
+    number: str
+    queue: str
+    agent: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFailed(AcdEvent):
+    """An attempt did not get through. ``retry_at`` None: no attempt is left, the callback is over."""
+
+    callback_id: str
+    number: str
+    queue: str
+    agent: str
+    attempt: int
+    error: str
+    retry_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AgentsByState:
     available: int = 0

@@ -60,6 +60,7 @@ class PauseReason(enum.StrEnum):
     MEETING = "meeting"
     MISSED = "missed"  # set by the ACD on ring-no-answer, never chosen by the agent
     MARKETING = "marketing"  # an outbound marketing task admitted by the gate
+    UNREACHABLE = "unreachable"  # set by the ACD when the agent's phone unregistered
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +133,18 @@ class AcdConfig:
     # broken channel cannot spin the router.
     retry_delivery_s: float = 1.0
     stats_window_s: float = 1800.0
+    # Callbacks (acd/callbacks.py): the agent's phone is originated into this context with the
+    # customer's number as the extension, presenting this caller id to the agent.
+    callback_dial_context: str = "click-to-dial"
+    callback_caller_id: str = ""
+    callback_retry_s: float = 300.0  # a failed attempt is tried again this much later
+    callback_max_attempts: int = 3
+    callback_dedupe_s: float = 3600.0  # a number called back is not called again within this
+    callback_ring_s: float = 30.0  # how long the agent's phone rings before the attempt fails
 
     def __post_init__(self) -> None:
+        if self.callback_max_attempts < 1 or self.callback_retry_s < 0 or self.callback_ring_s <= 0:
+            raise AcdConfigError("callbacks need max_attempts ≥ 1, retry_s ≥ 0 and ring_s > 0")
         for name, queue in self.queues.items():
             if name != queue.name:
                 raise AcdConfigError(f"queue registered as {name!r} is named {queue.name!r}")

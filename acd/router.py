@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from acd.errors import UnknownAgent, UnknownQueue
-from acd.models import MaxWaitAction, QueueConfig, WaitingCall
+from acd.models import MaxWaitAction, QueueConfig, Strategy, WaitingCall
 from acd.skill_index import AgentEntry, CallEntry, CallPhase, SkillIndex, Target
 
 # Ringing is the dialplan's business (Dial's timeout); this margin covers the Redirect and the
@@ -138,6 +138,17 @@ class Router:
         record = self._agent(agent)
         if record.available:
             self._index.unindex_agent(record)
+
+    def best_call_key(self, agent: str) -> tuple[int, int, float] | None:
+        """The place (−priority, −weight, waiting since) of the first waiting call the agent could
+        take, without assigning it: what a callback is weighed against."""
+        best = self._index.best_call_for(self._agent(agent))
+        return best[0].key[:3] if best is not None else None
+
+    def best_available_agent(self, skill: str, strategy: Strategy) -> str:
+        """The available agent a call of this skill would get now; "" when none."""
+        record = self._index.best_agent(skill, strategy)
+        return record.agent if record is not None else ""
 
     def is_available(self, agent: str) -> bool:
         record = self._agents.get(agent)

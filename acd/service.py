@@ -27,9 +27,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from acd.agents import DELIVERY_FAILED, AgentStates
+from acd.callback_dialer import CallbackDialer
+from acd.callbacks import Admitted, CallbackRequest
 from acd.errors import AcdError
 from acd.events import (
     AgentStateChanged,
+    CallbackSource,
     CallDelivering,
     CallDeliveryFailed,
     CallOverflowed,
@@ -61,6 +64,7 @@ from cti.events import (
     CallRinging,
     CallTransferred,
     EndCause,
+    MemberStatusChanged,
     SwitchResynced,
 )
 from cti.switch import Switch
@@ -78,11 +82,14 @@ CONSUMED = (
     CallEnded,
     CallAbandoned,
     SwitchResynced,
+    MemberStatusChanged,
 )
 # Callers' channels are remembered from CallOffered until the call ends; a bound, in case ends
 # are lost, drops the oldest (a call that old is long gone).
 MAX_REMEMBERED_CALLS = 20_000
 STATS_INTERVAL_S = 1.0
+# The device state app_queue reports for a phone that is not registered (unplugged, offline).
+DEVICE_UNAVAILABLE = "UNAVAILABLE"
 
 
 class AcdService:
@@ -112,12 +119,24 @@ class AcdService:
         self.gate = MarketingGate(policies)
         self.fallback = FallbackMembership(switch)
         self._channels: OrderedDict[str, str] = OrderedDict()  # call → caller's channel
+        self._callers: OrderedDict[str, str] = OrderedDict()  # call → caller's number
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
         self._agent_of_call: dict[str, str] = {}
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task] = []
         self._wake = asyncio.Event()
         self._last_stats = self._clock()
+        self.callbacks = CallbackDialer(
+            bus=bus,
+            switch=switch,
+            clock=clock,
+            config=config,
+            states=self.states,
+            router=self.router,
+            apply=self._apply,
+            agent_of_call=self._agent_of_call,
+            wake=self._wake.set,
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -135,6 +154,7 @@ class AcdService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.callbacks.stop()
         if self._subscription is not None:
             self._bus.unsubscribe(self._subscription)
             self._subscription = None
@@ -149,7 +169,11 @@ class AcdService:
     async def _timers(self) -> None:
         while True:
             now = self._clock()
-            dues = [d for d in (self.router.next_due(), self.states.next_wrapup_end()) if d is not None]
+            dues = [
+                d
+                for d in (self.router.next_due(), self.states.next_wrapup_end(), self.callbacks.next_due())
+                if d is not None
+            ]
             delay = STATS_INTERVAL_S
             if dues:
                 delay = min(delay, max((min(dues) - now).total_seconds(), 0.0))
@@ -237,10 +261,25 @@ class AcdService:
     def marketing_finished(self, agent: str) -> bool:
         return self.gate.finished(agent, self.states.get(agent).profile.group)
 
-    def set_agent_profile(self, profile: AgentProfile) -> None:
-        """An agent added or changed in the CRM: skills apply at once, queues at their next login."""
+    def update_agent(self, profile: AgentProfile) -> None:
+        """An agent added or changed at run time (the admin page): skills, extension and name take
+        effect at once. An available agent is re-indexed under the new skills now; an agent on a
+        call keeps it, and is indexed under the new skills at their next state change (their
+        queues, for the statistics, too). A new agent can log in from now on."""
         self.states.set_profile(profile)
         self.router.set_agent(profile.agent, profile.skills)
+        record = self.states.get(profile.agent)
+        if record.state is not AgentState.LOGGED_OUT:
+            record.queues = self.config.queues_for_skills(profile.skills)
+        self._wake.set()
+
+    set_agent_profile = update_agent
+
+    async def request_callback(self, request: CallbackRequest) -> Admitted:
+        """A caller asked to be called back (the IVR's callback node): they keep their place.
+        Raises ``UnknownQueue``, ``CallbackQueueFull``, or ``ValueError`` for a request without
+        a number."""
+        return await self.callbacks.request(request)
 
     def snapshot(self, queue: str) -> QueueStatsUpdated:
         return self.stats.snapshot(queue, self._clock())
@@ -250,6 +289,10 @@ class AcdService:
     async def handle(self, event: object) -> None:
         if isinstance(event, CallOffered):
             self._remember(self._channels, event.call_id, event.channel)
+            self._remember(self._callers, event.call_id, event.caller)
+            return
+        if isinstance(event, MemberStatusChanged):
+            await self._member_status(event)
             return
         touched = self.stats.feed(event)
         if isinstance(event, CallQueued):
@@ -286,7 +329,8 @@ class AcdService:
             log.warning("acd_call_without_channel", extra={"kv": {"call_id": event.call_id}})
             return
         if call is None:
-            call = WaitingCall(event.call_id, channel, event.queue, priority=event.priority)
+            caller = self._callers.get(event.call_id, "")
+            call = WaitingCall(event.call_id, channel, event.queue, priority=event.priority, caller=caller)
         call = replace(call, queue=event.queue, queued_at=call.queued_at or event.at)
         await self._deliver_all(self.router.add_call(call, event.at))
 
@@ -300,6 +344,8 @@ class AcdService:
             await self._apply(self.states.ring(event.at, record.profile.agent, event.call_id, queue))
 
     async def _answered(self, event: CallAnswered) -> None:
+        if self.callbacks.answered(event):
+            return
         delivering = self.router.delivering_agent(event.call_id)
         record = self.states.by_interface(event.agent)
         events: list[AgentStateChanged] = []
@@ -333,7 +379,23 @@ class AcdService:
             else:
                 events += self.states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s)
         self._forget(event.call_id)
+        self.callbacks.ended(event.call_id)
         await self._apply(events)
+
+    async def _member_status(self, event: MemberStatusChanged) -> None:
+        """A phone that unregistered cannot take calls: its available agent is paused as
+        "unreachable" (from wrap-up too, which would make them available to a dead phone).
+        The phone's return does not unpause them: a phone that flaps would otherwise pull the
+        agent in and out of routing, and a registered phone is no proof the person is at their
+        desk after the outage; the agent says ready themselves."""
+        if event.device_state != DEVICE_UNAVAILABLE:
+            return
+        record = self.states.by_interface(event.interface)
+        if record is None or record.state not in (AgentState.AVAILABLE, AgentState.WRAP_UP):
+            return
+        fields = {"agent": record.profile.agent, "interface": event.interface}
+        log.warning("acd_agent_phone_unreachable", extra={"kv": fields})
+        await self._apply(self.states.pause(event.at, record.profile.agent, PauseReason.UNREACHABLE))
 
     async def _transferred(self, event: CallTransferred) -> None:
         """The agent handed the caller on: their part of the call is over, wrap-up begins."""
@@ -380,6 +442,7 @@ class AcdService:
         """Everything the clock decided: wrap-ups over, overflows, maximum waits, ring timeouts."""
         now = self._clock()
         await self._apply(self.states.expire_wrapups(now))
+        await self.callbacks.run_due(now)
         for outcome in self.router.due(now):
             if isinstance(outcome, Assignment):
                 await self._deliver_all([outcome])
@@ -423,6 +486,32 @@ class AcdService:
             # The caller stays in app_queue, whose own timeout sends them to the fallback queue.
             fields = {"call_id": call.call_id, "queue": call.queue, "error": str(exc)}
             log.error("acd_max_wait_redirect_failed", extra={"kv": fields})
+            return
+        if outcome.action is MaxWaitAction.CALLBACK:
+            await self._max_wait_callback(now, call)
+
+    async def _max_wait_callback(self, now: datetime, call: WaitingCall) -> None:
+        """The caller was told they will be called back: they keep the place they queued in."""
+        if not call.caller:
+            log.warning("acd_callback_without_number", extra={"kv": {"call_id": call.call_id}})
+            return
+        request = CallbackRequest(
+            callback_id=f"cb-{call.call_id}",
+            number=call.caller,
+            queue=call.queue,
+            requested_at=call.queued_at or now,
+            skill=call.skill,
+            priority=call.priority,
+            customer_id=call.customer_id,
+            language=call.language,
+            call_id=call.call_id,
+            source=CallbackSource.MAX_WAIT,
+        )
+        try:
+            await self.callbacks.request(request)
+        except (AcdError, ValueError) as exc:
+            fields = {"call_id": call.call_id, "error": str(exc)}
+            log.error("acd_callback_refused", extra={"kv": fields})
 
     # --- delivery ------------------------------------------------------------------------------
 
@@ -484,12 +573,19 @@ class AcdService:
         """Publish state changes and follow them: router index, statistics, marketing slots,
         fallback-queue pauses; new assignments are delivered (or returned when ``deliver`` is off)."""
         assignments: list[Assignment] = []
+        callbacks: list[tuple[str, CallbackRequest, int]] = []
         touched: set[str] = set()
         for event in events:
             self._bus.publish(event)
             touched.update(self.stats.feed(event))
             record = self.states.get(event.agent)
-            if event.state is AgentState.AVAILABLE:
+            claimed = None
+            if event.state is AgentState.AVAILABLE and record.state is AgentState.AVAILABLE:
+                claimed = self.callbacks.claim(event.agent, record.profile.skills)
+            if claimed is not None:
+                self.router.agent_unavailable(event.agent)
+                callbacks.append((event.agent, *claimed))
+            elif event.state is AgentState.AVAILABLE:
                 assignments += self.router.agent_available(
                     event.agent, event.at, idle_since=record.idle_since, calls_handled=record.calls_handled
                 )
@@ -501,6 +597,8 @@ class AcdService:
                 self.gate.finished(event.agent, record.profile.group)
             await self.fallback.follow(event)
         self._publish_stats(touched)
+        for agent, request, attempt in callbacks:
+            assignments += await self.callbacks.begin(agent, request, attempt)
         if deliver:
             await self._deliver_all(assignments)
             return []
@@ -533,4 +631,5 @@ class AcdService:
 
     def _forget(self, call_id: str) -> None:
         self._channels.pop(call_id, None)
+        self._callers.pop(call_id, None)
         self._ivr.pop(call_id, None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from acd.callbacks import CallbackRequest
+from acd.events import CallbackSource
 from acd.models import WaitingCall
 from acd.service import AcdService
 from crm.kinds import TicketKind
@@ -17,7 +19,7 @@ from crm.service import Crm
 from cti.bus import EventBus
 from ivr.crm_port import CallerRecord, OrderProgress, TicketStatus
 from ivr.errors import LookupUnavailable
-from ivr.events import IvrCompleted, IvrOutcome
+from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +105,36 @@ def waiting_call(event: IvrCompleted) -> WaitingCall | None:
     )
 
 
+def callback_request(event: CallbackRequested) -> CallbackRequest:
+    """The IVR's callback node, as the ACD queues it: the caller's place is the time they asked."""
+    return CallbackRequest(
+        callback_id=f"cb-{event.call_id}",
+        number=event.number,
+        queue=event.queue,
+        requested_at=event.at,
+        skill=event.skill,
+        priority=event.priority,
+        customer_id=event.customer_id or "",
+        language=event.language,
+        call_id=event.call_id,
+        source=CallbackSource.IVR,
+    )
+
+
 async def forward_ivr_to_acd(bus: EventBus, acd: AcdService) -> None:
-    """Hand every caller the IVR queued to the ACD, for as long as the task runs."""
-    subscription = bus.subscribe("ivr-to-acd", IvrCompleted)
+    """Hand every caller the IVR queued, and every callback it took, to the ACD, for as long as
+    the task runs."""
+    subscription = bus.subscribe("ivr-to-acd", IvrCompleted, CallbackRequested)
     try:
         async for event in subscription:
+            if isinstance(event, CallbackRequested):
+                try:
+                    await acd.request_callback(callback_request(event))
+                except Exception:
+                    # The caller was promised a call: say so loudly (the number is in the bus's
+                    # CallbackRequested for whoever follows up by hand).
+                    log.exception("ivr_callback_to_acd_failed", extra={"kv": {"call_id": event.call_id}})
+                continue
             call = waiting_call(event)
             if call is None:
                 continue
