@@ -195,8 +195,9 @@ def _link_config(port: int) -> object:
 
 
 async def hotline_link(port: int) -> tuple[float, int]:
-    """(c) the AMI link alone."""
+    """(c) the AMI link alone, parsing what the tracker reads (as in production)."""
     from cti.ami_link import AmiLink
+    from cti.tracker import WANTED
 
     done = asyncio.get_running_loop().create_future()
     count = 0
@@ -209,7 +210,7 @@ async def hotline_link(port: int) -> tuple[float, int]:
         if not done.done():
             done.set_result(None)
 
-    link = AmiLink(_link_config(port), on_events=on_events, on_disconnected=on_disconnected)  # type: ignore[arg-type]
+    link = AmiLink(_link_config(port), on_events=on_events, on_disconnected=on_disconnected, wanted=WANTED)  # type: ignore[arg-type]
     started = time.perf_counter()
     await link.start()
     await done
@@ -223,7 +224,7 @@ async def hotline_pipeline(port: int, domain: list[int]) -> tuple[float, int]:
     from cti.bus import EventBus
     from cti.events import SwitchDisconnected
     from cti.service import CtiService
-    from cti.tracker import CallTracker
+    from cti.tracker import WANTED, CallTracker
 
     done = asyncio.get_running_loop().create_future()
     fed = 0
@@ -245,7 +246,7 @@ async def hotline_pipeline(port: int, domain: list[int]) -> tuple[float, int]:
         return feed(message)
 
     tracker.feed = counting_feed  # type: ignore[method-assign]
-    service = CtiService(_link_config(port), bus, tracker)  # type: ignore[arg-type]
+    service = CtiService(_link_config(port), bus, tracker, wanted=WANTED)  # type: ignore[arg-type]
     started = time.perf_counter()
     await service.start()
     await done

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from panoramisk.ami_protocol import AMIProtocol
 
 from cti.action_results import ActionResult
-from cti.ami_protocol import AmiMessage, AmiParser, first, format_action
+from cti.ami_protocol import AmiMessage, AmiParser, EventFilter, first, format_action
 from cti.errors import (
     AmiActionFailed,
     AmiLoginRefused,
@@ -147,14 +147,16 @@ class AmiLink:
         on_events: EventsCallback,
         on_connected: ConnectedCallback | None = None,
         on_disconnected: DisconnectedCallback | None = None,
+        wanted: EventFilter | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.config = config
+        self.wanted = wanted  # events worth parsing; None: all of them
         self._on_events = on_events
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
         self._jitter = jitter
-        self._parser = AmiParser()
+        self._parser = AmiParser(wanted=wanted)
         self._protocol: AmiProtocol | None = None
         self._pending: dict[str, _PendingAction] = {}
         self._lost: asyncio.Future[str] | None = None
@@ -288,7 +290,7 @@ class AmiLink:
 
     def _connection_made(self, protocol: AmiProtocol) -> None:
         self._protocol = protocol
-        self._parser = AmiParser()
+        self._parser = AmiParser(wanted=self.wanted)
         self._lost = asyncio.get_running_loop().create_future()
 
     def _connection_lost(self, protocol: AmiProtocol, exc: Exception | None) -> None:

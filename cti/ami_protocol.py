@@ -27,6 +27,31 @@ MAX_MESSAGE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
+class EventFilter:
+    """The events a consumer reads. Over half of a real stream is VarSet and Newexten noise;
+    an event not named here (and not answering an action) is dropped before it is decoded.
+    ``variables``, when given, keeps only the VarSet events that set one of them."""
+
+    events: frozenset[str]
+    variables: frozenset[str] | None = None
+
+    def keeps(self, block: bytes) -> bool:
+        end = block.find(b"\r\n")
+        name = (block[7:] if end < 0 else block[7:end]).decode("ascii", "replace")
+        if name not in self.events:
+            return b"\r\nActionID: " in block
+        if name == "VarSet" and self.variables is not None:
+            start = block.find(b"\r\nVariable: ")
+            if start < 0:
+                return False
+            start += 12
+            end = block.find(b"\r\n", start)
+            variable = (block[start:] if end < 0 else block[start:end]).decode("ascii", "replace")
+            return variable in self.variables
+        return True
+
+
+@dataclass(frozen=True, slots=True)
 class MalformedMessage:
     offset: int  # byte offset in the stream where the bad input starts
     reason: str
@@ -36,8 +61,9 @@ class MalformedMessage:
 class AmiParser:
     """Splits an AMI byte stream into messages. One parser per connection."""
 
-    def __init__(self, expect_banner: bool = True) -> None:
+    def __init__(self, expect_banner: bool = True, wanted: EventFilter | None = None) -> None:
         self.banner: str | None = None
+        self.wanted = wanted
         self.malformed: list[MalformedMessage] = []
         self._buffer = b""
         self._buffer_offset = 0  # stream offset of self._buffer[0]
@@ -64,8 +90,9 @@ class AmiParser:
         offset = self._buffer_offset
         messages: list[AmiMessage] = []
         append = messages.append
+        keeps = self.wanted.keeps if self.wanted is not None else None
         for block in blocks:
-            if block:
+            if block and (keeps is None or not block.startswith(b"Event: ") or keeps(block)):
                 message = self._parse_block(block, offset)
                 if message is not None:
                     append(message)
@@ -94,6 +121,20 @@ class AmiParser:
 
     def _parse_block(self, block: bytes, offset: int) -> AmiMessage | None:
         text = block.decode("utf-8", "replace")
+        lines = text.split(LINE_END)
+        try:
+            # Nearly every message is well formed with no repeated header: one dict() call.
+            # A line without ": " raises, a repeated header shrinks the dict; both take the
+            # careful path below.
+            message: AmiMessage = dict([line.split(": ", 1) for line in lines])  # type: ignore[misc]
+        except ValueError:
+            pass
+        else:
+            if len(message) == len(lines) and ("Event" in message or "Response" in message):
+                return message
+        return self._parse_block_carefully(block, text, offset)
+
+    def _parse_block_carefully(self, block: bytes, text: str, offset: int) -> AmiMessage | None:
         if text.startswith(LINE_END):
             stripped = text.lstrip("\r\n")
             offset += len(text) - len(stripped)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from cti.ami_link import AmiLink, AmiLinkConfig
-from cti.ami_protocol import AmiMessage
+from cti.ami_protocol import AmiMessage, EventFilter
 from cti.ami_switch import AmiSwitch
 from cti.events import SwitchConnected, SwitchDisconnected, SwitchEvent
 from cti.snapshot import SwitchSnapshot
@@ -55,6 +55,7 @@ class CtiService:
         tracker: CallTracking,
         *,
         clock: Callable[[], datetime] | None = None,
+        wanted: EventFilter | None = None,
     ) -> None:
         self._bus = bus
         self._tracker = tracker
@@ -65,6 +66,7 @@ class CtiService:
             on_events=self._on_events,
             on_connected=self._on_connected,
             on_disconnected=self._on_disconnected,
+            wanted=wanted,
         )
         self.switch = AmiSwitch(self.link)
 

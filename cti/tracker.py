@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from cti import delivery, transfers
+from cti.ami_protocol import EventFilter
 from cti.channels import (
     Call,
     Channel,
@@ -420,3 +421,10 @@ HANDLERS: dict[str, Handler] = {
     "QueueMemberStatus": CallTracker._member,
 }
 """The AMI events the tracker reads; every other event costs one dictionary look-up."""
+
+WANTED = EventFilter(
+    events=frozenset(HANDLERS),
+    variables=frozenset({"AGISTATUS", "MIXMONITOR_FILENAME", "QUEUE_PRIO"}),
+)
+"""What the AMI link needs to parse at all for the tracker: the rest is dropped unread.
+A new VarSet the tracker reads must be named here too (a test checks the two agree)."""

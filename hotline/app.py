@@ -30,6 +30,7 @@ from crm.service import Crm
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
 from cti.service import CtiService
+from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd
@@ -109,7 +110,7 @@ class Hotline:
             settings = replace(settings, ami=await demo_switch.start(settings.ami))
 
         # The ACD subscribes before the link connects, so it sees the calls the first resync finds.
-        self.cti = cti = CtiService(_link_config(settings), self.bus, CallTracker())
+        self.cti = cti = CtiService(_link_config(settings), self.bus, CallTracker(), wanted=TRACKED_EVENTS)
         self.acd = acd = AcdService(
             self.bus, cti.switch, lambda: datetime.now(UTC), await _acd_config(settings, db, demo_switch)
         )

@@ -25,6 +25,7 @@ from cti.bus import EventBus
 from cti.events import CallAbandoned, CallAnswered, CallEnded, CallOffered, SwitchResynced
 from cti.service import CtiService
 from cti.simulator import AgentScript, Clock, DemoTraffic, RealClock, SwitchSimulator
+from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,9 @@ async def run_demo(
     recorder = AmiRecorder(port, secret) if record_path is not None else None
     bus = EventBus()
     bus.listen(view.on_event)
-    service = CtiService(AmiLinkConfig(host="127.0.0.1", port=port, secret=secret), bus, CallTracker())
+    service = CtiService(
+        AmiLinkConfig(host="127.0.0.1", port=port, secret=secret), bus, CallTracker(), wanted=TRACKED_EVENTS
+    )
     try:
         if recorder is not None:
             await recorder.start()

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, TextIO
 
 from cti.ami_protocol import AmiParser
 from cti.events import SwitchEvent
+from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 
 CHUNK_BYTES = 1 << 16
@@ -57,7 +58,7 @@ def event_record(event: SwitchEvent) -> dict[str, Any]:
 
 def replay(chunks: Iterable[bytes], out: TextIO, err: TextIO) -> int:
     """Feed the chunks through AmiParser and CallTracker; returns the number of events printed."""
-    parser = AmiParser()
+    parser = AmiParser(wanted=TRACKED_EVENTS)
     tracker = CallTracker()
     printed = 0
     for chunk in chunks:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.ami_protocol import ActionFieldError, AmiParser, format_action
+from cti.ami_protocol import ActionFieldError, AmiParser, EventFilter, format_action
 
 GOOD = b"Event: Hangup\r\nChannel: PJSIP/1001-00000001\r\nCause: 16\r\n\r\n"
 
@@ -117,3 +117,19 @@ def test_formatted_action_parses_back_to_its_fields(fields: dict[str, str]) -> N
 def test_action_values_cannot_inject_a_second_action() -> None:
     with pytest.raises(ActionFieldError):
         format_action("Setvar", "1", {"Value": "x\r\n\r\nAction: Hangup"})
+
+
+def test_filtered_parsing_keeps_the_wanted_events_and_every_answer_to_an_action() -> None:
+    wanted = EventFilter(frozenset({"Hangup", "VarSet"}), frozenset({"AGISTATUS"}))
+    data = (
+        b"Event: Newexten\r\nChannel: a\r\n\r\n"
+        b"Event: VarSet\r\nChannel: a\r\nVariable: RTPAUDIOQOS\r\nValue: x\r\n\r\n"
+        b"Event: VarSet\r\nChannel: a\r\nVariable: AGISTATUS\r\nValue: SUCCESS\r\n\r\n"
+        b"Event: QueueEntry\r\nActionID: q-1\r\nQueue: support\r\n\r\n"
+        b"Response: Success\r\nActionID: p-1\r\n\r\n" + GOOD
+    )
+    [varset, entry, response, hangup] = AmiParser(expect_banner=False, wanted=wanted).feed(data)
+    assert varset["Value"] == "SUCCESS"
+    assert entry["Event"] == "QueueEntry"
+    assert response["Response"] == "Success"
+    assert hangup["Event"] == "Hangup"

@@ -16,7 +16,7 @@ import pytest
 from cti.ami_protocol import AmiMessage, AmiParser
 from cti.events import CallEnded, EndCause, SwitchEvent, SwitchResynced
 from cti.snapshot import SwitchSnapshot
-from cti.tracker import CallTracker
+from cti.tracker import HANDLERS, WANTED, CallTracker
 from hotline.commands.replay import event_record
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -213,3 +213,15 @@ def test_resync_of_calls_already_known_adds_only_the_resynced_marker() -> None:
     events += run(tracker, after)
     assert resync == [SwitchResynced(at=snapshot.at, calls=("1795416748.2", "1795416749.3"), members=0)]
     assert records(events) == records(whole)
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE_CAPTURES))
+def test_parsing_only_the_tracked_events_gives_the_same_domain_events(name: str) -> None:
+    data = (TRANSCRIPTS / SINGLE_CAPTURES[name]).read_bytes()
+    everything = run(CallTracker(clock=fixed_clock), AmiParser().feed(data))
+    tracked = run(CallTracker(clock=fixed_clock), AmiParser(wanted=WANTED).feed(data))
+    assert records(tracked) == records(everything)
+
+
+def test_the_tracked_events_are_exactly_those_the_tracker_handles() -> None:
+    assert frozenset(HANDLERS) == WANTED.events
