@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from acd.events import MarketingDecision, MarketingWork, QueueStatsUpdated
 from acd.gate import MarketingPolicy
-from acd.models import AcdConfig
+from acd.models import AcdConfig, AgentProfile
 from crm.kinds import CampaignStatus, Channel, Role
 from crm.results import ScreenPop
 from crm.tickets import NewTicket, TicketRef
@@ -69,6 +69,8 @@ class Acd(Protocol):
     ) -> MarketingDecision: ...
 
     def marketing_finished(self, agent: str) -> bool: ...
+
+    def update_agent(self, profile: AgentProfile) -> None: ...
 
     def snapshot(self, queue: str) -> QueueStatsUpdated: ...
 

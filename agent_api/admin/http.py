@@ -12,6 +12,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 
+from acd.errors import AcdError
+from acd.models import AgentProfile
 from agent_api.context import audit, require, services
 from agent_api.errors import BadRequest, Conflict, NotFoundError
 from agent_api.openapi import Endpoint, endpoint
@@ -118,6 +120,27 @@ def _user(account: accounts.Account) -> UserView:
     )
 
 
+def _update_acd(request: web.Request, account: accounts.Account) -> None:
+    """An agent created or changed here is routed at once, without a restart (skills, extension
+    and name: AcdService.update_agent). An account without the agent role, an extension or
+    skills is not an ACD agent; one already known to the ACD keeps its last profile."""
+    if not (account.enabled and Role.AGENT in account.roles and account.extension and account.skills):
+        return
+    acd = services(request).acd
+    try:
+        group = acd.states.get(account.username).profile.group
+    except AcdError:
+        group = "default"
+    try:
+        acd.update_agent(
+            AgentProfile(
+                account.username, account.extension, account.skills, name=account.display_name, group=group
+            )
+        )
+    except AcdError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 @endpoint("GET", "/api/admin/users", summary="All user accounts", roles=ADMIN, response=UserList, tag="admin")
 async def list_users(request: web.Request, principal: Principal | None) -> UserList:
     svc = services(request)
@@ -154,6 +177,7 @@ async def create_user(request: web.Request, principal: Principal | None, body: N
     await audit(request, me.username, "user-create", body.username, roles=sorted(body.roles))
     account = await accounts.get_account(svc.db, body.username)
     assert account is not None
+    _update_acd(request, account)
     return _user(account)
 
 
@@ -190,6 +214,7 @@ async def update_user(
         svc.sessions.end_user(username)  # new rights take effect at the next login
     changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "password")
     await audit(request, me.username, "user-update", username, changed=changed, password=bool(body.password))
+    _update_acd(request, account)
     return _user(account)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cti.errors import AmiActionFailed, SwitchError
+from cti.switch import OriginateResult
 
 
 class FakeClock:
@@ -29,6 +30,27 @@ class FakeSwitch:
     fail_redirects: int = 0
     fail_members: bool = False
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
+    # What the next originates answer, in order (an OriginateResult, or an exception to raise);
+    # when empty, the phone answers.
+    originate_results: list = field(default_factory=list)
+
+    async def originate(
+        self,
+        *,
+        channel: str,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        caller_id: str = "",
+        variables=None,
+        timeout_s: float = 30.0,
+        request_id: str | None = None,
+    ) -> OriginateResult:
+        self.requests.append(("originate", channel, context, exten, caller_id))
+        outcome = self.originate_results.pop(0) if self.originate_results else None
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome or OriginateResult(action_id="o1", success=True, channel=f"{channel}-0001")
 
     async def redirect(
         self,

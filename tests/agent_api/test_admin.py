@@ -107,3 +107,28 @@ async def test_an_analyst_exports_contacts_as_csv_and_the_export_is_audited(stac
     assert (await stack.client.get("/api/export/passwords")).status == 404
     entries = await audit_log.entries(stack.db, action="export")
     assert (entries[0].actor, entries[0].target, entries[0].detail) == ("analyst1", "customers", {"rows": 1})
+
+
+async def test_an_agent_created_and_then_edited_on_the_admin_page_is_routed_at_once(stack: Stack):
+    csrf = await login(stack.client, "admin")
+    headers = {"X-CSRF-Token": csrf}
+    body = {
+        "username": "wang.fang",
+        "password": "a-long-password",
+        "roles": ["agent"],
+        "extension": "1007",
+        "skills": {"support": 3},
+    }
+    assert (await stack.client.post("/api/admin/users", json=body, headers=headers)).status == 200
+    assert dict(stack.acd.states.get("wang.fang").profile.skills) == {"support": 3}
+    edited = await stack.client.patch(
+        "/api/admin/users/wang.fang", json={"skills": {"sales": 6}, "extension": "1008"}, headers=headers
+    )
+    assert edited.status == 200
+    profile = stack.acd.states.get("wang.fang").profile
+    assert (dict(profile.skills), profile.extension) == ({"sales": 6}, "1008")
+    stack.client.session.cookie_jar.clear()
+    csrf = await login(stack.client, "wang.fang", "a-long-password")
+    joined = await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
+    assert joined.status in (200, 204), await joined.text()
+    assert stack.acd.states.get("wang.fang").queues == ("sales",)
