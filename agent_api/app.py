@@ -29,6 +29,8 @@ from agent_api.desktop.services import Desktop
 from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
 from agent_api.pages.http import add_pages
 from agent_api.ports import Acd, CrmLookups
+from agent_api.recordings.http import ENDPOINTS as RECORDING_ENDPOINTS
+from agent_api.recordings.http import Recordings, add_recordings
 from agent_api.security import SESSIONS_KEY, LoginThrottle, Passwords, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
@@ -72,6 +74,7 @@ def build_app(
     passwords: Passwords | None = None,
     hub: Hub | None = None,
     board_interval_s: float = 0.25,
+    recordings: Recordings | None = None,
 ) -> web.Application:
     """The agent API and pages. ``settings`` is hotline.settings.Settings (only ``http`` is read
     today, by whoever runs the app); the CRM database must already be migrated."""
@@ -106,6 +109,9 @@ def build_app(
         autoescape=jinja2.select_autoescape(default=True),
     )
     add_endpoints(app, [*SESSION_ENDPOINTS, *DESKTOP_ENDPOINTS, *SUPERVISOR_ENDPOINTS, *ADMIN_ENDPOINTS])
+    if recordings is not None:
+        add_endpoints(app, RECORDING_ENDPOINTS)
+        add_recordings(app, recordings)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)
