@@ -14,6 +14,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -21,6 +22,7 @@ from acd.models import AcdConfig, AgentProfile
 from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
 from acd.service import AcdService
 from agent_api.app import build_app
+from agent_api.recordings.http import Recordings
 from crm import accounts
 from crm.accounts import Role
 from crm.db import Database
@@ -34,10 +36,12 @@ from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd
-from hotline.demo_mode import DemoSwitch
+from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.settings import Settings
 from ivr.fastagi_server import IvrServer
 from ivr.registry import MenuRegistry
+from recording.policy import Plan, RecordingPolicy, load_policy
+from recording.service import RecordingConfig, RecordingService
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ STOP_ORDER = (
     "http",
     "ivr-to-acd",
     "acd",
+    "recording",
     "ami",
     "simulator",
     "ivr",
@@ -66,6 +71,7 @@ class Hotline:
     ivr: IvrServer
     cti: CtiService
     acd: AcdService
+    recording: RecordingService
 
     def __init__(
         self, settings: Settings, *, demo: bool = False, report: Callable[[str], None] | None = None
@@ -93,7 +99,10 @@ class Hotline:
         )
         self._start_back_office(settings, crm)
 
-        registry = MenuRegistry(settings.agi.menus_dir)
+        menus_dir = Path(settings.agi.menus_dir)
+        if self.demo:
+            menus_dir = round_the_clock_menus(menus_dir, Path(settings.data_dir) / "demo-menus")
+        registry = MenuRegistry(menus_dir)
         await registry.start()
         self._on_stop("menus", registry.stop)
         self.ivr = ivr = IvrServer.from_settings(
@@ -118,10 +127,22 @@ class Hotline:
         self._on_stop("acd", acd.stop)
         forwarder = asyncio.create_task(forward_ivr_to_acd(self.bus, acd), name="ivr-to-acd")
         self._on_stop("ivr-to-acd", lambda: _cancel(forwarder))
+        self.recording = recording = _recording_service(settings, db, self.bus, cti, acd)
+        await recording.start()
+        self._on_stop("recording", recording.stop)
         await cti.start()
         self._on_stop("ami", cti.stop)
 
-        app = build_app(settings, bus=self.bus, switch=cti.switch, acd=acd, crm=crm, db=db, demo=self.demo)
+        app = build_app(
+            settings,
+            bus=self.bus,
+            switch=cti.switch,
+            acd=acd,
+            crm=crm,
+            db=db,
+            demo=self.demo,
+            recordings=Recordings(recording),
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._on_stop("http", runner.cleanup)
@@ -199,6 +220,24 @@ def _link_config(settings: Settings) -> AmiLinkConfig:
         reconnect_initial_s=ami.reconnect_initial_s,
         reconnect_max_s=ami.reconnect_max_s,
     )
+
+
+def _recording_service(
+    settings: Settings, db: Database, bus: EventBus, cti: CtiService, acd: AcdService
+) -> RecordingService:
+    """Recordings: subscribed before the link connects, agents named by their login, not phone."""
+    config = RecordingConfig.from_settings(settings.recording)
+    policy = (
+        load_policy(settings.recording.policy_file, retention_days=config.retention_days)
+        if settings.recording.policy_file
+        else RecordingPolicy(default=Plan(retention_days=config.retention_days))
+    )
+
+    def agent_of(interface: str) -> str:
+        record = acd.states.by_interface(interface)
+        return record.profile.agent if record is not None else interface
+
+    return RecordingService(db, bus, cti.switch, config, policy=policy, agent_of=agent_of)
 
 
 async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None) -> AcdConfig:

@@ -67,6 +67,7 @@ class RecordingSettings:
     format: str = "mp3"
     workers: int = 2
     retention_days: int = 180
+    policy_file: str = ""  # empty: record every call from answer (docs/recording-policy.md)
 
 
 @dataclasses.dataclass(slots=True)
