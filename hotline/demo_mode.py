@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import replace
+from pathlib import Path
+
+import yaml
 
 from acd.gate import MarketingPolicy
 from acd.models import AgentProfile
@@ -40,6 +43,19 @@ ROBOTS = (
     ("robot1005", "1005", "Demo agent 1005", {"support": 5, "sales": 5}),
     ("robot1006", "1006", "Demo agent 1006", {"complaints": 5, "support": 3}),
 )
+
+
+def round_the_clock_menus(source: Path, target: Path) -> Path:
+    """Copies of the menus in ``source`` whose business hours are 00:00-24:00 every day, so the
+    demo center answers calls whatever the hour a new user starts it. Returns ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.yaml")):
+        menu = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for node in (menu.get("nodes") or {}).values():
+            if isinstance(node, dict) and node.get("kind") == "business_hours":
+                node["workdays"] = node["restdays"] = "00:00-24:00"
+        (target / path.name).write_text(yaml.safe_dump(menu, allow_unicode=True, sort_keys=False), "utf-8")
+    return target
 
 
 class DemoSwitch:
