@@ -16,7 +16,7 @@ from crm.campaigns import NewCampaign, NewQuestion
 from crm.db import Database, utcnow
 from crm.importer import insert_customer_rows
 from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose, QuestionKind, TicketKind
-from crm.models import Campaign, Contact, Customer
+from crm.models import Campaign, Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone
 from crm.sla import ChinaWorkCalendar
 from crm.tickets import NewTicket, open_ticket
@@ -161,3 +161,11 @@ async def _campaigns(db: Database) -> int:
         db, "夜间免打扰", time(21), time(8), [Channel.CALL_OUT, Channel.SMS]
     )
     return 2
+
+
+async def demo_caller_numbers(db: Database, limit: int = 500) -> list[str]:
+    """Numbers of known customers, as a caller ID shows them (mainland numbers without +86),
+    so that simulated callers reach screen-pops with a customer card."""
+    async with db.read() as session:
+        rows = await session.scalars(select(CustomerPhone.e164).order_by(CustomerPhone.id).limit(limit))
+        return [number.removeprefix("+86") for number in rows]

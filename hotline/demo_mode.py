@@ -22,7 +22,7 @@ from agent_api.app import ensure_demo_accounts
 from agent_api.security import Passwords
 from crm.customers import count_customers
 from crm.db import Database
-from crm.demo import load_demo_data
+from crm.demo import demo_caller_numbers, load_demo_data
 from cti.simulator import AgentScript, DemoTraffic, SwitchSimulator
 from hotline.settings import AmiSettings
 
@@ -98,7 +98,7 @@ class DemoSwitch:
         acd.gate.set_policy(DEMO_MARKETING)
         for agent, *_ in ROBOTS:
             await acd.login(agent)
-        self.traffic = DemoTraffic(self.simulator, rate=DEMO_RATE)
+        self.traffic = DemoTraffic(self.simulator, rate=DEMO_RATE, numbers=await demo_caller_numbers(self.db))
         self.traffic.start()
 
     async def stop_traffic(self) -> None:

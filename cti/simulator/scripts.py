@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Between two digits of one group: a person typing a number on a keypad.
 DIGIT_GAP_S = 0.25
+
+
+KNOWN_CALLER_SHARE = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,15 @@ def random_caller(
     abandon_ratio: float = 0.2,
     patience_s: tuple[float, float] = (4.0, 20.0),
     stay_s: tuple[float, float] = (25.0, 60.0),
+    numbers: Sequence[str] = (),
 ) -> CallerScript:
     """A caller for load: a random number, a menu choice, and a hang-up ``stay_s`` after dialling
-    — or, for ``abandon_ratio`` of them, an impatient one after ``patience_s``."""
-    number = f"138{rng.randrange(10_000_000, 99_999_999)}"
+    — or, for ``abandon_ratio`` of them, an impatient one after ``patience_s``. With ``numbers``
+    (customers the CRM knows), most callers call from one of them."""
+    if numbers and rng.random() < KNOWN_CALLER_SHARE:
+        number = rng.choice(numbers)
+    else:
+        number = f"138{rng.randrange(10_000_000, 99_999_999)}"
     low, high = patience_s if rng.random() < abandon_ratio else stay_s
     hangup = round(rng.uniform(low, high), 3)
     return CallerScript(

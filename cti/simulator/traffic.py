@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,7 @@ class DemoTraffic:
         patience_s: tuple[float, float] = (4.0, 20.0),
         stay_s: tuple[float, float] = (25.0, 60.0),
         script: CallerScript | None = None,
+        numbers: Sequence[str] = (),
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive (calls per second)")
@@ -67,6 +69,7 @@ class DemoTraffic:
         self.patience_s = patience_s
         self.stay_s = stay_s
         self.script = script
+        self.numbers = tuple(numbers)  # known callers' numbers, for most of the calls
         self._rng = random.Random(seed)
         self.placed: list[CallRecord] = []
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +106,7 @@ class DemoTraffic:
                 abandon_ratio=self.abandon_ratio,
                 patience_s=self.patience_s,
                 stay_s=self.stay_s,
+                numbers=self.numbers,
             )
             self.placed.append(self.sim.place_call(script))
             if calls is None or index < calls:
