@@ -114,7 +114,7 @@ class CallbackDialer:
         admitted = self.queue.request(request, now)
         fields = {"callback_id": request.callback_id, "queue": request.queue, "outcome": admitted.outcome}
         if admitted.outcome is Admission.RECENT:
-            log.info("acd_callback_recently_done", extra={"kv": fields})
+            log.warning("acd_callback_recently_done", extra={"kv": fields})
             return admitted
         log.info("acd_callback_scheduled", extra={"kv": fields})
         waiting = admitted.request
@@ -194,7 +194,7 @@ class CallbackDialer:
                     channel=active.interface,
                     context=self._config.callback_dial_context,
                     exten=normalize_number(request.number),
-                    caller_id=self._config.callback_caller_id,
+                    caller_id=self._caller_id(request),
                     variables={"HOTLINE_CALLBACK": request.callback_id, "HOTLINE_QUEUE": request.queue},
                     timeout_s=self._config.callback_ring_s,
                     request_id=f"acd-callback-{request.callback_id}-{active.attempt}",
@@ -211,6 +211,11 @@ class CallbackDialer:
             raise
         except Exception:
             log.exception("acd_callback_failed", extra={"kv": {"callback_id": request.callback_id}})
+
+    def _caller_id(self, request: CallbackRequest) -> str:
+        """What the agent's phone shows: a callback, from the hotline number the caller dialed."""
+        number = request.dialed or self._config.callback_caller_id
+        return f'"Callback" <{number}>' if number else ""
 
     async def _connected(self, active: _Attempt) -> None:
         request = active.callback

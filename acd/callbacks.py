@@ -7,10 +7,12 @@ time they asked). The shell compares the best callback an agent could take with 
 caller the router holds for them, on those three; on a tie the live caller goes first (someone
 is listening to music on hold; the callback loses nothing by waiting a moment).
 
-- Dedupe: a number already waiting for a callback is not queued twice — the new request joins
-  the old one, which keeps its earlier place and takes the higher priority of the two. A number
-  called back less than ``dedupe_window_s`` ago is refused (one callback per window); after a
-  callback that gave up, a new request is accepted.
+- Dedupe: a number already waiting for a callback (or being dialed) is not queued twice — the
+  new request joins the old one, which keeps its earlier place and takes the higher priority of
+  the two. A number called back less than ``dedupe_window_s`` ago is refused: that covers the same
+  request arriving again (a repeated event, a second press while the first was being dialed). The
+  window is short on purpose: a caller who calls in again later and asks again was promised a
+  call, and gets one. After a callback that gave up, a new request is accepted.
 - Attempts: a failed attempt is held ``retry_delay_s`` and then waits again at its place; after
   ``max_attempts`` it is given up.
 - Bounded: at most ``max_pending`` callbacks; a request beyond raises ``CallbackQueueFull``.
@@ -52,6 +54,7 @@ class CallbackRequest:
     language: str = ""
     call_id: str = ""  # the call the request came from
     source: CallbackSource = CallbackSource.IVR
+    dialed: str = ""  # the hotline number the caller dialed: what the agent's phone shows
 
 
 class Admission(enum.StrEnum):
@@ -106,7 +109,7 @@ class CallbackQueue:
         *,
         retry_delay_s: float = 300.0,
         max_attempts: int = 3,
-        dedupe_window_s: float = 3600.0,
+        dedupe_window_s: float = 300.0,
         max_pending: int = MAX_PENDING,
     ) -> None:
         self._queues = dict(queues)

@@ -139,7 +139,7 @@ class AcdConfig:
     callback_caller_id: str = ""
     callback_retry_s: float = 300.0  # a failed attempt is tried again this much later
     callback_max_attempts: int = 3
-    callback_dedupe_s: float = 3600.0  # a number called back is not called again within this
+    callback_dedupe_s: float = 300.0  # a number just called back is not called again within this
     callback_ring_s: float = 30.0  # how long the agent's phone rings before the attempt fails
 
     def __post_init__(self) -> None:

@@ -119,7 +119,7 @@ class AcdService:
         self.gate = MarketingGate(policies)
         self.fallback = FallbackMembership(switch)
         self._channels: OrderedDict[str, str] = OrderedDict()  # call → caller's channel
-        self._callers: OrderedDict[str, str] = OrderedDict()  # call → caller's number
+        self._numbers: OrderedDict[str, tuple[str, str]] = OrderedDict()  # call → (caller, dialed)
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
         self._agent_of_call: dict[str, str] = {}
         self._subscription: Subscription | None = None
@@ -273,8 +273,6 @@ class AcdService:
             record.queues = self.config.queues_for_skills(profile.skills)
         self._wake.set()
 
-    set_agent_profile = update_agent
-
     async def request_callback(self, request: CallbackRequest) -> Admitted:
         """A caller asked to be called back (the IVR's callback node): they keep their place.
         Raises ``UnknownQueue``, ``CallbackQueueFull``, or ``ValueError`` for a request without
@@ -289,7 +287,7 @@ class AcdService:
     async def handle(self, event: object) -> None:
         if isinstance(event, CallOffered):
             self._remember(self._channels, event.call_id, event.channel)
-            self._remember(self._callers, event.call_id, event.caller)
+            self._remember(self._numbers, event.call_id, (event.caller, event.dialed))
             return
         if isinstance(event, MemberStatusChanged):
             await self._member_status(event)
@@ -329,7 +327,7 @@ class AcdService:
             log.warning("acd_call_without_channel", extra={"kv": {"call_id": event.call_id}})
             return
         if call is None:
-            caller = self._callers.get(event.call_id, "")
+            caller = self._numbers.get(event.call_id, ("", ""))[0]
             call = WaitingCall(event.call_id, channel, event.queue, priority=event.priority, caller=caller)
         call = replace(call, queue=event.queue, queued_at=call.queued_at or event.at)
         await self._deliver_all(self.router.add_call(call, event.at))
@@ -506,6 +504,7 @@ class AcdService:
             language=call.language,
             call_id=call.call_id,
             source=CallbackSource.MAX_WAIT,
+            dialed=self._numbers.get(call.call_id, ("", ""))[1],
         )
         try:
             await self.callbacks.request(request)
@@ -631,5 +630,5 @@ class AcdService:
 
     def _forget(self, call_id: str) -> None:
         self._channels.pop(call_id, None)
-        self._callers.pop(call_id, None)
+        self._numbers.pop(call_id, None)
         self._ivr.pop(call_id, None)

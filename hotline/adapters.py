@@ -7,6 +7,7 @@ view of a customer is made from the CRM's, and a caller the IVR queued is handed
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 from acd.callbacks import CallbackRequest
 from acd.events import CallbackSource
@@ -37,6 +38,7 @@ _ORDER_STATUS = {
     CrmTicketStatus.RESOLVED: "delivered",
     CrmTicketStatus.CLOSED: "delivered",
 }
+REMEMBERED_DIALED = 1000
 # Outcomes after which the dialplan queues the call on HOTLINE_QUEUE.
 _QUEUED_OUTCOMES = frozenset({IvrOutcome.QUEUED, IvrOutcome.FAILED, IvrOutcome.NO_MENU})
 
@@ -105,8 +107,9 @@ def waiting_call(event: IvrCompleted) -> WaitingCall | None:
     )
 
 
-def callback_request(event: CallbackRequested) -> CallbackRequest:
-    """The IVR's callback node, as the ACD queues it: the caller's place is the time they asked."""
+def callback_request(event: CallbackRequested, dialed: str = "") -> CallbackRequest:
+    """The IVR's callback node, as the ACD queues it: the caller's place is the time they asked;
+    ``dialed``, the hotline number they called (from the IvrCompleted just before)."""
     return CallbackRequest(
         callback_id=f"cb-{event.call_id}",
         number=event.number,
@@ -118,6 +121,7 @@ def callback_request(event: CallbackRequested) -> CallbackRequest:
         language=event.language,
         call_id=event.call_id,
         source=CallbackSource.IVR,
+        dialed=dialed,
     )
 
 
@@ -125,16 +129,22 @@ async def forward_ivr_to_acd(bus: EventBus, acd: AcdService) -> None:
     """Hand every caller the IVR queued, and every callback it took, to the ACD, for as long as
     the task runs."""
     subscription = bus.subscribe("ivr-to-acd", IvrCompleted, CallbackRequested)
+    # The IVR publishes a call's IvrCompleted just before its CallbackRequested: the number the
+    # caller dialed is kept from one to the other (a few, in case a request never follows).
+    dialed: OrderedDict[str, str] = OrderedDict()
     try:
         async for event in subscription:
             if isinstance(event, CallbackRequested):
                 try:
-                    await acd.request_callback(callback_request(event))
+                    await acd.request_callback(callback_request(event, dialed.pop(event.call_id, "")))
                 except Exception:
                     # The caller was promised a call: say so loudly (the number is in the bus's
                     # CallbackRequested for whoever follows up by hand).
                     log.exception("ivr_callback_to_acd_failed", extra={"kv": {"call_id": event.call_id}})
                 continue
+            dialed[event.call_id] = event.dialed
+            while len(dialed) > REMEMBERED_DIALED:
+                dialed.popitem(last=False)
             call = waiting_call(event)
             if call is None:
                 continue

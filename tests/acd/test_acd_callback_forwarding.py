@@ -9,8 +9,25 @@ import pytest
 
 from acd.events import CallbackScheduled, CallbackSource
 from hotline.adapters import forward_ivr_to_acd
-from ivr.events import CallbackRequested
+from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 from tests.acd.test_acd_service import Harness, at
+
+
+def completed(call_id: str) -> IvrCompleted:
+    return IvrCompleted(
+        at(3),
+        call_id,
+        f"PJSIP/trunk-{call_id}",
+        "13800131000",
+        "4008123456",
+        (),
+        "support",
+        "",
+        2,
+        "zh",
+        "42",
+        IvrOutcome.CALLBACK,
+    )
 
 
 def requested(call_id: str, queue: str = "support", number: str = "13800131000") -> CallbackRequested:
@@ -25,10 +42,13 @@ async def test_a_callback_the_ivr_took_is_queued_in_the_acd_and_a_bad_one_does_n
     forwarder = asyncio.create_task(forward_ivr_to_acd(h.bus, h.acd))
     try:
         await asyncio.sleep(0)  # one turn of the loop: the forwarder subscribes on its first step
+        await h.acd.login("alice")
         h.bus.publish(requested("bad", queue="nowhere"))
+        h.bus.publish(completed("c1"))
         h.bus.publish(requested("c1"))
         async with asyncio.timeout(5):
             event = await scheduled.get()
+        await h.acd.callbacks.wait_idle()
     finally:
         forwarder.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -40,5 +60,6 @@ async def test_a_callback_the_ivr_took_is_queued_in_the_acd_and_a_bad_one_does_n
         at(3),
     )
     assert (event.source, event.customer_id) == (CallbackSource.IVR, "42")
+    assert h.switch.of("originate")[0][4] == '"Callback" <4008123456>'  # the number they dialed
     assert "ivr_callback_to_acd_failed" in caplog.text
     assert logging.ERROR in {r.levelno for r in caplog.records}

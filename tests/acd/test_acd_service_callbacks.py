@@ -145,7 +145,8 @@ async def test_a_caller_at_the_maximum_wait_is_called_back_in_the_place_they_que
     )
     await h.acd.login("alice")
     await settle(h)
-    assert h.switch.of("originate") == [("originate", "PJSIP/1001", "click-to-dial", NUMBER, "")]
+    callback_ring = ("originate", "PJSIP/1001", "click-to-dial", NUMBER, '"Callback" <4008123456>')
+    assert h.switch.of("originate") == [callback_ring]  # the agent sees the hotline's number
 
 
 # --- profile changes at run time --------------------------------------------------------------
