@@ -14,6 +14,10 @@ router, the queue statistics and the marketing gate — to the bus and the switc
 - Fallback queues: every agent is a static member of each ``<queue>-fallback``; ``acd.membership``
   pauses them there while they are away or logged out, so if Hotline stops app_queue rings only
   the agents who were available.
+- Callbacks (``request_callback``, and the maximum wait with the callback action) wait in
+  ``acd.callbacks`` at their caller's place; ``acd.callback_dialer`` gives them to free agents.
+- A phone that unregistered (``MemberStatusChanged`` UNAVAILABLE) pauses its free agent as
+  "unreachable"; the agent, not the phone's return, ends that pause.
 """
 
 from __future__ import annotations
