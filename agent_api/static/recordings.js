@@ -66,7 +66,8 @@
     $("rec-detail").hidden = false;
     $("rec-title").textContent = `#${current.id} · ${current.agent} · ${current.queue}`;
     const player = $("player");
-    player.src = `/api/recordings/${id}/audio`;
+    const src = `/api/recordings/${id}/audio`;
+    if (player.getAttribute("src") !== src) player.src = src;  // reopening keeps the position
     $("rec-download").href = `/api/recordings/${id}/download`;
     $("rec-facts").textContent = `${secs(current.duration_s)} · ${current.format} · ${current.channels === 2 ? "stereo" : "mono"} · ${t("rec.talk")} ${pct(current.talk_ratio)} · ${t("rec.retain_until")} ${current.retain_until ? current.retain_until.slice(0, 10) : ""}`;
     renderHold();

@@ -1,0 +1,92 @@
+"""The recordings page in Debian's chromium: a supervisor finds a call, plays it, seeks, scores it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.recording import audio
+from tests.recording.stack import RecordingStack
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not audio.HAVE_TOOLS, reason="sox, espeak-ng and ffmpeg are needed"),
+]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+HAVE_CHROMIUM = CHROMIUM.exists()
+
+
+@pytest.fixture
+async def browser():
+    if not HAVE_CHROMIUM:
+        pytest.skip("Debian's chromium is not installed")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_a_supervisor_plays_a_recording_seeks_into_it_and_scores_it(tmp_path, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    caller, agent = audio.call_legs(tmp_path / "audio")
+    clip = audio.mix(tmp_path / "audio" / "call.wav", caller, agent)
+    stack = await RecordingStack(tmp_path).start()
+    try:
+        stored = await stack.recorded_call("1795416380.155", clip)
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 900})).new_page()
+        ranges: list[str] = []
+        page.on(
+            "request",
+            lambda request: (
+                ranges.append(request.headers.get("range", "")) if "/audio" in request.url else None
+            ),
+        )
+        await page.goto(stack.base_url + "/login")
+        await page.fill("#username", "supervisor")
+        await page.fill("#password", "demo")
+        await page.click("#login-submit")
+        await page.wait_for_url(lambda url: "/login" not in url)
+        await page.goto(stack.base_url + "/supervisor/recordings")
+        row = page.locator(f"tr.rec-row[data-id='{stored.id}']")
+        await row.wait_for()
+        assert "agent1001" in await row.text_content()
+        await row.click()
+        await page.wait_for_function(
+            "(p => p.readyState >= 1 && p.duration > 5)(document.getElementById('player'))"
+        )
+        duration = await page.evaluate("document.getElementById('player').duration")
+        assert duration == pytest.approx(stored.duration_s, abs=0.5)
+        await page.evaluate(
+            """() => new Promise((resolve) => {
+                const player = document.getElementById('player');
+                player.addEventListener('seeked', resolve, { once: true });
+                player.currentTime = 4.0;
+            })"""
+        )
+        position = await page.evaluate("document.getElementById('player').currentTime")
+        assert position == pytest.approx(4.0, abs=0.3)
+        assert any(r.startswith("bytes=") for r in ranges), ranges
+
+        await page.fill("#comment-text", "overlap: both talk at once here")
+        await page.click("#comment-add")
+        await page.check("input[data-q='greeting']")
+        await page.check("input[data-q='identity']")
+        await page.check("input[data-q='hold']")
+        await page.fill("input[data-q='understood']", "4")
+        await page.fill("#review-summary", "good call, close better")
+        await page.click("#review-submit")
+        await page.wait_for_selector("#review-result:has-text('86.0')")
+        await page.wait_for_selector("#rec-reviews li:has-text('@4s overlap')")
+        await page.wait_for_selector(f"tr.rec-row[data-id='{stored.id}'] td:has-text('86.0')")
+        position = await page.evaluate("document.getElementById('player').currentTime")
+        assert position == pytest.approx(4.0, abs=0.3)  # scoring did not reload the player
+        await page.screenshot(path=str(ARTIFACTS / "supervisor-recordings.png"), full_page=True)
+    finally:
+        await stack.stop()
