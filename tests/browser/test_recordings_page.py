@@ -59,7 +59,8 @@ async def test_a_supervisor_plays_a_recording_seeks_into_it_and_scores_it(tmp_pa
         assert "agent1001" in await row.text_content()
         await row.click()
         await page.wait_for_function(
-            "(p => p.readyState >= 1 && p.duration > 5)(document.getElementById('player'))"
+            "() => { const p = document.getElementById('player');"
+            " return p.readyState >= 1 && p.duration > 5; }"
         )
         duration = await page.evaluate("document.getElementById('player').duration")
         assert duration == pytest.approx(stored.duration_s, abs=0.5)
