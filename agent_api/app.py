@@ -145,7 +145,7 @@ async def ensure_demo_accounts(db: Database, passwords: Passwords) -> None:
                     roles=roles,
                     display_name=name,
                     extension=extension,
-                    skills={"support": 5} if Role.AGENT in roles else {},
+                    skills={"support": 5, "vip": 6, "sales": 4} if Role.AGENT in roles else {},
                     demo=True,
                 ),
             )

@@ -37,10 +37,10 @@ DEMO_MARKETING = MarketingPolicy(
 )
 HUMAN_EXTENSION = "1001"
 ROBOTS = (
-    ("robot1002", "1002", "演示坐席 1002", {"support": 6, "sales": 3}),
+    ("robot1002", "1002", "演示坐席 1002", {"support": 6, "sales": 3, "vip": 7}),
     ("robot1003", "1003", "演示坐席 1003", {"support": 4, "complaints": 7}),
     ("robot1004", "1004", "演示坐席 1004", {"sales": 8}),
-    ("robot1005", "1005", "Demo agent 1005", {"support": 5, "sales": 5}),
+    ("robot1005", "1005", "Demo agent 1005", {"support": 5, "sales": 5, "vip": 5}),
     ("robot1006", "1006", "Demo agent 1006", {"complaints": 5, "support": 3}),
 )
 
