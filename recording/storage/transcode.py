@@ -22,6 +22,9 @@ from recording.errors import TranscodeFailed
 FFMPEG = "ffmpeg"
 DURATION_TOLERANCE_S = 0.5
 TIMEOUT_S = 600.0  # a one-hour call encodes in seconds; this catches a hung ffmpeg
+# Transcoding is background work: at a lower priority the scheduler keeps the event loop (calls,
+# screen-pops) on a core when every core is busy encoding. Alone on the machine it costs nothing.
+NICE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +93,14 @@ def _finish(part: Path, destination: Path, codec: Codec) -> tuple[int, str, byte
 class Transcoder:
     """At most ``workers`` ffmpeg processes at once; callers beyond that wait their turn."""
 
-    def __init__(self, workers: int = 2, *, format: str = "mp3", ffmpeg: str = FFMPEG) -> None:
+    def __init__(
+        self, workers: int = 2, *, format: str = "mp3", ffmpeg: str = FFMPEG, nice: int = NICE
+    ) -> None:
         if format not in CODECS:
             raise ValueError(f"unknown recording format {format!r}; one of {', '.join(CODECS)}")
         self.codec = CODECS[format]
         self.ffmpeg = ffmpeg
+        self.nice = nice
         self._slots = asyncio.Semaphore(max(1, workers))
 
     async def transcode(
@@ -110,6 +116,9 @@ class Transcoder:
                 )
             except OSError as exc:
                 raise TranscodeFailed(f"cannot run {self.ffmpeg}: {exc}") from None
+            if self.nice:
+                with contextlib.suppress(OSError):  # it may have exited already
+                    os.setpriority(os.PRIO_PROCESS, process.pid, self.nice)
             try:
                 progress, errors = await asyncio.wait_for(process.communicate(), timeout_s)
             except BaseException:  # cancelled or timed out: no orphaned ffmpeg
