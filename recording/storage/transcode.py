@@ -1,6 +1,7 @@
 """Transcode spool WAVs to a compressed store with ffmpeg, in a bounded pool of subprocesses.
 
-ffmpeg runs as a child process (asyncio subprocess), so the event loop only waits on pipes. The
+ffmpeg runs as a child process, spawned and waited for in worker threads, so the event loop
+only awaits futures. The
 output is written to ``<name>.part`` and renamed only once verified: ffmpeg exited 0, the file
 starts like the format it claims, and the encoder's own count of output time matches the
 source's duration. A stop in the middle kills ffmpeg and leaves the ``.part`` behind, which the
@@ -13,6 +14,8 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +93,24 @@ def _finish(part: Path, destination: Path, codec: Codec) -> tuple[int, str, byte
     return destination.stat().st_size, digest.hexdigest(), head
 
 
+def _spawn(args: list[str], nice: int) -> subprocess.Popen[bytes]:
+    # An absolute program and close_fds=False let subprocess use posix_spawn (vfork) instead of
+    # fork: no copy of the process's page tables. Python's own descriptors are not inheritable
+    # (PEP 446), so ffmpeg still gets only its three pipes.
+    program = shutil.which(args[0]) or args[0]
+    process = subprocess.Popen(
+        [program, *args[1:]],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        close_fds=False,
+    )
+    if nice:
+        with contextlib.suppress(OSError):  # it may have exited already
+            os.setpriority(os.PRIO_PROCESS, process.pid, nice)
+    return process
+
+
 class Transcoder:
     """At most ``workers`` ffmpeg processes at once; callers beyond that wait their turn."""
 
@@ -110,21 +131,18 @@ class Transcoder:
         part = destination.with_name(destination.name + ".part")
         async with self._slots:
             args = ffmpeg_args(sources, part, self.codec, ffmpeg=self.ffmpeg)
+            # Spawned and waited for in worker threads: forking from the loop's thread stalls
+            # the loop for milliseconds per ffmpeg, which shows up as lag for every call.
             try:
-                process = await asyncio.create_subprocess_exec(
-                    *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-                )
+                process = await asyncio.to_thread(_spawn, args, self.nice)
             except OSError as exc:
                 raise TranscodeFailed(f"cannot run {self.ffmpeg}: {exc}") from None
-            if self.nice:
-                with contextlib.suppress(OSError):  # it may have exited already
-                    os.setpriority(os.PRIO_PROCESS, process.pid, self.nice)
             try:
-                progress, errors = await asyncio.wait_for(process.communicate(), timeout_s)
+                progress, errors = await asyncio.wait_for(asyncio.to_thread(process.communicate), timeout_s)
             except BaseException:  # cancelled or timed out: no orphaned ffmpeg
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
-                await process.wait()
+                await asyncio.to_thread(process.wait)
                 raise
         if process.returncode != 0:
             message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
