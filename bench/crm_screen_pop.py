@@ -3,16 +3,20 @@
 The data set is generated once with raw sqlite3 executemany (setup, not the measurement) and
 cached outside the repository ($XDG_CACHE_HOME/hotline-bench or ~/.cache/hotline-bench).
 Measured: ``Crm.screen_pop`` p50/p99 and ``Crm.find_caller`` p50/p99 for random callers, and
-in the same run the reference: the same indexed phone → customer lookup done directly with the
-sqlite3 module. Targets: phone lookup p99 ≤ 3× the reference; screen_pop p99 ≤ 5 ms.
+in the same run the reference: the same phone → customer query (same SQL text, already
+normalized number) done directly with the sqlite3 module on a connection with the same
+settings, in alternating rounds with the collector paused on both sides.
+Targets: phone lookup p99 ≤ 3× the reference; screen_pop p99 ≤ 5 ms.
 
-    .venv/bin/python bench/crm_screen_pop.py [--customers N] [--contacts-per-customer K] [--samples S]
+    .venv/bin/python bench/crm_screen_pop.py [--customers N] [--contacts-per-customer K]
+        [--samples S] [--rounds R]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -25,7 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from crm.customers import _CALLER_QUERY  # the statement find_caller runs, for the reference
 from crm.db import Database
+from crm.kinds import TicketKind, TicketStatus
 from crm.migrate import upgrade
 from crm.service import Crm
 
@@ -259,45 +267,76 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def reference_lookups(path: Path, numbers: list[str]) -> list[float]:
-    con = sqlite3.connect(path)
-    sql = (
-        "SELECT c.id, c.name, c.segment, c.vip_level FROM customer_phones p"
-        " JOIN customers c ON c.id = p.customer_id WHERE p.e164 = ?"
-    )
+def reference_sql() -> str:
+    """The exact SQL ``find_caller`` runs (compiled from the same statement): the reference is
+    that lookup without Hotline's layers (number normalization, statement plan, row mapping)."""
+    return str(_CALLER_QUERY.compile(dialect=sqlite_dialect.dialect()))
+
+
+def reference_connection(path: Path) -> sqlite3.Connection:
+    # The settings of Hotline's inline reader (crm/db.py): autocommit, busy timeout, read-only.
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA busy_timeout=10000")
+    con.execute("PRAGMA query_only=ON")
+    return con
+
+
+def reference_lookups(con: sqlite3.Connection, sql: str, numbers: list[str]) -> list[float]:
+    complaint, closed = TicketKind.COMPLAINT.value, TicketStatus.CLOSED.value
     times = []
+    clock = time.perf_counter
     for number in numbers:
-        started = time.perf_counter()
-        con.execute(sql, (number,)).fetchone()
-        times.append(time.perf_counter() - started)
-    con.close()
+        started = clock()
+        con.execute(sql, (complaint, closed, number)).fetchall()
+        times.append(clock() - started)
+    return times
+
+
+async def hotline_lookups(crm: Crm, raw_numbers: list[str]) -> list[float]:
+    times = []
+    clock = time.perf_counter
+    for number in raw_numbers:
+        started = clock()
+        await crm.find_caller(number)
+        times.append(clock() - started)
     return times
 
 
 async def measure(
-    path: Path, numbers: list[str], raw_numbers: list[str]
-) -> tuple[list[float], list[float], int]:
+    path: Path, numbers: list[str], raw_numbers: list[str], rounds: int
+) -> tuple[list[float], list[float], list[float], int]:
+    """Screen-pops, then the phone lookup and its reference in alternating rounds (so a burst
+    of load on a shared machine falls on both), each warmed by a full pass first, the cyclic
+    collector paused around every timed round on both sides."""
     db = Database(f"sqlite+aiosqlite:///{path}")
     crm = Crm(db, clock=lambda: NOW, catalog_refresh_s=3600)
+    con = reference_connection(path)
+    sql = reference_sql()
     # Warm: every sampled customer's pages in the OS cache, the statement cache, the catalog.
     # Both sides are measured warm; a cold disk read is not what this bench is about.
     for number in raw_numbers:
         await crm.screen_pop(number)
-        await crm.find_caller(number)
+    await hotline_lookups(crm, raw_numbers)
+    reference_lookups(con, sql, numbers)
     pops: list[float] = []
     offered = 0
-    for number in raw_numbers:
-        started = time.perf_counter()
-        pop = await crm.screen_pop(number)
-        pops.append(time.perf_counter() - started)
-        offered += bool(pop.offers)
-    lookups: list[float] = []
-    for number in raw_numbers:
-        started = time.perf_counter()
-        await crm.find_caller(number)
-        lookups.append(time.perf_counter() - started)
+    gc.disable()
+    try:
+        for number in raw_numbers:
+            started = time.perf_counter()
+            pop = await crm.screen_pop(number)
+            pops.append(time.perf_counter() - started)
+            offered += bool(pop.offers)
+        lookups: list[float] = []
+        reference: list[float] = []
+        for _ in range(rounds):
+            reference += reference_lookups(con, sql, numbers)
+            lookups += await hotline_lookups(crm, raw_numbers)
+    finally:
+        gc.enable()
+    con.close()
     await db.dispose()
-    return pops, lookups, offered
+    return pops, lookups, reference, offered
 
 
 def main() -> None:
@@ -307,6 +346,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--contacts-per-customer", type=int, default=10)
     parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=4, help="lookup rounds over the samples, per side")
     args = parser.parse_args()
     path = cache_dir() / f"crm-{args.customers}-{args.contacts_per_customer}-v1.db"
     if not path.exists():
@@ -316,14 +356,13 @@ def main() -> None:
     numbers = [mobile(i) if i % 10 else landline(i) for i in ids]
     # Callers' IDs as Asterisk hands them over: national format, no +86.
     raw_numbers = [n[3:] if n.startswith("+861") else "0" + n[3:] for n in numbers]
-    reference_lookups(path, numbers)  # warm, as for Hotline's side
-    reference = reference_lookups(path, numbers)
-    pops, lookups, offered = asyncio.run(measure(path, numbers, raw_numbers))
+    pops, lookups, reference, offered = asyncio.run(measure(path, numbers, raw_numbers, args.rounds))
     ref_p50, ref_p99 = percentile(reference, 50) * 1e6, percentile(reference, 99) * 1e6
     lookup_p50, lookup_p99 = percentile(lookups, 50) * 1e6, percentile(lookups, 99) * 1e6
     pop_p50, pop_p99 = percentile(pops, 50) * 1e3, percentile(pops, 99) * 1e3
     contacts = args.customers * args.contacts_per_customer
     print(f"data: {args.customers:,} customers, {contacts:,} contacts ({path})")
+    print(f"lookups: {len(lookups):,} per side, alternating rounds, collector paused on both sides")
     print(f"reference sqlite3 phone lookup: p50 {ref_p50:.1f} µs  p99 {ref_p99:.1f} µs")
     print(
         f"Crm.find_caller:                p50 {lookup_p50:.1f} µs  p99 {lookup_p99:.1f} µs"

@@ -16,7 +16,7 @@ from crm.errors import DuplicatePhoneNumber, NotFound
 from crm.kinds import Role, TicketKind, TicketStatus
 from crm.masking import mask_address, mask_id_number
 from crm.models import Customer, CustomerPhone, DoNotContact, Ticket
-from crm.phones import PhoneNumber, normalize_phone, try_normalize_phone
+from crm.phones import PhoneNumber, compact, fast_normalize, normalize_phone, try_normalize_phone
 from crm.results import CallerMatch, CustomerCard
 
 
@@ -106,7 +106,8 @@ async def count_customers(db: Database) -> int:
 
 async def find_customer_by_phone(db: Database, number: str) -> CallerMatch | None:
     """The customer who owns ``number`` (any format), or None; one indexed query."""
-    phone = try_normalize_phone(number)
+    # The caller IDs of a mainland line take the exact fast path; anything else the full parser.
+    phone = fast_normalize(compact(number)) or try_normalize_phone(number)
     if phone is None:
         return None
     row = await db.first(_CALLER_QUERY, {"e164": phone.e164})

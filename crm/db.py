@@ -157,7 +157,7 @@ class InlineReader(Reader):
 
 
 class _Plan:
-    __slots__ = ("binds", "row_type", "sql", "statement", "value_processors")
+    __slots__ = ("binds", "converted", "row_type", "sql", "statement")
 
     def __init__(self, statement: Executable) -> None:
         dialect = _SQLITE_DIALECT
@@ -172,7 +172,9 @@ class _Plan:
             bind = compiled.binds[name]
             self.binds.append((bind.key, defaults.get(name), bind.type._cached_bind_processor(dialect)))
         columns = list(statement.selected_columns)  # type: ignore[attr-defined]
-        self.value_processors = [c.type._cached_result_processor(dialect, None) for c in columns]
+        processors = [c.type._cached_result_processor(dialect, None) for c in columns]
+        # Only the columns whose type converts (booleans, times, JSON), by position.
+        self.converted = [(i, p) for i, p in enumerate(processors) if p is not None]
         self.row_type = collections.namedtuple("InlineRow", [c.name for c in columns], rename=True)  # type: ignore[misc]
 
     def run(self, connection: sqlite3.Connection, params: Mapping[str, Any]) -> list[Any]:
@@ -180,12 +182,17 @@ class _Plan:
         for key, default, process in self.binds:
             value = params.get(key, default)
             values.append(process(value) if process is not None else value)
-        processors = self.value_processors
         make = self.row_type._make
-        return [
-            make([p(v) if p is not None else v for p, v in zip(processors, raw, strict=True)])
-            for raw in connection.execute(self.sql, values).fetchall()
-        ]
+        rows = connection.execute(self.sql, values).fetchall()
+        if not self.converted:
+            return list(map(make, rows))
+        result = []
+        for raw in rows:
+            row = list(raw)
+            for i, process in self.converted:
+                row[i] = process(row[i])
+            result.append(make(row))
+        return result
 
 
 _SQLITE_DIALECT = sqlite_dialect.dialect()

@@ -87,9 +87,9 @@ def _parse(raw: str, text: str, region: str) -> PhoneNumber:
 
 # The shapes the fast path takes, on text without separators: an optional +86/0086 (a bare 86
 # is turned into +86 first, as the full path does), an optional trunk 0, a national number of
-# 9-11 ASCII digits. A national number starting 11, 12 or 179 is left to the parser: those are
-# the plan's carrier-selection and international prefixes, which the parser may strip or
-# follow.
+# 9-11 ASCII digits (bare, it must not start 86). A national number starting 11, 12 or 179
+# is left to the parser: those are the plan's carrier-selection and international prefixes,
+# which the parser may strip or follow.
 _SHAPE = re.compile(r"(\+86|0086)?(0?)([1-9][0-9]{8,10})")
 _NATIONAL_PREFIX_LIKE = ("11", "12", "179")
 
@@ -149,8 +149,8 @@ def fast_normalize(text: str) -> PhoneNumber | None:
     country, trunk, national = shape.groups()
     if national.startswith(_NATIONAL_PREFIX_LIKE):
         return None
-    if not country and not trunk and (len(national) != 11 or national[0] != "1"):
-        return None  # bare digits: only a mobile is unambiguous without a prefix
+    if not country and not trunk and national.startswith("86"):
+        return None  # bare digits starting 86: the parser may take that for the country code
     plan = _TYPES.get(len(national))
     if plan is None:
         return None

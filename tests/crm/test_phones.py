@@ -92,11 +92,14 @@ def test_every_mobile_block_is_decided_as_phonenumbers_decides_it(trunk: str) ->
                     full_normalize(raw)  # the fast path passes only what the parser refuses
 
 
-def test_every_area_code_with_seven_and_eight_digit_subscribers_is_decided_as_phonenumbers_does() -> None:
+@pytest.mark.parametrize("trunk", ["0", "", "+86", "+860", "0086"])
+def test_every_area_code_with_seven_and_eight_digit_subscribers_is_decided_as_phonenumbers_does(
+    trunk: str,
+) -> None:
     areas = ["10", *(f"2{d}" for d in range(10)), *(str(a) for a in range(300, 1000))]
     for area in areas:
         for subscriber in ("2345678", "12345678", "62345678", "8008101", "95123456"):
-            raw = f"0{area}{subscriber}"
+            raw = f"{trunk}{area}{subscriber}"
             fast = fast_normalize(raw)
             if fast is not None:
                 assert full_normalize(raw) == fast, raw
