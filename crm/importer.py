@@ -35,7 +35,7 @@ from crm.db import Database, utcnow
 from crm.errors import ImportFailed, ImportProblem, InvalidPhoneNumber, UnreadableFile
 from crm.kinds import Channel, PhoneKind, Purpose
 from crm.models import Campaign, Contact, Customer, CustomerPhone
-from crm.phones import PhoneNumber, compact, fast_normalize, normalize_phone
+from crm.phones import PhoneNumber, compact, fast_normalize, fast_normalize_all, normalize_phone
 from crm.sla import SHANGHAI
 from crm.tabular import MAX_FIELD_CHARS, read_rows, unescape_cell
 
@@ -284,7 +284,7 @@ def parse_customer_chunk(
     languages, owners, emails, id_numbers, addresses = table[8:]
     if "" in names:
         careful.update(k for k, name in enumerate(names) if not name)
-    found = list(map(fast_normalize, raw_phones))  # None: several numbers, or not the fast shapes
+    found = fast_normalize_all(raw_phones)  # None: several numbers, or not the fast shapes
     kinds = _KIND_TEXT
     phones = [((p[0], kinds[p[1]]),) if p is not None else () for p in found]
     if None in found:

@@ -138,6 +138,21 @@ _TYPES = _type_patterns()
 _BARE_MOBILE = re.compile(r"(?=1[3-9][0-9]{9}\Z)(?!179)" + _TYPES[11][0].pattern) if 11 in _TYPES else None
 
 
+def fast_normalize_all(texts: list[str]) -> list[PhoneNumber | None]:
+    """:func:`fast_normalize` of each text; bare mobiles, the bulk of any customer file, are
+    matched by one C-level pass over the list."""
+    if _BARE_MOBILE is None:
+        return list(map(fast_normalize, texts))
+    kinds = _TYPES[11][1]
+    new = _new_tuple
+    return [
+        new(PhoneNumber, ("+86" + text, kinds[match.lastgroup]))
+        if match is not None
+        else fast_normalize(text)  # type: ignore[index]
+        for text, match in zip(texts, map(_BARE_MOBILE.match, texts), strict=True)
+    ]
+
+
 def fast_normalize(text: str) -> PhoneNumber | None:
     """The number for text already stripped of separators, or None when the full parser must
     decide (an unusual shape, or a number the plan does not know: the parser gives the reason)."""

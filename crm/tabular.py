@@ -70,11 +70,8 @@ def _read_csv(path: Path, encoding: str | None) -> Iterator[tuple[int, list[str]
     if "\x00" in text:
         raise UnreadableFile(str(path), "contains NUL bytes: not a text file")
     reader = csv.reader(io.StringIO(text, newline=""))
-    row_number = 0
     try:
-        for cells in reader:
-            row_number += 1
-            yield row_number, cells
+        yield from enumerate(reader, start=1)
     except csv.Error as exc:
         raise UnreadableFile(str(path), f"row {reader.line_num}: {exc}") from None
 

@@ -6,7 +6,14 @@ from hypothesis import strategies as st
 
 from crm.errors import InvalidPhoneNumber
 from crm.kinds import PhoneKind
-from crm.phones import _SEPARATORS, fast_normalize, full_normalize, normalize_phone, try_normalize_phone
+from crm.phones import (
+    _SEPARATORS,
+    fast_normalize,
+    fast_normalize_all,
+    full_normalize,
+    normalize_phone,
+    try_normalize_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +116,9 @@ def test_numbers_the_plan_does_not_have_are_refused_by_the_full_parser() -> None
     for raw in ("14012345678", "15412345678", "19412345678", "0371-1234567"):
         with pytest.raises(InvalidPhoneNumber):
             normalize_phone(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_written_numbers().map(lambda raw: _SEPARATORS.sub("", raw.strip())), max_size=20))
+def test_normalizing_a_column_at_once_gives_what_one_at_a_time_gives(texts: list[str]) -> None:
+    assert fast_normalize_all(texts) == [fast_normalize(text) for text in texts]
