@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,7 +91,11 @@ class RecordingService:
         self.clock = clock
         self.facts = CallFacts(agent_of)
         self.transcoder = transcoder or Transcoder(config.workers, format=config.format)
-        self._executor = analysis_executor  # None: the loop's default thread pool
+        # pydub's analysis is pure Python under the GIL: in the service it runs in a pool of
+        # processes (made on start) so a long call's analysis cannot slow the loop; process()
+        # called without start() uses the loop's default thread pool.
+        self._executor = analysis_executor
+        self._own_executor: ProcessPoolExecutor | None = None
         self._on_state = on_state
         self._work: asyncio.Queue[int] = asyncio.Queue(WORK_QUEUE_SIZE)
         self._queued: set[int] = set()
@@ -105,6 +110,11 @@ class RecordingService:
             "recording", CallOffered, CallQueued, CallAnswered, CallEnded, RecordingStarted, maxsize=10_000
         )
         self.config.store_dir.mkdir(parents=True, exist_ok=True)
+        if self._executor is None:
+            self._own_executor = ProcessPoolExecutor(
+                max_workers=max(1, self.config.workers), mp_context=multiprocessing.get_context("forkserver")
+            )
+            self._executor = self._own_executor
         resumed = await self._requeue_unfinished()
         if resumed:
             log.info("recording_resume", extra={"kv": {"count": resumed}})
@@ -123,6 +133,9 @@ class RecordingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._own_executor is not None:
+            executor, self._own_executor, self._executor = self._own_executor, None, None
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
     # --- events ------------------------------------------------------------------------------
 
