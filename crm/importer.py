@@ -231,7 +231,7 @@ def _drop_repeated_numbers(
     numbers = [e164 for _, _, phones in rows for e164, _ in phones]
     if seen.keys().isdisjoint(numbers) and len(set(numbers)) == len(numbers):
         # No repeats, the common chunk (a row's own numbers are distinct already).
-        seen.update((e164, number) for number, _, phones in rows for e164, _ in phones)
+        seen.update({e164: number for number, _, phones in rows for e164, _ in phones})
         return rows
     kept = []
     for row in rows:
@@ -277,7 +277,8 @@ def parse_customer_chunk(
             continue
         column = list(map(strip, map(operator.itemgetter(index), cells_list)))
         limit = _MAX_LEN.get(field, MAX_FIELD_CHARS)
-        if "\0'" in "\0" + "\0".join(column) or max(map(len, column)) > limit:
+        joined = "\0".join(column)
+        if joined[:1] == "'" or "\0'" in joined or max(map(len, column)) > limit:
             careful.update(k for k, v in enumerate(column) if v[:1] == "'" or len(v) > limit)
         table.append(column)
     names, raw_phones, segments, vips, tags, marketing, sms, email_ok = table[:8]
@@ -675,8 +676,24 @@ async def _insert_sqlite_batch(
 
     ids = range(next_id, next_id + len(rows))
     customers = [
-        (cid, name, segment, vip, tags_text(tags), marketing, sms, email_ok, *rest, stamp, stamp)
-        for cid, (_, (name, segment, vip, tags, marketing, sms, email_ok, *rest), _) in zip(
+        (
+            cid,
+            name,
+            seg,
+            vip,
+            tags_text(tags) if tags else "[]",
+            mk,
+            sms,
+            em,
+            lang,
+            owner,
+            mail,
+            idn,
+            addr,
+            stamp,
+            stamp,
+        )
+        for cid, (_, (name, seg, vip, tags, mk, sms, em, lang, owner, mail, idn, addr), _) in zip(
             ids, rows, strict=True
         )
     ]
