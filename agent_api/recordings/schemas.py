@@ -12,7 +12,7 @@ class SearchQuery(BaseModel):
     until: datetime | None = None
     agent: str | None = Field(None, max_length=64)
     queue: str | None = Field(None, max_length=64)
-    customer_id: int | None = None
+    customer_id: int | None = Field(None, ge=0, le=2**62)
     number: str | None = Field(None, pattern=r"^\+?[0-9]{3,20}$")
     disposition: str | None = Field(None, max_length=40)
     min_duration_s: float | None = Field(None, ge=0)
@@ -20,7 +20,7 @@ class SearchQuery(BaseModel):
     min_score: float | None = Field(None, ge=0, le=100)
     max_score: float | None = Field(None, ge=0, le=100)
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000)
 
 
 class RecordingOut(BaseModel):
