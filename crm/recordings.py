@@ -354,6 +354,22 @@ async def link_contact(db: Database, call_id: str) -> bool:
     return True
 
 
+async def unlinked_calls(db: Database, since: datetime, *, limit: int = 500) -> tuple[str, ...]:
+    """Calls ended since ``since`` whose recordings have no contact record linked yet."""
+    statement = (
+        select(RecordingRow.call_id)
+        .where(
+            RecordingRow.contact_id.is_(None),
+            RecordingRow.ended_at >= since,
+            RecordingRow.state != RecordingState.PURGED.value,
+        )
+        .group_by(RecordingRow.call_id)
+        .limit(limit)
+    )
+    async with db.read() as session:
+        return tuple((await session.scalars(statement)).all())
+
+
 async def in_states(db: Database, states: Iterable[RecordingState]) -> tuple[Recording, ...]:
     wanted = [RecordingState(s).value for s in states]
     async with db.read() as session:

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 WORK_QUEUE_SIZE = 1000
 PURGE_EVERY_S = 86400.0
+LINK_EVERY_S = 60.0
+LINK_WINDOW = timedelta(days=3)  # a wrap-up saved later than this is not looked for
 
 
 def _now() -> datetime:
@@ -55,6 +57,7 @@ class RecordingConfig:
     retention_days: int = 180
     asterisk_spool: str = ASTERISK_SPOOL
     purge_every_s: float = PURGE_EVERY_S
+    link_every_s: float = LINK_EVERY_S
 
     @classmethod
     def from_settings(cls, recording: Any) -> RecordingConfig:
@@ -123,6 +126,8 @@ class RecordingService:
             self._tasks.append(asyncio.create_task(self._worker(), name=f"recording-worker-{number}"))
         if self.config.purge_every_s > 0:
             self._tasks.append(asyncio.create_task(self._purge_daily(), name="recording-purge"))
+        if self.config.link_every_s > 0:
+            self._tasks.append(asyncio.create_task(self._link_regularly(), name="recording-link"))
 
     async def stop(self) -> None:
         if self._subscription is not None:
@@ -344,6 +349,26 @@ class RecordingService:
         failed = await index.get_recording(self.db, recording.id)
         assert failed is not None
         return failed
+
+    # --- the call's contact record -----------------------------------------------------------
+
+    async def link_contacts(self) -> int:
+        """Copy customer, contact and disposition from wrap-ups saved since the call ended.
+
+        The agent usually saves the wrap-up after the recording is stored; this runs every
+        ``link_every_s`` for calls of the last few days that have no contact linked yet."""
+        linked = 0
+        for call_id in await index.unlinked_calls(self.db, self.clock() - LINK_WINDOW):
+            linked += await index.link_contact(self.db, call_id)
+        return linked
+
+    async def _link_regularly(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.link_every_s)
+            try:
+                await self.link_contacts()
+            except Exception:
+                log.exception("recording_link_failed")
 
     # --- files for playback ------------------------------------------------------------------
 

@@ -242,3 +242,31 @@ async def test_an_agent_pauses_and_resumes_the_recording_of_their_own_call(stack
         "/api/recordings/calls/1795416380.12/pause", headers={"X-CSRF-Token": csrf}
     )
     assert ended.status == 404
+
+
+async def test_a_wrap_up_saved_after_the_recording_links_its_customer_and_disposition(stack, clip):
+    from crm.contacts import NewContact, record_contact
+    from crm.customers import NewCustomer, create_customer
+    from crm.kinds import Channel
+
+    stored = await stack.recorded_call("1795416380.14", clip)
+    await stack.recorded_call("1795416380.15", clip)
+    assert stored.customer_id is None
+    customer = await create_customer(stack.db, NewCustomer("Li Lei", phones=["13800138000"]))
+    contact = await record_contact(
+        stack.db,
+        NewContact(
+            customer, Channel.CALL_IN, agent="agent1001", call_id="1795416380.14", disposition="resolved"
+        ),
+    )
+    stack.service.clock = lambda: T0 + timedelta(hours=1)
+
+    assert await stack.service.link_contacts() == 1
+
+    linked = await index.get_recording(stack.db, stored.id)
+    assert (linked.customer_id, linked.contact_id, linked.disposition) == (customer, contact, "resolved")
+    await login(stack.client, "supervisor")
+    by_customer = await (await stack.client.get(f"/api/recordings?customer_id={customer}")).json()
+    assert [r["id"] for r in by_customer["recordings"]] == [stored.id]
+    by_disposition = await (await stack.client.get("/api/recordings?disposition=resolved")).json()
+    assert [r["id"] for r in by_disposition["recordings"]] == [stored.id]
