@@ -192,3 +192,16 @@ async def test_pause_and_resume_mute_the_live_recording_through_the_switch(rig):
         await service.handle(event)
     with pytest.raises(RecordingNotFound, match="no recording in progress"):
         await service.set_paused("1795416380.200", True)
+
+
+async def test_an_opus_store_holds_ogg_opus_files(rig, mixed):
+    from dataclasses import replace
+
+    rig.config = replace(rig.config, format="opus")
+    service = rig.service()
+    recording, relative = await _run_call(service, rig, "1795416380.210", mixed)
+    stored = await service.process(recording.id)
+    assert stored.stored_path == relative.replace(".wav", ".opus")
+    probe = _probe(rig.config.store_dir / stored.stored_path)
+    assert probe["streams"][0]["codec_name"] == "opus"
+    assert service.file_of(stored).read_bytes()[:4] == b"OggS"
