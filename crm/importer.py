@@ -332,7 +332,8 @@ def _fast_phones(raw_phones: str) -> tuple[tuple[str, str], ...] | None:
     """Several numbers in one cell, when every one takes the fast path; else None."""
     phones: list[tuple[str, str]] = []
     for raw in _split(raw_phones):
-        phone = fast_normalize(compact(raw))
+        # raw is stripped: without separators it already is what compact() would give
+        phone = fast_normalize(raw) or fast_normalize(compact(raw))
         if phone is None:
             return None
         if all(phone[0] != p for p, _ in phones):
