@@ -10,6 +10,7 @@ from aiohttp import web
 from agent_api.context import services
 from agent_api.i18n import COOKIE, LANGUAGES, catalog, language_of, translate
 from agent_api.pages.charts import service_level_svg
+from agent_api.recordings.http import RECORDINGS_KEY
 from agent_api.security import Principal, Role, principal_of
 
 
@@ -25,6 +26,8 @@ def _context(request: web.Request, principal: Principal | None, page: str) -> di
         "is_supervisor": bool(principal and principal.has(Role.SUPERVISOR, Role.ADMIN)),
         "is_admin": bool(principal and principal.has(Role.ADMIN)),
         "is_agent": bool(principal and principal.has(Role.AGENT)),
+        # the recording pause/resume routes exist only when build_app was given a recording service
+        "recording_controls": RECORDINGS_KEY in request.app,
     }
 
 

@@ -6,6 +6,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const pops = new Map();        // call_id → pop payload, only calls still live
   let wrapupCall = null;         // the call the wrap-up form is for
   let wrapupOffers = [];
+  // The server renders the pop section with this flag only when the recording API is there.
+  const recordingControls = $("pop").dataset.recordingControls === "on";
+  // The pops carry no recording state, so the page remembers what this agent asked for, per call.
+  const recordingPaused = new Map();  // call_id → true while paused
+  const recordingErrors = new Map();  // call_id → the last failure, shown until the next try
 
   function showState(s) {
     if (!s) return;
@@ -31,6 +36,31 @@ document.addEventListener("DOMContentLoaded", () => {
     };
   }
 
+  function toggleRecording(callId) {
+    return async (ev) => {
+      const paused = recordingPaused.get(callId) === true;
+      ev.currentTarget.disabled = true;
+      try {
+        await api("POST", `/api/recordings/calls/${encodeURIComponent(callId)}/${paused ? "resume" : "pause"}`);
+        recordingErrors.delete(callId);
+        if (pops.has(callId)) recordingPaused.set(callId, !paused);
+      } catch (e) {
+        if (pops.has(callId)) recordingErrors.set(callId, `${t(paused ? "recording.resume_failed" : "recording.pause_failed")}: ${e.message}`);
+      }
+      renderPops();
+    };
+  }
+
+  function recordingToggle(p) {
+    if (!recordingControls || !p.answered) return null;
+    const paused = recordingPaused.get(p.call_id) === true;
+    return [
+      el("button", { type: "button", class: "recording-toggle", "aria-pressed": paused ? "true" : "false", onclick: toggleRecording(p.call_id) },
+        t(paused ? "recording.resume" : "recording.pause")),
+      el("span", { class: "recording-state", "data-state": paused ? "paused" : "on" }, t(paused ? "recording.paused" : "recording.on")),
+    ];
+  }
+
   function renderPops() {
     const box = $("pop");
     box.replaceChildren();
@@ -44,7 +74,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const transferKind = el("select", {}, el("option", { value: "agent" }, t("call.transfer_agent")),
       el("option", { value: "queue" }, t("call.transfer_queue")), el("option", { value: "number" }, t("call.transfer_number")));
     const transferTarget = el("input", { size: 8 });
-    return el("article", { class: "pop", "data-call": p.call_id },
+    return el("article", { class: "pop", "data-call": p.call_id, "data-answered": p.answered ? "true" : null },
       el("h2", { class: "customer-name" }, title, c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null),
       el("dl", {},
         el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
@@ -55,7 +85,9 @@ document.addEventListener("DOMContentLoaded", () => {
         el("button", { type: "button", class: "hold", onclick: control(p.call_id, "hold", { on: !p.held }) }, p.held ? t("call.resume") : t("call.hold")),
         el("button", { type: "button", class: "hangup", onclick: control(p.call_id, "hangup") }, t("call.hangup")),
         transferKind, transferTarget,
-        el("button", { type: "button", onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer"))),
+        el("button", { type: "button", onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
+        recordingToggle(p)),
+      recordingErrors.has(p.call_id) ? el("p", { class: "recording-error error", role: "alert" }, recordingErrors.get(p.call_id)) : null,
       el("h3", {}, t("pop.tickets")),
       el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${k.status}, ${k.sla})`))),
       el("h3", {}, t("pop.contacts")),
@@ -117,7 +149,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (p) { p.answered = f.answered; p.held = f.held; renderPops(); }
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
-      pops.delete(f.call_id); renderPops();
+      pops.delete(f.call_id); recordingPaused.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
       openWrapup(f.call_id, p ? p.offers : []);
     } else if (f.type === "state") {
       showState(f);

@@ -3,11 +3,20 @@ lowers the marketing threshold and the next pop carries no offer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import tests.agent_api.stack as stack_module
 from acd.gate import MarketingPolicy
+from agent_api.app import build_app
+from agent_api.recordings.http import Recordings
+from crm import recordings as index
+from crm.db import Database
+from cti.errors import SwitchError
+from cti.events import CallAnswered
 from tests.agent_api.stack import CUSTOMER_NAME, Stack
 
 pytestmark = pytest.mark.browser
@@ -131,5 +140,96 @@ async def test_an_admin_changes_an_agents_skills_on_the_admin_page(tmp_path, bro
         await page.wait_for_selector("#users tr:has-text('sales:2')")
         await page.wait_for_selector("#campaigns tr:has-text('宽带升级')")
         await page.screenshot(path=str(ARTIFACTS / "admin.png"))
+    finally:
+        await stack.stop()
+
+
+@dataclass
+class PausingRecorder:
+    """The part of the recording service the pause/resume routes use; remembers every request."""
+
+    db: Database
+    requests: list[tuple[str, bool]] = field(default_factory=list)
+    refuse: bool = False
+
+    async def set_paused(self, call_id: str, paused: bool) -> tuple[str, ...]:
+        self.requests.append((call_id, paused))
+        if self.refuse:
+            raise SwitchError("MixMonitorMute: channel not found")
+        return (f"PJSIP/trunk-{call_id}",)
+
+
+async def test_the_agent_pauses_and_resumes_the_recording_while_the_customer_reads_out_card_data(
+    tmp_path, browser, monkeypatch
+):
+    recorder: PausingRecorder | None = None
+
+    def with_recordings(settings, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal recorder
+        recorder = PausingRecorder(kwargs["db"])
+        return build_app(settings, **kwargs, recordings=Recordings(recorder, forms={}))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stack_module, "build_app", with_recordings)
+    stack = await Stack(tmp_path).start()
+    try:
+        assert recorder is not None
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+        await _log_in(page, stack.base_url, "agent1001")
+        await page.click("#btn-login")
+        await page.wait_for_selector("#ws-status.ok")
+        await index.add_recording(
+            stack.db,
+            index.NewRecording("r1", "/spool/r1.wav", datetime.now(UTC), agent="PJSIP/1001", queue="support"),
+        )
+        stack.ring("r1")
+        card = page.locator("article.pop[data-call='r1']")
+        await card.wait_for()
+        assert await card.locator("button.recording-toggle").count() == 0  # ringing: nothing recorded yet
+
+        stack.bus.publish(CallAnswered(datetime.now(UTC), "r1", "PJSIP/1001", "support", 2.0))
+        toggle = card.locator("button.recording-toggle")
+        await toggle.wait_for()
+        assert await toggle.text_content() == "暂停录音"
+        assert await card.locator(".recording-state").text_content() == "录音中"
+
+        await toggle.click()
+        await card.locator("button.recording-toggle:text-is('恢复录音')").wait_for()
+        assert recorder.requests == [("r1", True)]
+        assert await card.locator(".recording-state").get_attribute("data-state") == "paused"
+        await page.screenshot(path=str(ARTIFACTS / "agent-recording-paused.png"))
+
+        await card.locator("button.recording-toggle").click()
+        await card.locator("button.recording-toggle:text-is('暂停录音')").wait_for()
+        assert recorder.requests == [("r1", True), ("r1", False)]
+
+        recorder.refuse = True
+        await card.locator("button.recording-toggle").click()
+        alert = card.locator(".recording-error[role='alert']")
+        await alert.wait_for()
+        assert "暂停录音失败" in (await alert.text_content() or "")
+        assert "MixMonitorMute" in (await alert.text_content() or "")
+        assert await card.locator("button.recording-toggle").text_content() == "暂停录音"
+        await page.screenshot(path=str(ARTIFACTS / "agent-recording-refused.png"))
+
+        stack.hang_up("r1")
+        await page.wait_for_selector("#no-call")
+        assert await page.locator("button.recording-toggle").count() == 0
+    finally:
+        await stack.stop()
+
+
+async def test_without_a_recording_service_the_desktop_offers_no_recording_toggle(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+        await _log_in(page, stack.base_url, "agent1001")
+        await page.click("#btn-login")
+        await page.wait_for_selector("#ws-status.ok")
+        stack.ring("n1")
+        stack.bus.publish(CallAnswered(datetime.now(UTC), "n1", "PJSIP/1001", "support", 2.0))
+        card = page.locator("article.pop[data-call='n1'][data-answered]")
+        await card.wait_for()
+        assert await card.locator("button.recording-toggle").count() == 0
+        assert await page.locator("#pop[data-recording-controls]").count() == 0
     finally:
         await stack.stop()
