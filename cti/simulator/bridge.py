@@ -72,6 +72,7 @@ async def bridged(
     for channel in (agent, caller):
         bridge.channels.append(channel)
         channel.bridge = bridge
+        sim.recorder.bridged(channel)
         sim.emit("BridgeEnter", "call,all", [*wire.bridge_block(bridge), *wire.channel_block(channel)])
     _bridge_vars(sim, agent, caller)
     agent_leg = Leg(agent)
@@ -129,6 +130,7 @@ async def bridged(
     for channel in (caller, agent):
         bridge.channels.remove(channel)
         channel.bridge = None
+        sim.recorder.unbridged(channel)
         sim.emit("BridgeLeave", "call,all", [*wire.bridge_block(bridge), *wire.channel_block(channel)])
     sim.emit("BridgeDestroy", "call,all", wire.bridge_block(bridge))
     sim.bridges.pop(bridge.uniqueid, None)

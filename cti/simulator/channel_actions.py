@@ -222,8 +222,10 @@ def mixmonitor(server: AmiServer, session: Session, action: Action, aid: wire.He
         error(session, aid, "No such channel")
         return
     session.respond([("Response", "Success"), *aid])
-    sim.varset(channel, "MIXMONITOR_FILENAME", action.get("file", f"{channel.uniqueid}.wav"))
+    file = action.get("file", f"{channel.uniqueid}.wav")
+    sim.varset(channel, "MIXMONITOR_FILENAME", file)
     channel.recording = True
+    sim.recorder.started(channel, file, action.get("options", ""))
     channel.muted = False
     sim.channel_event("MixMonitorStart", channel)
     sim.bridge_reconfigured(channel)
@@ -240,6 +242,7 @@ def stop_mixmonitor(server: AmiServer, session: Session, action: Action, aid: wi
         return
     session.respond([("Response", "Success"), *aid])
     channel.recording = False
+    sim.recorder.stopped(channel)
     sim.channel_event("MixMonitorStop", channel)
     sim.bridge_reconfigured(channel)
 

@@ -12,6 +12,7 @@ import enum
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cti.simulator import wire
@@ -20,6 +21,7 @@ from cti.simulator.clock import Clock, RealClock
 from cti.simulator.legs import Leg
 from cti.simulator.members import TRUNK_DEVICE, QueueMembers
 from cti.simulator.queue import Queue
+from cti.simulator.recordings import Recorder
 from cti.simulator.scripts import AgentScript, CallerScript
 
 if TYPE_CHECKING:
@@ -99,6 +101,8 @@ class SwitchSimulator(QueueMembers):
     members of a service queue's fallback path: the queue itself with ``CAPTURES``, its
     ``-fallback`` twin with ``HOTLINE`` (where, when ``members`` is None, every agent is a static
     member of every fallback queue, as queues.conf has it). Everything it writes follows ``clock``.
+    ``recordings_dir``, when given, receives the WAV files MixMonitor would leave in Asterisk's
+    monitor spool (``cti/simulator/recordings.py``).
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class SwitchSimulator(QueueMembers):
         devices: Mapping[str, str] | None = None,
         queue_options: str = "tT",
         dialplan: Dialplan = Dialplan.HOTLINE,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.dialplan = Dialplan(dialplan)
@@ -151,6 +156,8 @@ class SwitchSimulator(QueueMembers):
         self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
         self.prompt_lengths: dict[str, float] = {}
         self.agi_failures = 0
+        # Where MixMonitor's files are written (a stand-in for the monitor spool); None: nowhere.
+        self.recorder = Recorder(self, None if recordings_dir is None else Path(recordings_dir))
 
     def _static_members(self, members: Mapping[str, Iterable[str]] | None) -> dict[str, list[str]]:
         if self.dialplan is Dialplan.CAPTURES:
@@ -375,6 +382,8 @@ class SwitchSimulator(QueueMembers):
         if channel.hung_up:
             return
         channel.hung_up = True
+        if channel.recording:
+            self.recorder.stopped(channel)
         extra: wire.Headers = [("Cause", str(cause)), ("Cause-txt", wire.CAUSE_TEXT.get(cause, "Unknown"))]
         if tech_cause is not None:
             extra.append(("TechCause", tech_cause))

@@ -123,6 +123,7 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     sim.newexten(channel, 5, "MixMonitor", f"{channel.uniqueid}.wav,b")
     sim.varset(channel, "MIXMONITOR_FILENAME", f"/var/spool/asterisk/monitor/{channel.uniqueid}.wav")
     channel.recording = True
+    sim.recorder.started(channel, f"{channel.uniqueid}.wav", "b")
     sim.channel_event("MixMonitorStart", channel)
     queue = channel.variables.get("HOTLINE_QUEUE", "support")
     record.queue = queue

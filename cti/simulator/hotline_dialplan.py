@@ -47,6 +47,8 @@ FALLBACK_WAIT_S = 300
 LAST_RING_S = 30
 RING_S = 15
 TRANSFER_RING_S = 15
+RECORD_FROM = "answer"
+RECORD_SPLIT = "no"
 ACTIONS = ("transfer", "message", "hangup", "callback")
 # hotline-transfer: agents (10XX) and supervisors (20XX) by extension.
 _INSIDE = re.compile(r"(10|20)\d\d")
@@ -114,17 +116,31 @@ async def _agi_within(sim: SwitchSimulator, leg: Leg, limit_s: float) -> str:
 
 
 def _record(sim: SwitchSimulator, channel: Channel) -> None:
-    """Gosub(hotline-record,s,1): MixMonitor(YYYY/MM/DD/<Linkedid>/<Uniqueid>.wav,b), Return."""
+    """Gosub(hotline-record,s,1): MixMonitor(YYYY/MM/DD/<Linkedid>/<Uniqueid>.wav,<opts>), Return.
+
+    ``opts``: ``b`` unless HOTLINE_RECORD_FROM is ``start``; with HOTLINE_RECORD_SPLIT ``yes`` also
+    ``r(<spool>/<path>-in.wav)t(<spool>/<path>-out.wav)`` (docs/recording-policy.md)."""
     context, exten = channel.context, channel.exten
     goto(channel, "hotline-record", "s")
     sim.newexten(channel, 1, "GotoIf", "0?done")
     path = f"{day(sim)}/{channel.linkedid}/{channel.uniqueid}.wav"
     set_var(sim, channel, 2, "HOTLINE_RECORDING", path)
-    sim.newexten(channel, 3, "MixMonitor", f"{path},b")
+    record_from = sim.channel_variable(channel, "HOTLINE_RECORD_FROM") or RECORD_FROM
+    options = "" if record_from == "start" else "b"
+    sim.newexten(channel, 3, "Set", f"LOCAL(opts)={options}")
+    base = f"{SPOOL}/{path[:-4]}"
+    sim.newexten(channel, 4, "Set", f"LOCAL(base)={base}")
+    split = (sim.channel_variable(channel, "HOTLINE_RECORD_SPLIT") or RECORD_SPLIT) == "yes"
+    legs = f"r({base}-in.wav)t({base}-out.wav)"
+    sim.newexten(channel, 5, "ExecIf", f"{int(split)}?Set(LOCAL(opts)={options}{legs})")
+    if split:
+        options += legs
+    sim.newexten(channel, 6, "MixMonitor", f"{path},{options}")
     sim.varset(channel, "MIXMONITOR_FILENAME", f"{SPOOL}/{path}")
     channel.recording = True
+    sim.recorder.started(channel, path, options)
     sim.channel_event("MixMonitorStart", channel)
-    sim.newexten(channel, 4, "Return", "")
+    sim.newexten(channel, 7, "Return", "")
     goto(channel, context, exten)
 
 

@@ -142,7 +142,25 @@ def test_recordings_are_named_by_day_linkedid_and_uniqueid(tree: ConfTree) -> No
         "Set(HOTLINE_RECORDING=${STRFTIME(${EPOCH},,%Y/%m/%d)}/${CHANNEL(linkedid)}/${UNIQUEID}.wav)"
         in record
     )
-    assert "MixMonitor(${HOTLINE_RECORDING},b)" in record
+    assert "MixMonitor(${HOTLINE_RECORDING},${opts})" in record
+
+
+def test_recording_from_answer_or_start_and_split_legs_follow_the_policy_contract(tree: ConfTree) -> None:
+    record = _steps(tree, "hotline-record")
+    opts = 'Set(LOCAL(opts)=${IF($["${HOTLINE_RECORD_FROM}" = "start"]?:b)})'
+    base = "Set(LOCAL(base)=${HOTLINE_SPOOL}/${HOTLINE_RECORDING:0:-4})"
+    split = (
+        'ExecIf($["${HOTLINE_RECORD_SPLIT}" = "yes"]?'
+        "Set(LOCAL(opts)=${opts}r(${base}-in.wav)t(${base}-out.wav)))"
+    )
+    mixmonitor = "MixMonitor(${HOTLINE_RECORDING},${opts})"
+    assert [record.index(step) for step in (opts, base, split, mixmonitor)] == sorted(
+        record.index(step) for step in (opts, base, split, mixmonitor)
+    )
+    assert not any(step.startswith("MixMonitor(") and step != mixmonitor for step in record)
+    settings = {key: value for key, value, _ in tree.named("extensions.conf", "globals")[0].items}
+    assert settings["HOTLINE_RECORD_FROM"] == "answer"
+    assert settings["HOTLINE_RECORD_SPLIT"] == "no"
     inbound = _steps(tree, "from-trunk")
     assert inbound.index("Gosub(hotline-record,s,1)") < inbound.index("AGI(${HOTLINE_AGI})")
 

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from cti.ami_protocol import AmiMessage, first, format_action
 from cti.events import SwitchEvent
@@ -60,11 +61,19 @@ async def rig(
     members: dict[str, list[str]] | None = None,
     agi_url: str = "",
     dialplan: Dialplan = Dialplan.CAPTURES,
+    recordings_dir: Path | None = None,
 ) -> AsyncIterator[Rig]:
     clock = VirtualClock()
     ticking = asyncio.create_task(clock.run())
     url = agi_url or f"agi://127.0.0.1:{await unused_port()}/ivr"
-    sim = SwitchSimulator(clock=clock, agents=agents, members=members, agi_url=url, dialplan=dialplan)
+    sim = SwitchSimulator(
+        clock=clock,
+        agents=agents,
+        members=members,
+        agi_url=url,
+        dialplan=dialplan,
+        recordings_dir=recordings_dir,
+    )
     port = await sim.start()
     ami = Ami(clock)
     try:
