@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEMO_CUSTOMERS = 2_000
 DEMO_RATE = 0.2  # calls per second: one caller every five seconds on average
+DEMO_STAY_S = (25.0, 60.0)  # a patient caller hangs up this long after dialling, at random
 # "Market when idle, serve when busy": two agents may present offers while fewer than three
 # callers wait; marketing stops at three and resumes when the queue is down to one.
 DEMO_MARKETING = MarketingPolicy(
@@ -59,9 +60,13 @@ def round_the_clock_menus(source: Path, target: Path) -> Path:
 
 
 class DemoSwitch:
-    def __init__(self, db: Database, *, agi_port: int) -> None:
+    """The simulator in Asterisk's place; ``recordings_dir`` (the recording service's spool) gets
+    the WAV files its MixMonitor writes, so recorded demo calls are stored like real ones."""
+
+    def __init__(self, db: Database, *, agi_port: int, recordings_dir: Path | None = None) -> None:
         self.db = db
         self.agi_port = agi_port
+        self.recordings_dir = recordings_dir
         self.simulator: SwitchSimulator | None = None
         self.traffic: DemoTraffic | None = None
 
@@ -82,6 +87,7 @@ class DemoSwitch:
             agents=phones,
             agi_url=f"agi://127.0.0.1:{self.agi_port}/ivr",
             secret=secret,
+            recordings_dir=self.recordings_dir,
         )
         port = await self.simulator.start("127.0.0.1", 0)
         log.info("demo_switch_started", extra={"kv": {"ami_port": port, "phones": len(phones)}})
@@ -98,7 +104,9 @@ class DemoSwitch:
         acd.gate.set_policy(DEMO_MARKETING)
         for agent, *_ in ROBOTS:
             await acd.login(agent)
-        self.traffic = DemoTraffic(self.simulator, rate=DEMO_RATE, numbers=await demo_caller_numbers(self.db))
+        self.traffic = DemoTraffic(
+            self.simulator, rate=DEMO_RATE, stay_s=DEMO_STAY_S, numbers=await demo_caller_numbers(self.db)
+        )
         self.traffic.start()
 
     async def stop_traffic(self) -> None:
