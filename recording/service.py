@@ -31,7 +31,7 @@ from recording.analysis import Analysis, analyse
 from recording.errors import BadAudio, RecordingError, RecordingNotFound, TranscodeFailed, UnsafePath
 from recording.events import RecordingFailed, RecordingReady
 from recording.index import Call, CallFacts
-from recording.policy import Plan, RecordingPolicy
+from recording.policy import Plan, RecordFrom, RecordingPolicy
 from recording.retention import Purged, purge
 from recording.storage.paths import ASTERISK_SPOOL, leg_paths, relative_path, safe_join, stored_path
 from recording.storage.transcode import CODECS, Transcoder
@@ -214,10 +214,19 @@ class RecordingService:
         await index.update_call(
             self.db, call.call_id, ended_at=event.at, agent=call.agent, queue=call.queue, number=call.caller
         )
+        # Recording from the answer (MixMonitor's b option) writes nothing for a call no agent
+        # answered: an abandoned caller leaves no file, and that is not a failure.
+        nothing_recorded = not call.agent and self.plan_for(call).record_from is RecordFrom.ANSWER
         for recording in await index.recordings_of_call(self.db, call.call_id):
-            if recording.state is RecordingState.RECORDING:
-                await self._set_state(recording.id, RecordingState.PENDING)
-                self._enqueue(recording.id)
+            if recording.state is not RecordingState.RECORDING:
+                continue
+            if nothing_recorded:
+                await self._set_state(
+                    recording.id, RecordingState.PURGED, error="not recorded: the call was never answered"
+                )
+                continue
+            await self._set_state(recording.id, RecordingState.PENDING)
+            self._enqueue(recording.id)
 
     # --- pause / resume ----------------------------------------------------------------------
 

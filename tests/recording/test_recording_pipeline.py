@@ -7,16 +7,17 @@ import hashlib
 import json
 import stat
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from crm import recordings as index
 from crm.recordings import RecordingState
-from cti.events import RecordingStarted
+from cti.events import CallAnswered, RecordingStarted
 from recording.errors import RecordingNotFound
 from recording.events import RecordingFailed, RecordingReady
-from recording.policy import Plan, RecordingPolicy, Rule
+from recording.policy import Plan, RecordFrom, RecordingPolicy, Rule
 from recording.storage.transcode import Transcoder
 from tests.recording.audio import duration_s
 from tests.recording.calls import T0, call_events, place
@@ -205,3 +206,29 @@ async def test_an_opus_store_holds_ogg_opus_files(rig, mixed):
     probe = _probe(rig.config.store_dir / stored.stored_path)
     assert probe["streams"][0]["codec_name"] == "opus"
     assert service.file_of(stored).read_bytes()[:4] == b"OggS"
+
+
+async def test_an_abandoned_call_recorded_from_the_answer_is_not_a_failed_recording(rig):
+    service = rig.service()
+    failed = rig.bus.subscribe("t", RecordingFailed)
+    start, end, _ = call_events("1795416380.170")
+    for event in start:
+        if not isinstance(event, CallAnswered):
+            await service.handle(event)
+    await service.handle(replace(end[0], agent=""))
+    (recording,) = await index.recordings_of_call(rig.db, "1795416380.170")
+    assert recording.state is RecordingState.PURGED
+    assert recording.error == "not recorded: the call was never answered"
+    assert failed.pending() == 0
+
+
+async def test_an_abandoned_call_recorded_from_the_start_still_has_its_file_processed(rig, mixed):
+    service = rig.service(policy=RecordingPolicy(default=Plan(record_from=RecordFrom.START)))
+    start, end, relative = call_events("1795416380.171")
+    for event in start:
+        if not isinstance(event, CallAnswered):
+            await service.handle(event)
+    place(rig.config.spool_dir, relative, mixed)
+    await service.handle(replace(end[0], agent=""))
+    (recording,) = await index.recordings_of_call(rig.db, "1795416380.171")
+    assert recording.state is RecordingState.PENDING
