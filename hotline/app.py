@@ -174,8 +174,16 @@ class Hotline:
             await outbox
 
         self._on_stop("back-office", stop_outbox)
-        escalation = asyncio.create_task(_escalate_overdue_tickets(crm), name="ticket-escalation")
-        self._on_stop("back-office", lambda: _cancel(escalation))
+        escalation_stop = asyncio.Event()
+        escalation = asyncio.create_task(
+            _escalate_overdue_tickets(crm, escalation_stop), name="ticket-escalation"
+        )
+
+        async def stop_escalation() -> None:
+            escalation_stop.set()
+            await escalation
+
+        self._on_stop("back-office", stop_escalation)
 
     async def stop(self) -> None:
         """Stop what was started: first what takes new work in, then what serves it, then storage.
@@ -253,9 +261,10 @@ async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None)
     return AcdConfig.from_settings(settings.acd, queues.values(), agents)
 
 
-async def _escalate_overdue_tickets(crm: Crm) -> None:
-    """Raise the escalation level of overdue tickets every few minutes, until cancelled."""
-    while True:
+async def _escalate_overdue_tickets(crm: Crm, stop: asyncio.Event) -> None:
+    """Raise the escalation level of overdue tickets every few minutes, until ``stop`` is set
+    (set, not cancelled, so a database write under way finishes)."""
+    while not stop.is_set():
         try:
             raised = await crm.escalate_overdue()
         except Exception:
@@ -263,7 +272,8 @@ async def _escalate_overdue_tickets(crm: Crm) -> None:
         else:
             if raised:
                 log.info("tickets_escalated", extra={"kv": {"count": len(raised)}})
-        await asyncio.sleep(ESCALATION_EVERY_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ESCALATION_EVERY_S)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

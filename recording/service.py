@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from crm import recordings as index
 from crm.db import Database
@@ -37,6 +37,7 @@ from recording.storage.paths import ASTERISK_SPOOL, leg_paths, relative_path, sa
 from recording.storage.transcode import CODECS, Transcoder
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WORK_QUEUE_SIZE = 1000
 PURGE_EVERY_S = 86400.0
@@ -104,6 +105,7 @@ class RecordingService:
         self._queued: set[int] = set()
         self._overflow = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[asyncio.Future[Any]] = set()
         self._subscription: Subscription | None = None
 
     # --- life cycle --------------------------------------------------------------------------
@@ -138,17 +140,26 @@ class RecordingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        # Index writes under way finish rather than being cut (transcodes resume on start).
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._own_executor is not None:
             executor, self._own_executor, self._executor = self._own_executor, None, None
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
     # --- events ------------------------------------------------------------------------------
 
+    async def _to_the_end(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` so that stop() cancels only the waiting around it, never ``work`` itself."""
+        future = asyncio.ensure_future(work)
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        return await asyncio.shield(future)
+
     async def _consume(self, subscription: Subscription) -> None:
         while True:
             event = await subscription.get()
             try:
-                await self.handle(event)
+                await self._to_the_end(self.handle(event))
             except Exception:
                 log.exception("recording_event_failed", extra={"kv": {"event": type(event).__name__}})
 
@@ -269,6 +280,7 @@ class RecordingService:
                 await self._requeue_unfinished()
             recording_id = await self._work.get()
             try:
+                # Not shielded: a stop may cut a transcode; the journal resumes it on start.
                 await self.process(recording_id)
             except Exception:
                 log.exception("recording_process_failed", extra={"kv": {"recording_id": recording_id}})
@@ -375,7 +387,7 @@ class RecordingService:
         while True:
             await asyncio.sleep(self.config.link_every_s)
             try:
-                await self.link_contacts()
+                await self._to_the_end(self.link_contacts())
             except Exception:
                 log.exception("recording_link_failed")
 
@@ -403,7 +415,7 @@ class RecordingService:
     async def _purge_daily(self) -> None:
         while True:
             try:
-                await self.purge()
+                await self._to_the_end(self.purge())
             except Exception:
                 log.exception("recording_purge_failed")
             await asyncio.sleep(self.config.purge_every_s)
