@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ WORK_QUEUE_SIZE = 1000
 PURGE_EVERY_S = 86400.0
 LINK_EVERY_S = 60.0
 LINK_WINDOW = timedelta(days=3)  # a wrap-up saved later than this is not looked for
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """Ctrl-C reaches the whole process group; the parent stops the pool in order, so the
+    analysis workers ignore it instead of dying with a traceback each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _now() -> datetime:
@@ -117,7 +124,9 @@ class RecordingService:
         self.config.store_dir.mkdir(parents=True, exist_ok=True)
         if self._executor is None:
             self._own_executor = ProcessPoolExecutor(
-                max_workers=max(1, self.config.workers), mp_context=multiprocessing.get_context("forkserver")
+                max_workers=max(1, self.config.workers),
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_leave_interrupts_to_the_parent,
             )
             self._executor = self._own_executor
         resumed = await self._requeue_unfinished()
