@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,35 +17,9 @@ from crm.db import Database
 from cti.errors import SwitchError
 from cti.events import CallAnswered
 from tests.agent_api.stack import CUSTOMER_NAME, Stack
+from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-HAVE_CHROMIUM = CHROMIUM.exists()
-
-
-@pytest.fixture
-async def browser():
-    if not HAVE_CHROMIUM:
-        pytest.skip("Debian's chromium is not installed")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def _log_in(page, base: str, username: str) -> None:
@@ -58,7 +31,6 @@ async def _log_in(page, base: str, username: str) -> None:
 
 
 async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes_the_offer(tmp_path, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
     stack = await Stack(tmp_path).start()
     try:
         stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.browser.conftest import ARTIFACTS
 from tests.recording import audio
 from tests.recording.stack import RecordingStack
 
@@ -14,27 +13,8 @@ pytestmark = [
     pytest.mark.skipif(not audio.HAVE_TOOLS, reason="sox, espeak-ng and ffmpeg are needed"),
 ]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-HAVE_CHROMIUM = CHROMIUM.exists()
-
-
-@pytest.fixture
-async def browser():
-    if not HAVE_CHROMIUM:
-        pytest.skip("Debian's chromium is not installed")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
 
 async def test_a_supervisor_plays_a_recording_seeks_into_it_and_scores_it(tmp_path, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
     caller, agent = audio.call_legs(tmp_path / "audio")
     clip = audio.mix(tmp_path / "audio" / "call.wav", caller, agent)
     stack = await RecordingStack(tmp_path).start()
