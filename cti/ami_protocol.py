@@ -121,20 +121,6 @@ class AmiParser:
 
     def _parse_block(self, block: bytes, offset: int) -> AmiMessage | None:
         text = block.decode("utf-8", "replace")
-        lines = text.split(LINE_END)
-        try:
-            # Nearly every message is well formed with no repeated header: one dict() call.
-            # A line without ": " raises, a repeated header shrinks the dict; both take the
-            # careful path below.
-            message: AmiMessage = dict([line.split(": ", 1) for line in lines])  # type: ignore[misc]
-        except ValueError:
-            pass
-        else:
-            if len(message) == len(lines) and ("Event" in message or "Response" in message):
-                return message
-        return self._parse_block_carefully(block, text, offset)
-
-    def _parse_block_carefully(self, block: bytes, text: str, offset: int) -> AmiMessage | None:
         if text.startswith(LINE_END):
             stripped = text.lstrip("\r\n")
             offset += len(text) - len(stripped)
