@@ -213,6 +213,7 @@ class Contact(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     agent: Mapped[str | None] = mapped_column(String(64))
     call_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64), default="")  # the queue a call came through
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     disposition: Mapped[str] = mapped_column(String(40), default="")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from crm.models import Base
+from crm.schema import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def run_migrations_online() -> None:

@@ -24,6 +24,20 @@ async def test_upgrade_creates_the_schema_in_a_new_directory_and_is_idempotent(t
     await db.dispose()
 
 
+async def test_the_migrations_build_exactly_the_tables_the_code_declares(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from crm.schema import METADATA
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/drift.db")
+    await upgrade(db)
+    async with db.engine.connect() as connection:
+        drift = await connection.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), METADATA))
+    await db.dispose()
+    assert drift == []
+
+
 async def test_two_hundred_concurrent_writes_on_sqlite_all_succeed(sqlite_db: Database) -> None:
     customer_id = await create_customer(sqlite_db, NewCustomer(name="王芳", phones=["13800138000"]))
 

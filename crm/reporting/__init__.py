@@ -1,0 +1,1 @@
+"""Reports: the call facts they read, the summaries kept with them, and the report engine."""
