@@ -6,10 +6,10 @@ subprocesses and also verifies each output (exit status, the format's magic byte
 output time against the source's duration), fsyncs, renames from ``.part`` and hashes it
 (sha256) — everything the service does before it may delete a spool original. The reference is
 the bare ffmpeg command line with the same codec options, two at a time from a thread pool.
-Both run ffmpeg at the pool's niceness (recording.storage.transcode.NICE), so the ratio
-measures the pool's own overhead. Each round runs the files in batches of ten, alternating which side
-goes first, against drift in whatever else the machine is doing; the figures are the medians of
-the rounds.
+Both run ffmpeg at the pool's background priority (niceness recording.storage.transcode.NICE and,
+on Linux, the SCHED_IDLE class), so the ratio measures the pool's own overhead. Each round runs
+the files in batches of ten, alternating which side goes first, against drift in whatever else
+the machine is doing; the figures are the medians of the rounds.
 While the pool runs, a ticker on the event loop measures its lag (how late a 2 ms sleep wakes).
 
 The WAVs are generated once with sox into a cache folder outside the repository
@@ -73,7 +73,8 @@ def make_wavs(folder: Path) -> list[Path]:
 
 def reference_args(source: Path, destination: Path) -> list[str]:
     return [
-        "nice", "-n", str(NICE), "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "chrt", "--idle", "0", "nice", "-n", str(NICE),
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-i", str(source), *CODECS["mp3"].args, str(destination),
     ]  # fmt: skip
 

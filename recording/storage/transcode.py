@@ -27,6 +27,9 @@ DURATION_TOLERANCE_S = 0.5
 TIMEOUT_S = 600.0  # a one-hour call encodes in seconds; this catches a hung ffmpeg
 # Transcoding is background work: at a lower priority the scheduler keeps the event loop (calls,
 # screen-pops) on a core when every core is busy encoding. Alone on the machine it costs nothing.
+# On Linux ffmpeg also runs in the SCHED_IDLE class: a niceness of 10 still leaves it a tenth of
+# a core's weight against the loop, enough for 10 ms stalls on two busy cores; an idle-class task
+# yields the core as soon as the loop wakes.
 NICE = 10
 
 
@@ -106,9 +109,16 @@ def _spawn(args: list[str], nice: int) -> subprocess.Popen[bytes]:
         close_fds=False,
     )
     if nice:
-        with contextlib.suppress(OSError):  # it may have exited already
-            os.setpriority(os.PRIO_PROCESS, process.pid, nice)
+        background_priority(process.pid, nice)
     return process
+
+
+def background_priority(pid: int, nice: int = NICE) -> None:
+    """Lower a process to background priority: ``nice``, and the idle scheduling class on Linux."""
+    with contextlib.suppress(OSError):  # it may have exited already
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+        if hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 class Transcoder:

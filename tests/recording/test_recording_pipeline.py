@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import stat
 import subprocess
 from dataclasses import replace
@@ -18,7 +19,7 @@ from cti.events import CallAnswered, RecordingStarted
 from recording.errors import RecordingNotFound
 from recording.events import RecordingFailed, RecordingReady
 from recording.policy import Plan, RecordFrom, RecordingPolicy, Rule
-from recording.storage.transcode import Transcoder
+from recording.storage.transcode import NICE, Transcoder, _spawn
 from tests.recording.audio import duration_s
 from tests.recording.calls import T0, call_events, place
 
@@ -232,3 +233,14 @@ async def test_an_abandoned_call_recorded_from_the_start_still_has_its_file_proc
     await service.handle(replace(end[0], agent=""))
     (recording,) = await index.recordings_of_call(rig.db, "1795416380.171")
     assert recording.state is RecordingState.PENDING
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="the idle scheduling class is Linux's")
+def test_ffmpeg_runs_as_background_work_so_the_event_loop_keeps_its_core() -> None:
+    process = _spawn(["sleep", "5"], NICE)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == NICE
+        assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
+    finally:
+        process.kill()
+        process.communicate()
