@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import select
 
 from crm.db import Database, utcnow
 from crm.kinds import Channel, Purpose
 from crm.models import Campaign, Contact
+from crm.reporting.facts import count_contacts, upsert_contact_counts
 from crm.results import ContactSummary
+from crm.sla import SHANGHAI
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +26,12 @@ class NewContact:
     ticket_id: int | None = None
     disposition: str = ""
     note: str = ""
+    queue: str = ""  # the queue a call came through
 
 
-async def record_contact(db: Database, new: NewContact) -> int:
-    """Store one contact; a campaign contact takes its campaign's kind as its purpose."""
+async def record_contact(db: Database, new: NewContact, *, tz: tzinfo = SHANGHAI) -> int:
+    """Store one contact; a campaign contact takes its campaign's kind as its purpose. The
+    contact is counted in ``contact_day_counts`` (its local day in ``tz``) in the same transaction."""
     async with db.write() as session:
         purpose = Purpose.SERVICE
         if new.campaign_id is not None:
@@ -42,6 +46,7 @@ async def record_contact(db: Database, new: NewContact) -> int:
             at=new.at or utcnow(),
             agent=new.agent,
             call_id=new.call_id,
+            queue=new.queue,
             campaign_id=new.campaign_id,
             ticket_id=new.ticket_id,
             disposition=new.disposition,
@@ -49,6 +54,16 @@ async def record_contact(db: Database, new: NewContact) -> int:
         )
         session.add(contact)
         await session.flush()
+        counted = {
+            "at": contact.at,
+            "queue": new.queue,
+            "channel": contact.channel,
+            "purpose": contact.purpose,
+            "agent": new.agent,
+            "campaign_id": new.campaign_id,
+            "disposition": new.disposition,
+        }
+        await upsert_contact_counts(session, count_contacts([counted], tz), is_sqlite=db.is_sqlite)
         return contact.id
 
 

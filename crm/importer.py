@@ -36,6 +36,7 @@ from crm.errors import ImportFailed, ImportProblem, InvalidPhoneNumber, Unreadab
 from crm.kinds import Channel, PhoneKind, Purpose
 from crm.models import Campaign, Contact, Customer, CustomerPhone
 from crm.phones import PhoneNumber, compact, fast_normalize, fast_normalize_all, normalize_phone
+from crm.reporting.facts import count_contacts, upsert_contact_counts
 from crm.sla import SHANGHAI
 from crm.tabular import MAX_FIELD_CHARS, read_rows, unescape_cell
 
@@ -101,6 +102,8 @@ CONTACT_HEADERS = {
     "disposition": "disposition",
     "note": "note",
     "备注": "note",
+    "queue": "queue",
+    "队列": "queue",
 }
 _TRUE = {"1", "true", "yes", "y", "是", "同意"}
 _FALSE = {"", "0", "false", "no", "n", "否", "不同意"}
@@ -113,6 +116,7 @@ _MAX_LEN = {
     "email": 254,
     "id_number": 32,
     "address": 500,
+    "queue": 64,
 }
 
 
@@ -772,6 +776,7 @@ def parse_contacts(
                 "campaign_id": int(campaign) if campaign else None,
                 "disposition": get("disposition"),
                 "note": get("note"),
+                "queue": get("queue"),
             }
         except _RowError as exc:
             problems.append(ImportProblem(number, exc.field, exc.reason))
@@ -790,6 +795,7 @@ _CONTACT_INPUT = (
     "campaign_id",
     "disposition",
     "note",
+    "queue",
 )
 
 
@@ -837,7 +843,12 @@ async def import_contacts(
         async with db.write() as session:
             connection = await session.connection()
             for start in range(0, len(records), BATCH):
-                await connection.execute(insert(Contact), records[start : start + BATCH])
+                batch = records[start : start + BATCH]
+                await connection.execute(insert(Contact), batch)
+                # The report summary counts each batch in the same transaction, one upsert per
+                # (day, queue, channel, …) group rather than one per row.
+                counts = count_contacts(batch, tz)
+                await upsert_contact_counts(session, counts, is_sqlite=db.is_sqlite)
     return ImportReport(str(path), len(records), len(problems), tuple(problems))
 
 
