@@ -45,7 +45,9 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
                 ticket_id=ticket_id,
                 disposition=body.disposition,
                 note=body.notes,
+                queue=popped.payload.get("queue") or "",
             ),
+            tz=svc.crm.tz,  # type: ignore[attr-defined]  # the center's time zone, for the day it counts in
         )
         presentation_id = None
         if body.offer is not None and popped.customer_id is not None:
