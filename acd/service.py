@@ -237,15 +237,20 @@ class AcdService:
         self._agent_of_call[call_id] = agent
         await self._apply(events)
 
-    async def outbound_ended(self, agent: str) -> None:
+    async def outbound_ended(self, agent: str, *, connected: bool = True) -> None:
         """The agent's outbound call is over, when its end cannot come as a ``CallEnded`` (the
-        call never got through, or its call id was not known when it started)."""
+        call never got through, or its call id was not known when it started). A call that
+        never ``connected`` leaves no wrap-up: the agent is back where they were."""
         record = self.states.get(agent)
         if record.state is not AgentState.OUTBOUND:
             return
         call_id = record.call_id
         self._agent_of_call.pop(call_id, None)
-        await self._apply(self.states.hang_up(self._clock(), agent, call_id, wrapup_s=self.config.wrapup_s))
+        now = self._clock()
+        if connected:
+            await self._apply(self.states.hang_up(now, agent, call_id, wrapup_s=self.config.wrapup_s))
+        else:
+            await self._apply(self.states.outbound_failed(now, agent, call_id))
 
     async def marketing_request(
         self, agent: str, work: MarketingWork, *, call_id: str = ""

@@ -84,8 +84,8 @@ class LiveFeed:
             elif isinstance(event, CallAnswered | CallHeld | CallResumed):
                 desktop.call_changed(event.call_id)
             if ended:
-                desktop.calls_ended(ended)
+                await desktop.calls_ended(ended)
             return
         if isinstance(event, AgentStateChanged):
-            desktop.state_changed(event)
+            await desktop.state_changed(event)
         self._board.mark_dirty()

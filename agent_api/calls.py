@@ -44,6 +44,7 @@ class CallInfo:
     agent_channel: str = ""
     answered: bool = False
     held: bool = False
+    recording_paused: bool = False  # the agent muted the recording (card numbers read out)
 
     def wait_seconds(self, now: datetime) -> float:
         start = self.queued_at or self.offered_at

@@ -43,6 +43,8 @@ class Connection:
     sent: int = 0
     task: asyncio.Task | None = None
     on_drop: Callable[[], None] | None = None
+    close_code: int = WSCloseCode.TRY_AGAIN_LATER
+    close_message: bytes = b"too slow"
 
     def offer(self, text: str) -> bool:
         """Queue a frame; False (and the client dropped) when its queue is full."""
@@ -56,12 +58,17 @@ class Connection:
             return False
 
     def drop(self, why: str) -> None:
+        """Close after what is queued is thrown away: "slow" (1013, the page reconnects), or
+        another reason (1008, the page does not come back)."""
         if self.dropped:
             return
         self.dropped = True
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(_CLOSE)
+        if why != "slow":
+            self.close_code, self.close_message = WSCloseCode.POLICY_VIOLATION, why.encode()
+            return
         if self.on_drop is not None:
             self.on_drop()
         log.warning("ws_client_dropped", extra={"kv": {"user": self.user, "why": why}})
@@ -103,7 +110,7 @@ class Hub:
             if text is _CLOSE:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self._send_timeout_s):
-                        await conn.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                        await conn.ws.close(code=conn.close_code, message=conn.close_message)
                 return
             try:
                 async with asyncio.timeout(self._send_timeout_s):
@@ -131,6 +138,14 @@ class Hub:
         for conn in tuple(self._by_user.get(user, ())):
             sent += conn.offer(text)
         return sent
+
+    def close_user(self, user: str, why: str) -> int:
+        """Close every socket of a user whose session ended (account disabled): code 1008, and the
+        page goes back to the login form instead of reconnecting."""
+        conns = tuple(self._by_user.get(user, ()))
+        for conn in conns:
+            conn.drop(why)
+        return len(conns)
 
     def send_roles(self, roles: Iterable[Role], text: str) -> int:
         wanted = frozenset(roles)

@@ -197,6 +197,7 @@ async def update_user(
     svc = services(request)
     if username == me.username and (body.enabled is False or (body.roles and Role.ADMIN not in body.roles)):
         raise BadRequest("you cannot disable your own account or remove your own admin role")
+    before = await accounts.get_account(svc.db, username)
     try:
         account = await accounts.update_account(
             svc.db,
@@ -212,8 +213,16 @@ async def update_user(
         raise NotFoundError(f"no user {username!r}") from None
     if body.roles is not None or body.enabled is not None or body.password:
         svc.sessions.end_user(username)  # new rights take effect at the next login
+        svc.hub.close_user(username, "session-ended")
     changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "password")
     await audit(request, me.username, "user-update", username, changed=changed, password=bool(body.password))
+    was_agent = before is not None and before.enabled and Role.AGENT in before.roles
+    if was_agent and not (account.enabled and Role.AGENT in account.roles):
+        # A disabled agent (or one who lost the agent role) stops receiving calls at once.
+        done = await svc.desktop.retire(username)
+        if done:
+            why = "disabled" if not account.enabled else "agent-role-removed"
+            await audit(request, me.username, "force-logout", username, reason=why, when=done)
     _update_acd(request, account)
     return _user(account)
 

@@ -55,6 +55,7 @@ def status_of(request: web.Request, agent: str) -> AgentStatus:
                     caller=call.caller,
                     held=call.held,
                     answered=call.answered,
+                    recording_paused=call.recording_paused,
                 )
             )
     return AgentStatus(
@@ -257,6 +258,8 @@ async def click_to_dial(request: web.Request, principal: Principal | None, body:
         extension = me.extension
     if not extension:
         raise Conflict("no extension for this account")
+    # Outbound in the ACD before the phone rings, so no inbound call is offered meanwhile.
+    dial = await svc.desktop.dial_started(me.username, body.number)
     try:
         result = await svc.switch.originate(
             channel=f"PJSIP/{extension}",
@@ -265,8 +268,16 @@ async def click_to_dial(request: web.Request, principal: Principal | None, body:
             caller_id=extension,
         )
     except SwitchError as exc:
+        await svc.desktop.dial_failed(dial)
         raise SwitchUnavailable(str(exc)) from None
-    await audit(request, me.username, "click-to-dial", body.number[-4:])
+    except BaseException:
+        await svc.desktop.dial_failed(dial)
+        raise
+    if result.success:
+        await svc.desktop.dial_placed(dial)
+    else:
+        await svc.desktop.dial_failed(dial)
+    await audit(request, me.username, "click-to-dial", body.number[-4:], success=result.success)
     return DialResult(success=result.success, channel=result.channel)
 
 

@@ -61,6 +61,7 @@ class NewTicketForm(Strict):
 class TicketUpdateForm(Strict):
     ticket_id: int = Field(ge=1)
     note: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    resolve: bool = False  # the call solved it: resolved, waiting for the customer's evaluation
 
 
 class WrapUpBody(Strict):
@@ -84,6 +85,7 @@ class CallView(BaseModel):
     caller: str
     held: bool
     answered: bool
+    recording_paused: bool = False
 
 
 class AgentStatus(BaseModel):

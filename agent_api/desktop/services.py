@@ -5,6 +5,9 @@ wait, the last contacts and open tickets, and — only when the marketing gate a
 for this call — the eligible offers and questionnaires. The pop is kept per agent until the call
 ends, so a page that reconnects gets it again and a page never shows a call that has ended; the
 wrap-up then stores one contact record in the CRM with what the agent was actually shown.
+
+A click-to-dial (``dial_started`` … ``dial_placed``) holds the agent as outbound in the ACD
+until the call is over; its pop shows the dialed customer and offers nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from acd.errors import AcdError
 from acd.events import AgentStateChanged, MarketingWork
+from acd.models import AgentState
 from agent_api.calls import CallBook, CallInfo
+from agent_api.desktop.dialout import DialOut, DialOuts
+from agent_api.errors import Conflict
 from agent_api.ports import Acd, CrmLookups
 from agent_api.ws_hub import Hub, frame
-from crm.kinds import Role
+from crm.kinds import Channel, Role
 from crm.results import ScreenPop
 from cti.events import CallRinging
 
@@ -33,6 +40,10 @@ PENDING_WRAPUPS = 20  # per agent; older unfinished wrap-ups are forgotten
 # live pops beyond this are forgotten rather than kept for ever.
 ACTIVE_POPS = 8
 CONTACTS_SHOWN = 5
+# How long a placed click-to-dial waits for its call's events; a dial-out whose call never
+# showed up would otherwise hold the agent as outbound for ever.
+DIAL_BIND_TIMEOUT_S = 2.0
+BUSY = (AgentState.RINGING, AgentState.ON_CALL, AgentState.OUTBOUND)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,6 +56,8 @@ class Popped:
     offers: frozenset[int]
     marketing: bool
     payload: dict[str, Any]
+    channel: Channel = Channel.CALL_IN
+    dial: DialOut | None = None  # the agent's own click-to-dial
 
 
 def _plain(value: Any) -> Any:
@@ -68,6 +81,8 @@ class Desktop:
         self._clock = clock
         self._active: dict[str, OrderedDict[str, Popped]] = {}  # agent → ringing/talking calls
         self._pending: dict[str, OrderedDict[str, Popped]] = {}  # agent → calls to wrap up
+        self.dials = DialOuts()
+        self._retiring: set[str] = set()  # disabled agents to log out once their call is over
 
     def agent_of_interface(self, interface: str) -> str | None:
         record = self._acd.states.by_interface(interface)
@@ -78,19 +93,21 @@ class Desktop:
         if agent is None:
             return
         call = self.calls.get(event.call_id) or CallInfo(event.call_id)
+        dial = self.dials.bind(agent, event)
+        number = dial.number if dial is not None else call.caller
         lookup_failed = False
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT_S):
-                pop = await self._crm.screen_pop(call.caller or "", role=Role.AGENT)
+                pop = await self._crm.screen_pop(number or "", role=Role.AGENT)
         except Exception as exc:
             # The phone rings anyway: the agent gets the call without the customer's record.
             fields = {"call_id": event.call_id, "error": type(exc).__name__}
             log.warning("screen_pop_lookup_failed", extra={"kv": fields})
-            pop = ScreenPop(call.caller, None, None, (), (), (), ())
+            pop = ScreenPop(number, None, None, (), (), (), ())
             lookup_failed = True
         marketing = {"admitted": False, "reason": "no-offer"}
         offers: tuple[Any, ...] = ()
-        if pop.offers:
+        if pop.offers and dial is None:
             decision = await self._acd.marketing_request(agent, MarketingWork.OFFER, call_id=event.call_id)
             marketing = {"admitted": decision.admitted, "reason": str(decision.reason)}
             if decision.admitted:
@@ -99,7 +116,8 @@ class Desktop:
             "call_id": event.call_id,
             "rung_at": event.at.isoformat(),
             "queue": call.queue or event.queue,
-            "caller": call.caller,
+            "direction": "outbound" if dial is not None else "inbound",
+            "caller": number,
             "caller_name": call.caller_name,
             "known": pop.customer is not None,
             "customer": _plain(pop.customer),
@@ -111,15 +129,18 @@ class Desktop:
             "marketing": marketing,
             "answered": call.answered,
             "held": call.held,
+            "recording_paused": call.recording_paused,
             "lookup_failed": lookup_failed,
         }
         popped = Popped(
             call_id=event.call_id,
             customer_id=pop.customer.id if pop.customer is not None else None,
-            caller=call.caller,
+            caller=number,
             offers=frozenset(o.campaign_id for o in offers),
             marketing=bool(offers),
             payload=payload,
+            channel=Channel.CALL_OUT if dial is not None else Channel.CALL_IN,
+            dial=dial,
         )
         active = self._active.setdefault(agent, OrderedDict())
         active[event.call_id] = popped
@@ -128,33 +149,130 @@ class Desktop:
         self._hub.send_user(agent, frame("pop", **payload))
 
     def call_changed(self, call_id: str) -> None:
-        """Answered, held or resumed: tell the agent whose call it is."""
+        """Answered, held or resumed, recording paused or resumed: tell the agent whose call it is."""
         call = self.calls.get(call_id)
         if call is None:
             return
+        dial = self.dials.of_call(call_id)
+        if dial is not None and call.answered:
+            dial.answered = True
         agent = self.agent_of_interface(call.agent_interface)
         if agent is None or call_id not in self._active.get(agent, {}):
             return
-        self._hub.send_user(agent, frame("call", call_id=call_id, answered=call.answered, held=call.held))
+        self._hub.send_user(
+            agent,
+            frame(
+                "call",
+                call_id=call_id,
+                answered=call.answered,
+                held=call.held,
+                recording_paused=call.recording_paused,
+            ),
+        )
 
-    def calls_ended(self, call_ids: list[str]) -> None:
+    def recording_changed(self, call_id: str, paused: bool) -> None:
+        """The call's recording was paused or resumed (from any page): every page shows it."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.recording_paused = paused
+            self.call_changed(call_id)
+
+    async def calls_ended(self, call_ids: list[str]) -> None:
         for call_id in call_ids:
             for agent, active in list(self._active.items()):
                 popped = active.pop(call_id, None)
                 if popped is None:
                     continue
-                pending = self._pending.setdefault(agent, OrderedDict())
-                pending[call_id] = popped
-                while len(pending) > PENDING_WRAPUPS:
-                    pending.popitem(last=False)
+                # A dial-out the agent never picked up dialed nobody: nothing to wrap up.
+                if popped.dial is None or popped.dial.answered:
+                    pending = self._pending.setdefault(agent, OrderedDict())
+                    pending[call_id] = popped
+                    while len(pending) > PENDING_WRAPUPS:
+                        pending.popitem(last=False)
                 if popped.marketing:
                     self._acd.marketing_finished(agent)
                 self._hub.send_user(agent, frame("ended", call_id=call_id))
                 if not active:
                     del self._active[agent]
+            dial = self.dials.of_call(call_id)
+            if dial is not None:
+                await self._dial_over(dial, connected=dial.answered)
 
-    def state_changed(self, event: AgentStateChanged) -> None:
+    # --- click-to-dial ---------------------------------------------------------------------------
+
+    async def dial_started(self, agent: str, number: str) -> DialOut:
+        """Before the switch rings the agent's phone: the ACD holds a logged-in agent as outbound
+        (an agent who is not logged in gets no inbound calls anyway). Raises ``Conflict`` for an
+        agent who is on a call or dialing already."""
+        if self.dials.of_agent(agent) is not None:
+            raise Conflict("your click-to-dial is still in progress")
+        try:
+            state = self._acd.states.get(agent).state
+        except AcdError:
+            state = AgentState.LOGGED_OUT  # not an ACD agent: nothing to tell the ACD
+        if state in BUSY:
+            raise Conflict(f"you are {state}: end that call before dialing out")
+        tracked = state is not AgentState.LOGGED_OUT
+        if tracked:
+            try:
+                await self._acd.outbound_started(agent, f"dial-{agent}-{number}")
+            except AcdError as exc:
+                raise Conflict(str(exc)) from None
+        return self.dials.start(agent, number, tracked=tracked)
+
+    async def dial_failed(self, dial: DialOut) -> None:
+        """The switch could not ring the agent's phone, or the agent did not pick up."""
+        await self._dial_over(dial, connected=dial.answered)
+
+    async def dial_placed(self, dial: DialOut, *, bind_timeout_s: float = DIAL_BIND_TIMEOUT_S) -> None:
+        """The agent picked up and the number is being dialed. Its call's events come on the bus;
+        if none come (they were lost), the dial-out is ended rather than left holding the agent."""
+        if dial.over:
+            return
+        dial.answered = True
+        try:
+            async with asyncio.timeout(bind_timeout_s):
+                await dial.bound.wait()
+        except TimeoutError:
+            log.warning("click_to_dial_call_not_seen", extra={"kv": {"agent": dial.agent}})
+            await self._dial_over(dial, connected=False)
+
+    async def _dial_over(self, dial: DialOut, *, connected: bool) -> None:
+        if not self.dials.finish(dial) or not dial.tracked:
+            return
+        try:
+            await self._acd.outbound_ended(dial.agent, connected=connected)
+        except AcdError:
+            log.warning("click_to_dial_end_refused", extra={"kv": {"agent": dial.agent}})
+
+    async def state_changed(self, event: AgentStateChanged) -> None:
         self._hub.send_user(event.agent, frame("state", **self.status_payload(event.agent)))
+        if event.agent in self._retiring and event.state not in BUSY:
+            self._retiring.discard(event.agent)
+            if event.state is not AgentState.LOGGED_OUT:
+                await self._logout(event.agent)
+
+    async def retire(self, agent: str) -> str:
+        """The account was disabled or is no agent any more: out of the ACD at once, so no call
+        is offered to it — or, when a call is in progress, as soon as that call is over (the
+        caller is not cut off). Returns "logged-out", "after-call", or "" (was not logged in)."""
+        try:
+            state = self._acd.states.get(agent).state
+        except AcdError:
+            return ""
+        if state is AgentState.LOGGED_OUT:
+            return ""
+        if state in BUSY:
+            self._retiring.add(agent)
+            return "after-call"
+        await self._logout(agent)
+        return "logged-out"
+
+    async def _logout(self, agent: str) -> None:
+        try:
+            await self._acd.logout(agent)
+        except AcdError:
+            log.warning("agent_logout_refused", extra={"kv": {"agent": agent}})
 
     # --- what the pages and the API read ---------------------------------------------------------
 
@@ -198,7 +316,12 @@ class Desktop:
         call = self.calls.get(popped.call_id)
         if call is None:
             return popped.payload
-        return {**popped.payload, "answered": call.answered, "held": call.held}
+        return {
+            **popped.payload,
+            "answered": call.answered,
+            "held": call.held,
+            "recording_paused": call.recording_paused,
+        }
 
     def hello(self, agent: str) -> str:
         return frame(

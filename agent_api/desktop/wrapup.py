@@ -16,6 +16,10 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
         raise BadRequest("that offer was not shown on this call", details={"shown": sorted(popped.offers)})
     if (body.new_ticket or body.ticket_update or body.offer) and popped.customer_id is None:
         raise BadRequest("an unknown caller has no customer record for offers or tickets")
+    shown_tickets = {t["id"]: t["number"] for t in popped.payload.get("tickets", ())}
+    if body.ticket_update is not None and body.ticket_update.ticket_id not in shown_tickets:
+        # Like offers: an agent updates the tickets the pop showed, not any ticket by its id.
+        raise BadRequest("that ticket was not shown on this call", details={"shown": sorted(shown_tickets)})
     ticket_id: int | None = None
     ticket_number: str | None = None
     try:
@@ -31,15 +35,17 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
             )
             ticket_id, ticket_number = ref.id, ref.number
         elif body.ticket_update is not None:
-            await tickets.add_ticket_note(
-                svc.db, body.ticket_update.ticket_id, body.ticket_update.note, actor=agent
-            )
-            ticket_id = body.ticket_update.ticket_id
+            update = body.ticket_update
+            if update.resolve:
+                await tickets.resolve_ticket(svc.db, update.ticket_id, actor=agent, note=update.note)
+            else:
+                await tickets.add_ticket_note(svc.db, update.ticket_id, update.note, actor=agent)
+            ticket_id, ticket_number = update.ticket_id, shown_tickets[update.ticket_id]
         contact_id = await contacts.record_contact(
             svc.db,
             contacts.NewContact(
                 customer_id=popped.customer_id,
-                channel=Channel.CALL_IN,
+                channel=popped.channel,
                 agent=agent,
                 call_id=popped.call_id,
                 ticket_id=ticket_id,

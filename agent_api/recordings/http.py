@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp_jinja2
 from aiohttp import web
 
-from agent_api.context import audit, require
+from agent_api.context import audit, require, services
 from agent_api.errors import ApiError, BadRequest, Conflict, Forbidden, InvalidBody, NotFoundError
 from agent_api.i18n import catalog, language_of
 from agent_api.openapi import Endpoint, endpoint
@@ -462,6 +462,7 @@ async def _pause(request: web.Request, me: Principal, call_id: str, paused: bool
         raise NotFoundError(str(exc)) from None
     except SwitchError as exc:
         raise Conflict(f"the switch refused: {exc}") from None
+    services(request).desktop.recording_changed(call_id, paused)
     await audit(request, me.username, "recording-pause" if paused else "recording-resume", call_id)
     return PauseResult(channels=list(channels))
 

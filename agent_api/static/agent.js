@@ -8,8 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   let wrapupOffers = [];
   // The server renders the pop section with this flag only when the recording API is there.
   const recordingControls = $("pop").dataset.recordingControls === "on";
-  // The pops carry no recording state, so the page remembers what this agent asked for, per call.
-  const recordingPaused = new Map();  // call_id → true while paused
+  // Whether a call's recording is paused comes with the pop, "call" frames and every resync.
   const recordingErrors = new Map();  // call_id → the last failure, shown until the next try
 
   function showState(s) {
@@ -38,12 +37,12 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function toggleRecording(callId) {
     return async (ev) => {
-      const paused = recordingPaused.get(callId) === true;
+      const paused = pops.has(callId) && pops.get(callId).recording_paused === true;
       ev.currentTarget.disabled = true;
       try {
         await api("POST", `/api/recordings/calls/${encodeURIComponent(callId)}/${paused ? "resume" : "pause"}`);
         recordingErrors.delete(callId);
-        if (pops.has(callId)) recordingPaused.set(callId, !paused);
+        if (pops.has(callId)) pops.get(callId).recording_paused = !paused;
       } catch (e) {
         if (pops.has(callId)) recordingErrors.set(callId, `${t(paused ? "recording.resume_failed" : "recording.pause_failed")}: ${e.message}`);
       }
@@ -53,7 +52,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function recordingToggle(p) {
     if (!recordingControls || !p.answered) return null;
-    const paused = recordingPaused.get(p.call_id) === true;
+    const paused = p.recording_paused === true;
     return [
       el("button", { type: "button", class: "recording-toggle", "aria-pressed": paused ? "true" : "false", onclick: toggleRecording(p.call_id) },
         t(paused ? "recording.resume" : "recording.pause")),
@@ -147,9 +146,10 @@ document.addEventListener("DOMContentLoaded", () => {
     } else if (f.type === "call") {
       const p = pops.get(f.call_id);
       if (p) { p.answered = f.answered; p.held = f.held; renderPops(); }
+      if (p && "recording_paused" in f) { p.recording_paused = f.recording_paused; renderPops(); }
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
-      pops.delete(f.call_id); recordingPaused.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
+      pops.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
       openWrapup(f.call_id, p ? p.offers : []);
     } else if (f.type === "state") {
       showState(f);

@@ -47,7 +47,9 @@
       const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/ws");
       ws.onopen = () => { delay = 1000; if (status) { status.textContent = t("ws.connected"); status.className = "ws ok"; } };
       ws.onmessage = (msg) => { try { onFrame(JSON.parse(msg.data)); } catch (e) { console.error(e); } };
-      ws.onclose = () => {
+      ws.onclose = (ev) => {
+        // 1008: the session was ended (account disabled, roles changed): log in again.
+        if (ev.code === 1008) { location.href = "/login"; return; }
         if (status) { status.textContent = t("ws.reconnecting"); status.className = "ws down"; }
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 15000);
