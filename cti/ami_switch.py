@@ -21,6 +21,13 @@ from typing import Protocol, TypeVar
 from cti.action_results import ActionResult
 from cti.ami_protocol import ActionFieldError, first
 from cti.errors import AmiActionFailed, SwitchUnavailable
+from cti.hold import (
+    HOLD_AGENT_CONTEXT,
+    HOLD_AGENT_VARIABLE,
+    HOLD_CALLER_VARIABLE,
+    HOLD_CONTEXT,
+    RESUME_CONTEXT,
+)
 from cti.switch import OriginateResult, SpyMode
 
 T = TypeVar("T")
@@ -148,6 +155,49 @@ class AmiSwitch:
 
     async def hangup(self, channel: str, *, cause: int = 16, request_id: str | None = None) -> None:
         await self._action(request_id, "Hangup", {"Channel": channel, "Cause": cause})
+
+    async def hold(self, caller_channel: str, agent_channel: str, *, request_id: str | None = None) -> None:
+        """Desktop hold (docs/hold.md): each leg is told the other's name, then one Redirect
+        takes both out of their bridge — the caller to music on hold in ``hotline-hold``, the
+        agent's leg to silence in ``hotline-hold-agent``. A hang-up of either while held ends
+        the other (the contexts' ``h`` extensions); the caller's recording goes on."""
+        redirect = {
+            "Channel": caller_channel,
+            "Context": HOLD_CONTEXT,
+            "Exten": "s",
+            "Priority": 1,
+            "ExtraChannel": agent_channel,
+            "ExtraContext": HOLD_AGENT_CONTEXT,
+            "ExtraExten": "s",
+            "ExtraPriority": 1,
+        }
+
+        async def send() -> None:
+            await self._link.send_action(
+                "Setvar", {"Channel": caller_channel, "Variable": HOLD_AGENT_VARIABLE, "Value": agent_channel}
+            )
+            await self._link.send_action(
+                "Setvar",
+                {"Channel": agent_channel, "Variable": HOLD_CALLER_VARIABLE, "Value": caller_channel},
+            )
+            await self._link.send_action("Redirect", redirect)
+
+        await self._once(request_id, send)
+
+    async def resume(self, caller_channel: str, agent_channel: str, *, request_id: str | None = None) -> None:
+        """End a desktop hold: the caller goes to ``hotline-resume``, whose ``Bridge()`` takes
+        the agent's leg (named again, in case it changed) out of its silence and joins them."""
+
+        async def send() -> None:
+            await self._link.send_action(
+                "Setvar", {"Channel": caller_channel, "Variable": HOLD_AGENT_VARIABLE, "Value": agent_channel}
+            )
+            await self._link.send_action(
+                "Redirect",
+                {"Channel": caller_channel, "Context": RESUME_CONTEXT, "Exten": "s", "Priority": 1},
+            )
+
+        await self._once(request_id, send)
 
     # --- queue members ---------------------------------------------------------------------
 

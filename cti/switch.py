@@ -56,6 +56,14 @@ class Switch(Protocol):
 
     async def hangup(self, channel: str, *, cause: int = 16, request_id: str | None = None) -> None: ...
 
+    async def hold(self, caller_channel: str, agent_channel: str, *, request_id: str | None = None) -> None:
+        """Put the caller on music on hold and keep the agent's leg up, silent (docs/hold.md)."""
+        ...
+
+    async def resume(self, caller_channel: str, agent_channel: str, *, request_id: str | None = None) -> None:
+        """Bridge the held caller with the agent's leg again."""
+        ...
+
     async def queue_add(
         self,
         queue: str,

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from cti import delivery, transfers
+from cti import delivery, hold, transfers
 from cti.ami_protocol import EventFilter
 from cti.channels import (
     Call,
@@ -274,17 +274,23 @@ class CallTracker:
 
     def _newexten(self, message: AmiMessage) -> list[SwitchEvent]:
         application = message.get("Application")
-        if application != "AGI" and not self.redirect_pending:
+        context = message.get("Context")
+        if application != "AGI" and not self.redirect_pending and context not in hold.DESK_CONTEXTS:
             return []
         channel = self.channel_of(message)
         if channel is None:
             return []
         call = channel.call
-        events: list[SwitchEvent] = []
         at = self.now(message)
+        if context in hold.DESK_CONTEXTS:
+            return hold.entered(self, channel, message, context, at)  # type: ignore[arg-type]
+        events: list[SwitchEvent] = []
         extension = text(message.get("Extension"))
         if channel.uniqueid in self.redirect_pending and extension != "h":
-            events.extend(transfers.redirected(self, channel, at, extension))
+            if call.desk_held:
+                events.extend(hold.left(self, channel, at, extension))
+            else:
+                events.extend(transfers.redirected(self, channel, at, extension))
         if application == "AGI" and not channel.in_ivr:
             channel.in_ivr = True
             call.announced = True
@@ -404,7 +410,7 @@ HANDLERS: dict[str, Handler] = {
     "QueueCallerJoin": delivery.queue_join,
     "QueueCallerLeave": delivery.queue_leave,
     "QueueCallerAbandon": delivery.queue_abandon,
-    "BridgeEnter": transfers.bridge_enter,
+    "BridgeEnter": hold.bridge_enter,
     "BridgeLeave": transfers.bridge_leave,
     "BlindTransfer": transfers.blind_transfer,
     "AttendedTransfer": transfers.attended_transfer,

@@ -98,6 +98,14 @@ async def bridged(
         sim.legs.pop(agent.name, None)
     if caller.on_hold:
         set_hold(sim, agent, caller, False)
+    # One Redirect took both legs out (ExtraChannel; the desktop's hold): nobody hung up, and
+    # app_queue goes on following the call, so there is no AgentComplete yet.
+    both_redirected = (
+        leg.redirect.done()
+        and agent_leg.redirect.done()
+        and not leg.gone.done()
+        and not agent_leg.gone.done()
+    )
     if leg.gone.done():
         reason = "caller"
     elif agent_leg.gone.done():
@@ -105,7 +113,7 @@ async def bridged(
     else:
         reason = "transfer"
     talk = int(sim.clock.time() - answered_at)
-    if queued is not None:
+    if queued is not None and not both_redirected:
         hold_time = int(answered_at - queued.entry.joined)
         if reason == "agent":
             sim.channel_event("HangupRequest", agent)
@@ -134,6 +142,11 @@ async def bridged(
         sim.emit("BridgeLeave", "call,all", [*wire.bridge_block(bridge), *wire.channel_block(channel)])
     sim.emit("BridgeDestroy", "call,all", wire.bridge_block(bridge))
     sim.bridges.pop(bridge.uniqueid, None)
+    if both_redirected:
+        from cti.simulator import desk_hold
+
+        desk_hold.agent_redirected(sim, agent_leg)
+        return "redirect"
     if queued is not None:
         queue_vars(sim, caller, queued.queue)
         for name, value in _answered_vars(sim, caller, answered_at):

@@ -211,8 +211,24 @@ def redirect(server: AmiServer, session: Session, action: Action, aid: wire.Head
     if leg is None:
         error(session, aid, "Channel does not exist: " + name)
         return
-    ok(session, aid, "Redirect successful")
-    leg.redirect_to(RedirectTo(context, exten, int(action.get("priority", "1") or 1)))
+    target = RedirectTo(context, exten, int(action.get("priority", "1") or 1))
+    extra_name = action.get("extrachannel", "")
+    if not extra_name:
+        ok(session, aid, "Redirect successful")
+        leg.redirect_to(target)
+        return
+    extra = sim.legs.get(extra_name)
+    if extra is None:
+        error(session, aid, "Channel does not exist: " + extra_name)
+        return
+    extra_target = RedirectTo(
+        action.get("extracontext", "") or context,
+        action.get("extraexten", "") or exten,
+        int(action.get("extrapriority", "") or target.priority),
+    )
+    ok(session, aid, "Dual Redirect successful")
+    leg.redirect_to(target)
+    extra.redirect_to(extra_target)
 
 
 def mixmonitor(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:

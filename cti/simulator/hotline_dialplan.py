@@ -17,7 +17,7 @@ import contextlib
 import re
 from typing import TYPE_CHECKING
 
-from cti.simulator import app_queue
+from cti.simulator import app_queue, desk_hold
 from cti.simulator.core import FALLBACK_SUFFIX, CallRecord
 from cti.simulator.fastagi_client import run_agi
 from cti.simulator.hotline_steps import (
@@ -356,6 +356,11 @@ async def run_context(sim: SwitchSimulator, leg: Leg, record: CallRecord, target
         await _wait(sim, leg, record)
     elif context == "hotline-fallback" and exten == "s":
         await _fallback(sim, leg, record)
+    elif context in (desk_hold.HOLD_CONTEXT, desk_hold.RESUME_CONTEXT) and exten == "s":
+        if context == desk_hold.HOLD_CONTEXT:
+            await desk_hold.caller_held(sim, leg)
+        else:
+            await desk_hold.caller_resumed(sim, leg, record)
     else:
         from cti.simulator.dialplan import run_context as captured_context
 

@@ -27,6 +27,8 @@ class Leg:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     digit_waiter: asyncio.Future[str] | None = None
+    # Set while the leg waits in hotline-hold-agent: a caller's Bridge() takes it from there.
+    taken: asyncio.Future[None] | None = None
     hangup_by_action: bool = False
 
     def hang_up(self, cause: int = 16, *, by_action: bool = False) -> None:

@@ -190,10 +190,50 @@ def test_delivery_follows_the_routing_document(tree: ConfTree) -> None:
 
 def test_every_context_hotlines_actions_name_exists(tree: ConfTree) -> None:
     from cti.ami_switch import PLAY_CONTEXT, SPY_CONTEXT
+    from cti.hold import DESK_CONTEXTS
 
     contexts = {section.name for section in tree.sections("extensions.conf")}
     assert {"hotline-deliver", "click-to-dial", SPY_CONTEXT, PLAY_CONTEXT} <= contexts
+    assert contexts >= DESK_CONTEXTS
     assert "Playback(${PROMPT})" in _steps(tree, PLAY_CONTEXT)
+
+
+def test_desktop_hold_contexts_bound_the_hold_and_leave_nobody_stranded(tree: ConfTree) -> None:
+    from cti.hold import (
+        HOLD_AGENT_CONTEXT,
+        HOLD_AGENT_VARIABLE,
+        HOLD_CALLER_VARIABLE,
+        HOLD_CONTEXT,
+        RESUME_CONTEXT,
+    )
+
+    steps = list(dialplan_steps(tree))
+
+    def of(context: str, exten: str) -> list[str]:
+        return [f"{s.app}({s.args})" for s in steps if s.context == context and s.exten == exten]
+
+    agent, caller = f"${{{HOLD_AGENT_VARIABLE}}}", f"${{{HOLD_CALLER_VARIABLE}}}"
+    held = of(HOLD_CONTEXT, "s")
+    music = held.index("MusicOnHold(default,${HOTLINE_HOLD_MAX_S})")
+    # Past the limit: the agent's leg is hung up, then the caller waits for an agent afresh.
+    assert held[music + 1 :] == [
+        "Set(HOTLINE_HOLD_STATE=over)",
+        f"SoftHangup({agent})",
+        "Goto(hotline-requeue,s,1)",
+    ]
+    assert "Set(HOTLINE_HOLD_STATE=held)" in held[:music]
+    assert of(HOLD_CONTEXT, "h") == [f'ExecIf($["${{HOTLINE_HOLD_STATE}}" = "held"]?SoftHangup({agent}))']
+    assert of(HOLD_AGENT_CONTEXT, "s")[1:] == ["Wait(${HOTLINE_HOLD_AGENT_MAX_S})", "Hangup()"]
+    assert of(HOLD_AGENT_CONTEXT, "h") == [
+        f'ExecIf($["${{IMPORT({caller},HOTLINE_HOLD_STATE)}}" = "held"]?SoftHangup({caller}))'
+    ]
+    settings = {key: value for key, value, _ in tree.named("extensions.conf", "globals")[0].items}
+    assert int(settings["HOTLINE_HOLD_AGENT_MAX_S"]) > int(settings["HOTLINE_HOLD_MAX_S"]) > 0
+    resume = of(RESUME_CONTEXT, "s")
+    assert resume[:2] == ["Set(HOTLINE_HOLD_STATE=resumed)", f"Bridge({agent})"]
+    assert resume[2] == 'GotoIf($["${BRIDGERESULT}" != "SUCCESS"]?requeue)'
+    [requeue] = [s for s in steps if s.context == RESUME_CONTEXT and s.label == "requeue"]
+    assert f"{requeue.app}({requeue.args})" == "Goto(hotline-requeue,s,1)"
 
 
 def test_spy_accepts_listen_whisper_and_barge_only(tree: ConfTree) -> None:

@@ -333,3 +333,93 @@ async def test_redirect_delivers_the_caller_and_can_move_both_legs(
         "1002",
         "1",
     )
+
+
+async def test_hold_names_each_leg_to_the_other_then_redirects_both_to_the_hold_contexts(
+    server: AmiServer, switch: AmiSwitch, transcripts: Path
+) -> None:
+    server.answer("Setvar", answers_in(recorded(transcripts, "08-misc-actions/08.ami"), "setvar-203"))
+    server.answer(
+        "Redirect", [{"Response": "Success", "ActionID": "", "Message": "Dual Redirect successful"}]
+    )
+    await switch.hold("PJSIP/trunk-00000008", "PJSIP/1001-00000009", request_id="hold-1")
+    await switch.hold("PJSIP/trunk-00000008", "PJSIP/1001-00000009", request_id="hold-1")  # a retry
+    assert [a["Action"] for a in server.actions if a["Action"] != "Login"] == ["Setvar", "Setvar", "Redirect"]
+    caller, agent = (sent(action) for action in server.received_so_far("Setvar"))
+    assert caller == {
+        "Channel": "PJSIP/trunk-00000008",
+        "Variable": "HOTLINE_HOLD_AGENT",
+        "Value": "PJSIP/1001-00000009",
+    }
+    assert agent == {
+        "Channel": "PJSIP/1001-00000009",
+        "Variable": "HOTLINE_HOLD_CALLER",
+        "Value": "PJSIP/trunk-00000008",
+    }
+    assert sent(await server.received("Redirect")) == {
+        "Channel": "PJSIP/trunk-00000008",
+        "Context": "hotline-hold",
+        "Exten": "s",
+        "Priority": "1",
+        "ExtraChannel": "PJSIP/1001-00000009",
+        "ExtraContext": "hotline-hold-agent",
+        "ExtraExten": "s",
+        "ExtraPriority": "1",
+    }
+
+
+async def test_hold_is_written_in_the_captured_action_format(
+    server: AmiServer, switch: AmiSwitch, transcripts: Path
+) -> None:
+    server.answer("Setvar", answers_in(recorded(transcripts, "08-misc-actions/08.ami"), "setvar-203"))
+    server.answer(
+        "Redirect", [{"Response": "Success", "ActionID": "", "Message": "Dual Redirect successful"}]
+    )
+    await switch.hold("PJSIP/trunk-00000008", "PJSIP/1001-00000009")
+    captured = (transcripts / "08-misc-actions" / "08.actions").read_text()
+    setvar = captured[captured.index("Action: Setvar") :].split("\n\n")[0].splitlines()
+    # Action, ActionID, then the fields in the captured order (Channel before them when given).
+    assert [line.split(":")[0] for line in setvar] == ["Action", "ActionID", "Variable", "Value"]
+    assert list(await server.received("Setvar")) == ["Action", "ActionID", "Channel", "Variable", "Value"]
+    assert list(await server.received("Redirect"))[:2] == ["Action", "ActionID"]
+
+
+async def test_resume_sends_the_caller_to_hotline_resume_to_bridge_the_named_agent_leg(
+    server: AmiServer, switch: AmiSwitch, transcripts: Path
+) -> None:
+    server.answer("Setvar", answers_in(recorded(transcripts, "08-misc-actions/08.ami"), "setvar-203"))
+    server.answer("Redirect", [{"Response": "Success", "ActionID": "", "Message": "Redirect successful"}])
+    await switch.resume("PJSIP/trunk-00000008", "PJSIP/1001-00000009")
+    assert sent(await server.received("Setvar")) == {
+        "Channel": "PJSIP/trunk-00000008",
+        "Variable": "HOTLINE_HOLD_AGENT",
+        "Value": "PJSIP/1001-00000009",
+    }
+    assert sent(await server.received("Redirect")) == {
+        "Channel": "PJSIP/trunk-00000008",
+        "Context": "hotline-resume",
+        "Exten": "s",
+        "Priority": "1",
+    }
+
+
+async def test_hold_of_a_channel_that_is_gone_raises_asterisks_error_and_redirects_nothing(
+    server: AmiServer, switch: AmiSwitch
+) -> None:
+    server.answer("Setvar", [{"Response": "Error", "ActionID": "", "Message": "No such channel"}])
+    with pytest.raises(AmiActionFailed) as failure:
+        await switch.hold("PJSIP/trunk-00000008", "PJSIP/1001-00000009")
+    assert failure.value.message == "No such channel"
+    assert server.received_so_far("Redirect") == []
+
+
+async def test_hold_that_asterisk_never_answers_times_out(server: AmiServer) -> None:
+    link = AmiLink(link_config(server.port, action_timeout_s=0.2), on_events=lambda events: None)
+    await link.start()
+    async with asyncio.timeout(WAIT_S):
+        await link.connected.wait()
+    server.answer("Setvar", [{"Response": "Success", "ActionID": "", "Message": "Variable Set"}])
+    server.silence("Redirect")
+    with pytest.raises(AmiTimeout):
+        await AmiSwitch(link).hold("PJSIP/trunk-00000008", "PJSIP/1001-00000009")
+    await link.stop()

@@ -1,0 +1,194 @@
+"""Hold from the agent desktop, as asterisk-config/extensions.conf runs it (docs/hold.md).
+
+Hotline's ``Redirect`` with ``ExtraChannel`` takes both legs out of their bridge (bridge.py
+sees both redirected and hands the agent's leg here): the caller runs ``hotline-hold`` (music on
+hold up to ``HOLD_MAX_S``), the agent's leg ``hotline-hold-agent`` (``Wait``, a little longer).
+Resume is a ``Redirect`` of the caller to ``hotline-resume``, whose ``Bridge()`` takes the
+agent's leg out of its ``Wait`` — Asterisk does that by masquerading it into a fresh channel, so
+a ``Surrogate/…`` channel is born and dies, as ``ast_channel_yank`` does — and bridges them. A
+hang-up of either leg while held ends the other (the ``h`` extensions); past the limit the
+agent's leg is hung up and the caller starts a fresh wait (hotline-requeue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, NoReturn
+
+from cti.simulator import wire
+from cti.simulator.channels import Channel
+from cti.simulator.core import CallRecord
+from cti.simulator.hotline_steps import Redirected, ended, goto, set_var
+from cti.simulator.legs import Leg, RedirectTo, first_of
+
+if TYPE_CHECKING:
+    from cti.simulator.core import SwitchSimulator
+
+# [globals] of asterisk-config/extensions.conf.
+HOLD_MAX_S = 900
+HOLD_AGENT_MAX_S = 960
+HOLD_CONTEXT = "hotline-hold"
+HOLD_AGENT_CONTEXT = "hotline-hold-agent"
+RESUME_CONTEXT = "hotline-resume"
+CONTEXTS = frozenset({HOLD_CONTEXT, HOLD_AGENT_CONTEXT, RESUME_CONTEXT})
+WAIT = RedirectTo("hotline-wait", "s")
+
+
+def _requeue(sim: SwitchSimulator, caller: Channel, priority: int) -> NoReturn:
+    """Goto(hotline-requeue,s,1): a fresh wait in the waiting queue, where Hotline delivers the
+    caller to the next free agent (or, Hotline down, the fallback after HOTLINE_WAIT_S)."""
+    sim.newexten(caller, priority, "Goto", "hotline-requeue,s,1")
+    goto(caller, "hotline-requeue", "s")
+    set_var(sim, caller, 1, "HOTLINE_QUEUED_AT", "")
+    sim.newexten(caller, 2, "Goto", "hotline-wait,s,1")
+    raise Redirected(WAIT)
+
+
+def agent_redirected(sim: SwitchSimulator, agent_leg: Leg) -> None:
+    """The agent's leg left the bridge by the ExtraChannel of a Redirect: it runs dialplan of
+    its own now (a dialed channel gets a PBX of its own after the bridge)."""
+    sim.spawn(_agent_dialplan(sim, agent_leg), name=f"held-{agent_leg.channel.name}")
+
+
+async def _agent_dialplan(sim: SwitchSimulator, agent_leg: Leg) -> None:
+    agent = agent_leg.channel
+    target = agent_leg.take_redirect()
+    sim.legs[agent.name] = agent_leg
+    try:
+        if target is None or target.context != HOLD_AGENT_CONTEXT:
+            # No other place an agent's leg is sent to is simulated: it ends there.
+            if target is not None:
+                goto(agent, target.context, target.exten)
+                sim.newexten(agent, target.priority, "Hangup", "")
+            _agent_gone(sim, agent_leg)
+            return
+        goto(agent, HOLD_AGENT_CONTEXT, "s")
+        sim.newexten(agent, 1, "NoOp", f"Agent leg of {agent.linkedid} on hold")
+        sim.newexten(agent, 2, "Wait", str(HOLD_AGENT_MAX_S))
+        agent_leg.taken = taken = asyncio.get_running_loop().create_future()
+        limit = sim.clock.timer(HOLD_AGENT_MAX_S)
+        try:
+            await first_of(agent_leg.gone, agent_leg.redirect, taken, limit)
+        finally:
+            limit.cancel()
+            agent_leg.taken = None
+        if taken.done() and not agent_leg.gone.done():
+            return  # the caller's Bridge() has the leg now
+        if not agent_leg.gone.done():
+            sim.newexten(agent, 3, "Hangup", "")
+        _agent_h(sim, agent)
+        _agent_gone(sim, agent_leg)
+    finally:
+        if sim.legs.get(agent.name) is agent_leg:
+            del sim.legs[agent.name]
+
+
+def _agent_h(sim: SwitchSimulator, agent: Channel) -> None:
+    """hotline-hold-agent's h: the caller still on hold is hung up too."""
+    caller_name = agent.variables.get("HOTLINE_HOLD_CALLER", "")
+    caller = sim.find_channel(caller_name) if caller_name else None
+    held = caller is not None and caller.variables.get("HOTLINE_HOLD_STATE") == "held"
+    goto(agent, HOLD_AGENT_CONTEXT, "h")
+    sim.newexten(agent, 1, "ExecIf", f"{int(held)}?SoftHangup({caller_name})")
+    if held and caller is not None:
+        sim.hangup_by_action(caller, 16)
+
+
+def _agent_gone(sim: SwitchSimulator, agent_leg: Leg) -> None:
+    agent = agent_leg.channel
+    if agent.hung_up:
+        return
+    sim.channel_event("SoftHangupRequest", agent, [("Cause", "16")])
+    sim.hangup_channel(agent, 16)
+    sim.refresh_endpoint(agent.device)
+    sim.update_member_status(agent.device)
+
+
+def _soft_hangup(sim: SwitchSimulator, name: str) -> None:
+    channel = sim.find_channel(name) if name else None
+    if channel is not None and not channel.hung_up:
+        sim.hangup_by_action(channel, 16)
+
+
+async def caller_held(sim: SwitchSimulator, leg: Leg) -> None:
+    """hotline-hold: music until resumed, hung up, or the limit sends the caller to the queue."""
+    caller = leg.channel
+    goto(caller, HOLD_CONTEXT, "s")
+    agent_name = caller.variables.get("HOTLINE_HOLD_AGENT", "")
+    sim.newexten(caller, 1, "NoOp", f"Hold {caller.linkedid} for {agent_name}")
+    set_var(sim, caller, 2, "HOTLINE_HOLD_STATE", "held")
+    sim.newexten(caller, 3, "MusicOnHold", f"default,{HOLD_MAX_S}")
+    sim.channel_event("MusicOnHoldStart", caller, [("Class", "default")])
+    limit = sim.clock.timer(HOLD_MAX_S)
+    try:
+        await first_of(leg.gone, leg.redirect, limit)
+    finally:
+        limit.cancel()
+    sim.channel_event("MusicOnHoldStop", caller)
+    if leg.redirect.done() and not leg.gone.done():
+        target = leg.take_redirect()
+        if target is not None:
+            raise Redirected(target)
+    if leg.gone.done():
+        # h: the agent's leg, waiting in silence for nobody, is hung up.
+        goto(caller, HOLD_CONTEXT, "h")
+        sim.newexten(caller, 1, "ExecIf", f"1?SoftHangup({agent_name})")
+        _soft_hangup(sim, agent_name)
+        ended(sim, leg, cause=16)
+        return
+    set_var(sim, caller, 4, "HOTLINE_HOLD_STATE", "over")
+    sim.newexten(caller, 5, "SoftHangup", agent_name)
+    _soft_hangup(sim, agent_name)
+    _requeue(sim, caller, 6)
+
+
+async def caller_resumed(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
+    """hotline-resume: Bridge() with the agent's leg; it ends the agent's leg after the bridge
+    (no F option); BRIDGERESULT other than SUCCESS sends the caller back to the queue."""
+    from cti.simulator.bridge import bridged
+
+    caller = leg.channel
+    goto(caller, RESUME_CONTEXT, "s")
+    agent_name = caller.variables.get("HOTLINE_HOLD_AGENT", "")
+    set_var(sim, caller, 1, "HOTLINE_HOLD_STATE", "resumed")
+    sim.newexten(caller, 2, "Bridge", agent_name)
+    agent_leg = sim.legs.get(agent_name)
+    taken = agent_leg.taken if agent_leg is not None else None
+    if agent_leg is None or taken is None or taken.done() or agent_leg.gone.done():
+        sim.varset(caller, "BRIDGERESULT", "NONEXISTENT")
+        sim.newexten(caller, 3, "GotoIf", "1?requeue")
+        _requeue(sim, caller, 5)
+    taken.set_result(None)
+    _yank(sim, agent_leg.channel)
+    outcome = await bridged(sim, leg, agent_leg.channel, record, None)
+    if outcome == "redirect":
+        target = leg.take_redirect()
+        if target is not None:
+            raise Redirected(target)
+    if caller.hung_up:
+        return
+    sim.varset(caller, "BRIDGERESULT", "SUCCESS")
+    sim.newexten(caller, 3, "GotoIf", "0?requeue")
+    sim.newexten(caller, 4, "Hangup", "")
+    ended(sim, leg, cause=16)
+
+
+def _yank(sim: SwitchSimulator, agent: Channel) -> None:
+    """What AMI shows of ``ast_channel_yank``: a surrogate channel (its own Linkedid, born
+    Down) is created, the agent's leg is masqueraded into it — the channel keeps its name and
+    Uniqueid — and the husk, renamed ``<ZOMBIE>``, hangs up."""
+    surrogate = Channel(
+        name=f"Surrogate/{agent.name}",
+        uniqueid=sim.numbering.uniqueid(sim.clock.time()),
+        linkedid="",
+        context=agent.context,
+        exten=agent.exten,
+        created=sim.clock.time(),
+        has_media=False,
+    )
+    surrogate.linkedid = surrogate.uniqueid
+    sim.emit("Newchannel", "call,all", wire.channel_block(surrogate))
+    zombie = f"{agent.name}<ZOMBIE>"
+    sim.emit("Rename", "call,all", [*wire.channel_block(surrogate), ("Newname", zombie)])
+    surrogate.name = zombie
+    sim.emit("Hangup", "call,all", [*wire.channel_block(surrogate), ("Cause", "0"), ("Cause-txt", "Unknown")])
