@@ -1,0 +1,117 @@
+"""Campaign resources (营销资源): per campaign, its target customers, how many were reached and
+how many remain, its contacts per channel in the range, and the offers a frequency cap skipped.
+
+Target customers come from crm.reporting.standard.targets (exact up to its sample size, an
+estimate above it, flagged by a note). Reached counts over the campaign's life up to the end of
+the range; contacts and skips count within the range. See docs/reports-standard.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from sqlalchemy import func, select
+
+from crm.db import Database, utcnow
+from crm.kinds import Channel
+from crm.models import Campaign, OfferPresentation
+from crm.reporting.results import ChartKind, ChartSpec, ReportResult, ValueType
+from crm.reporting.standard.base import dimension, measure
+from crm.reporting.standard.params import ReportParams
+from crm.reporting.standard.targets import count_targets
+from crm.reporting.tables import ContactDayCountRow as C
+from crm.reporting.tables import OfferHoldbackRow as H
+
+NAME = "campaign_resources"
+TITLE_KEY = "report.title.campaign_resources"
+FREQUENCY_CAUSES = ("frequency-cap", "frequency_cap")  # the gate's and crm.rules.Reason's spelling
+NOTE_ESTIMATED = "report.note.targets_estimated"
+CHANNELS = tuple(c.value for c in Channel)
+
+
+async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult:
+    return await campaign_resources(db, params, tz=tz, now=utcnow())
+
+
+async def campaign_resources(
+    db: Database, params: ReportParams, *, tz: tzinfo, now: datetime
+) -> ReportResult:
+    _, end = params.utc_bounds(tz)
+    as_of = min(now, end)
+    campaigns_query = select(Campaign.id, Campaign.name, Campaign.kind, Campaign.status, Campaign.target_rule)
+    if params.campaign_ids:
+        campaigns_query = campaigns_query.where(Campaign.id.in_(params.campaign_ids))
+    P = OfferPresentation
+    reached_query = (
+        select(P.campaign_id, func.count(func.distinct(P.customer_id)).label("reached"))
+        .where(P.presented_at < end)
+        .group_by(P.campaign_id)
+    )
+    contacts_query = (
+        select(C.campaign_id, C.channel, func.sum(C.contacts).label("contacts"))
+        .where(C.day.between(params.day_from, params.day_to))
+        .group_by(C.campaign_id, C.channel)
+    )
+    skips_query = (
+        select(H.campaign_id, func.count().label("skips"))
+        .where(
+            H.day.between(params.day_from, params.day_to),
+            H.cause.in_(FREQUENCY_CAUSES),
+            H.campaign_id.is_not(None),
+        )
+        .group_by(H.campaign_id)
+    )
+    if params.campaign_ids:
+        reached_query = reached_query.where(P.campaign_id.in_(params.campaign_ids))
+        contacts_query = contacts_query.where(C.campaign_id.in_(params.campaign_ids))
+        skips_query = skips_query.where(H.campaign_id.in_(params.campaign_ids))
+    async with db.read() as session:
+        campaigns = (await session.execute(campaigns_query.order_by(Campaign.id))).all()
+        reached = dict((await session.execute(reached_query)).all())
+        contacts: dict[int, dict[str, int]] = {}
+        for row in await session.execute(contacts_query):
+            contacts.setdefault(row.campaign_id, {})[row.channel] = row.contacts
+        skips = dict((await session.execute(skips_query)).all())
+    targets = await count_targets(db, {c.id: c.target_rule for c in campaigns}, now=as_of)
+
+    rows = []
+    for c in campaigns:
+        target = targets[c.id].customers
+        hit = reached.get(c.id, 0)
+        per_channel = [contacts.get(c.id, {}).get(channel, 0) for channel in CHANNELS]
+        rows.append(
+            (
+                c.id,
+                c.name,
+                c.kind,
+                c.status,
+                target,
+                hit,
+                max(target - hit, 0),
+                sum(per_channel),
+                *per_channel,
+                skips.get(c.id, 0),
+            )
+        )
+    width = 4 + 4 + len(CHANNELS) + 1
+    totals = (None, None, None, None, *(sum(r[i] for r in rows) for i in range(4, width)))
+    estimated = any(t.estimated for t in targets.values())
+    return ReportResult(
+        columns=(
+            dimension("campaign_id", ValueType.INT),
+            dimension("campaign"),
+            dimension("campaign_kind"),
+            dimension("campaign_status"),
+            measure("target_customers"),
+            measure("reached"),
+            measure("remaining"),
+            measure("contacts"),
+            *(measure(f"contacts_{channel}", key=f"report.col.channel.{channel}") for channel in CHANNELS),
+            measure("frequency_cap_skips"),
+        ),
+        rows=rows,
+        chart=ChartSpec(ChartKind.STACKED_BAR, "campaign", ("reached", "remaining"), TITLE_KEY),
+        totals=totals,
+        total_rows=len(rows),
+        notes=(NOTE_ESTIMATED,) if estimated else (),
+    )
