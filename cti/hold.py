@@ -30,6 +30,9 @@ DESK_CONTEXTS = frozenset({HOLD_CONTEXT, HOLD_AGENT_CONTEXT, RESUME_CONTEXT})
 # Channel variables the contexts read: set by Hotline (Setvar) just before the Redirect.
 HOLD_AGENT_VARIABLE = "HOTLINE_HOLD_AGENT"  # on the caller: the agent leg's channel name
 HOLD_CALLER_VARIABLE = "HOTLINE_HOLD_CALLER"  # on the agent's leg: the caller's channel name
+# Set by the contexts on the caller: "held" while it is in hotline-hold (then over / resumed).
+HOLD_STATE_VARIABLE = "HOTLINE_HOLD_STATE"
+HELD = "held"
 
 
 def agent_leg_name(tracker: CallTracker, call: Call, fallback: Channel) -> str:

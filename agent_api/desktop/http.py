@@ -22,10 +22,11 @@ from agent_api.desktop.schemas import (
     WrapUpDone,
 )
 from agent_api.desktop.wrapup import store_wrapup
-from agent_api.errors import ApiError, BadRequest, Conflict, NotFoundError, NotSupported, SwitchUnavailable
+from agent_api.errors import ApiError, BadRequest, Conflict, NotFoundError, SwitchUnavailable
 from agent_api.openapi import Endpoint, endpoint
 from agent_api.security import Principal, Role
-from cti.errors import SwitchError
+from cti.errors import AmiActionFailed, SwitchError
+from cti.hold import HELD, HOLD_STATE_VARIABLE
 
 AGENT = (Role.AGENT,)
 TRANSFER_CONTEXT = "hotline-transfer"  # agents by extension, and allowed outside numbers
@@ -185,13 +186,25 @@ async def call_hangup(request: web.Request, principal: Principal | None, call_id
     tag="agent",
 )
 async def call_hold(request: web.Request, principal: Principal | None, call_id: str, body: HoldBody) -> None:
+    """Hold on the switch (docs/hold.md): both legs leave their bridge, the caller hears music.
+    Holding a held call, or resuming one that is not held, changes nothing."""
     me = require(principal)
     call = _my_call(request, me, call_id)
-    hold = getattr(services(request).switch, "hold", None)
-    if hold is None:
-        raise NotSupported("this switch cannot hold a call from the desktop; use the phone's hold key")
+    if not (call.answered and call.channel and call.agent_channel):
+        raise Conflict("only an answered call whose caller and agent legs are known can be held here")
+    switch = services(request).switch
     try:
-        await hold(call.channel, on=body.on)
+        if body.on:
+            if not call.held:
+                await switch.hold(call.channel, call.agent_channel)
+            return
+        # Only a hold made here is resumed here: a phone's hold is the phone's to end.
+        if await switch.get_var(call.channel, HOLD_STATE_VARIABLE) == HELD:
+            await switch.resume(call.channel, call.agent_channel)
+        elif call.held:
+            raise Conflict("the call was held with the phone's hold key; resume it there")
+    except AmiActionFailed as exc:
+        raise Conflict(f"the switch refused: {exc.message}") from None
     except SwitchError as exc:
         raise SwitchUnavailable(str(exc)) from None
 

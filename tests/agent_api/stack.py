@@ -36,6 +36,7 @@ class RecordingSwitch:
     """Answers every request and remembers it."""
 
     requests: list[tuple[str, tuple, dict]] = field(default_factory=list)
+    variables: dict[tuple[str, str], str] = field(default_factory=dict)  # (channel, name) → value
 
     def _note(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.requests.append((name, args, kwargs))
@@ -64,6 +65,19 @@ class RecordingSwitch:
 
     async def set_var(self, channel: str, name: str, value: str, **kwargs: Any) -> None:
         self._note("set_var", channel, name, value)
+        self.variables[(channel, name)] = value
+
+    async def get_var(self, channel: str, name: str) -> str:
+        return self.variables.get((channel, name), "")
+
+    async def hold(self, caller_channel: str, agent_channel: str, **kwargs: Any) -> None:
+        """As the dialplan's hotline-hold does, the caller is marked held."""
+        self._note("hold", caller_channel, agent_channel)
+        self.variables[(caller_channel, "HOTLINE_HOLD_STATE")] = "held"
+
+    async def resume(self, caller_channel: str, agent_channel: str, **kwargs: Any) -> None:
+        self._note("resume", caller_channel, agent_channel)
+        self.variables[(caller_channel, "HOTLINE_HOLD_STATE")] = "resumed"
 
     async def spy(
         self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any

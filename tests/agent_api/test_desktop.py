@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import select
 
 from acd.gate import MarketingPolicy
 from agent_api.desktop.services import ACTIVE_POPS
 from crm.models import Contact, OfferPresentation
+from cti.errors import AmiActionFailed
+from cti.events import CallAnswered, CallHeld, CallResumed
 from tests.agent_api.stack import CUSTOMER_NAME, Stack, login, next_frame
 
 
@@ -170,25 +175,72 @@ async def test_a_failing_crm_lookup_still_pops_the_call_without_the_customer(sta
     await ws.close()
 
 
-async def test_hold_says_plainly_when_the_switch_cannot_hold_and_holds_when_it_can(stack: Stack):
+async def test_hold_and_resume_move_both_legs_on_the_switch_and_the_button_state_follows(stack: Stack):
     csrf = await login(stack.client, "agent1001")
     headers = {"X-CSRF-Token": csrf}
     ws = await stack.client.ws_connect("/api/ws")
     await next_frame(ws, "hello")
     stack.ring("h1")
     await next_frame(ws, "pop")
-    refused = await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
-    assert refused.status == 501 and "hold key" in (await refused.json())["message"]
-    held: list[tuple[str, bool]] = []
+    unanswered = await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
+    assert unanswered.status == 409 and "answered" in (await unanswered.json())["message"]
+    now = datetime.now(UTC)
+    stack.bus.publish(CallAnswered(now, "h1", "PJSIP/1001", "support", 3.0, "PJSIP/1001-0000h1"))
+    await next_frame(ws, "call")
+    hold = await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
+    assert hold.status == 204
+    assert stack.switch.requests[-1] == ("hold", ("PJSIP/trunk-h1", "PJSIP/1001-0000h1"), {})
+    stack.bus.publish(CallHeld(now, "h1", "PJSIP/1001-0000h1"))
+    assert (await next_frame(ws, "call"))["held"] is True
+    # A reload: the page's resync says the call is held, so the button offers Resume.
+    again = await stack.client.ws_connect("/api/ws")
+    [pop] = (await next_frame(again, "hello"))["pops"]
+    assert pop["held"] is True
+    await again.close()
+    # Holding again sends nothing; resuming sends the resume.
+    await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
+    assert stack.switch.names().count("hold") == 1
+    resume = await stack.client.post("/api/agent/calls/h1/hold", json={"on": False}, headers=headers)
+    assert resume.status == 204
+    assert stack.switch.requests[-1] == ("resume", ("PJSIP/trunk-h1", "PJSIP/1001-0000h1"), {})
+    stack.bus.publish(CallResumed(now, "h1", "PJSIP/1001-0000h1"))
+    assert (await next_frame(ws, "call"))["held"] is False
+    await ws.close()
 
-    async def hold(channel: str, *, on: bool, request_id: str | None = None) -> None:
-        held.append((channel, on))
 
-    stack.switch.hold = hold  # type: ignore[attr-defined]
-    assert (
-        await stack.client.post("/api/agent/calls/h1/hold", json={"on": True}, headers=headers)
-    ).status == 204
-    assert held == [("PJSIP/trunk-h1", True)]
+async def answered_on_screen(stack: Stack, call_id: str) -> Any:
+    """The call rang and was answered, as the agent's page saw it; returns the open socket."""
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring(call_id)
+    await next_frame(ws, "pop")
+    agent_leg = f"PJSIP/1001-0000{call_id}"
+    stack.bus.publish(CallAnswered(datetime.now(UTC), call_id, "PJSIP/1001", "support", 3.0, agent_leg))
+    await next_frame(ws, "call")
+    return ws
+
+
+async def test_a_hold_from_the_phone_is_not_resumed_from_the_desktop(stack: Stack):
+    headers = {"X-CSRF-Token": await login(stack.client, "agent1001")}
+    ws = await answered_on_screen(stack, "h2")
+    stack.bus.publish(CallHeld(datetime.now(UTC), "h2", "PJSIP/1001-0000h2"))  # the phone's hold key
+    assert (await next_frame(ws, "call"))["held"] is True
+    refused = await stack.client.post("/api/agent/calls/h2/hold", json={"on": False}, headers=headers)
+    assert refused.status == 409 and "phone" in (await refused.json())["message"]
+    assert "resume" not in stack.switch.names()
+    await ws.close()
+
+
+async def test_a_hold_the_switch_refuses_is_a_conflict_with_asterisks_message(stack: Stack):
+    headers = {"X-CSRF-Token": await login(stack.client, "agent1001")}
+    ws = await answered_on_screen(stack, "h3")
+
+    async def gone(*args: object, **kwargs: object) -> None:
+        raise AmiActionFailed("Setvar", "No such channel")
+
+    stack.switch.hold = gone  # type: ignore[method-assign]
+    refused = await stack.client.post("/api/agent/calls/h3/hold", json={"on": True}, headers=headers)
+    assert refused.status == 409 and "No such channel" in (await refused.json())["message"]
     await ws.close()
 
 
