@@ -35,6 +35,22 @@ document.addEventListener("DOMContentLoaded", () => {
     };
   }
 
+  // Hold / Resume holds the call on the switch (docs/hold.md). The label follows the call's
+  // "held" as the pop, "call" frames and every resync ("hello") carry it, so a reload still
+  // offers Resume. Between the click and the switch's answer the button waits (at most 5 s).
+  const holdPending = new Set();  // call ids whose hold or resume is on its way
+  function holdButton(p) {
+    const waiting = holdPending.has(p.call_id);
+    return el("button", { type: "button", class: "hold", "data-held": p.held ? "true" : "false",
+      "aria-pressed": p.held ? "true" : "false", disabled: !p.answered || waiting,
+      onclick: async () => {
+        holdPending.add(p.call_id); renderPops();
+        setTimeout(() => { if (holdPending.delete(p.call_id)) renderPops(); }, 5000);
+        try { await api("POST", `/api/agent/calls/${encodeURIComponent(p.call_id)}/hold`, { on: !p.held }); }
+        catch (e) { holdPending.delete(p.call_id); renderPops(); alert(e.message); }
+      } }, t(p.held ? "call.resume" : "call.hold"));
+  }
+
   function toggleRecording(callId) {
     return async (ev) => {
       const paused = pops.has(callId) && pops.get(callId).recording_paused === true;
@@ -81,7 +97,7 @@ document.addEventListener("DOMContentLoaded", () => {
         el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s)),
         el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")),
       el("div", { class: "controls" },
-        el("button", { type: "button", class: "hold", onclick: control(p.call_id, "hold", { on: !p.held }) }, p.held ? t("call.resume") : t("call.hold")),
+        holdButton(p),
         el("button", { type: "button", class: "hangup", onclick: control(p.call_id, "hangup") }, t("call.hangup")),
         transferKind, transferTarget,
         el("button", { type: "button", onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
@@ -145,7 +161,7 @@ document.addEventListener("DOMContentLoaded", () => {
       pops.set(f.call_id, f); renderPops();
     } else if (f.type === "call") {
       const p = pops.get(f.call_id);
-      if (p) { p.answered = f.answered; p.held = f.held; renderPops(); }
+      if (p) { if (p.held !== f.held) holdPending.delete(f.call_id); p.answered = f.answered; p.held = f.held; renderPops(); }
       if (p && "recording_paused" in f) { p.recording_paused = f.recording_paused; renderPops(); }
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
