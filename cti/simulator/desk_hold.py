@@ -52,35 +52,46 @@ def agent_redirected(sim: SwitchSimulator, agent_leg: Leg) -> None:
 
 async def _agent_dialplan(sim: SwitchSimulator, agent_leg: Leg) -> None:
     agent = agent_leg.channel
-    target = agent_leg.take_redirect()
     sim.legs[agent.name] = agent_leg
     try:
-        if target is None or target.context != HOLD_AGENT_CONTEXT:
-            # No other place an agent's leg is sent to is simulated: it ends there.
-            if target is not None:
+        while (target := agent_leg.take_redirect()) is not None:
+            if target.context != HOLD_AGENT_CONTEXT:
+                # No other place an agent's leg is sent to is simulated: it ends there.
                 goto(agent, target.context, target.exten)
                 sim.newexten(agent, target.priority, "Hangup", "")
-            _agent_gone(sim, agent_leg)
-            return
-        goto(agent, HOLD_AGENT_CONTEXT, "s")
-        sim.newexten(agent, 1, "NoOp", f"Agent leg of {agent.linkedid} on hold")
-        sim.newexten(agent, 2, "Wait", str(HOLD_AGENT_MAX_S))
-        agent_leg.taken = taken = asyncio.get_running_loop().create_future()
-        limit = sim.clock.timer(HOLD_AGENT_MAX_S)
-        try:
-            await first_of(agent_leg.gone, agent_leg.redirect, taken, limit)
-        finally:
-            limit.cancel()
-            agent_leg.taken = None
-        if taken.done() and not agent_leg.gone.done():
-            return  # the caller's Bridge() has the leg now
-        if not agent_leg.gone.done():
-            sim.newexten(agent, 3, "Hangup", "")
+                break
+            if await _agent_on_hold(sim, agent_leg) == "taken":
+                return  # the caller's Bridge() has the leg now
+            if agent_leg.gone.done() or not agent_leg.redirect.done():
+                break  # hung up, or the Wait ran out
         _agent_h(sim, agent)
         _agent_gone(sim, agent_leg)
     finally:
         if sim.legs.get(agent.name) is agent_leg:
             del sim.legs[agent.name]
+
+
+async def _agent_on_hold(sim: SwitchSimulator, agent_leg: Leg) -> str:
+    """hotline-hold-agent,s: silence until taken, hung up, redirected (again) or the limit."""
+    agent = agent_leg.channel
+    goto(agent, HOLD_AGENT_CONTEXT, "s")
+    sim.newexten(agent, 1, "NoOp", f"Agent leg of {agent.linkedid} on hold")
+    sim.newexten(agent, 2, "Wait", str(HOLD_AGENT_MAX_S))
+    agent_leg.taken = taken = asyncio.get_running_loop().create_future()
+    limit = sim.clock.timer(HOLD_AGENT_MAX_S)
+    try:
+        await first_of(agent_leg.gone, agent_leg.redirect, taken, limit)
+    finally:
+        limit.cancel()
+        agent_leg.taken = None
+    if agent_leg.gone.done():
+        return "gone"
+    if taken.done():
+        return "taken"
+    if agent_leg.redirect.done():
+        return "redirected"
+    sim.newexten(agent, 3, "Hangup", "")
+    return "limit"
 
 
 def _agent_h(sim: SwitchSimulator, agent: Channel) -> None:

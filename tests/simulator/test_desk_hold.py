@@ -231,3 +231,17 @@ def globals_in_conf() -> dict[str, str]:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
     return values
+
+
+async def test_a_second_hold_before_the_first_shows_restarts_the_contexts_and_loses_nothing() -> None:
+    async with hotline(AGENTS, ivr=[]) as r:
+        switch = AmiSwitch(RigSender(r))
+        caller, agent = await answered_call(r, CallerScript(hangup_after_s=40.0))
+        await switch.hold(caller, agent)
+        await switch.hold(caller, agent)  # a double click
+        await r.clock.sleep(3.0)
+        assert r.sim.find_channel(agent) is not None and r.sim.find_channel(caller) is not None
+        await switch.resume(caller, agent)
+        await r.sim.wait_calls_ended()
+        await r.ami.sync()
+        assert kinds(r.ami.domain_events()) == ["CallAnswered", "CallHeld", "CallResumed", "CallEnded"]
