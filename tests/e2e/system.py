@@ -147,10 +147,15 @@ async def add_agent(db_url: str, username: str, extension: str, skills: dict[str
 
 @asynccontextmanager
 async def running_system(
-    tmp_path: Path, watch_kinds: Iterable[type], *, ivr_reachable: bool = True
+    tmp_path: Path,
+    watch_kinds: Iterable[type],
+    *,
+    ivr_reachable: bool = True,
+    phone_hangup_after_s: float | None = 0.5,
 ) -> AsyncIterator[System]:
-    """Simulator with phone 1001, Hotline on it with agent ``agent1001`` (skill support)."""
-    phone = AgentScript("1001", name="Agent 1001", answer_after_s=0.3, hangup_after_s=0.5)
+    """Simulator with phone 1001, Hotline on it with agent ``agent1001`` (skill support). The
+    phone answers after 0.3 s and hangs up ``phone_hangup_after_s`` later (None: never)."""
+    phone = AgentScript("1001", name="Agent 1001", answer_after_s=0.3, hangup_after_s=phone_hangup_after_s)
     sim = SwitchSimulator(agents=[phone], agi_url=f"agi://127.0.0.1:{free_port()}/ivr")
     ami_port = await sim.start("127.0.0.1", 0)
     hotline: Hotline | None = None
