@@ -15,7 +15,7 @@ from agent_api.recordings.http import Recordings
 from crm import recordings as index
 from crm.db import Database
 from cti.errors import SwitchError
-from cti.events import CallAnswered
+from cti.events import CallAnswered, CallHeld, CallResumed
 from tests.agent_api.stack import CUSTOMER_NAME, Stack
 from tests.browser.conftest import ARTIFACTS
 
@@ -203,5 +203,48 @@ async def test_without_a_recording_service_the_desktop_offers_no_recording_toggl
         await card.wait_for()
         assert await card.locator("button.recording-toggle").count() == 0
         assert await page.locator("#pop[data-recording-controls]").count() == 0
+    finally:
+        await stack.stop()
+
+
+async def test_hold_shows_resume_while_held_even_after_a_reload_and_resumes(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+        await _log_in(page, stack.base_url, "agent1001")
+        await page.click("#btn-login")
+        await page.wait_for_selector("#ws-status.ok")
+        stack.ring("h9")
+        card = page.locator("article.pop[data-call='h9']")
+        await card.wait_for()
+        assert await card.locator("button.hold").is_disabled()  # ringing: nothing to hold yet
+        stack.bus.publish(
+            CallAnswered(datetime.now(UTC), "h9", "PJSIP/1001", "support", 2.0, "PJSIP/1001-0000h9")
+        )
+        await card.locator("button.hold:enabled").wait_for()
+        assert await card.locator("button.hold").text_content() == "保持"
+
+        await card.locator("button.hold").click()
+        await card.locator("button.hold:disabled").wait_for()  # waits for the switch's answer
+        assert stack.switch.requests[-1] == ("hold", ("PJSIP/trunk-h9", "PJSIP/1001-0000h9"), {})
+        stack.bus.publish(CallHeld(datetime.now(UTC), "h9", "PJSIP/1001-0000h9"))
+        await card.locator("button.hold[aria-pressed='true']:text-is('恢复'):enabled").wait_for()
+        await page.screenshot(path=str(ARTIFACTS / "agent-call-held.png"))
+
+        await page.reload()
+        await page.wait_for_selector("#ws-status.ok")
+        held = page.locator("article.pop[data-call='h9'] button.hold")
+        await held.wait_for()
+        assert await held.text_content() == "恢复" and await held.get_attribute("data-held") == "true"
+
+        await held.click()
+        await page.locator("article.pop[data-call='h9'] button.hold:disabled").wait_for()
+        assert stack.switch.requests[-1] == ("resume", ("PJSIP/trunk-h9", "PJSIP/1001-0000h9"), {})
+        stack.bus.publish(CallResumed(datetime.now(UTC), "h9", "PJSIP/1001-0000h9"))
+        await page.locator(
+            "article.pop[data-call='h9'] button.hold[aria-pressed='false']:text-is('保持')"
+        ).wait_for()
+        stack.hang_up("h9")
+        await page.wait_for_selector("#no-call")
     finally:
         await stack.stop()
