@@ -8,6 +8,7 @@ from __future__ import annotations
 import crm.accounts
 import crm.audit
 import crm.recordings
+import crm.reporting.saved
 import crm.reporting.tables  # noqa: F401
 from crm.models import Base
 
