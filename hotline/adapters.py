@@ -15,12 +15,14 @@ from acd.models import WaitingCall
 from acd.service import AcdService
 from crm.kinds import TicketKind
 from crm.kinds import TicketStatus as CrmTicketStatus
+from crm.reporting.facts import IvrSessionFact
 from crm.results import TicketStatusView
 from crm.service import Crm
 from cti.bus import EventBus
 from ivr.crm_port import CallerRecord, OrderProgress, TicketStatus
 from ivr.errors import LookupUnavailable
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
+from ivr.nodes import NodeKind
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ _ORDER_STATUS = {
 REMEMBERED_DIALED = 1000
 # Outcomes after which the dialplan queues the call on HOTLINE_QUEUE.
 _QUEUED_OUTCOMES = frozenset({IvrOutcome.QUEUED, IvrOutcome.FAILED, IvrOutcome.NO_MENU})
+# Outcomes that end the call in the IVR: served there when a lookup found what was asked.
+_ENDED_IN_IVR = frozenset({IvrOutcome.HUNG_UP, IvrOutcome.CALLER_HUNG_UP})
+_LOOKUP_MISSES = frozenset({"", "not-found", "unavailable"})
 
 
 class CrmCustomerLookup:
@@ -105,6 +110,30 @@ def waiting_call(event: IvrCompleted) -> WaitingCall | None:
         queued_at=event.at,
         language=event.language,
     )
+
+
+def ivr_session_fact(event: IvrCompleted) -> list[IvrSessionFact]:
+    """The caller's way through the IVR, as reports keep it (the call log's translator)."""
+    self_service = event.outcome in _ENDED_IN_IVR and any(
+        entry.kind == NodeKind.LOOKUP and entry.result not in _LOOKUP_MISSES for entry in event.path
+    )
+    customer = event.customer_id
+    queued = event.outcome in _QUEUED_OUTCOMES
+    return [
+        IvrSessionFact(
+            call_id=event.call_id,
+            started_at=event.started_at or event.at,
+            ended_at=event.at,
+            nodes=tuple(entry.node for entry in event.path),
+            outcome=event.outcome.value,
+            caller=event.caller,
+            dialed=event.dialed,
+            customer_id=int(customer) if customer and customer.isdigit() else None,
+            self_service=self_service,
+            queue=event.queue if queued else "",
+            language=event.language,
+        )
+    ]
 
 
 def callback_request(event: CallbackRequested, dialed: str = "") -> CallbackRequest:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from cti.events import CallEvent
 
@@ -48,6 +49,7 @@ class IvrCompleted(CallEvent):
     outcome: IvrOutcome
     message_file: str = ""  # set when outcome is MESSAGE: the recording, as Asterisk wrote it
     transfer_to: str = ""
+    started_at: datetime | None = None  # when the IVR took the call; None: not known (``at``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,6 +232,7 @@ class IvrServer:
                 outcome=run.outcome,
                 message_file=run.message_file,
                 transfer_to=run.transfer_to,
+                started_at=run.now,
             )
         )
         if run.callback is not None:
