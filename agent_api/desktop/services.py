@@ -98,7 +98,9 @@ class Desktop:
         lookup_failed = False
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT_S):
-                pop = await self._crm.screen_pop(number or "", role=Role.AGENT)
+                pop = await self._crm.screen_pop(
+                    number or "", role=Role.AGENT, call_id=event.call_id if dial is None else "", agent=agent
+                )
         except Exception as exc:
             # The phone rings anyway: the agent gets the call without the customer's record.
             fields = {"call_id": event.call_id, "error": type(exc).__name__}
@@ -329,4 +331,5 @@ class Desktop:
             status=self.status_payload(agent),
             pops=[self._current(p) for p in self.active(agent)],
             pending=self.pending(agent),
+            wrapups=[p.payload for p in self._pending.get(agent, {}).values()],
         )

@@ -16,6 +16,8 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
         raise BadRequest("that offer was not shown on this call", details={"shown": sorted(popped.offers)})
     if (body.new_ticket or body.ticket_update or body.offer) and popped.customer_id is None:
         raise BadRequest("an unknown caller has no customer record for offers or tickets")
+    if body.new_ticket is not None and body.ticket_update is not None:
+        raise BadRequest("open a ticket or update one, not both: a contact refers to one ticket")
     shown_tickets = {t["id"]: t["number"] for t in popped.payload.get("tickets", ())}
     if body.ticket_update is not None and body.ticket_update.ticket_id not in shown_tickets:
         # Like offers: an agent updates the tickets the pop showed, not any ticket by its id.

@@ -31,14 +31,34 @@ def _context(request: web.Request, principal: Principal | None, page: str) -> di
     }
 
 
-def _page(template: str, *roles: Role):  # type: ignore[no-untyped-def]
+# Pause reasons the ACD sets itself; an agent never chooses them.
+ACD_REASONS = frozenset({"missed", "marketing", "unreachable"})
+
+
+def _desktop_context(request: web.Request) -> dict[str, object]:
+    """What the agent page offers in its pickers: the site's pause reasons, where to transfer."""
+    config = services(request).acd.config
+    return {
+        "pause_reasons": sorted(config.all_reason_codes - ACD_REASONS),
+        "transfer_queues": sorted(config.queues),
+        "transfer_agents": sorted(
+            ((p.name or p.agent, p.extension) for p in config.agents.values() if p.extension),
+            key=lambda pair: pair[1],
+        ),
+    }
+
+
+def _page(template: str, *roles: Role, extra=None):  # type: ignore[no-untyped-def]
     async def view(request: web.Request) -> web.StreamResponse:
         principal = principal_of(request)
         if principal is None:
             raise web.HTTPFound("/login")
         if roles and not principal.has(*roles):
             raise web.HTTPForbidden(text="your roles do not allow this page")
-        return aiohttp_jinja2.render_template(template, request, _context(request, principal, template))
+        context = _context(request, principal, template)
+        if extra is not None:
+            context.update(extra(request))
+        return aiohttp_jinja2.render_template(template, request, context)
 
     return view
 
@@ -82,7 +102,7 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/login", login_page)
     app.router.add_get("/lang/{lang}", switch_language)
-    app.router.add_get("/agent", _page("agent.html", Role.AGENT))
+    app.router.add_get("/agent", _page("agent.html", Role.AGENT, extra=_desktop_context))
     app.router.add_get("/supervisor", _page("supervisor.html", Role.SUPERVISOR, Role.ADMIN))
     app.router.add_get("/supervisor/board.svg", board_svg)
     app.router.add_get("/admin", _page("admin.html", Role.ADMIN))

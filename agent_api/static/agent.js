@@ -6,6 +6,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const pops = new Map();        // call_id → pop payload, only calls still live
   let wrapupCall = null;         // the call the wrap-up form is for
   let wrapupOffers = [];
+  let wrapupTickets = [];
   // The server renders the pop section with this flag only when the recording API is there.
   const recordingControls = $("pop").dataset.recordingControls === "on";
   // Whether a call's recording is paused comes with the pop, "call" frames and every resync.
@@ -88,9 +89,16 @@ document.addEventListener("DOMContentLoaded", () => {
     const title = c ? c.name : t("pop.new_caller");
     const transferKind = el("select", {}, el("option", { value: "agent" }, t("call.transfer_agent")),
       el("option", { value: "queue" }, t("call.transfer_queue")), el("option", { value: "number" }, t("call.transfer_number")));
-    const transferTarget = el("input", { size: 8 });
+    // The target's suggestions follow the kind: agents by extension, queues by name, none for a number.
+    const transferTarget = el("input", { size: 10, class: "transfer-target", placeholder: t("call.transfer_target"), list: "transfer-agents" });
+    transferKind.addEventListener("change", () => {
+      const list = { agent: "transfer-agents", queue: "transfer-queues" }[transferKind.value];
+      if (list) transferTarget.setAttribute("list", list); else transferTarget.removeAttribute("list");
+      transferTarget.inputMode = transferKind.value === "number" ? "tel" : "text";
+      transferTarget.value = "";
+    });
     return el("article", { class: "pop", "data-call": p.call_id, "data-answered": p.answered ? "true" : null },
-      el("h2", { class: "customer-name" }, title, c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null),
+      el("h2", { class: "customer-name" }, p.direction === "outbound" ? el("span", { class: "direction" }, t("call.outbound")) : null, title, c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null),
       el("dl", {},
         el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
         c ? [el("dt", {}, t("pop.segment")), el("dd", {}, c.segment)] : null,
@@ -115,9 +123,12 @@ document.addEventListener("DOMContentLoaded", () => {
         el("button", { type: "button", class: "dial-customer", onclick: async () => { try { await api("POST", "/api/agent/dial", { number: n }); } catch (e) { alert(e.message); } } }, `${t("call.dial")} ${n}`))) : null);
   }
 
-  function openWrapup(callId, offers) {
+  function openWrapup(callId, pop) {
     wrapupCall = callId;
-    wrapupOffers = offers || [];
+    wrapupOffers = (pop && pop.offers) || [];
+    wrapupTickets = (pop && pop.tickets) || [];
+    $("ticket-update").hidden = !wrapupTickets.length;
+    $("update-ticket-id").replaceChildren(...wrapupTickets.map((k) => el("option", { value: k.id }, `${k.number} ${k.subject}`)));
     $("wrapup").hidden = false;
     $("wrapup-call").textContent = callId;
     $("wrapup-result").textContent = "";
@@ -129,7 +140,14 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
-  $("new-ticket").addEventListener("change", () => { $("ticket-fields").hidden = !$("new-ticket").checked; });
+  // One ticket per wrap-up: a new one, or an update of one the pop showed.
+  function ticketChoice(ev) {
+    if (ev && ev.target.checked) ($(ev.target.id === "new-ticket" ? "update-ticket" : "new-ticket")).checked = false;
+    $("ticket-fields").hidden = !$("new-ticket").checked;
+    $("update-fields").hidden = !$("update-ticket").checked;
+  }
+  $("new-ticket").addEventListener("change", ticketChoice);
+  $("update-ticket").addEventListener("change", ticketChoice);
   $("wrapup-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!wrapupCall) return;
@@ -140,11 +158,14 @@ document.addEventListener("DOMContentLoaded", () => {
       body.offer = { campaign_id: wrapupOffers[0].campaign_id, outcome: $("outcome").value, answers };
     }
     if ($("new-ticket").checked) body.new_ticket = { kind: $("ticket-kind").value, subject: $("ticket-subject").value || $("disposition").value };
+    else if ($("update-ticket").checked && $("update-ticket-id").value) {
+      body.ticket_update = { ticket_id: Number($("update-ticket-id").value), note: $("update-note").value || $("disposition").value, resolve: $("update-resolve").checked };
+    }
     try {
       const done = await api("POST", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`, body);
       $("agent-note").textContent = `${t("wrapup.saved")} ${wrapupCall}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
       $("wrapup-form").reset();
-      $("ticket-fields").hidden = true;
+      ticketChoice();
       wrapupCall = null;
       $("wrapup").hidden = true;
     } catch (e) { $("wrapup-result").textContent = e.message; }
@@ -155,7 +176,9 @@ document.addEventListener("DOMContentLoaded", () => {
       pops.clear();
       for (const p of f.pops || []) pops.set(p.call_id, p);
       showState(f.status);
-      if (f.pending && f.pending.length && !wrapupCall) openWrapup(f.pending[f.pending.length - 1], []);
+      // The last call still to wrap up, with what its pop showed (offers, tickets), after a reload too.
+      const waiting = f.wrapups && f.wrapups.length ? f.wrapups[f.wrapups.length - 1] : null;
+      if (waiting && !wrapupCall) openWrapup(waiting.call_id, waiting);
       renderPops();
     } else if (f.type === "pop") {
       pops.set(f.call_id, f); renderPops();
@@ -166,7 +189,7 @@ document.addEventListener("DOMContentLoaded", () => {
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
       pops.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
-      openWrapup(f.call_id, p ? p.offers : []);
+      if (!p || p.direction !== "outbound" || p.answered) openWrapup(f.call_id, p);
     } else if (f.type === "state") {
       showState(f);
     }

@@ -5,6 +5,30 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const pct = (x) => `${Math.round(x * 100)}%`;
   let chartAt = 0;
+  let lastBoard = null;
+  let formFilledFor = null;  // the group whose current policy the form shows
+  // Policy fields: [input id, body field, shown as a percentage of a 0..1 fraction]
+  const POLICY_FIELDS = [
+    ["policy-max", "max_agents"], ["policy-percent", "max_percent"],
+    ["policy-stop-waiting", "stop_waiting"], ["policy-resume-waiting", "resume_waiting"],
+    ["policy-stop-longest", "stop_longest_wait_s"], ["policy-resume-longest", "resume_longest_wait_s"],
+    ["policy-stop-sl", "stop_service_level", true], ["policy-resume-sl", "resume_service_level", true],
+  ];
+
+  // The form starts from the group's policy in force, so saving it changes only what was edited.
+  function fillPolicyForm(force) {
+    const group = $("policy-group").value;
+    if (!lastBoard || (!force && formFilledFor === group)) return;
+    const line = lastBoard.marketing.find((m) => m.group === group);
+    if (!line) return;
+    formFilledFor = group;
+    $("policy-queues").value = line.queues.join(",");
+    for (const [id, key, percent] of POLICY_FIELDS) {
+      const v = line[key];
+      $(id).value = v === null || v === undefined ? "" : (percent ? Math.round(v * 100) : v);
+    }
+  }
+  $("policy-group").addEventListener("change", () => fillPolicyForm(true));
   let boardAt = Date.now();
   // Durations and waits grow between board frames (frames come only on changes): tick them here.
   setInterval(() => {
@@ -35,16 +59,19 @@ document.addEventListener("DOMContentLoaded", () => {
         el("b", {}, m.group), ` ${t("supervisor.in_progress")}: `, el("span", { class: "marketing-count" }, m.marketing_agents),
         ` / ${t("supervisor.threshold")}: `, el("span", { class: "marketing-limit" }, m.limit), " · ",
         m.gate_open ? t("supervisor.gate_open") : t("supervisor.gate_closed"))));
+    lastBoard = board;
+    fillPolicyForm(false);
     if (Date.now() - chartAt > 5000) { chartAt = Date.now(); $("sl-chart").src = "/supervisor/board.svg?t=" + chartAt; }
   }
 
   $("policy-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const num = (id) => ($(id).value === "" ? null : Number($(id).value));
-    const body = {
-      queues: $("policy-queues").value.split(",").map((s) => s.trim()).filter(Boolean),
-      max_agents: num("policy-max"), max_percent: num("policy-percent"), stop_waiting: num("policy-stop-waiting"),
-    };
+    const body = { queues: $("policy-queues").value.split(",").map((s) => s.trim()).filter(Boolean) };
+    for (const [id, key, percent] of POLICY_FIELDS) {
+      const v = num(id);
+      body[key] = v !== null && percent ? v / 100 : v;
+    }
     try {
       render(await api("PUT", `/api/supervisor/marketing/${encodeURIComponent($("policy-group").value)}`, body));
       $("policy-result").textContent = "✓";

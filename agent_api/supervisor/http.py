@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from acd.errors import AcdError
@@ -61,12 +63,16 @@ async def set_marketing_policy(
         me.username,
         "threshold-change",
         group,
-        before=None
-        if before is None
-        else {"max_agents": before.max_agents, "max_percent": before.max_percent},
-        after={"max_agents": policy.max_agents, "max_percent": policy.max_percent},
+        before=None if before is None else _policy_fields(before),
+        after=_policy_fields(policy),
     )
     return svc.board.wallboard()
+
+
+def _policy_fields(policy: MarketingPolicy) -> dict[str, object]:
+    """The threshold and every load condition, for the audit log."""
+    fields = {f.name: getattr(policy, f.name) for f in dataclasses.fields(policy) if f.name != "group"}
+    return {**fields, "queues": list(policy.queues)}
 
 
 def _agent_record(request: web.Request, agent: str):  # type: ignore[no-untyped-def]

@@ -42,8 +42,12 @@ class MarketingLine(BaseModel):
     marketing_agents: int
     gate_open: bool
     stop_waiting: int | None
+    resume_waiting: int | None = None
     stop_longest_wait_s: float | None
+    resume_longest_wait_s: float | None = None
     stop_service_level: float | None
+    resume_service_level: float | None = None
+    min_hold_s: float = 60.0
 
 
 class Wallboard(BaseModel):

@@ -87,8 +87,12 @@ class Board:
                     marketing_agents=len(acd.gate.marketing_agents(policy.group)),
                     gate_open=acd.gate.is_open(policy.group),
                     stop_waiting=policy.stop_waiting,
+                    resume_waiting=policy.resume_waiting,
                     stop_longest_wait_s=policy.stop_longest_wait_s,
+                    resume_longest_wait_s=policy.resume_longest_wait_s,
                     stop_service_level=policy.stop_service_level,
+                    resume_service_level=policy.resume_service_level,
+                    min_hold_s=policy.min_hold_s,
                 )
             )
         return Wallboard(at=now.isoformat(), queues=queues, agents=agents, marketing=marketing)
