@@ -95,6 +95,7 @@ class NoticeTopic(enum.StrEnum):
     TICKET_PROGRESS = "ticket_progress"
     DELIVERY_PROGRESS = "delivery_progress"
     OFFERS = "offers"
+    REPORTS = "reports"  # scheduled custom reports, to staff addresses rather than customers
 
 
 class OutboxStatus(enum.StrEnum):

@@ -28,6 +28,7 @@ from crm.accounts import Role
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.notices import build_senders, run_outbox
+from crm.reporting.schedule import run_report_schedule
 from crm.service import Crm
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
@@ -169,9 +170,14 @@ class Hotline:
         outbox_stop = asyncio.Event()
         outbox = asyncio.create_task(run_outbox(crm.db, senders, outbox_stop), name="notice-outbox")
 
+        reports = asyncio.create_task(
+            run_report_schedule(crm.db, crm.tz, outbox_stop), name="report-schedule"
+        )
+
         async def stop_outbox() -> None:
             outbox_stop.set()
             await outbox
+            await reports
 
         self._on_stop("back-office", stop_outbox)
         escalation_stop = asyncio.Event()
