@@ -162,7 +162,7 @@ async def test_order_and_limit(db: Database) -> None:
         await run_report(db, d, tz=SHANGHAI, page_size=0)
 
 
-async def test_daylight_saving_days_are_local(sqlite_db: Database) -> None:
+async def test_daylight_saving_days_are_local(db: Database) -> None:
     new_york = ZoneInfo("America/New_York")
     # DST ends on 2026-11-01 at 06:00 UTC: before it, local = UTC-4; after it, UTC-5.
     instants = [
@@ -171,15 +171,15 @@ async def test_daylight_saving_days_are_local(sqlite_db: Database) -> None:
         datetime(2026, 11, 2, 4, 30, tzinfo=UTC),  # Nov 1 23:30 EST
         datetime(2026, 11, 2, 5, 30, tzinfo=UTC),  # Nov 2 00:30 EST
     ]
-    async with sqlite_db.write() as session:
+    async with db.write() as session:
         await session.execute(insert(Contact), [contact(at, "q") for at in instants])
     d = definition("contacts", [{"field": "at", "grain": "hour"}], [{"fn": "count"}], date_from="2026-10-30")
-    result = await run_report(sqlite_db, d, tz=new_york, use_summaries=False)
+    result = await run_report(db, d, tz=new_york, use_summaries=False)
     assert [r[0] for r in result.rows] == [
         at.astimezone(new_york).strftime("%Y-%m-%d %H:00") for at in instants
     ]
     by_day = await run_report(
-        sqlite_db,
+        db,
         definition("contacts", [{"field": "at"}], [{"fn": "count"}], date_from="2026-10-30"),
         tz=new_york,
         use_summaries=False,
