@@ -102,6 +102,10 @@ class CallLogWriter:
             log.exception("call_log_event_failed", extra={"kv": {"event_type": type(event).__name__}})
             return []
 
+    def add(self, facts: list[Fact]) -> None:
+        """Facts made elsewhere (the screen-pop's rule holdbacks), written with the next batch."""
+        self._add(facts)
+
     def _add(self, facts: list[Fact]) -> None:
         if not facts:
             return

@@ -83,7 +83,14 @@ class CrmLookups(Protocol):
     """The part of ``crm.service.Crm`` the desktop and the admin pages use."""
 
     async def screen_pop(
-        self, caller_number: str, *, channel: Channel = ..., role: Role = ..., now: datetime | None = ...
+        self,
+        caller_number: str,
+        *,
+        channel: Channel = ...,
+        role: Role = ...,
+        now: datetime | None = ...,
+        call_id: str = ...,
+        agent: str = ...,
     ) -> ScreenPop: ...
 
     async def open_ticket(self, new: NewTicket, now: datetime | None = ...) -> TicketRef: ...

@@ -119,6 +119,7 @@ class Decision:
     refused: tuple[Refused, ...]
 
 
+_CAMPAIGN_OFF = frozenset({Reason.NOT_ONLINE, Reason.OUTSIDE_SCHEDULE, Reason.CHANNEL_NOT_PLACED})
 _CHANNEL_CONSENT = {Channel.SMS: "consent_sms", Channel.EMAIL: "consent_email"}
 _CAMPAIGN_KIND_PURPOSE = {kind: Purpose(kind.value) for kind in CampaignKind}
 
@@ -181,7 +182,9 @@ def _refusals(
     for cap, refusal in cap_refusals.items():
         if refusal is not None and purpose in cap.purposes:
             out.append(refusal)
-    if not out and not campaign.target(customer.fields):
+    # The target is checked unless the campaign itself is off here (not online, not now, not on
+    # this channel): reports tell an offer a rule held back from one never meant for the customer.
+    if not any(r.reason in _CAMPAIGN_OFF for r in out) and not campaign.target(customer.fields):
         out.append(Refusal(Reason.NOT_TARGETED, "customer is not in the campaign's target"))
     return out
 

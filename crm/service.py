@@ -16,6 +16,7 @@ from crm import campaigns as campaign_store
 from crm import customers, tickets
 from crm.db import Database, utcnow
 from crm.kinds import CampaignStatus, Channel, Role
+from crm.reporting.holdbacks import RuleHoldbacks
 from crm.results import CallerMatch, Eligibility, ScreenPop, TicketStatusView
 from crm.screen_pop import CampaignCatalog, eligible_offers, screen_pop
 from crm.sla import ChinaWorkCalendar, WorkCalendar
@@ -25,7 +26,14 @@ class CrmLookups(Protocol):
     async def find_caller(self, number: str) -> CallerMatch | None: ...
 
     async def screen_pop(
-        self, caller_number: str, *, channel: Channel = ..., role: Role = ..., now: datetime | None = ...
+        self,
+        caller_number: str,
+        *,
+        channel: Channel = ...,
+        role: Role = ...,
+        now: datetime | None = ...,
+        call_id: str = ...,
+        agent: str = ...,
     ) -> ScreenPop: ...
 
     async def eligible_offers(
@@ -52,6 +60,8 @@ class Crm:
         self.ticket_working_days = ticket_working_days
         self.catalog = CampaignCatalog(db, refresh_s=catalog_refresh_s)
         self.clock = clock
+        # Offers a contact rule held back on a call's pop; the composition root sets the sink.
+        self.rule_holdbacks = RuleHoldbacks()
 
     async def find_caller(self, number: str) -> CallerMatch | None:
         """The customer owning ``number`` (any format) with VIP level, segment, open complaint; or None."""
@@ -64,17 +74,24 @@ class Crm:
         channel: Channel = Channel.CALL_IN,
         role: Role = Role.AGENT,
         now: datetime | None = None,
+        call_id: str = "",
+        agent: str = "",
     ) -> ScreenPop:
-        """Customer card (or unknown caller), last contacts, open tickets with SLA, eligible offers."""
-        return await screen_pop(
+        """Customer card (or unknown caller), last contacts, open tickets with SLA, eligible offers.
+        With the ``call_id`` (and the ``agent`` it rings), the offers a contact rule held back
+        are handed to the report facts, once per call."""
+        now = now or self.clock()
+        pop = await screen_pop(
             self.db,
             self.catalog,
             caller_number,
             tz=self.tz,
             channel=channel,
             role=role,
-            now=now or self.clock(),
+            now=now,
         )
+        self.rule_holdbacks.popped(pop, at=now, call_id=call_id, agent=agent)
+        return pop
 
     async def eligible_offers(
         self, customer_id: int, channel: Channel, now: datetime | None = None
