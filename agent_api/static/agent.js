@@ -133,11 +133,45 @@ document.addEventListener("DOMContentLoaded", () => {
     $("wrapup-call").textContent = callId;
     $("wrapup-result").textContent = "";
     $("offer-outcome").hidden = !wrapupOffers.length;
-    const q = $("questions");
-    q.replaceChildren();
-    for (const o of wrapupOffers) for (const question of o.questions || []) {
-      q.append(el("label", {}, question.text, " ", el("input", { "data-question": question.id })));
+    $("offer-campaign").replaceChildren(...wrapupOffers.map((o) => el("option", { value: o.campaign_id }, o.name)));
+    $("offer-campaign").hidden = wrapupOffers.length < 2;
+    showQuestions();
+  }
+
+  // The questions of the chosen offer, each answered the way its kind asks (the server checks them).
+  function showQuestions() {
+    const offer = wrapupOffers.find((o) => String(o.campaign_id) === $("offer-campaign").value);
+    $("questions").replaceChildren(...((offer && offer.questions) || []).map(questionField));
+  }
+  $("offer-campaign").addEventListener("change", showQuestions);
+
+  function questionField(q) {
+    const attrs = { "data-question": q.id, "data-kind": q.kind };
+    if (q.kind === "single") {
+      return el("label", {}, q.text, " ", el("select", attrs, el("option", { value: "" }, "-"), q.choices.map((c) => el("option", { value: c }, c))));
     }
+    if (q.kind === "multiple") {
+      return el("fieldset", attrs, el("legend", {}, q.text),
+        q.choices.map((c) => el("label", {}, el("input", { type: "checkbox", value: c }), c)));
+    }
+    if (q.kind === "scale") {
+      return el("label", {}, q.text, " ", el("input", { ...attrs, type: "number", min: q.scale_min, max: q.scale_max, size: 4 }));
+    }
+    return el("label", {}, q.text, " ", el("input", { ...attrs, maxlength: 200 }));
+  }
+
+  function answers() {
+    const out = {};
+    for (const field of $("questions").querySelectorAll("[data-question]")) {
+      const kind = field.dataset.kind;
+      if (kind === "multiple") {
+        const picked = [...field.querySelectorAll("input:checked")].map((c) => c.value);
+        if (picked.length) out[field.dataset.question] = picked;
+      } else if (field.value !== "") {
+        out[field.dataset.question] = kind === "scale" ? Number(field.value) : field.value;
+      }
+    }
+    return out;
   }
 
   // One ticket per wrap-up: a new one, or an update of one the pop showed.
@@ -153,9 +187,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!wrapupCall) return;
     const body = { disposition: $("disposition").value, notes: $("notes").value, ready: true };
     if (wrapupOffers.length && $("outcome").value) {
-      const answers = {};
-      for (const input of $("questions").querySelectorAll("input[data-question]")) if (input.value) answers[input.dataset.question] = input.value;
-      body.offer = { campaign_id: wrapupOffers[0].campaign_id, outcome: $("outcome").value, answers };
+      body.offer = { campaign_id: Number($("offer-campaign").value), outcome: $("outcome").value, answers: answers() };
     }
     if ($("new-ticket").checked) body.new_ticket = { kind: $("ticket-kind").value, subject: $("ticket-subject").value || $("disposition").value };
     else if ($("update-ticket").checked && $("update-ticket-id").value) {

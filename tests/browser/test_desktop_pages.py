@@ -15,10 +15,11 @@ import tests.agent_api.stack as stack_module
 from acd.gate import MarketingPolicy
 from agent_api.app import build_app
 from agent_api.recordings.http import Recordings
+from crm import campaigns
 from crm import recordings as index
 from crm.db import Database
-from crm.kinds import TicketKind
-from crm.models import Ticket
+from crm.kinds import CampaignKind, CampaignStatus, Channel, QuestionKind, TicketKind
+from crm.models import Answer, Ticket
 from crm.tickets import NewTicket
 from cti.events import CallAnswered, CallRinging
 from cti.switch import OriginateResult
@@ -226,5 +227,54 @@ async def test_the_agent_and_supervisor_pages_fit_the_screen(tmp_path, browser, 
         await supervisor.wait_for_selector("tr[data-agent='agent1001']")
         await supervisor.screenshot(path=str(ARTIFACTS / f"layout-supervisor-{name}.png"), full_page=True)
         assert await supervisor.evaluate(OVERFLOW) <= 0
+    finally:
+        await stack.stop()
+
+
+async def test_questionnaire_answers_are_sent_the_way_each_question_asks(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        survey = await stack.crm.create_campaign(
+            campaigns.NewCampaign(
+                "满意度回访",
+                CampaignKind.QUESTIONNAIRE,
+                [Channel.CALL_IN],
+                priority=5,
+                questions=[
+                    campaigns.NewQuestion("满意吗", QuestionKind.SINGLE, choices=("满意", "不满意")),
+                    campaigns.NewQuestion(
+                        "用过哪些", QuestionKind.MULTIPLE, choices=("宽带", "电视", "固话")
+                    ),
+                    campaigns.NewQuestion("打几分", QuestionKind.SCALE, scale_min=1, scale_max=5),
+                    campaigns.NewQuestion("建议", QuestionKind.TEXT),
+                ],
+            )
+        )
+        await stack.crm.set_campaign_status(survey, CampaignStatus.ONLINE)
+        stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))
+        page = await _agent_ready(browser, stack)
+        stack.ring("q1")
+        await page.wait_for_selector(f"article.pop[data-call='q1'] li.offer[data-campaign='{survey}']")
+        stack.hang_up("q1")
+        await page.wait_for_selector("#offer-outcome:not([hidden]) #offer-campaign:not([hidden])")
+        await page.select_option("#offer-campaign", str(survey))
+        await page.select_option("#outcome", "accepted")
+        await page.select_option("#questions select", "满意")
+        await page.check("#questions fieldset label:has-text('宽带') input")
+        await page.check("#questions fieldset label:has-text('固话') input")
+        await page.fill("#questions input[type='number']", "4")
+        await page.fill("#questions input[data-kind='text']", "网速再快些")
+        await page.screenshot(path=str(ARTIFACTS / "agent-questionnaire.png"), full_page=True)
+        await page.click("#wrapup-save")
+        await page.wait_for_selector("#agent-note:has-text('q1')")
+        async with stack.db.read() as session:
+            answers = (await session.scalars(select(Answer).order_by(Answer.question_id))).all()
+        got = [(a.value_text, a.value_number, a.value_choices) for a in answers]
+        assert got == [
+            ("满意", None, None),
+            (None, None, ["宽带", "固话"]),
+            (None, 4, None),
+            ("网速再快些", None, None),
+        ]
     finally:
         await stack.stop()
