@@ -311,6 +311,8 @@ async def audit_entries(request: web.Request, principal: Principal | None) -> Au
 
 
 EXPORTS = {"customers": exporter.export_customers, "contacts": exporter.export_contacts}
+# Datasets that carry customers' names and numbers: their exports are marked so in the audit log.
+PERSONAL_DATA = frozenset({"customers", "contacts"})
 EXPORT_CHUNK = 256 * 1024
 
 
@@ -332,7 +334,9 @@ async def export_dataset(
     with tempfile.TemporaryDirectory(prefix="hotline-export-") as folder:
         path = Path(folder) / f"{dataset}.csv"
         rows = await export(services(request).db, path)
-        await audit(request, me.username, "export", dataset, rows=rows)
+        await audit(
+            request, me.username, "export", dataset, rows=rows, personal_data=dataset in PERSONAL_DATA
+        )
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/csv; charset=utf-8",

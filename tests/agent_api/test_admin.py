@@ -106,7 +106,11 @@ async def test_an_analyst_exports_contacts_as_csv_and_the_export_is_audited(stac
     assert text.splitlines()[0].startswith("id,name,phones") and CUSTOMER_NAME in text
     assert (await stack.client.get("/api/export/passwords")).status == 404
     entries = await audit_log.entries(stack.db, action="export")
-    assert (entries[0].actor, entries[0].target, entries[0].detail) == ("analyst1", "customers", {"rows": 1})
+    assert (entries[0].actor, entries[0].target, entries[0].detail) == (
+        "analyst1",
+        "customers",
+        {"rows": 1, "personal_data": True},
+    )
 
 
 async def test_an_agent_created_and_then_edited_on_the_admin_page_is_routed_at_once(stack: Stack):
