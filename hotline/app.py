@@ -18,6 +18,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from acd.call_log import CallLog
+from acd.call_log_writer import CallLogWriter
 from acd.models import AcdConfig, AgentProfile
 from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
 from acd.service import AcdService
@@ -36,9 +38,10 @@ from cti.service import CtiService
 from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
-from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd
+from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd, ivr_session_fact
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.settings import Settings
+from ivr.events import IvrCompleted
 from ivr.fastagi_server import IvrServer
 from ivr.registry import MenuRegistry
 from recording.policy import Plan, RecordingPolicy, load_policy
@@ -58,6 +61,7 @@ STOP_ORDER = (
     "ami",
     "simulator",
     "ivr",
+    "call-log",
     "menus",
     "back-office",
     "database",
@@ -73,6 +77,7 @@ class Hotline:
     cti: CtiService
     acd: AcdService
     recording: RecordingService
+    call_log: CallLogWriter
 
     def __init__(
         self, settings: Settings, *, demo: bool = False, report: Callable[[str], None] | None = None
@@ -99,6 +104,10 @@ class Hotline:
             catalog_refresh_s=settings.crm.catalog_refresh_s,
         )
         self._start_back_office(settings, crm)
+        # Report facts: subscribed before anything publishes, stopped after everything that does.
+        self.call_log = call_log = self._call_log_writer(settings, db, crm)
+        await call_log.start()
+        self._on_stop("call-log", call_log.stop)
 
         menus_dir = Path(settings.agi.menus_dir)
         if self.demo:
@@ -156,6 +165,25 @@ class Hotline:
             await demo_switch.begin_traffic(acd)
             self._on_stop("demo-traffic", demo_switch.stop_traffic)
         log.info("hotline_started", extra={"kv": {"url": self.url, "demo": self.demo}})
+
+    def _call_log_writer(self, settings: Settings, db: Database, crm: Crm) -> CallLogWriter:
+        """Queue legs, agent intervals, IVR sessions and offer holdbacks, written for reports."""
+        queues = load_queue_file(settings.acd.queues_file or DEFAULT_QUEUES_FILE)
+
+        def agent_of(interface: str) -> str | None:
+            record = self.acd.states.by_interface(interface) if hasattr(self, "acd") else None
+            return record.profile.agent if record is not None else None
+
+        writer = CallLogWriter(
+            self.bus,
+            db,
+            tz=crm.tz,
+            clock=lambda: datetime.now(UTC),
+            call_log=CallLog({q.name: q.service_level_s for q in queues.values()}, agent_of=agent_of),
+            translators={IvrCompleted: ivr_session_fact},
+        )
+        crm.rule_holdbacks.sink = writer.add
+        return writer
 
     def _start_back_office(self, settings: Settings, crm: Crm) -> None:
         """The notice outbox and the overdue-ticket escalation run beside the calls."""
