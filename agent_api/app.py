@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
@@ -31,6 +32,11 @@ from agent_api.pages.http import add_pages
 from agent_api.ports import Acd, CrmLookups
 from agent_api.recordings.http import ENDPOINTS as RECORDING_ENDPOINTS
 from agent_api.recordings.http import Recordings, add_recordings
+from agent_api.reports.engine import CrmReportEngine
+from agent_api.reports.http import ENDPOINTS as REPORT_ENDPOINTS
+from agent_api.reports.pages import add_reports
+from agent_api.reports.ports import ReportEngine
+from agent_api.reports.service import Reports
 from agent_api.security import SESSIONS_KEY, LoginThrottle, Passwords, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
@@ -75,6 +81,7 @@ def build_app(
     hub: Hub | None = None,
     board_interval_s: float = 0.25,
     recordings: Recordings | None = None,
+    reports: ReportEngine | None = None,
 ) -> web.Application:
     """The agent API and pages. ``settings`` is hotline.settings.Settings (only ``http`` is read
     today, by whoever runs the app); the CRM database must already be migrated."""
@@ -108,7 +115,12 @@ def build_app(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=jinja2.select_autoescape(default=True),
     )
-    add_endpoints(app, [*SESSION_ENDPOINTS, *DESKTOP_ENDPOINTS, *SUPERVISOR_ENDPOINTS, *ADMIN_ENDPOINTS])
+    add_endpoints(
+        app,
+        [*SESSION_ENDPOINTS, *DESKTOP_ENDPOINTS, *SUPERVISOR_ENDPOINTS, *ADMIN_ENDPOINTS, *REPORT_ENDPOINTS],
+    )
+    tz = ZoneInfo(getattr(settings, "timezone", None) or "Asia/Shanghai")
+    add_reports(app, Reports(reports or CrmReportEngine(db, tz), tz, clock))
     if recordings is not None:
         add_endpoints(app, RECORDING_ENDPOINTS)
         add_recordings(app, recordings)

@@ -1,0 +1,164 @@
+"""The report pages: the index, one page per standard report, and the custom report builder.
+
+Standard report pages are plain GET forms rendered on the server (table, totals, SVG chart), so
+they work without scripts; the builder's script asks the server for the same rendered table and
+chart (``POST /reports/custom/preview``) so a figure is formatted in one place only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import ValidationError
+
+from agent_api.errors import ApiError
+from agent_api.i18n import catalog, language_of, translate
+from agent_api.reports import access
+from agent_api.reports.http import check, reports_of, run_definition, run_standard, title_of
+from agent_api.reports.schemas import RunBody, StandardQueryIn
+from agent_api.reports.service import REPORTS_KEY, Reports
+from agent_api.reports.view import chart_svg, table_view
+from agent_api.security import CSRF_HEADER, Principal, Role, principal_of, same_token
+from crm.reporting.results import ReportResult
+
+
+def _context(request: web.Request, principal: Principal, page: str) -> dict[str, Any]:
+    language = language_of(request)
+    return {
+        "lang": language,
+        "other_lang": "en" if language == "zh-CN" else "zh-CN",
+        "_": lambda key: translate(language, key),
+        "catalog_json": json.dumps(catalog(language), ensure_ascii=False),
+        "me": principal,
+        "page": page,
+        "is_supervisor": principal.has(Role.SUPERVISOR, Role.ADMIN),
+        "is_admin": principal.has(Role.ADMIN),
+        "is_agent": principal.has(Role.AGENT),
+        "sees_all": access.sees_all(principal),
+        "may_build": access.may_build(principal),
+    }
+
+
+def _viewer(request: web.Request) -> Principal:
+    principal = principal_of(request)
+    if principal is None:
+        raise web.HTTPFound("/login")
+    return principal
+
+
+def result_context(request: web.Request, result: ReportResult, title: str) -> dict[str, Any]:
+    language = language_of(request)
+
+    def tr(key: str) -> str:
+        return translate(language, key)
+
+    return {"table": table_view(result, tr), "chart": chart_svg(result, tr, title), "notes": result.notes}
+
+
+async def index_page(request: web.Request) -> web.StreamResponse:
+    me = _viewer(request)
+    reports = reports_of(request)
+    context = _context(request, me, "reports.html")
+    language = language_of(request)
+    context["standard"] = [
+        (r, title_of(language, r))
+        for r in reports.engine.standard_reports()
+        if access.may_open_standard(me, r.name)
+    ]
+    saved = []
+    if access.sees_all(me):
+        found = await reports.engine.list_saved(me.username, frozenset(r.value for r in me.roles))
+        saved = [r for r in found if access.may_view_saved(me, r)]
+    context["saved"] = saved
+    return aiohttp_jinja2.render_template("reports.html", request, context)
+
+
+async def standard_page(request: web.Request) -> web.StreamResponse:
+    me = _viewer(request)
+    name = request.match_info["name"]
+    infos = {r.name: r for r in reports_of(request).engine.standard_reports()}
+    if name not in infos:
+        raise web.HTTPNotFound(text=f"no standard report {name!r}")
+    if not access.may_open_standard(me, name):
+        raise web.HTTPForbidden(text="your roles do not allow this report")
+    info = infos[name]
+    context = _context(request, me, "reports_standard.html")
+    title = title_of(language_of(request), info)
+    context |= {"info": info, "title": title, "error": "", "table": None, "chart": "", "notes": ()}
+    raw = {k: v for k, v in request.query.items() if v != ""}
+    try:
+        query_in = StandardQueryIn.model_validate(raw)
+        scoped, result = await run_standard(request, me, name, query_in)
+    except ValidationError as exc:
+        context["error"] = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        context["filters"] = raw
+        return aiohttp_jinja2.render_template("reports_standard.html", request, context)
+    except ApiError as exc:
+        context["error"] = exc.message
+        context["filters"] = raw
+        return aiohttp_jinja2.render_template("reports_standard.html", request, context)
+    context["filters"] = {
+        "from": scoped.date_from.isoformat(),
+        "to": scoped.date_to.isoformat(),
+        "grain": scoped.grain.value,
+        "queue": ",".join(scoped.queues),
+        "agent": ",".join(scoped.agents),
+        "campaign": ",".join(str(i) for i in scoped.campaign_ids),
+    }
+    context["export_query"] = urlencode({k: v for k, v in context["filters"].items() if v})
+    context |= result_context(request, result, title)
+    return aiohttp_jinja2.render_template("reports_standard.html", request, context)
+
+
+async def custom_page(request: web.Request) -> web.StreamResponse:
+    me = _viewer(request)
+    if not access.sees_all(me):
+        raise web.HTTPForbidden(text="your roles do not allow this page")
+    context = _context(request, me, "reports_custom.html")
+    raw_id = request.query.get("saved", "")
+    context["saved_id"] = int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None
+    context["today"] = reports_of(request).today().isoformat()
+    return aiohttp_jinja2.render_template("reports_custom.html", request, context)
+
+
+async def custom_preview(request: web.Request) -> web.StreamResponse:
+    """The table and chart of one page of an ad-hoc definition, rendered like the standard pages."""
+    me = principal_of(request)
+    if me is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    if not access.sees_all(me):
+        raise web.HTTPForbidden(text="your roles do not allow this")
+    if not same_token(request.headers.get(CSRF_HEADER, ""), me.csrf_token):
+        raise web.HTTPForbidden(text=f"missing or wrong {CSRF_HEADER} header; reload the page")
+    try:
+        body = RunBody.model_validate(json.loads(await request.content.read(64 * 1024 + 1) or b"null"))
+    except (ValueError, ValidationError) as exc:
+        return web.json_response({"error": "invalid_body", "message": str(exc)[:500]}, status=422)
+    try:
+        result = await run_definition(
+            request, body.definition, check(request, body.definition), body.page, body.page_size
+        )
+    except ApiError as exc:
+        return web.json_response(
+            {"error": exc.error_id, "message": exc.message, "details": exc.details}, status=exc.status
+        )
+    context = _context(request, me, "reports_result.html")
+    context |= result_context(request, result, translate(language_of(request), "reports.custom.title"))
+    context["page_no"] = body.page
+    context["page_size"] = body.page_size
+    context["total_rows"] = result.total_rows if result.total_rows is not None else len(result.rows)
+    context["pages"] = max(1, -(-context["total_rows"] // body.page_size))
+    return aiohttp_jinja2.render_template("reports_result.html", request, context)
+
+
+def add_reports(app: web.Application, reports: Reports) -> None:
+    """The engine for the routes, and the pages; build_app adds the API endpoints with the others."""
+    app[REPORTS_KEY] = reports
+    app.router.add_get("/reports", index_page)
+    app.router.add_get("/reports/custom", custom_page)
+    app.router.add_post("/reports/custom/preview", custom_preview)
+    app.router.add_get("/reports/{name}", standard_page)

@@ -1,0 +1,139 @@
+"""What the report routes and pages share: the engine, the center's time zone, and streamed exports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from agent_api.context import audit
+from agent_api.i18n import language_of, translate
+from agent_api.reports.ports import ExportFormat, ReportEngine
+from agent_api.reports.view import column_label, custom_labels
+from agent_api.security import Principal
+from crm.reporting.results import ReportResult, ResultColumn, ValueType
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 256 * 1024
+MEDIA_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclasses.dataclass(eq=False)
+class Reports:
+    engine: ReportEngine
+    tz: tzinfo
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+
+REPORTS_KEY: web.AppKey[Reports] = web.AppKey("reports", Reports)
+
+
+def labelled(columns: Iterable[ResultColumn], language: str) -> tuple[ResultColumn, ...]:
+    """Columns whose label is the viewer's language, so an export's header reads like the page."""
+    return tuple(
+        dataclasses.replace(c, label=column_label(c, lambda key: translate(language, key)), label_key="")
+        if c.label_key
+        else c
+        for c in columns
+    )
+
+
+async def _rows_of(result: ReportResult, total_label: str) -> AsyncIterator[tuple[Any, ...]]:
+    """The rows, then the totals row named in its first empty text column (a date column cannot
+    hold the word)."""
+    for row in result.rows:
+        yield tuple(row)
+    if result.totals is not None:
+        totals = list(result.totals)
+        for index, column in enumerate(result.columns):
+            if column.type is ValueType.TEXT and totals[index] in (None, ""):
+                totals[index] = total_label
+                break
+        yield tuple(totals)
+
+
+def _disposition(stem: str, extension: str, title: str | None) -> str:
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:120] or "report"
+    header = f'attachment; filename="{plain}.{extension}"'
+    if title:
+        header += f"; filename*=UTF-8''{quote(title[:120] + '.' + extension, safe='')}"
+    return header
+
+
+async def export_response(
+    request: web.Request,
+    me: Principal,
+    *,
+    fmt: ExportFormat,
+    stem: str,
+    target: str,
+    detail: dict[str, Any],
+    result: ReportResult | None = None,
+    definition: object = None,
+    raw_definition: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> web.StreamResponse:
+    """Audit the export, then stream it: CSV chunk by chunk as the rows come, XLSX from a temporary
+    file (the format is a zip whose directory is written last)."""
+    reports = request.app[REPORTS_KEY]
+    language = language_of(request)
+    columns: Sequence[ResultColumn]
+    if result is not None:
+        columns = labelled(result.columns, language)
+        rows = _rows_of(result, translate(language, "reports.total"))
+    else:
+        custom_columns, rows = await reports.engine.custom_rows(definition)
+        columns = custom_labels(custom_columns, raw_definition or {}, lambda key: translate(language, key))
+    await audit(request, me.username, "report-export", target, **detail)
+    headers = {
+        "Content-Disposition": _disposition(stem, fmt.value, title),
+        "Cache-Control": "private, no-store",
+    }
+    if fmt is ExportFormat.CSV:
+        chunks = aiter(reports.engine.csv_chunks(columns, rows))
+        first = await anext(chunks, b"")  # a failing query fails here, before the 200 is sent
+        response = web.StreamResponse(headers=headers)
+        response.content_type = "text/csv"
+        response.charset = "utf-8"
+        await response.prepare(request)
+        await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+    handle, name = tempfile.mkstemp(prefix="hotline-report-", suffix=".xlsx")
+    os.close(handle)
+    path = Path(name)
+    try:
+        await reports.engine.write_xlsx(columns, rows, path)
+        response = web.StreamResponse(headers=headers)
+        response.content_type = MEDIA_TYPES[ExportFormat.XLSX]
+        reader = await asyncio.to_thread(path.open, "rb")
+        with reader:
+            response.content_length = os.fstat(reader.fileno()).st_size
+            await response.prepare(request)
+            while chunk := await asyncio.to_thread(reader.read, CHUNK_BYTES):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(path.unlink)

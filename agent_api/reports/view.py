@@ -1,0 +1,212 @@
+"""A report result as the page shows it: labelled columns, formatted cells, a totals row, an SVG chart.
+
+Pure functions of a :class:`ReportResult` and the viewer's message catalog, shared by the standard
+report pages and the custom builder's preview, so a figure looks the same wherever it appears.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent_api.pages.charts import Series, bar_chart, line_chart
+from crm.reporting.results import ChartKind, ColumnRole, ReportResult, ResultColumn, ValueType
+
+Translate = Callable[[str], str]
+MAX_SPLIT_SERIES = 8  # a second dimension drawn as series: the largest ones, the rest as "other"
+NUMERIC = frozenset({ValueType.INT, ValueType.FLOAT, ValueType.SECONDS, ValueType.PERCENT})
+
+
+def seconds_text(value: float) -> str:
+    """A duration as m:ss, or h:mm:ss from an hour on."""
+    total = math.floor(abs(value) + 0.5)  # half up: 12.5 s shows as 0:13
+    sign = "-" if value < 0 and total else ""
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{sign}{minutes}:{seconds:02d}"
+
+
+def format_value(value: Any, kind: ValueType) -> str:
+    if value is None:
+        return ""
+    if kind is ValueType.SECONDS:
+        return seconds_text(float(value))
+    if kind is ValueType.PERCENT:
+        return f"{float(value) * 100:.1f}%"
+    if kind is ValueType.INT and isinstance(value, int | float):
+        return f"{round(value):,}"
+    if kind is ValueType.FLOAT and isinstance(value, int | float):
+        return f"{float(value):,.2f}"
+    if kind is ValueType.DATETIME and isinstance(value, str):
+        return value.replace("T", " ")
+    return str(value)
+
+
+def column_label(column: ResultColumn, translate: Translate) -> str:
+    """The catalog's text for the column; a key missing from the catalog shows the column's name."""
+    if column.label_key:
+        text = translate(column.label_key)
+        return column.name.replace("_", " ") if text == column.label_key else text
+    return column.label or column.name
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str
+    numeric: bool
+    raw: Any  # the unformatted value, for data-* attributes and tests
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    headers: tuple[tuple[str, str, bool], ...]  # (name, label, numeric)
+    rows: tuple[tuple[Cell, ...], ...]
+    totals: tuple[Cell, ...] | None
+
+
+def table_view(result: ReportResult, translate: Translate) -> TableView:
+    kinds = [c.type for c in result.columns]
+
+    def cells(row: Sequence[Any]) -> tuple[Cell, ...]:
+        return tuple(Cell(format_value(v, k), k in NUMERIC, v) for v, k in zip(row, kinds, strict=False))
+
+    totals = None
+    if result.totals is not None:
+        totals = cells(result.totals)
+        if totals and not totals[0].text:
+            totals = (Cell(translate("reports.total"), False, None), *totals[1:])
+    return TableView(
+        headers=tuple((c.name, column_label(c, translate), c.type in NUMERIC) for c in result.columns),
+        rows=tuple(cells(row) for row in result.rows),
+        totals=totals,
+    )
+
+
+def _axis_format(kind: ValueType) -> Callable[[float], str]:
+    if kind is ValueType.SECONDS:
+        return seconds_text
+    if kind is ValueType.PERCENT:
+        return lambda v: f"{v * 100:g}%"
+    return lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0")
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def chart_svg(result: ReportResult, translate: Translate, title: str) -> str:
+    """The result's chart; when the x column repeats (day × queue), the second dimension becomes the
+    series of the first measure, so each category is one stack instead of overdrawn bars."""
+    spec = result.chart
+    empty = translate("reports.no_data")
+    if spec is None or not result.rows:
+        return bar_chart(title, [], [], empty=empty)
+    try:
+        x = result.column(spec.x)
+        measures = [result.column(name) for name in spec.series]
+    except KeyError:
+        return bar_chart(title, [], [], empty=empty)
+    if not measures:
+        return bar_chart(title, [], [], empty=empty)
+    kind = result.columns[measures[0]].type
+    measures = [m for m in measures if result.columns[m].type is kind]  # one value axis, one unit
+    fmt = _axis_format(kind)
+    x_kind = result.columns[x].type
+    categories: list[str] = []
+    for row in result.rows:
+        name = format_value(row[x], x_kind)
+        if name not in categories:
+            categories.append(name)
+    split = [
+        i
+        for i, c in enumerate(result.columns)
+        if c.role is ColumnRole.DIMENSION and i != x and len(categories) < len(result.rows)
+    ]
+    if split:
+        series = _split_series(result, x, split[0], measures[0], categories)
+        stacked = spec.kind is not ChartKind.LINE and kind not in (ValueType.PERCENT, ValueType.SECONDS)
+    else:
+        series = [
+            Series(
+                column_label(result.columns[m], translate),
+                tuple(_number(row[m]) for row in result.rows),
+            )
+            for m in measures
+        ]
+        stacked = spec.kind is ChartKind.STACKED_BAR
+    axis = {
+        "fmt": fmt,
+        "whole": kind is ValueType.INT,
+        "durations": kind is ValueType.SECONDS,
+        "empty": empty,
+    }
+    if spec.kind is ChartKind.LINE:
+        return line_chart(title, categories, series, **axis)  # type: ignore[arg-type]
+    return bar_chart(title, categories, series, stacked=stacked, **axis)  # type: ignore[arg-type]
+
+
+def _split_series(
+    result: ReportResult, x: int, split: int, measure: int, categories: list[str]
+) -> list[Series]:
+    x_kind, split_kind = result.columns[x].type, result.columns[split].type
+    index = {name: i for i, name in enumerate(categories)}
+    by_split: dict[str, list[float | None]] = {}
+    for row in result.rows:
+        key = format_value(row[split], split_kind) or "—"
+        values = by_split.setdefault(key, [None] * len(categories))
+        value = _number(row[measure])
+        if value is not None:
+            slot = index[format_value(row[x], x_kind)]
+            values[slot] = (values[slot] or 0.0) + value
+    ranked = sorted(by_split.items(), key=lambda item: -sum(v or 0.0 for v in item[1]))
+    kept = ranked[: MAX_SPLIT_SERIES - 1] if len(ranked) > MAX_SPLIT_SERIES else ranked
+    series = [Series(name, tuple(values)) for name, values in kept]
+    if len(ranked) > len(kept):
+        rest: list[float | None] = [None] * len(categories)
+        for _, values in ranked[len(kept) :]:
+            rest = [
+                None if a is None and b is None else (a or 0.0) + (b or 0.0)
+                for a, b in zip(rest, values, strict=True)
+            ]
+        series.append(Series("…", tuple(rest)))
+    return series
+
+
+def custom_labels(
+    columns: Sequence[ResultColumn], definition: Mapping[str, Any], translate: Translate
+) -> tuple[ResultColumn, ...]:
+    """A custom report's columns named in the viewer's language ("平均 等待时长" for avg_wait_s),
+    except where the analyst wrote a label of their own. Columns follow the definition: its
+    dimensions, then its measures."""
+
+    def field(name: Any) -> str:
+        key = f"report.field.{name}"
+        text = translate(key)
+        return str(name) if text == key else text
+
+    names: list[str] = []
+    for dimension in definition.get("dimensions") or []:
+        item = {"field": dimension} if isinstance(dimension, str) else dimension
+        grain = item.get("grain")
+        names.append(
+            field(item.get("field")) + (f" ({translate('reports.grain.' + grain)})" if grain else "")
+        )
+    for measure in definition.get("measures") or []:
+        label = translate(f"reports.fn.{measure.get('fn')}")
+        if measure.get("field"):
+            label += " " + field(measure["field"])
+        if measure.get("where"):
+            condition = measure["where"][0]
+            label += f" ({field(condition.get('field'))} = {condition.get('value')})"
+        names.append(label)
+    if len(names) != len(columns):
+        return tuple(columns)
+    return tuple(
+        dataclasses.replace(c, label=name) if c.label == c.name and not c.label_key else c
+        for c, name in zip(columns, names, strict=True)
+    )
