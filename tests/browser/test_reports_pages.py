@@ -124,7 +124,8 @@ async def test_a_supervisor_opens_every_standard_report_with_its_figures_and_cha
     await page.select_option("#f-grain", "hour")
     await page.click("#f-run")
     await page.wait_for_url(lambda url: "grain=hour" in url)
-    assert await page.locator("#report-table tbody tr").count() == 4  # one per queue and hour with calls: support 9h, 11h; sales 14h, 15h
+    # one row per queue and hour with calls: support 9h and 11h, sales 14h and 15h
+    assert await page.locator("#report-table tbody tr").count() == 4
     await page.screenshot(path=str(ARTIFACTS / "report-queue_performance-hour.png"), full_page=True)
     async with page.expect_download() as download_info:
         await page.click("#export-csv")
