@@ -310,7 +310,10 @@ class CallLog:
         answered_at = leg.answered_at or at
         leg.outcome = LegOutcome.ANSWERED
         leg.ended_at = leg.talk_over_at = at
-        leg.talk_s = talk_s if talk_s is not None else max((at - answered_at).total_seconds(), 0.0)
+        talked = talk_s if talk_s is not None else (at - answered_at).total_seconds()
+        # Talk without the hold: handle time is talk + hold + wrap-up (Asterisk's calltime is
+        # talk + hold).
+        leg.talk_s = max(talked - leg.hold_s, 0.0)
         if call.current is leg:
             call.current = None
         call.waiting.append(leg)

@@ -83,7 +83,7 @@ def test_an_answered_call_is_final_when_its_wrap_up_ends() -> None:
         priority=1,
         wait_s=12.0,
         ring_s=3.0,
-        talk_s=60.0,
+        talk_s=50.0,  # the call's 60 s less the 10 s on hold
         hold_s=10.0,
         wrap_s=20.0,
         position=2,
@@ -107,7 +107,7 @@ def test_a_wrap_up_that_never_ends_is_written_after_the_limit() -> None:
     fold(log, answered_call())
     assert log.advance(t(75 + 599)) == []
     (leg,) = legs(log.advance(t(75 + 600)))
-    assert (leg.outcome, leg.talk_s, leg.wrap_s) == (LegOutcome.ANSWERED, 60.0, 0.0)
+    assert (leg.outcome, leg.talk_s, leg.wrap_s) == (LegOutcome.ANSWERED, 50.0, 0.0)
     assert log.calls_followed == 0
 
 
@@ -252,6 +252,7 @@ def test_capture_of_an_abandoned_call(transcripts: Path) -> None:
 
 def test_capture_of_a_call_put_on_hold(transcripts: Path) -> None:
     (leg,) = replayed(transcripts, "11-hold/11.ami")
-    assert (leg.outcome, leg.wait_s, leg.talk_s) == (LegOutcome.ANSWERED, 1.0, 8.0)
-    # CallHeld 06:49:20.430756 → CallResumed 06:49:22.438941
+    assert (leg.outcome, leg.wait_s) == (LegOutcome.ANSWERED, 1.0)
+    # CallHeld 06:49:20.430756 → CallResumed 06:49:22.438941, in a call of 8 s
     assert round(leg.hold_s, 6) == 2.008185
+    assert round(leg.talk_s + leg.hold_s, 6) == 8.0
