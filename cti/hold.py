@@ -46,8 +46,8 @@ def entered(
     """A leg runs one of the hold contexts: the call is on desktop hold, not transferred."""
     call = channel.call
     is_caller = channel.uniqueid == call.primary
-    if message.get("Extension") == "h":
-        return []  # the leg hangs up in the context; Hangup ends the call
+    if message.get("Extension") == "h" or not call.answered:
+        return []  # h: the leg hangs up in the context, Hangup ends the call
     if context == RESUME_CONTEXT:
         # Still held until the Bridge() puts both legs together; if it fails and the caller
         # goes on to other dialplan, that is reported as for a Redirect (it left its agent).
@@ -57,7 +57,7 @@ def entered(
     if is_caller:
         # Leaving hold for anything but hotline-resume means the agent is gone from the call.
         tracker.redirect_pending.add(channel.uniqueid)
-    if call.desk_held or not call.answered:
+    if call.desk_held:
         return []
     call.desk_held = True
     call.announced = True

@@ -4,8 +4,11 @@ Redirect of the caller to hotline-resume bridges them again. The call must stay 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cti.events import CallAbandoned, CallEnded, CallHeld, CallResumed, CallTransferred, SwitchEvent
-from tests.cti.test_tracker_flows import CALL, CALLER, Stream, answered_by_queue
+from cti.snapshot import SwitchSnapshot
+from tests.cti.test_tracker_flows import CALL, CALLER, T0, Stream, answered_by_queue
 
 AGENT = "PJSIP/1001-00000011"
 SURROGATE_ID = "1795500030.40"
@@ -156,3 +159,17 @@ def test_phone_hold_still_reports_from_hold_and_unhold_events() -> None:
     stream.send("Hold", **stream.chan(AGENT), MusicClass="default")
     stream.send("Unhold", **stream.chan(AGENT))
     assert [type(e) for e in stream.events[-2:]] == [CallHeld, CallResumed]
+
+
+def test_a_call_held_across_a_reconnect_stays_held_and_is_resumed_after_it() -> None:
+    stream = Stream()
+    answered_by_queue(stream)
+    hold(stream)
+    listed = [
+        {"Event": "CoreShowChannel", **stream.chan(name), "BridgeId": "", "Application": app}
+        for name, app in ((CALLER, "MusicOnHold"), (AGENT, "Wait"))
+    ]
+    events = stream.tracker.resync(SwitchSnapshot(at=datetime.fromtimestamp(T0 + 60, UTC), channels=listed))
+    assert names(events) == ["SwitchResynced"]  # neither ended nor answered again
+    resume(stream)
+    assert type(stream.events[-1]) is CallResumed
