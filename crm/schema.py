@@ -9,6 +9,7 @@ import crm.accounts
 import crm.audit
 import crm.recordings
 import crm.reporting.saved
+import crm.reporting.standard.indexes
 import crm.reporting.tables  # noqa: F401
 from crm.models import Base
 
