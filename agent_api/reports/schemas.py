@@ -12,6 +12,10 @@ from crm.kinds import Role
 
 NAMES = r"^[^,\x00-\x1f]{1,64}(,[^,\x00-\x1f]{1,64}){0,49}$"  # comma-separated queue or agent names
 IDS = r"^[0-9]{1,9}(,[0-9]{1,9}){0,49}$"
+EARLIEST, LATEST = (
+    date(1970, 1, 1),
+    date(2999, 12, 31),
+)  # far from the calendar's ends, where tz math overflows
 
 
 class StandardQueryIn(BaseModel):
@@ -19,8 +23,8 @@ class StandardQueryIn(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    date_from: date | None = Field(None, alias="from")
-    to: date | None = None
+    date_from: date | None = Field(None, alias="from", ge=EARLIEST, le=LATEST)
+    to: date | None = Field(None, ge=EARLIEST, le=LATEST)
     grain: Grain | None = None
     queue: str | None = Field(None, pattern=NAMES, description="queue names, comma-separated")
     agent: str | None = Field(None, pattern=NAMES, description="agent names, comma-separated")
