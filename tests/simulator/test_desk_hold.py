@@ -245,3 +245,20 @@ async def test_a_second_hold_before_the_first_shows_restarts_the_contexts_and_lo
         await r.sim.wait_calls_ended()
         await r.ami.sync()
         assert kinds(r.ami.domain_events()) == ["CallAnswered", "CallHeld", "CallResumed", "CallEnded"]
+
+
+async def test_a_call_app_queue_delivered_in_the_fallback_is_held_and_resumed_the_same_way() -> None:
+    async with hotline(AGENTS) as r:  # no FastAGI server: the fallback queue's app_queue rings 1001
+        switch = AmiSwitch(RigSender(r))
+        r.sim.place_call(CallerScript(hangup_after_s=40.0))
+        await r.clock.sleep(10.0)
+        [connect] = r.ami.events("AgentConnect")
+        caller, agent = first(connect, "Channel"), first(connect, "DestChannel")
+        await switch.hold(caller, agent)
+        await r.clock.sleep(5.0)
+        assert r.ami.events("AgentComplete") == []  # app_queue goes on following the call
+        await switch.resume(caller, agent)
+        await r.sim.wait_calls_ended()
+        await r.ami.sync()
+        assert kinds(r.ami.domain_events()) == ["CallAnswered", "CallHeld", "CallResumed", "CallEnded"]
+        assert r.sim.find_channel(agent) is None
