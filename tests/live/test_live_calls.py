@@ -21,9 +21,12 @@ from cti.events import (
     CallAnswered,
     CallEnded,
     CallEvent,
+    CallHeld,
     CallOffered,
     CallQueued,
+    CallResumed,
     CallRinging,
+    CallTransferred,
     IvrLeft,
     IvrStarted,
     RecordingStarted,
@@ -254,3 +257,50 @@ def test_recording_path_pattern_reads_the_documented_layout() -> None:
     match = RECORDING.search("/var/spool/asterisk/monitor/2026/11/23/1795416380.155/1795416380.157.wav")
     assert match and match["linkedid"] == "1795416380.155" and match["uniqueid"] == "1795416380.157"
     assert RECORDING.search("/var/spool/asterisk/monitor/1795416380.155.wav") is None
+
+
+async def test_the_desktops_hold_keeps_the_call_whole_and_resume_joins_the_legs_again(
+    ami: AmiSession, ivr: StandInIvr, sipp: Sipp
+) -> None:
+    """What cti.ami_switch.AmiSwitch.hold and .resume send (docs/hold.md), on the real dialplan."""
+    dialed = "4008000108"
+    ivr.plans[dialed] = {"HOTLINE_QUEUE": "support"}
+    async with sipp.phone("1001"), asyncio.TaskGroup() as calls:
+        calls.create_task(sipp.caller("caller.xml", dialed, "-m", "1")())
+        (offer,) = await offered(ami, dialed)
+        call, caller = offer.call_id, offer.channel
+        await next_of(ami, call, CallQueued)
+        await ami.action("Redirect", Channel=caller, Context="hotline-deliver", Exten="1001", Priority=1)
+        agent = (await next_of(ami, call, CallAnswered)).agent_channel
+        for channel, variable, value in (
+            (caller, "HOTLINE_HOLD_AGENT", agent),
+            (agent, "HOTLINE_HOLD_CALLER", caller),
+        ):
+            assert (await ami.action("Setvar", Channel=channel, Variable=variable, Value=value))[
+                "Response"
+            ] == "Success"
+        response = await ami.action(
+            "Redirect",
+            Channel=caller,
+            Context="hotline-hold",
+            Exten="s",
+            Priority=1,
+            ExtraChannel=agent,
+            ExtraContext="hotline-hold-agent",
+            ExtraExten="s",
+            ExtraPriority=1,
+        )
+        assert response["Response"] == "Success", response
+        held = await next_of(ami, call, CallHeld)
+        await asyncio.sleep(1.0)
+        response = await ami.action(
+            "Redirect", Channel=caller, Context="hotline-resume", Exten="s", Priority=1
+        )
+        assert response["Response"] == "Success", response
+        resumed = await next_of(ami, call, CallResumed)
+        await next_of(ami, call, CallEnded, within_s=20)
+
+    assert held.channel == resumed.channel == agent
+    assert events_of(ami, call, CallTransferred) == [] and events_of(ami, call, CallAbandoned) == []
+    assert len(events_of(ami, call, CallEnded)) == 1
+    assert len(events_of(ami, call, RecordingStarted)) == 1  # one recording across hold and resume
