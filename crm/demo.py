@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from faker import Faker
@@ -18,7 +18,8 @@ from crm.importer import insert_customer_rows
 from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose, QuestionKind, TicketKind
 from crm.models import Campaign, Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone
-from crm.sla import ChinaWorkCalendar
+from crm.reporting.facts import count_contacts, upsert_contact_counts
+from crm.sla import SHANGHAI, ChinaWorkCalendar
 from crm.tickets import NewTicket, open_ticket
 
 SEGMENTS = ("regular", "regular", "regular", "silver", "gold", "platinum")
@@ -43,7 +44,7 @@ class DemoReport:
 
 
 async def load_demo_data(
-    db: Database, customers: int, *, seed: int = 4008, now: datetime | None = None
+    db: Database, customers: int, *, seed: int = 4008, now: datetime | None = None, tz: tzinfo = SHANGHAI
 ) -> DemoReport:
     now = now or utcnow()
     fake = Faker("zh_CN")
@@ -98,6 +99,7 @@ async def load_demo_data(
         connection = await session.connection()
         for start in range(0, len(contacts), 20_000):
             await connection.execute(insert(Contact), contacts[start : start + 20_000])
+        await upsert_contact_counts(session, count_contacts(contacts, tz), is_sqlite=db.is_sqlite)
     calendar = ChinaWorkCalendar()
     ticket_count = max(1, customers // 50) if customers else 0
     for customer_id in rng.sample(range(first_id, first_id + customers), min(ticket_count, customers)):

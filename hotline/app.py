@@ -123,7 +123,9 @@ class Hotline:
 
         demo_switch: DemoSwitch | None = None
         if self.demo:
-            demo_switch = DemoSwitch(db, agi_port=ivr.port, recordings_dir=Path(settings.recording.spool_dir))
+            demo_switch = DemoSwitch(
+                db, agi_port=ivr.port, recordings_dir=Path(settings.recording.spool_dir), tz=crm.tz
+            )
             await demo_switch.prepare()
             self._on_stop("simulator", demo_switch.stop)
             settings = replace(settings, ami=await demo_switch.start(settings.ami))

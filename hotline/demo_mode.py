@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from acd.gate import MarketingPolicy
 from acd.models import AgentProfile
+from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
 from acd.service import AcdService
 from agent_api.app import ensure_demo_accounts
 from agent_api.security import Passwords
 from crm.customers import count_customers
 from crm.db import Database
 from crm.demo import demo_caller_numbers, load_demo_data
+from crm.reporting.demo_history import DemoAgent, DemoQueue, seed_history
 from cti.simulator import AgentScript, DemoTraffic, SwitchSimulator
 from hotline.settings import AmiSettings
 
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 DEMO_CUSTOMERS = 2_000
 DEMO_RATE = 0.2  # calls per second: one caller every five seconds on average
 DEMO_STAY_S = (25.0, 60.0)  # a patient caller hangs up this long after dialling, at random
+DEMO_HISTORY_DAYS = 14  # report history seeded once, so every report shows data from the start
 # "Market when idle, serve when busy": two agents may present offers while fewer than three
 # callers wait; marketing stops at three and resumes when the queue is down to one.
 DEMO_MARKETING = MarketingPolicy(
@@ -44,6 +50,23 @@ ROBOTS = (
     ("robot1005", "1005", "Demo agent 1005", {"support": 5, "sales": 5, "vip": 5}),
     ("robot1006", "1006", "Demo agent 1006", {"complaints": 5, "support": 3}),
 )
+# The history's people: the human demo agent and the robots, in an early and a late shift.
+HISTORY_SHIFTS = {
+    "agent1001": (9, 18),
+    "robot1002": (8, 17),
+    "robot1003": (8, 17),
+    "robot1004": (12, 21),
+    "robot1005": (12, 21),
+    "robot1006": (13, 22),
+}
+# Share of the calls, and the median talk, per demo queue.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HISTORY_QUEUES = {
+    "support": (0.5, 150.0),
+    "sales": (0.25, 200.0),
+    "vip": (0.1, 180.0),
+    "complaints": (0.15, 300.0),
+}
 
 
 def round_the_clock_menus(source: Path, target: Path) -> Path:
@@ -63,8 +86,16 @@ class DemoSwitch:
     """The simulator in Asterisk's place; ``recordings_dir`` (the recording service's spool) gets
     the WAV files its MixMonitor writes, so recorded demo calls are stored like real ones."""
 
-    def __init__(self, db: Database, *, agi_port: int, recordings_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        agi_port: int,
+        recordings_dir: Path | None = None,
+        tz: tzinfo = SHANGHAI,
+    ) -> None:
         self.db = db
+        self.tz = tz
         self.agi_port = agi_port
         self.recordings_dir = recordings_dir
         self.simulator: SwitchSimulator | None = None
@@ -74,8 +105,34 @@ class DemoSwitch:
         """Demo accounts and demo customers, made once and kept in the demo database."""
         await ensure_demo_accounts(self.db, Passwords())
         if await count_customers(self.db) == 0:
-            report = await load_demo_data(self.db, DEMO_CUSTOMERS)
+            report = await load_demo_data(self.db, DEMO_CUSTOMERS, tz=self.tz)
             log.info("demo_data_loaded", extra={"kv": {"customers": report.customers}})
+        if DEMO_HISTORY_DAYS:
+            await self._seed_history()
+
+    async def _seed_history(self) -> None:
+        """Two weeks of calls, agent states, IVR sessions, contacts and offers for the reports."""
+        started = time.perf_counter()
+        queues = [
+            DemoQueue(q.name, q.skill, share, q.service_level_s, talk, q.max_wait_s)
+            for q in load_queue_file(DEFAULT_QUEUES_FILE).values()
+            for share, talk in [HISTORY_QUEUES.get(q.name, (0.05, 180.0))]
+        ]
+        skills = {"agent1001": {"support", "vip", "sales"}} | {agent: set(s) for agent, _, _, s in ROBOTS}
+        agents = [
+            DemoAgent(login, frozenset(skills[login]), shift) for login, shift in HISTORY_SHIFTS.items()
+        ]
+        history = await seed_history(
+            self.db, queues=queues, agents=agents, tz=self.tz, now=datetime.now(UTC), days=DEMO_HISTORY_DAYS
+        )
+        if history is not None:
+            fields = {
+                "calls": history.calls,
+                "facts": history.facts,
+                "contacts": history.contacts,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+            log.info("demo_history_seeded", extra={"kv": fields})
 
     async def start(self, ami: AmiSettings) -> AmiSettings:
         """Start the simulator; returns the AMI settings that reach it."""

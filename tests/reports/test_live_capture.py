@@ -28,7 +28,7 @@ async def test_demo_calls_become_report_facts(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(demo_mode, "DEMO_CUSTOMERS", 30)
     monkeypatch.setattr(demo_mode, "DEMO_RATE", 3.0)
     monkeypatch.setattr(demo_mode, "DEMO_STAY_S", (2.0, 4.0))
-    monkeypatch.setattr(demo_mode, "DEMO_HISTORY_DAYS", 0, raising=False)
+    monkeypatch.setattr(demo_mode, "DEMO_HISTORY_DAYS", 0)
     hotline = Hotline(tmp_settings(tmp_path), demo=True)
     ended = hotline.bus.subscribe("test-ended", CallEnded)
     try:
