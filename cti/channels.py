@@ -126,7 +126,7 @@ class Call:
     agent: str = ""
     agent_uniqueid: str = ""
     transfer_reported: bool = False  # since the caller last entered a bridge
-    desk_held: bool = False  # both legs are in the hold contexts (cti/hold.py)
+    desk_held: str = ""  # while both legs are in the hold contexts: the agent leg (cti/hold.py)
     attended_target: str = ""
     cause_code: int | None = None  # the caller's hangup cause
     last_cause: int | None = None

@@ -59,9 +59,9 @@ def entered(
         tracker.redirect_pending.add(channel.uniqueid)
     if call.desk_held:
         return []
-    call.desk_held = True
+    call.desk_held = agent_leg_name(tracker, call, channel)
     call.announced = True
-    return [CallHeld(at=moment(at), call_id=call.call_id, channel=agent_leg_name(tracker, call, channel))]
+    return [CallHeld(at=moment(at), call_id=call.call_id, channel=call.desk_held)]
 
 
 def bridge_enter(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]:
@@ -72,23 +72,19 @@ def bridge_enter(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]
     if channel is None or not channel.call.desk_held or integer(message.get("BridgeNumChannels")) < 2:
         return events
     call = channel.call
-    call.desk_held = False
-    return [
-        *events,
-        CallResumed(
-            at=moment(tracker.now(message)),
-            call_id=call.call_id,
-            channel=agent_leg_name(tracker, call, channel),
-        ),
-    ]
+    resumed = CallResumed(at=moment(tracker.now(message)), call_id=call.call_id, channel=call.desk_held)
+    call.desk_held = ""
+    return [*events, resumed]
 
 
 def left(tracker: CallTracker, channel: Channel, at: float, extension: str) -> list[SwitchEvent]:
-    """The held caller runs other dialplan (the hold's limit, a failed resume): it went back to
-    the queue without its agent, which is reported as a blind transfer to that queue."""
+    """The held caller runs other dialplan (the hold's limit, a failed resume): the hold is
+    over (CallResumed closes it for whoever times holds) and the caller went back to the queue
+    without its agent, which is reported as a blind transfer to that queue."""
     tracker.redirect_pending.discard(channel.uniqueid)
     call = channel.call
-    call.desk_held = False
-    if call.transfer_reported:
-        return []
-    return transferred(tracker, call, at, call.agent, call.queue or extension, TransferKind.BLIND)
+    events: list[SwitchEvent] = [CallResumed(at=moment(at), call_id=call.call_id, channel=call.desk_held)]
+    call.desk_held = ""
+    if not call.transfer_reported:
+        events.extend(transferred(tracker, call, at, call.agent, call.queue or extension, TransferKind.BLIND))
+    return events

@@ -146,7 +146,7 @@ async def test_past_the_hold_limit_the_caller_waits_for_an_agent_again() -> None
         assert r.sim.find_channel(agent) is None
         assert "hotline-requeue:Goto" in apps(r, caller) and apps(r, caller)[-1] == "hotline-wait:Queue"
         events = r.ami.domain_events()
-        assert kinds(events) == ["CallAnswered", "CallHeld", "CallTransferred"]
+        assert kinds(events) == ["CallAnswered", "CallHeld", "CallResumed", "CallTransferred"]
         transferred = next(e for e in events if isinstance(e, CallTransferred))
         assert (transferred.from_agent, transferred.to) == ("PJSIP/1001", "support")
         await r.sim.wait_calls_ended()
@@ -171,6 +171,13 @@ async def test_a_resume_whose_agent_leg_is_gone_sends_the_caller_back_to_the_que
         assert r.sim.find_channel(agent) is not None
         await switch.hangup(agent)
         await r.sim.wait_calls_ended()
+        await r.ami.sync()
+        events = r.ami.domain_events()
+        # Hotline is not running here: after its wait the fallback queue's app_queue answers it.
+        assert kinds(events) == [
+            *("CallAnswered", "CallHeld", "CallResumed", "CallTransferred"),
+            *("CallAnswered", "CallEnded"),
+        ]
 
 
 async def test_hold_of_a_channel_that_does_not_exist_is_refused_with_asterisks_message() -> None:
