@@ -30,7 +30,6 @@ HOLD_AGENT_MAX_S = 960
 HOLD_CONTEXT = "hotline-hold"
 HOLD_AGENT_CONTEXT = "hotline-hold-agent"
 RESUME_CONTEXT = "hotline-resume"
-CONTEXTS = frozenset({HOLD_CONTEXT, HOLD_AGENT_CONTEXT, RESUME_CONTEXT})
 WAIT = RedirectTo("hotline-wait", "s")
 
 
@@ -63,8 +62,8 @@ async def _agent_dialplan(sim: SwitchSimulator, agent_leg: Leg) -> None:
             if await _agent_on_hold(sim, agent_leg) == "taken":
                 return  # the caller's Bridge() has the leg now
             if agent_leg.gone.done() or not agent_leg.redirect.done():
-                break  # hung up, or the Wait ran out
-        _agent_h(sim, agent)
+                _agent_h(sim, agent)  # hung up, or the Wait ran out
+                break
         _agent_gone(sim, agent_leg)
     finally:
         if sim.legs.get(agent.name) is agent_leg:
