@@ -128,18 +128,18 @@ async def force_pause(
 @endpoint(
     "POST",
     "/api/supervisor/agents/{agent}/logout",
-    summary="Force an agent to log out",
+    summary="Force an agent to log out (after the call in progress, if any)",
     roles=SUPERVISOR,
     tag="supervisor",
 )
 async def force_logout(request: web.Request, principal: Principal | None, agent: str) -> None:
     me = require(principal)
     _agent_record(request, agent)
-    try:
-        await services(request).acd.logout(agent)
-    except AcdError as exc:
-        raise Conflict(str(exc)) from None
-    await audit(request, me.username, "force-logout", agent)
+    # An agent on a call keeps the caller and is logged out as soon as the call is over.
+    done = await services(request).desktop.retire(agent)
+    if not done:
+        raise Conflict(f"agent {agent!r} is not logged in")
+    await audit(request, me.username, "force-logout", agent, when=done)
 
 
 ENDPOINTS: list[Endpoint] = [wallboard, set_marketing_policy, spy, force_pause, force_logout]

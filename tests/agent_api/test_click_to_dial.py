@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from acd.models import AgentState
@@ -59,7 +60,16 @@ async def test_dialing_out_makes_the_agent_outbound_until_the_call_ends_then_wra
     assert pop["customer"]["name"] == CUSTOMER_NAME and pop["offers"] == []
     status = await (await stack.client.get("/api/agent/status")).json()
     assert status["state"] == "outbound"
-    assert stack.app[SERVICES].board.wallboard().agents[0].state == "outbound"
+    # The supervisor's browser: the wallboard shows them outbound. (TestClient.close would stop
+    # the shared server: only this browser's session is closed.)
+    boss = TestClient(stack.server)
+    await boss.start_server()
+    await login(boss, "supervisor")
+    board_ws = await boss.ws_connect("/api/ws")
+    board = (await next_frame(board_ws, "board"))["board"]
+    assert [(a["agent"], a["state"]) for a in board["agents"]] == [("agent1001", "outbound")]
+    await board_ws.close()
+    await boss.session.close()
 
     # A caller waiting meanwhile is not offered to the agent who is dialing out.
     now = datetime.now(UTC)

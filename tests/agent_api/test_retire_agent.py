@@ -31,7 +31,7 @@ async def admin(stack: Stack) -> AsyncIterator[tuple[TestClient, dict[str, str]]
     try:
         yield client, {"X-CSRF-Token": csrf}
     finally:
-        await client.close()
+        await client.session.close()  # TestClient.close would stop the shared server
 
 
 def state(stack: Stack) -> AgentState:
@@ -95,3 +95,26 @@ async def test_changing_an_agents_skills_does_not_log_them_out(
     )
     assert changed.status == 200
     assert state(stack) is AgentState.AVAILABLE
+
+
+async def test_a_supervisor_forcing_out_an_agent_on_a_call_logs_them_out_after_the_call(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
+    stack.ring("c2")
+    stack.bus.publish(CallAnswered(datetime.now(UTC), "c2", "PJSIP/1001", "support", 3.0, "PJSIP/1001-c2"))
+    await until(lambda: state(stack) is AgentState.ON_CALL)
+    boss = TestClient(stack.server)
+    await boss.start_server()
+    try:
+        headers = {"X-CSRF-Token": await login(boss, "supervisor")}
+        forced = await boss.post("/api/supervisor/agents/agent1001/logout", headers=headers)
+        assert forced.status == 204
+        assert state(stack) is AgentState.ON_CALL
+        stack.hang_up("c2")
+        await until(lambda: state(stack) is AgentState.LOGGED_OUT)
+        again = await boss.post("/api/supervisor/agents/agent1001/logout", headers=headers)
+        assert again.status == 409
+        [entry] = await audit_log.entries(stack.db, action="force-logout")
+        assert (entry.actor, entry.detail) == ("supervisor", {"when": "after-call"})
+    finally:
+        await boss.session.close()  # TestClient.close would stop the shared server
