@@ -248,8 +248,13 @@
       try {
         const saved = await api("GET", `/api/reports/saved/${builder.dataset.saved}`);
         savedId = saved.may_change ? saved.id : null;
-        loadSaved(saved);
-        await run();
+        if (saved.problem) {
+          $("saved-name").textContent = "· " + saved.name;
+          $("c-error").textContent = saved.problem;  // the catalog changed: build it again and save
+        } else {
+          loadSaved(saved);
+          await run();
+        }
       } catch (err) { showError(err); }
     }
     builder.dataset.ready = "yes";
