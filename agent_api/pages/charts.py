@@ -64,6 +64,10 @@ DURATION_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
 TICKS = 4  # gridlines above zero
 
 
+def plain_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+
+
 def nice_step(highest: float, *, whole: bool = False, durations: bool = False) -> float:
     """A round step so that ``TICKS`` steps reach ``highest``: 1, 2, 2.5 or 5 × 10^k, whole numbers
     for counts, and clock-friendly steps (15 s, 1 min, 5 min, 1 h, …) for durations."""
@@ -142,7 +146,7 @@ def bar_chart(
     series: Sequence[Series],
     *,
     stacked: bool = False,
-    fmt: Callable[[float], str] = str,
+    fmt: Callable[[float], str] = plain_number,
     whole: bool = False,
     durations: bool = False,
     empty: str = "—",
@@ -188,7 +192,7 @@ def line_chart(
     categories: Sequence[str],
     series: Sequence[Series],
     *,
-    fmt: Callable[[float], str] = str,
+    fmt: Callable[[float], str] = plain_number,
     whole: bool = False,
     durations: bool = False,
     empty: str = "—",

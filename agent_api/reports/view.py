@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_api.pages.charts import Series, bar_chart, line_chart
+from agent_api.pages.charts import Series, bar_chart, line_chart, plain_number
 from crm.reporting.results import ChartKind, ColumnRole, ReportResult, ResultColumn, ValueType
 
 Translate = Callable[[str], str]
@@ -92,7 +92,7 @@ def _axis_format(kind: ValueType) -> Callable[[float], str]:
         return seconds_text
     if kind is ValueType.PERCENT:
         return lambda v: f"{v * 100:g}%"
-    return lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0")
+    return plain_number
 
 
 def _number(value: Any) -> float | None:
