@@ -34,6 +34,7 @@ from crm.reporting.definition import (
     NUMBER_OPERATORS,
     TEXT_OPERATORS,
     InvalidReportDefinition,
+    Operator,
     ReportDefinition,
     parse_definition,
 )
@@ -98,7 +99,7 @@ class CrmReportEngine:
                         measure=f.measure,
                         filter=f.filter,
                         aggregations=tuple(sorted(a.value for a in f.aggregations)),
-                        operators=tuple(o.value for o in sorted(ops)),
+                        operators=tuple(o.value for o in Operator if o in ops),  # eq first: the usual choice
                     )
                 )
             out.append(

@@ -174,6 +174,15 @@ async def test_an_analyst_defines_runs_exports_and_schedules_a_custom_report(cen
     assert await cell(page, "avg_wait_s", "sales").text_content() == "0:13"  # (5 + 20) / 2
     assert await page.locator("#c-result svg.report-chart rect").count() >= 2
     await page.screenshot(path=str(ARTIFACTS / "report-custom-builder.png"), full_page=True)
+    await page.click("#c-add-filter")
+    condition = page.locator("#c-filters .filter").first
+    await condition.locator(".f-field").select_option("outcome")
+    assert await condition.locator(".f-op").input_value() == "eq"
+    await condition.locator(".f-value").fill("abandoned")
+    await page.click("#c-run")
+    await page.wait_for_selector("#c-result td[data-col='count']:text-is('2')")
+    assert await cell(page, "count", "sales").text_content() == "1"
+    await condition.locator(".remove").click()
 
     async with page.expect_download() as download_info:
         await page.click("#c-export-csv")
