@@ -64,6 +64,14 @@ DURATION_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
 TICKS = 4  # gridlines above zero
 
 
+def short_label(name: str, most: int = 16) -> str:
+    """A long category cut in the middle: the ends tell paths and names apart ("welco…> support")."""
+    if len(name) <= most:
+        return name
+    tail = most * 2 // 3
+    return name[: most - tail - 1] + "…" + name[-tail:]
+
+
 def plain_number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
 
@@ -111,7 +119,7 @@ def _frame(title: str, categories: Sequence[str], step: float, fmt: Callable[[fl
         if i % every:
             continue
         x = PAD_LEFT + slot * (i + 0.5)
-        text = name if len(name) <= 16 else name[:15] + "…"
+        text = short_label(name)
         parts.append(
             f'<text x="{x:.1f}" y="{base + 14}" font-size="11" fill="#444" text-anchor="end" '
             f'transform="rotate(-30 {x:.1f} {base + 14})">{escape(text)}</text>'

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from agent_api.pages.charts import Series, bar_chart, line_chart, nice_step
+from agent_api.pages.charts import Series, bar_chart, line_chart, nice_step, short_label
 from agent_api.reports.view import chart_svg, custom_labels, format_value, seconds_text, table_view
 from crm.reporting.results import (
     ChartKind,
@@ -126,6 +126,12 @@ def test_a_second_dimension_becomes_the_stacked_series_of_the_first_measure():
     assert legend == ["support", "sales"]  # the larger first
     bars = [r.find(f"{SVG}title").text for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert "2026-11-16 · sales: 1" in bars and "2026-11-17 · support: 2" in bars
+
+
+def test_long_categories_keep_both_ends_so_paths_stay_apart():
+    labels = [short_label("welcome > main > support"), short_label("welcome > main > sales")]
+    assert labels[0] != labels[1] and labels[0].endswith("> support") and len(labels[0]) == 16
+    assert short_label("2026-11-16 09:15") == "2026-11-16 09:15"
 
 
 def test_a_result_without_rows_draws_a_message_instead_of_axes():
