@@ -48,7 +48,7 @@ def service_level_svg(board: Wallboard, title: str) -> str:
 
 PALETTE = ("#1f5fa8", "#e07b00", "#2e7d32", "#c62828", "#6a3d9a", "#00838f", "#8d6e63", "#ad1457")
 CHART_W, CHART_H = 900, 360
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 64, 16, 34, 96
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 76, 16, 34, 96
 MAX_BAR_W = 64
 MAX_X_LABELS = 16
 
@@ -115,11 +115,14 @@ def _frame(title: str, categories: Sequence[str], step: float, fmt: Callable[[fl
     parts.append(f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{base}" stroke="#888"/>')
     slot = (CHART_W - PAD_LEFT - PAD_RIGHT) / max(len(categories), 1)
     every = max(1, math.ceil(len(categories) / MAX_X_LABELS))
-    for i, name in enumerate(categories):
+    most = min(20, max(12, int(slot * every / 4)))  # longer where there is room, within the margin
+    labels = [short_label(name, most) for name in categories]
+    if len(set(labels)) < len(set(categories)):  # paths alike at both ends: their ends tell them apart
+        labels = [name if len(name) <= most else "…" + name[-(most - 1) :] for name in categories]
+    for i, text in enumerate(labels):
         if i % every:
             continue
         x = PAD_LEFT + slot * (i + 0.5)
-        text = short_label(name)
         parts.append(
             f'<text x="{x:.1f}" y="{base + 14}" font-size="11" fill="#444" text-anchor="end" '
             f'transform="rotate(-30 {x:.1f} {base + 14})">{escape(text)}</text>'

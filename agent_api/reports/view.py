@@ -122,23 +122,26 @@ def chart_svg(result: ReportResult, translate: Translate, title: str) -> str:
         name = format_value(row[x], x_kind)
         if name not in categories:
             categories.append(name)
-    split = [
-        i
-        for i, c in enumerate(result.columns)
-        if c.role is ColumnRole.DIMENSION and i != x and len(categories) < len(result.rows)
-    ]
-    if split:
-        series = _split_series(result, x, split[0], measures[0], categories)
+    split = _splitting_dimension(result, x) if len(categories) < len(result.rows) else None
+    if split is not None:
+        series = _split_series(result, x, split, measures[0], categories)
         stacked = spec.kind is not ChartKind.LINE and kind not in (ValueType.PERCENT, ValueType.SECONDS)
+        title = f"{title} · {column_label(result.columns[measures[0]], translate)}"
     else:
-        series = [
-            Series(
-                column_label(result.columns[m], translate),
-                tuple(_number(row[m]) for row in result.rows),
-            )
-            for m in measures
-        ]
+        index = {name: i for i, name in enumerate(categories)}
+        series = []
+        for m in measures:
+            values: list[float | None] = [None] * len(categories)
+            for row in result.rows:
+                slot = index[format_value(row[x], x_kind)]
+                if values[slot] is None:
+                    values[slot] = _number(row[m])
+            series.append(Series(column_label(result.columns[m], translate), tuple(values)))
         stacked = spec.kind is ChartKind.STACKED_BAR
+    common = _common_day(categories)
+    if common:
+        categories = [name[len(common) :] for name in categories]
+        title = f"{title} · {common.strip()}"
     axis = {
         "fmt": fmt,
         "whole": kind is ValueType.INT,
@@ -148,6 +151,33 @@ def chart_svg(result: ReportResult, translate: Translate, title: str) -> str:
     if spec.kind is ChartKind.LINE:
         return line_chart(title, categories, series, **axis)  # type: ignore[arg-type]
     return bar_chart(title, categories, series, stacked=stacked, **axis)  # type: ignore[arg-type]
+
+
+def _common_day(categories: Sequence[str]) -> str:
+    """'2026-11-20 ' when every category is a time of that one day: the axis then shows the times."""
+    first = categories[0] if categories else ""
+    if len(first) < 12 or first[10] != " " or not first[:4].isdigit():
+        return ""
+    prefix = first[:11]
+    return prefix if all(name.startswith(prefix) for name in categories) else ""
+
+
+def _splitting_dimension(result: ReportResult, x: int) -> int | None:
+    """The dimension that tells apart rows sharing an x value, the one with the fewest values
+    (segment rather than agent); a dimension that follows x (a campaign's id) splits nothing."""
+    best: tuple[int, int] | None = None
+    for i, column in enumerate(result.columns):
+        if column.role is not ColumnRole.DIMENSION or i == x:
+            continue
+        seen: dict[Any, set[Any]] = {}
+        for row in result.rows:
+            seen.setdefault(row[x], set()).add(row[i])
+        if all(len(values) == 1 for values in seen.values()):
+            continue
+        distinct = len({row[i] for row in result.rows})
+        if best is None or distinct < best[1]:
+            best = (i, distinct)
+    return best[0] if best is not None else None
 
 
 def _split_series(

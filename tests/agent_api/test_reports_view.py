@@ -128,6 +128,46 @@ def test_a_second_dimension_becomes_the_stacked_series_of_the_first_measure():
     assert "2026-11-16 · sales: 1" in bars and "2026-11-17 · support: 2" in bars
 
 
+def test_the_split_is_the_dimension_that_varies_within_a_category_with_the_fewest_values():
+    result = ReportResult(
+        columns=(
+            ResultColumn("campaign_id", ValueType.INT, D, label="id"),
+            ResultColumn("campaign", ValueType.TEXT, D, label="campaign"),
+            ResultColumn("agent", ValueType.TEXT, D, label="agent"),
+            ResultColumn("segment", ValueType.TEXT, D, label="segment"),
+            ResultColumn("presented", ValueType.INT, M, label="presented"),
+        ),
+        rows=[
+            (1, "宽带", "a1", "gold", 5), (1, "宽带", "a1", "regular", 3), (1, "宽带", "a2", "gold", 2),
+            (1, "宽带", "a3", "regular", 1), (2, "问卷", "a1", "gold", 4),
+        ],
+        chart=ChartSpec(ChartKind.BAR, "campaign", ("presented",)),
+    )  # fmt: skip
+    root = parse(chart_svg(result, tr, "offers"))
+    bars = [r.find(f"{SVG}title").text for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert "宽带 · gold: 7" in bars and "宽带 · regular: 4" in bars and "问卷 · gold: 4" in bars
+
+
+def test_times_of_one_day_show_the_day_once_in_the_title():
+    result = ReportResult(
+        columns=(
+            ResultColumn("period", ValueType.DATETIME, D, label="period"),
+            ResultColumn("queue", ValueType.TEXT, D, label="queue"),
+            ResultColumn("offered", ValueType.INT, M, "report.col.offered"),
+        ),
+        rows=[
+            ("2026-11-20T09:00", "support", 3),
+            ("2026-11-20T09:00", "sales", 1),
+            ("2026-11-20T09:15", "sales", 2),
+        ],
+        chart=ChartSpec(ChartKind.STACKED_BAR, "period", ("offered",)),
+    )
+    root = parse(chart_svg(result, tr, "队列"))
+    assert root.find(f"{SVG}title").text == "队列 · 来电 · 2026-11-20"
+    axis = [t.text for t in root.iter(f"{SVG}text") if "rotate" in (t.get("transform") or "")]
+    assert axis == ["09:00", "09:15"]
+
+
 def test_long_categories_keep_both_ends_so_paths_stay_apart():
     labels = [short_label("welcome > main > support"), short_label("welcome > main > sales")]
     assert labels[0] != labels[1] and labels[0].endswith("> support") and len(labels[0]) == 16
