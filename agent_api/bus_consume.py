@@ -19,6 +19,7 @@ from cti.events import (
     CallQueued,
     CallResumed,
     CallRinging,
+    CallTransferred,
     SwitchResynced,
 )
 from ivr.events import IvrCompleted
@@ -33,6 +34,7 @@ CALL_EVENTS = (
     CallAnswered,
     CallHeld,
     CallResumed,
+    CallTransferred,
     CallEnded,
     CallAbandoned,
     SwitchResynced,
@@ -83,6 +85,8 @@ class LiveFeed:
                 await desktop.on_ringing(event)
             elif isinstance(event, CallAnswered | CallHeld | CallResumed):
                 desktop.call_changed(event.call_id)
+            elif isinstance(event, CallTransferred):
+                desktop.call_left(event.call_id, event.from_agent)
             if ended:
                 await desktop.calls_ended(ended)
             return

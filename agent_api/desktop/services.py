@@ -181,24 +181,34 @@ class Desktop:
 
     async def calls_ended(self, call_ids: list[str]) -> None:
         for call_id in call_ids:
-            for agent, active in list(self._active.items()):
-                popped = active.pop(call_id, None)
-                if popped is None:
-                    continue
-                # A dial-out the agent never picked up dialed nobody: nothing to wrap up.
-                if popped.dial is None or popped.dial.answered:
-                    pending = self._pending.setdefault(agent, OrderedDict())
-                    pending[call_id] = popped
-                    while len(pending) > PENDING_WRAPUPS:
-                        pending.popitem(last=False)
-                if popped.marketing:
-                    self._acd.marketing_finished(agent)
-                self._hub.send_user(agent, frame("ended", call_id=call_id))
-                if not active:
-                    del self._active[agent]
+            for agent in list(self._active):
+                self._ended_for(agent, call_id)
             dial = self.dials.of_call(call_id)
             if dial is not None:
                 await self._dial_over(dial, connected=dial.answered)
+
+    def call_left(self, call_id: str, interface: str) -> None:
+        """The agent transferred the caller on: the call goes on, but it is over for them."""
+        agent = self.agent_of_interface(interface)
+        if agent is not None:
+            self._ended_for(agent, call_id)
+
+    def _ended_for(self, agent: str, call_id: str) -> None:
+        active = self._active.get(agent)
+        popped = active.pop(call_id, None) if active is not None else None
+        if active is None or popped is None:
+            return
+        # A dial-out the agent never picked up dialed nobody: nothing to wrap up.
+        if popped.dial is None or popped.dial.answered:
+            pending = self._pending.setdefault(agent, OrderedDict())
+            pending[call_id] = popped
+            while len(pending) > PENDING_WRAPUPS:
+                pending.popitem(last=False)
+        if popped.marketing:
+            self._acd.marketing_finished(agent)
+        self._hub.send_user(agent, frame("ended", call_id=call_id))
+        if not active:
+            del self._active[agent]
 
     # --- click-to-dial ---------------------------------------------------------------------------
 
