@@ -44,6 +44,9 @@ CONTACTS_SHOWN = 5
 # showed up would otherwise hold the agent as outbound for ever.
 DIAL_BIND_TIMEOUT_S = 2.0
 BUSY = (AgentState.RINGING, AgentState.ON_CALL, AgentState.OUTBOUND)
+# Why the ACD stopped ringing an agent while the call went on (back to the queue, or answered by
+# someone else): the call is gone from that agent's screen, with nothing to wrap up.
+RING_LOST = frozenset({"missed", "answered-elsewhere", "delivery-failed"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -193,20 +196,21 @@ class Desktop:
         if agent is not None:
             self._ended_for(agent, call_id)
 
-    def _ended_for(self, agent: str, call_id: str) -> None:
+    def _ended_for(self, agent: str, call_id: str, *, wrapup: bool = True) -> None:
         active = self._active.get(agent)
         popped = active.pop(call_id, None) if active is not None else None
         if active is None or popped is None:
             return
         # A dial-out the agent never picked up dialed nobody: nothing to wrap up.
-        if popped.dial is None or popped.dial.answered:
+        wrapup = wrapup and (popped.dial is None or popped.dial.answered)
+        if wrapup:
             pending = self._pending.setdefault(agent, OrderedDict())
             pending[call_id] = popped
             while len(pending) > PENDING_WRAPUPS:
                 pending.popitem(last=False)
         if popped.marketing:
             self._acd.marketing_finished(agent)
-        self._hub.send_user(agent, frame("ended", call_id=call_id))
+        self._hub.send_user(agent, frame("ended", call_id=call_id, wrapup=wrapup))
         if not active:
             del self._active[agent]
 
@@ -258,6 +262,8 @@ class Desktop:
             log.warning("click_to_dial_end_refused", extra={"kv": {"agent": dial.agent}})
 
     async def state_changed(self, event: AgentStateChanged) -> None:
+        if event.previous is AgentState.RINGING and event.call_id and event.reason in RING_LOST:
+            self._ended_for(event.agent, event.call_id, wrapup=False)
         self._hub.send_user(event.agent, frame("state", **self.status_payload(event.agent)))
         if event.agent in self._retiring and event.state not in BUSY:
             self._retiring.discard(event.agent)

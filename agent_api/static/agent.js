@@ -5,6 +5,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const pops = new Map();        // call_id → pop payload, only calls still live
   let wrapupCall = null;         // the call the wrap-up form is for
+  const toWrapUp = new Map();    // call_id → pop: calls still to wrap up, oldest first
   let wrapupOffers = [];
   let wrapupTickets = [];
   // The server renders the pop section with this flag only when the recording API is there.
@@ -123,6 +124,24 @@ document.addEventListener("DOMContentLoaded", () => {
         el("button", { type: "button", class: "dial-customer", onclick: async () => { try { await api("POST", "/api/agent/dial", { number: n }); } catch (e) { alert(e.message); } } }, `${t("call.dial")} ${n}`))) : null);
   }
 
+  // Calls to wrap up wait their turn: a form being filled in is never replaced by another call.
+  function queueWrapup(callId, pop) {
+    if (!toWrapUp.has(callId)) toWrapUp.set(callId, pop || { call_id: callId });
+    if (!wrapupCall) openWrapup(callId, toWrapUp.get(callId));
+    else showWaiting();
+  }
+
+  function nextWrapup() {
+    const next = toWrapUp.entries().next();
+    if (next.done) { wrapupCall = null; $("wrapup").hidden = true; return; }
+    openWrapup(next.value[0], next.value[1]);
+  }
+
+  function showWaiting() {
+    const more = toWrapUp.size - (wrapupCall ? 1 : 0);
+    $("wrapup-call").textContent = (wrapupCall || "") + (more > 0 ? ` (+${more})` : "");
+  }
+
   function openWrapup(callId, pop) {
     wrapupCall = callId;
     wrapupOffers = (pop && pop.offers) || [];
@@ -130,7 +149,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("ticket-update").hidden = !wrapupTickets.length;
     $("update-ticket-id").replaceChildren(...wrapupTickets.map((k) => el("option", { value: k.id }, `${k.number} ${k.subject}`)));
     $("wrapup").hidden = false;
-    $("wrapup-call").textContent = callId;
+    showWaiting();
     $("wrapup-result").textContent = "";
     $("offer-outcome").hidden = !wrapupOffers.length;
     $("offer-campaign").replaceChildren(...wrapupOffers.map((o) => el("option", { value: o.campaign_id }, o.name)));
@@ -198,8 +217,9 @@ document.addEventListener("DOMContentLoaded", () => {
       $("agent-note").textContent = `${t("wrapup.saved")} ${wrapupCall}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
       $("wrapup-form").reset();
       ticketChoice();
+      toWrapUp.delete(wrapupCall);
       wrapupCall = null;
-      $("wrapup").hidden = true;
+      nextWrapup();
     } catch (e) { $("wrapup-result").textContent = e.message; }
   });
 
@@ -208,9 +228,10 @@ document.addEventListener("DOMContentLoaded", () => {
       pops.clear();
       for (const p of f.pops || []) pops.set(p.call_id, p);
       showState(f.status);
-      // The last call still to wrap up, with what its pop showed (offers, tickets), after a reload too.
-      const waiting = f.wrapups && f.wrapups.length ? f.wrapups[f.wrapups.length - 1] : null;
-      if (waiting && !wrapupCall) openWrapup(waiting.call_id, waiting);
+      // The calls still to wrap up, with what their pops showed (offers, tickets), after a reload too.
+      toWrapUp.clear();
+      for (const w of f.wrapups || []) toWrapUp.set(w.call_id, w);
+      if (wrapupCall && toWrapUp.has(wrapupCall)) showWaiting(); else nextWrapup();
       renderPops();
     } else if (f.type === "pop") {
       pops.set(f.call_id, f); renderPops();
@@ -221,7 +242,7 @@ document.addEventListener("DOMContentLoaded", () => {
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
       pops.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
-      if (!p || p.direction !== "outbound" || p.answered) openWrapup(f.call_id, p);
+      if (f.wrapup !== false) queueWrapup(f.call_id, p);
     } else if (f.type === "state") {
       showState(f);
     }

@@ -1,10 +1,13 @@
-"""After a transfer the call goes on without the agent: their page drops it and offers the wrap-up."""
+"""A call that goes on without the agent leaves their screen: after their transfer (with a wrap-up),
+or when the ACD takes a ring back from them (without one)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
+from acd.events import AgentStateChanged
+from acd.models import AgentState
 from agent_api.context import SERVICES
 from cti.events import CallAnswered, CallRinging, CallTransferred, TransferKind
 from tests.agent_api.stack import Stack, login, next_frame
@@ -38,3 +41,25 @@ async def test_a_transferred_call_ends_for_the_agent_and_pops_for_the_next_one(s
         while not desktop.active("agent1002"):  # noqa: ASYNC110  (the feed task's state)
             await asyncio.sleep(0.01)
     assert [p.call_id for p in desktop.active("agent1002")] == ["t1"]
+
+
+async def test_a_ring_the_acd_takes_back_leaves_the_screen_without_a_wrap_up(stack: Stack):
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("m1")
+    await next_frame(ws, "pop")
+    # Ring-no-answer: the ACD pauses the agent as "missed" and gives the caller to someone else.
+    stack.bus.publish(
+        AgentStateChanged(
+            datetime.now(UTC), "agent1001", AgentState.PAUSED, AgentState.RINGING, "missed", "support", "m1"
+        )
+    )
+    ended = await next_frame(ws, "ended")
+    assert (ended["call_id"], ended["wrapup"]) == ("m1", False)
+    stack.hang_up("m1")  # later the caller's call ends elsewhere: nothing more for this agent
+    await ws.close()
+    again = await stack.client.ws_connect("/api/ws")
+    hello = await next_frame(again, "hello")
+    assert hello["pops"] == [] and hello["pending"] == []
+    await again.close()

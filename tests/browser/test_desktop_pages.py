@@ -278,3 +278,30 @@ async def test_questionnaire_answers_are_sent_the_way_each_question_asks(tmp_pat
         ]
     finally:
         await stack.stop()
+
+
+async def test_a_wrap_up_being_filled_in_is_not_replaced_by_the_next_call(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await _agent_ready(browser, stack)
+        stack.ring("a1")
+        await page.wait_for_selector("article.pop[data-call='a1']")
+        stack.hang_up("a1")
+        await page.wait_for_selector("#wrapup:not([hidden]) #wrapup-call:text-is('a1')")
+        await page.fill("#notes", "客户咨询账单")
+        stack.ring("a2", caller="13911112222")
+        await page.wait_for_selector("article.pop[data-call='a2']")
+        stack.hang_up("a2")
+        await page.wait_for_selector("#wrapup-call:text-is('a1 (+1)')")
+        assert await page.input_value("#notes") == "客户咨询账单"
+        await page.click("#wrapup-save")
+        await page.wait_for_selector("#agent-note:has-text('a1')")
+        await page.wait_for_selector("#wrapup:not([hidden]) #wrapup-call:text-is('a2')")
+        assert await page.input_value("#notes") == ""
+        await page.reload()  # what is left to wrap up comes back after a reload
+        await page.wait_for_selector("#wrapup:not([hidden]) #wrapup-call:text-is('a2')")
+        await page.click("#wrapup-save")
+        await page.wait_for_selector("#agent-note:has-text('a2')")
+        assert await page.locator("#wrapup").is_hidden()
+    finally:
+        await stack.stop()
