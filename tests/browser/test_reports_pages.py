@@ -180,7 +180,7 @@ async def test_an_analyst_defines_runs_exports_and_schedules_a_custom_report(cen
     assert await condition.locator(".f-op").input_value() == "eq"
     await condition.locator(".f-value").fill("abandoned")
     await page.click("#c-run")
-    await page.wait_for_selector("#c-result td[data-col='count']:text-is('2')")
+    await page.wait_for_selector("#c-result tr:has(td:text-is('support')) td[data-col='count']:text-is('2')")
     assert await cell(page, "count", "sales").text_content() == "1"
     await condition.locator(".remove").click()
 
