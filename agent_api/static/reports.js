@@ -119,14 +119,18 @@
     $("c-error").textContent = err.message + (field ? ` (${field})` : "");
   }
 
+  let runs = 0;  // only the latest run's answer is shown, whatever order the answers come in
+
   async function run(ev) {
     if (ev) ev.preventDefault();
     $("c-error").textContent = "";
+    const mine = ++runs;
     const res = await fetch("/reports/custom/preview", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
       body: JSON.stringify({ definition: definition(), page, page_size: PAGE_SIZE }),
     });
+    if (mine !== runs) return;
     if (!res.ok) {
       const data = await res.json().catch(() => null);
       const err = new Error((data && data.message) || t("error.generic"));
@@ -134,8 +138,10 @@
       showError(err);
       return;
     }
+    const html = await res.text();
+    if (mine !== runs) return;
     const box = $("c-result");
-    box.innerHTML = await res.text();  // rendered and escaped by the server's template
+    box.innerHTML = html;  // rendered and escaped by the server's template
     box.hidden = false;
     const prev = $("page-prev"), next = $("page-next");
     if (prev) prev.addEventListener("click", () => { page = Math.max(1, page - 1); run(); });
