@@ -83,7 +83,9 @@ class LiveFeed:
             ended = desktop.calls.feed(event)
             if isinstance(event, CallRinging):
                 await desktop.on_ringing(event)
-            elif isinstance(event, CallAnswered | CallHeld | CallResumed):
+            elif isinstance(event, CallAnswered):
+                await desktop.on_answered(event)
+            elif isinstance(event, CallHeld | CallResumed):
                 desktop.call_changed(event.call_id)
             elif isinstance(event, CallTransferred):
                 desktop.call_left(event.call_id, event.from_agent)

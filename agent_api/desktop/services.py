@@ -30,7 +30,7 @@ from agent_api.ports import Acd, CrmLookups
 from agent_api.ws_hub import Hub, frame
 from crm.kinds import Channel, Role
 from crm.results import ScreenPop
-from cti.events import CallRinging
+from cti.events import CallAnswered, CallRinging
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,15 @@ class Desktop:
         while len(active) > ACTIVE_POPS:
             active.popitem(last=False)
         self._hub.send_user(agent, frame("pop", **payload))
+
+    async def on_answered(self, event: CallAnswered) -> None:
+        """An agent who answers a call not on their screen (they picked up after the ACD took the
+        ring back, or no ring was seen) gets its pop now, then the answer."""
+        agent = self.agent_of_interface(event.agent)
+        if agent is not None and event.call_id not in self._active.get(agent, {}):
+            ring = CallRinging(event.at, event.call_id, event.agent, event.queue, event.agent_channel)
+            await self.on_ringing(ring)
+        self.call_changed(event.call_id)
 
     def call_changed(self, call_id: str) -> None:
         """Answered, held or resumed, recording paused or resumed: tell the agent whose call it is."""

@@ -63,3 +63,21 @@ async def test_a_ring_the_acd_takes_back_leaves_the_screen_without_a_wrap_up(sta
     hello = await next_frame(again, "hello")
     assert hello["pops"] == [] and hello["pending"] == []
     await again.close()
+
+
+async def test_an_agent_who_picks_up_after_the_ring_was_taken_back_gets_the_card_again(stack: Stack):
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("m2")
+    await next_frame(ws, "pop")
+    now = datetime.now(UTC)
+    stack.bus.publish(
+        AgentStateChanged(now, "agent1001", AgentState.PAUSED, AgentState.RINGING, "missed", "support", "m2")
+    )
+    assert (await next_frame(ws, "ended"))["wrapup"] is False
+    stack.bus.publish(CallAnswered(now, "m2", "PJSIP/1001", "support", 20.0, "PJSIP/1001-m2"))
+    pop = await next_frame(ws, "pop")
+    assert pop["call_id"] == "m2" and pop["customer"] is not None
+    assert (await next_frame(ws, "call"))["answered"] is True
+    await ws.close()
