@@ -31,38 +31,37 @@ RULE = HoldbackSource.RULE.value
 async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult:
     start, end = params.utc_bounds(tz)
     P = OfferPresentation
-    segment = func.coalesce(Customer.segment, "")
-    agent = func.coalesce(P.agent, "")
+    # Grouped by the bare columns (NULL agent or segment mapped to "" below): PostgreSQL would
+    # not match an expression with a bound parameter in the SELECT to its copy in GROUP BY.
     presented = (
         select(
             P.campaign_id,
-            agent.label("agent"),
-            segment.label("segment"),
+            P.agent,
+            Customer.segment,
             func.count().label("presented"),
             count_if(P.outcome == OfferOutcome.ACCEPTED.value).label("accepted"),
             count_if(P.outcome == OfferOutcome.DECLINED.value).label("declined"),
         )
         .outerjoin(Customer, Customer.id == P.customer_id)
         .where(P.presented_at >= start, P.presented_at < end)
-        .group_by(P.campaign_id, agent, segment)
+        .group_by(P.campaign_id, P.agent, Customer.segment)
     )
     if params.agents:
         presented = presented.where(P.agent.in_(params.agents))
     if params.campaign_ids:
         presented = presented.where(P.campaign_id.in_(params.campaign_ids))
 
-    held_segment = func.coalesce(Customer.segment, "")
     held = (
         select(
             H.campaign_id,
             H.agent,
-            held_segment.label("segment"),
+            Customer.segment,
             count_if(H.source == GATE).label("gate"),
             count_if(H.source == RULE).label("rule"),
         )
         .outerjoin(Customer, Customer.id == H.customer_id)
         .where(H.day.between(params.day_from, params.day_to))
-        .group_by(H.campaign_id, H.agent, held_segment)
+        .group_by(H.campaign_id, H.agent, Customer.segment)
     )
     if params.agents:
         held = held.where(H.agent.in_(params.agents))
@@ -72,10 +71,12 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
     async with db.read() as session:
         cells: dict[tuple[int | None, str, str], list[int]] = {}
         for row in (await session.execute(presented)).all():
-            cell = cells.setdefault((row.campaign_id, row.agent, row.segment), [0, 0, 0, 0, 0])
-            cell[0:3] = [row.presented, row.accepted, row.declined]
+            cell = cells.setdefault((row.campaign_id, row.agent or "", row.segment or ""), [0] * 5)
+            cell[0] += row.presented
+            cell[1] += row.accepted
+            cell[2] += row.declined
         for row in (await session.execute(held)).all():
-            cell = cells.setdefault((row.campaign_id, row.agent, row.segment), [0, 0, 0, 0, 0])
+            cell = cells.setdefault((row.campaign_id, row.agent or "", row.segment or ""), [0] * 5)
             cell[3] += row.gate
             cell[4] += row.rule
         ids = {campaign_id for campaign_id, _, _ in cells if campaign_id is not None}

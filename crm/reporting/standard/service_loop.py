@@ -33,7 +33,6 @@ async def service_loop(
     db: Database, params: ReportParams, *, tz: tzinfo, now: datetime, calendar: WorkCalendar
 ) -> ReportResult:
     start, end = params.utc_bounds(tz)
-    assignee = func.coalesce(Ticket.assignee, "")
     closed = Ticket.closed_at.is_not(None)
     overdue = or_(
         and_(Ticket.closed_at.is_(None), Ticket.due_at < now),
@@ -42,7 +41,7 @@ async def service_loop(
     query = (
         select(
             Ticket.kind,
-            assignee.label("assignee"),
+            Ticket.assignee,
             func.count().label("opened"),
             count_if(closed).label("closed"),
             count_if(Ticket.closed_at <= _deadlines(params, tz, calendar)).label("closed_in_time"),
@@ -51,8 +50,7 @@ async def service_loop(
             func.count(Ticket.satisfaction).label("evaluated"),
         )
         .where(Ticket.opened_at >= start, Ticket.opened_at < end)
-        .group_by(Ticket.kind, assignee)
-        .order_by(Ticket.kind, assignee)
+        .group_by(Ticket.kind, Ticket.assignee)
     )
     if params.agents:
         query = query.where(Ticket.assignee.in_(params.agents))
@@ -71,15 +69,14 @@ async def service_loop(
             evaluated,
         )
 
-    rows = [
-        (
-            r.kind,
-            r.assignee,
-            *figures(r.opened, r.closed, r.closed_in_time, r.overdue, r.satisfaction_sum or 0, r.evaluated),
-        )
-        for r in grouped
-    ]
-    sums = [sum(getattr(r, name) or 0 for r in grouped) for name in _SUMMED]
+    # No assignee (NULL) and an empty one are the same row.
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in grouped:
+        sums = groups.setdefault((r.kind, r.assignee or ""), [0] * len(_SUMMED))
+        for i, name in enumerate(_SUMMED):
+            sums[i] += getattr(r, name) or 0
+    rows = [(kind, assignee, *figures(*sums)) for (kind, assignee), sums in sorted(groups.items())]
+    overall = [sum(s[i] for s in groups.values()) for i in range(len(_SUMMED))]
     return ReportResult(
         columns=(
             dimension("ticket_kind"),
@@ -95,7 +92,7 @@ async def service_loop(
         ),
         rows=rows,
         chart=ChartSpec(ChartKind.BAR, "ticket_kind", ("opened", "closed_in_3_working_days"), TITLE_KEY),
-        totals=(None, None, *figures(*sums)),
+        totals=(None, None, *figures(*overall)),
         total_rows=len(rows),
     )
 

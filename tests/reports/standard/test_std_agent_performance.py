@@ -118,9 +118,9 @@ COLUMNS = (
 )
 
 
-async def test_assessment_figures(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
-    result = await STANDARD_REPORTS["agent_performance"].run(sqlite_db, params(DAY), tz=SHANGHAI)
+async def test_assessment_figures(db: Database) -> None:
+    await seed(db)
+    result = await STANDARD_REPORTS["agent_performance"].run(db, params(DAY), tz=SHANGHAI)
     alice, bob = table(result, *COLUMNS)
     assert alice == pytest.approx(
         (
@@ -171,22 +171,20 @@ async def test_assessment_figures(sqlite_db: Database) -> None:
     assert keys["pause_coaching"] == "report.col.pause.other"  # a site's own reason
 
 
-async def test_an_agent_sees_only_their_own_row(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
-    result = await STANDARD_REPORTS["agent_performance"].run(
-        sqlite_db, params(DAY, agents=("alice",)), tz=SHANGHAI
-    )
+async def test_an_agent_sees_only_their_own_row(db: Database) -> None:
+    await seed(db)
+    result = await STANDARD_REPORTS["agent_performance"].run(db, params(DAY, agents=("alice",)), tz=SHANGHAI)
     assert table(result, "agent", "handled", "paused", "offers_presented") == [("alice", 2, 4500.0, 3)]
     assert totals(result, "handled", "qa_score", "questionnaires_completed") == (2, 85.0, 1)
     assert [c.name for c in result.columns if c.name.startswith("pause_")] == ["pause_break", "pause_lunch"]
 
 
-async def test_queue_and_campaign_filters(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
+async def test_queue_and_campaign_filters(db: Database) -> None:
+    await seed(db)
     run = STANDARD_REPORTS["agent_performance"].run
-    sales = await run(sqlite_db, params(DAY, queues=("sales",)), tz=SHANGHAI)
+    sales = await run(db, params(DAY, queues=("sales",)), tz=SHANGHAI)
     assert table(sales, "agent", "handled", "talk")[0] == ("alice", 1, 60.0)
-    survey_only = await run(sqlite_db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI)
+    survey_only = await run(db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI)
     assert table(survey_only, "agent", "offers_presented", "questionnaires_completed") == [
         ("alice", 0, 1),
         ("bob", 0, 1),

@@ -71,10 +71,10 @@ DETAIL = (
 )
 
 
-async def test_marketing_detail_per_campaign_agent_and_segment(sqlite_db: Database) -> None:
-    await seed_detail(sqlite_db)
+async def test_marketing_detail_per_campaign_agent_and_segment(db: Database) -> None:
+    await seed_detail(db)
     run = STANDARD_REPORTS["marketing_detail"].run
-    result = await run(sqlite_db, params(DAY), tz=SHANGHAI)
+    result = await run(db, params(DAY), tz=SHANGHAI)
     assert table(result, *DETAIL) == [
         (1, "Broadband", "alice", "gold", 2, 1, 1, 0.5, 0, 1),
         (1, "Broadband", "alice", "regular", 1, 1, 0, 1.0, 0, 0),
@@ -85,13 +85,13 @@ async def test_marketing_detail_per_campaign_agent_and_segment(sqlite_db: Databa
     ]
     assert totals(result, *DETAIL[4:]) == (5, 2, 2, 0.4, 2, 2)
 
-    one_campaign = await run(sqlite_db, params(DAY, campaign_ids=(1,)), tz=SHANGHAI)
+    one_campaign = await run(db, params(DAY, campaign_ids=(1,)), tz=SHANGHAI)
     assert [row[:4] for row in table(one_campaign, *DETAIL)] == [
         (1, "Broadband", "alice", "gold"),
         (1, "Broadband", "alice", "regular"),
         (1, "Broadband", "bob", "gold"),
     ]
-    bob = await run(sqlite_db, params(DAY, agents=("bob",)), tz=SHANGHAI)
+    bob = await run(db, params(DAY, agents=("bob",)), tz=SHANGHAI)
     assert totals(bob, "presented", "held_by_gate", "held_by_rule") == (1, 0, 1)
 
 
@@ -163,11 +163,9 @@ RESOURCES = (
 )
 
 
-async def test_campaign_resources(sqlite_db: Database) -> None:
-    await seed_resources(sqlite_db)
-    result = await campaign_resources.campaign_resources(
-        sqlite_db, params("2026-11-17", DAY), tz=SHANGHAI, now=NOW
-    )
+async def test_campaign_resources(db: Database) -> None:
+    await seed_resources(db)
+    result = await campaign_resources.campaign_resources(db, params("2026-11-17", DAY), tz=SHANGHAI, now=NOW)
     assert table(result, *RESOURCES) == [
         (1, "Broadband", 4, 3, 1, 125, 5, 0, 120, 3),
         (2, "Upgrade", 1, 1, 0, 3, 0, 3, 0, 0),
@@ -176,26 +174,26 @@ async def test_campaign_resources(sqlite_db: Database) -> None:
     assert totals(result, "target_customers", "reached", "contacts", "frequency_cap_skips") == (5, 4, 128, 3)
     assert result.notes == ()
     only = await campaign_resources.campaign_resources(
-        sqlite_db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI, now=NOW
+        db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI, now=NOW
     )
     assert table(only, *RESOURCES) == [(2, "Upgrade", 1, 1, 0, 3, 0, 3, 0, 0)]
 
 
 async def test_target_count_is_an_estimate_above_the_sample(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await seed_resources(sqlite_db)
+    await seed_resources(db)
     monkeypatch.setattr(targets, "SAMPLE", 2)  # 6 customers: every 3rd id (3 gold, 6 regular)
-    counted = await targets.count_targets(sqlite_db, {1: 'segment == "gold"', 2: "true"}, now=NOW)
+    counted = await targets.count_targets(db, {1: 'segment == "gold"', 2: "true"}, now=NOW)
     assert counted == {1: targets.TargetCount(3, True), 2: targets.TargetCount(6, True)}
-    result = await campaign_resources.campaign_resources(sqlite_db, params(DAY), tz=SHANGHAI, now=NOW)
+    result = await campaign_resources.campaign_resources(db, params(DAY), tz=SHANGHAI, now=NOW)
     assert result.notes == (campaign_resources.NOTE_ESTIMATED,)
 
 
-async def test_target_rules_read_contact_history(sqlite_db: Database) -> None:
-    await add(sqlite_db, customer(1), customer(2))
-    await record_contact(sqlite_db, NewContact(1, Channel.CALL_IN, at=NOW - timedelta(days=2)))
+async def test_target_rules_read_contact_history(db: Database) -> None:
+    await add(db, customer(1), customer(2))
+    await record_contact(db, NewContact(1, Channel.CALL_IN, at=NOW - timedelta(days=2)))
     counted = await targets.count_targets(
-        sqlite_db, {1: "contacts_30d >= 1", 2: "days_since_last_contact > 90"}, now=NOW
+        db, {1: "contacts_30d >= 1", 2: "days_since_last_contact > 90"}, now=NOW
     )
     assert counted == {1: targets.TargetCount(1, False), 2: targets.TargetCount(1, False)}

@@ -59,9 +59,9 @@ async def run(db: Database, *args: str, **kw: object):
     return await STANDARD_REPORTS["queue_performance"].run(db, params(*args, **kw), tz=SHANGHAI)
 
 
-async def test_daily_figures_and_totals(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
-    result = await run(sqlite_db, "2026-11-17", "2026-11-18")
+async def test_daily_figures_and_totals(db: Database) -> None:
+    await seed(db)
+    result = await run(db, "2026-11-17", "2026-11-18")
     assert table(result, "period", "queue", *FIGURES) == [
         ("2026-11-17", "support", 2, 1, 1, 0, 0.5, 0.5, 10.0, 150.0, 40.0),
         ("2026-11-18", "sales", 1, 1, 0, 0, 0.0, 1.0, 5.0, 60.0, 5.0),
@@ -73,9 +73,9 @@ async def test_daily_figures_and_totals(sqlite_db: Database) -> None:
     assert result.chart is not None and result.chart.x == "period"
 
 
-async def test_slots_and_hours_fall_on_local_days_across_midnight(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
-    slots = await run(sqlite_db, "2026-11-17", "2026-11-18", grain=Grain.SLOT15)
+async def test_slots_and_hours_fall_on_local_days_across_midnight(db: Database) -> None:
+    await seed(db)
+    slots = await run(db, "2026-11-17", "2026-11-18", grain=Grain.SLOT15)
     assert table(slots, "period", "queue", "offered", "answered", "abandoned") == [
         ("2026-11-17T23:45", "support", 2, 1, 1),
         ("2026-11-18T00:00", "support", 1, 1, 0),
@@ -83,7 +83,7 @@ async def test_slots_and_hours_fall_on_local_days_across_midnight(sqlite_db: Dat
         ("2026-11-18T10:00", "support", 1, 0, 0),
     ]
     assert slots.columns[0].type is ValueType.DATETIME
-    hours = await run(sqlite_db, "2026-11-17", "2026-11-18", grain=Grain.HOUR)
+    hours = await run(db, "2026-11-17", "2026-11-18", grain=Grain.HOUR)
     assert table(hours, "period", "queue", "offered", "asa") == [
         ("2026-11-17T23:00", "support", 2, 10.0),
         ("2026-11-18T00:00", "sales", 1, 5.0),
@@ -92,25 +92,25 @@ async def test_slots_and_hours_fall_on_local_days_across_midnight(sqlite_db: Dat
     ]
 
 
-async def test_week_and_month_roll_up_days(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
-    weeks = await run(sqlite_db, "2026-11-17", "2026-11-19", grain=Grain.WEEK)
+async def test_week_and_month_roll_up_days(db: Database) -> None:
+    await seed(db)
+    weeks = await run(db, "2026-11-17", "2026-11-19", grain=Grain.WEEK)
     assert table(weeks, "period", "queue", "offered", "answered", "longest_wait") == [
         ("2026-11-16", "sales", 1, 1, 5.0),  # the Monday of the week
         ("2026-11-16", "support", 5, 3, 70.0),
     ]
-    months = await run(sqlite_db, "2026-11-01", "2026-11-30", grain="month")
+    months = await run(db, "2026-11-01", "2026-11-30", grain="month")
     assert table(months, "period", "queue", "offered") == [("2026-11", "sales", 1), ("2026-11", "support", 5)]
 
 
-async def test_range_is_inclusive_local_days_and_queues_filter(sqlite_db: Database) -> None:
-    await seed(sqlite_db)
-    one_day = await run(sqlite_db, "2026-11-18")
+async def test_range_is_inclusive_local_days_and_queues_filter(db: Database) -> None:
+    await seed(db)
+    one_day = await run(db, "2026-11-18")
     assert totals(one_day, "offered", "answered") == (3, 2)
-    support = await run(sqlite_db, "2026-11-17", "2026-11-19", queues=("support",))
+    support = await run(db, "2026-11-17", "2026-11-19", queues=("support",))
     assert {row[1] for row in support.rows} == {"support"}
     assert totals(support, "offered", "answered", "abandoned") == (5, 3, 1)
-    empty = await run(sqlite_db, "2026-12-01")
+    empty = await run(db, "2026-12-01")
     assert empty.rows == [] and totals(empty, "offered", "service_level") == (0, None)
 
 

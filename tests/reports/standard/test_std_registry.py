@@ -27,13 +27,13 @@ def test_the_registry_names_every_standard_report() -> None:
     assert "agents" in STANDARD_REPORTS["agent_performance"].filters
 
 
-async def test_every_label_is_in_both_catalogs(sqlite_db: Database) -> None:
+async def test_every_label_is_in_both_catalogs(db: Database) -> None:
     keys = {f"report.col.pause.{r}" for r in agent_performance.KNOWN_PAUSE_REASONS} | {
         "report.col.pause.other"
     }
     for report in STANDARD_REPORTS.values():
         keys.add(report.title_key)
-        result = await report.run(sqlite_db, params("2026-11-18"), tz=SHANGHAI)
+        result = await report.run(db, params("2026-11-18"), tz=SHANGHAI)
         keys |= {c.label_key for c in result.columns}
         keys |= set(result.notes)
         if result.chart is not None:

@@ -60,12 +60,12 @@ async def seed_tickets(db: Database) -> None:
     )
 
 
-async def test_service_loop(sqlite_db: Database) -> None:
-    await seed_tickets(sqlite_db)
+async def test_service_loop(db: Database) -> None:
+    await seed_tickets(db)
 
     async def run(**kw: object):
         return await service_loop.service_loop(
-            sqlite_db, params(FRIDAY, **kw), tz=SHANGHAI, now=NOW, calendar=ChinaWorkCalendar()
+            db, params(FRIDAY, **kw), tz=SHANGHAI, now=NOW, calendar=ChinaWorkCalendar()
         )
 
     result = await run()
@@ -80,9 +80,9 @@ async def test_service_loop(sqlite_db: Database) -> None:
     assert table(bob, "ticket_kind", "assignee", "opened") == [("complaint", "bob", 1)]
 
 
-async def test_service_loop_runs_on_the_clock(sqlite_db: Database) -> None:
-    await seed_tickets(sqlite_db)
-    result = await STANDARD_REPORTS["service_loop"].run(sqlite_db, params(FRIDAY), tz=SHANGHAI)
+async def test_service_loop_runs_on_the_clock(db: Database) -> None:
+    await seed_tickets(db)
+    result = await STANDARD_REPORTS["service_loop"].run(db, params(FRIDAY), tz=SHANGHAI)
     assert totals(result, "opened", "closed_in_3_working_days") == (5, 2)
 
 
@@ -90,11 +90,11 @@ def session(call: str, at: datetime, nodes: tuple[str, ...], outcome: str, **kw:
     return IvrSessionFact(call, at, at + timedelta(seconds=40), nodes, outcome, **kw)  # type: ignore[arg-type]
 
 
-async def test_ivr_paths(sqlite_db: Database) -> None:
+async def test_ivr_paths(db: Database) -> None:
     at = local("2026-11-18")
     balance = ("main", "billing", "balance")
     await facts(
-        sqlite_db,
+        db,
         *(session(f"s{i}", at, balance, "hung-up", self_service=True) for i in range(3)),
         session("q1", at, ("main", "support"), "queued", queue="support"),
         session("q2", at, ("main", "support"), "queued", queue="support"),
@@ -103,7 +103,7 @@ async def test_ivr_paths(sqlite_db: Database) -> None:
         session("n1", local("2026-11-19"), ("main",), "caller-hung-up"),
     )
     run = STANDARD_REPORTS["ivr_paths"].run
-    result = await run(sqlite_db, params("2026-11-18"), tz=SHANGHAI)
+    result = await run(db, params("2026-11-18"), tz=SHANGHAI)
     columns = (
         "ivr_path",
         "exit_node",
@@ -120,7 +120,7 @@ async def test_ivr_paths(sqlite_db: Database) -> None:
         ("main > support", "support", "caller-hung-up", 1, 1 / 7, 0, 0.0),
     ]
     assert totals(result, *columns[3:]) == (7, 1.0, 3, 3 / 7)
-    support = await run(sqlite_db, params("2026-11-18", queues=("support",)), tz=SHANGHAI)
+    support = await run(db, params("2026-11-18", queues=("support",)), tz=SHANGHAI)
     assert totals(support, "sessions", "self_served") == (2, 0)
 
 
@@ -145,14 +145,14 @@ ABANDON = (
 )
 
 
-async def test_abandon_analysis(sqlite_db: Database) -> None:
+async def test_abandon_analysis(db: Database) -> None:
     day = "2026-11-18"
 
     def gone(hhmm: str, wait: float, position: int, call: str, **kw: object):
         return leg(local(day, hhmm), LegOutcome.ABANDONED, call=call, wait=wait, position=position, **kw)
 
     await facts(
-        sqlite_db,
+        db,
         gone("08:05", 3, 1, "a"),
         gone("08:40", 15, 2, "b"),
         gone("08:50", 45, 3, "c"),
@@ -163,7 +163,7 @@ async def test_abandon_analysis(sqlite_db: Database) -> None:
         leg(local("2026-11-19", "00:01"), LegOutcome.ABANDONED, call="h", wait=20, position=1),
     )
     run = STANDARD_REPORTS["abandon_analysis"].run
-    result = await run(sqlite_db, params(day), tz=SHANGHAI)
+    result = await run(db, params(day), tz=SHANGHAI)
     hours = {row[0]: row[1:] for row in table(result, "hour_of_day", *ABANDON)}
     assert len(hours) == 24
     assert hours["08:00"] == pytest.approx((3, 1, 1 / 3, 21.0, 45.0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0))
@@ -171,5 +171,5 @@ async def test_abandon_analysis(sqlite_db: Database) -> None:
     assert hours["23:00"] == (1, 0, 0.0, 400.0, 400.0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1)
     assert hours["00:00"] == (0, 0, None, None, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     assert totals(result, *ABANDON) == pytest.approx((6, 1, 1 / 6, 125.5, 400.0, *[1] * 12))
-    sales = await run(sqlite_db, params(day, queues=("sales",)), tz=SHANGHAI)
+    sales = await run(db, params(day, queues=("sales",)), tz=SHANGHAI)
     assert totals(sales, "abandoned", "wait_over_5m") == (1, 1)
