@@ -48,6 +48,10 @@ def _desktop_context(request: web.Request) -> dict[str, object]:
     }
 
 
+def _admin_context(request: web.Request) -> dict[str, object]:
+    return {"roles": list(Role)}
+
+
 def _page(template: str, *roles: Role, extra=None):  # type: ignore[no-untyped-def]
     async def view(request: web.Request) -> web.StreamResponse:
         principal = principal_of(request)
@@ -105,5 +109,5 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/agent", _page("agent.html", Role.AGENT, extra=_desktop_context))
     app.router.add_get("/supervisor", _page("supervisor.html", Role.SUPERVISOR, Role.ADMIN))
     app.router.add_get("/supervisor/board.svg", board_svg)
-    app.router.add_get("/admin", _page("admin.html", Role.ADMIN))
+    app.router.add_get("/admin", _page("admin.html", Role.ADMIN, extra=_admin_context))
     app.router.add_get("/analyst", _page("analyst.html", Role.ANALYST, Role.ADMIN))

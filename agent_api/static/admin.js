@@ -8,11 +8,12 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("users")) return;
     const { users } = await api("GET", "/api/admin/users");
     $("users").tBodies[0].replaceChildren(...users.map((u) => el("tr", { onclick: () => {
-      $("edit-username").value = u.username; $("edit-role").value = u.roles[0] || "agent";
+      $("edit-username").value = u.username;
+      for (const box of $("edit-roles").querySelectorAll("input")) box.checked = u.roles.includes(box.value);
       $("edit-extension").value = u.extension;
       $("edit-skills").value = Object.entries(u.skills).map(([k, v]) => `${k}:${v}`).join(",");
     } },
-      el("td", {}, u.username), el("td", {}, u.roles.join(", ")), el("td", {}, u.extension),
+      el("td", {}, u.username), el("td", {}, u.roles.map((r) => t("role." + r)).join(", ")), el("td", {}, u.extension),
       el("td", {}, Object.entries(u.skills).map(([k, v]) => `${k}:${v}`).join(", ")),
       el("td", {}, el("input", { type: "checkbox", checked: u.enabled, onchange: async (ev) => {
         try { await api("PATCH", `/api/admin/users/${encodeURIComponent(u.username)}`, { enabled: ev.target.checked }); } catch (e) { alert(e.message); loadUsers(); }
@@ -41,6 +42,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("audit").tBodies[0].replaceChildren(...entries.slice(0, 50).map((e) => el("tr", {},
       el("td", {}, e.at.slice(0, 19).replace("T", " ")), el("td", {}, e.actor), el("td", {}, e.action), el("td", {}, e.target))));
   }
+  // A user may hold several roles (a team leader who also takes calls: agent and supervisor).
+  const pickedRoles = (id) => [...$(id).querySelectorAll("input:checked")].map((box) => box.value);
   function parseSkills(text) {
     const skills = {};
     for (const part of text.split(",")) {
@@ -52,7 +55,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const edit = $("user-edit-form");
   if (edit) edit.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const body = { roles: [$("edit-role").value] };
+    const body = {};
+    if (pickedRoles("edit-roles").length) body.roles = pickedRoles("edit-roles");
     if ($("edit-extension").value) body.extension = $("edit-extension").value;
     if ($("edit-skills").value) body.skills = parseSkills($("edit-skills").value);
     try {
@@ -66,7 +70,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const skills = parseSkills($("new-skills").value);
     try {
       await api("POST", "/api/admin/users", { username: $("new-username").value, password: $("new-password").value,
-        roles: [$("new-role").value], extension: $("new-extension").value, skills });
+        roles: pickedRoles("new-roles"), extension: $("new-extension").value, skills });
       form.reset(); $("user-result").textContent = "✓"; loadUsers();
     } catch (e) { $("user-result").textContent = e.message; }
   });

@@ -33,14 +33,15 @@ TABLET = {"width": 768, "height": 1024}
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-async def _page(browser: Any, base: str, username: str, viewport: dict[str, int]) -> Any:
+async def _page(browser: Any, base: str, user: str, viewport: dict[str, int], *, live: bool = True) -> Any:
     page = await (await browser.new_context(viewport=viewport)).new_page()
     await page.goto(base + "/login")
-    await page.fill("#username", username)
+    await page.fill("#username", user)
     await page.fill("#password", "demo")
     await page.click("#login-submit")
     await page.wait_for_url(lambda url: "/login" not in url)
-    await page.wait_for_selector("#ws-status.ok")
+    if live:  # the pages with a socket
+        await page.wait_for_selector("#ws-status.ok")
     return page
 
 
@@ -303,5 +304,27 @@ async def test_a_wrap_up_being_filled_in_is_not_replaced_by_the_next_call(tmp_pa
         await page.click("#wrapup-save")
         await page.wait_for_selector("#agent-note:has-text('a2')")
         assert await page.locator("#wrapup").is_hidden()
+    finally:
+        await stack.stop()
+
+
+async def test_an_admin_gives_a_user_several_roles(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await _page(browser, stack.base_url, "admin", TABLET, live=False)
+        await page.click("#users tr:has-text('agent1001')")
+        assert await page.is_checked("#edit-roles input[value='agent']")
+        assert not await page.is_checked("#edit-roles input[value='supervisor']")
+        await page.check("#edit-roles input[value='supervisor']")  # a team leader who takes calls
+        await page.click("#user-edit-form button")
+        await page.wait_for_selector("#users tr:has-text('agent1001') td:text-is('坐席, 班长')")
+        await page.fill("#new-username", "wang.fang")
+        await page.fill("#new-password", "a-long-password")
+        await page.uncheck("#new-roles input[value='agent']")
+        await page.check("#new-roles input[value='analyst']")
+        await page.click("#user-form button")
+        await page.wait_for_selector("#users tr:has-text('wang.fang') td:text-is('分析员')")
+        assert await page.evaluate(OVERFLOW) <= 0
+        await page.screenshot(path=str(ARTIFACTS / "admin-roles-tablet.png"), full_page=True)
     finally:
         await stack.stop()
