@@ -132,7 +132,7 @@ async def test_every_source_and_field_runs(db: Database, source: str) -> None:
 
 
 async def test_pages_are_stable_and_match_the_stream(db: Database) -> None:
-    await seed(db)
+    await seed(db, days=10)
     d = definition(
         "calls", [{"field": "day"}, "queue", "agent"], [{"fn": "count"}, {"fn": "sum", "field": "talk_s"}]
     )
@@ -149,7 +149,7 @@ async def test_pages_are_stable_and_match_the_stream(db: Database) -> None:
 
 
 async def test_order_and_limit(db: Database) -> None:
-    await seed(db)
+    await seed(db, days=5)
     d = definition("calls", ["agent"], [{"fn": "count"}], order=[{"by": "count", "desc": True}], limit=3)
     result = await run_report(db, d, tz=SHANGHAI, page_size=2)
     assert result.total_rows == 3
