@@ -33,6 +33,11 @@ class Seeded:
     contacts: int
 
 
+def local(text: str) -> datetime:
+    """An instant given in Shanghai local time: '2026-11-08T08:00'."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
 def quarter(rng: random.Random, most: int) -> float:
     """Seconds in quarter steps: exact in binary, so sums in any order are equal."""
     return rng.randrange(0, most * 4) / 4
