@@ -55,7 +55,6 @@ NUMERIC_AGGREGATIONS = frozenset(
 )
 TEXT_AGGREGATIONS = frozenset({Aggregation.COUNT_DISTINCT})
 _NONE: frozenset[Aggregation] = frozenset()
-NUMERIC_TYPES = frozenset({ValueType.INT, ValueType.FLOAT, ValueType.SECONDS, ValueType.PERCENT})
 
 
 @dataclass(frozen=True, slots=True)

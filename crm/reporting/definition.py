@@ -141,6 +141,34 @@ class ReportDefinition:
         return data
 
 
+def operators_for(field: Field) -> frozenset[Operator]:
+    if field.flag:
+        return FLAG_OPERATORS
+    return TEXT_OPERATORS if field.type is ValueType.TEXT else NUMBER_OPERATORS
+
+
+def describe_sources() -> dict[str, Any]:
+    """The catalog as JSON for a report builder: per source its time field, grains and fields
+    (type, whether a dimension, the aggregations and filter operators allowed)."""
+    return {
+        source.name: {
+            "time_field": source.time_field,
+            "grains": [g.value for g in source.time.grains],
+            "fields": {
+                f.name: {
+                    "type": f.type.value,
+                    "flag": f.flag,
+                    "dimension": f.dimension,
+                    "aggregations": sorted(a.value for a in f.aggregations),
+                    "operators": sorted(o.value for o in operators_for(f)) if f.filter else [],
+                }
+                for f in source.fields.values()
+            },
+        }
+        for source in SOURCES.values()
+    }
+
+
 _TOP_KEYS = {"source", "date_from", "date_to", "dimensions", "measures", "filters", "order", "limit"}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crm.db import Database
 from crm.models import Contact
-from crm.reporting.definition import InvalidReportDefinition, parse_definition
+from crm.reporting.definition import InvalidReportDefinition, describe_sources, parse_definition
 from crm.reporting.query import run_report
 from tests.reports.custom.seed import SHANGHAI, seed
 
@@ -102,6 +102,23 @@ def test_bad_definitions_are_refused_naming_the_place(data: dict[str, Any], path
     assert caught.value.path == path
     assert words in str(caught.value)
     assert str(caught.value).startswith(path)
+
+
+def test_the_catalog_as_a_builder_sees_it() -> None:
+    sources = describe_sources()
+    assert sorted(sources) == ["agent_states", "answers", "calls", "contacts", "offers", "tickets"]
+    calls = sources["calls"]
+    assert calls["time_field"] == "day" and calls["grains"] == ["hour", "day", "week", "month"]
+    assert calls["fields"]["talk_s"] == {
+        "type": "seconds",
+        "flag": False,
+        "dimension": False,
+        "aggregations": ["avg", "count_distinct", "max", "min", "sum"],
+        "operators": ["between", "eq", "ge", "gt", "in", "le", "lt", "ne", "not_in"],
+    }
+    assert calls["fields"]["within_sl"]["operators"] == ["eq", "ne"]
+    assert sources["offers"]["fields"]["outcome"]["operators"] == ["contains", "eq", "in", "ne", "not_in"]
+    assert all("name" not in s["fields"] and "phone" not in s["fields"] for s in sources.values())
 
 
 def test_not_an_object() -> None:
