@@ -47,6 +47,17 @@ def format_value(value: Any, kind: ValueType) -> str:
     return str(value)
 
 
+def display(value: Any, column: ResultColumn, translate: Translate) -> str:
+    """A cell as shown: formatted, and a known code of a dimension (complaint, call_in) in words."""
+    text = format_value(value, column.type)
+    if column.type is ValueType.TEXT and column.role is ColumnRole.DIMENSION and text:
+        key = f"report.value.{text}"
+        shown = translate(key)
+        if shown != key:
+            return shown
+    return text
+
+
 def column_label(column: ResultColumn, translate: Translate) -> str:
     """The catalog's text for the column; a key missing from the catalog shows the column's name."""
     if column.label_key:
@@ -70,10 +81,11 @@ class TableView:
 
 
 def table_view(result: ReportResult, translate: Translate) -> TableView:
-    kinds = [c.type for c in result.columns]
-
     def cells(row: Sequence[Any]) -> tuple[Cell, ...]:
-        return tuple(Cell(format_value(v, k), k in NUMERIC, v) for v, k in zip(row, kinds, strict=False))
+        return tuple(
+            Cell(display(v, c, translate), c.type in NUMERIC, v)
+            for v, c in zip(row, result.columns, strict=False)
+        )
 
     totals = None
     if result.totals is not None:
@@ -116,15 +128,15 @@ def chart_svg(result: ReportResult, translate: Translate, title: str) -> str:
     kind = result.columns[measures[0]].type
     measures = [m for m in measures if result.columns[m].type is kind]  # one value axis, one unit
     fmt = _axis_format(kind)
-    x_kind = result.columns[x].type
+    x_column = result.columns[x]
     categories: list[str] = []
     for row in result.rows:
-        name = format_value(row[x], x_kind)
+        name = display(row[x], x_column, translate)
         if name not in categories:
             categories.append(name)
     split = _splitting_dimension(result, x) if len(categories) < len(result.rows) else None
     if split is not None:
-        series = _split_series(result, x, split, measures[0], categories)
+        series = _split_series(result, x, split, measures[0], categories, translate)
         stacked = spec.kind is not ChartKind.LINE and kind not in (ValueType.PERCENT, ValueType.SECONDS)
         title = f"{title} · {column_label(result.columns[measures[0]], translate)}"
     else:
@@ -133,7 +145,7 @@ def chart_svg(result: ReportResult, translate: Translate, title: str) -> str:
         for m in measures:
             values: list[float | None] = [None] * len(categories)
             for row in result.rows:
-                slot = index[format_value(row[x], x_kind)]
+                slot = index[display(row[x], x_column, translate)]
                 if values[slot] is None:
                     values[slot] = _number(row[m])
             series.append(Series(column_label(result.columns[m], translate), tuple(values)))
@@ -181,17 +193,17 @@ def _splitting_dimension(result: ReportResult, x: int) -> int | None:
 
 
 def _split_series(
-    result: ReportResult, x: int, split: int, measure: int, categories: list[str]
+    result: ReportResult, x: int, split: int, measure: int, categories: list[str], translate: Translate
 ) -> list[Series]:
-    x_kind, split_kind = result.columns[x].type, result.columns[split].type
+    x_column, split_column = result.columns[x], result.columns[split]
     index = {name: i for i, name in enumerate(categories)}
     by_split: dict[str, list[float | None]] = {}
     for row in result.rows:
-        key = format_value(row[split], split_kind) or "—"
+        key = display(row[split], split_column, translate) or "—"
         values = by_split.setdefault(key, [None] * len(categories))
         value = _number(row[measure])
         if value is not None:
-            slot = index[format_value(row[x], x_kind)]
+            slot = index[display(row[x], x_column, translate)]
             values[slot] = (values[slot] or 0.0) + value
     ranked = sorted(by_split.items(), key=lambda item: -sum(v or 0.0 for v in item[1]))
     kept = ranked[: MAX_SPLIT_SERIES - 1] if len(ranked) > MAX_SPLIT_SERIES else ranked

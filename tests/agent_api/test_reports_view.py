@@ -64,6 +64,21 @@ def test_the_totals_row_is_named_and_numbers_are_right_aligned():
     assert table.rows[0][1].numeric and not table.rows[0][0].numeric
 
 
+def test_known_codes_of_a_dimension_are_shown_in_words_and_others_as_they_are():
+    result = ReportResult(
+        columns=(
+            ResultColumn("ticket_kind", ValueType.TEXT, D, "report.col.ticket_kind"),
+            ResultColumn("assignee", ValueType.TEXT, D, "report.col.assignee"),
+            ResultColumn("opened", ValueType.INT, M, "report.col.opened"),
+        ),
+        rows=[("complaint", "li.na", 3)],
+    )
+    words = {"report.value.complaint": "投诉"}
+    table = table_view(result, lambda key: words.get(key, key))
+    assert [c.text for c in table.rows[0]] == ["投诉", "li.na", "3"]
+    assert table.rows[0][0].raw == "complaint"
+
+
 def parse(svg: str) -> ET.Element:
     return ET.fromstring(svg)  # well-formed, or this raises
 
