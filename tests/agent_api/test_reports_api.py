@@ -403,3 +403,16 @@ async def test_the_standard_page_renders_the_figures_the_totals_and_a_chart(repo
     index = await (await reports.client.get("/reports")).text()
     for name in STANDARD:
         assert f'href="/reports/{name}"' in index
+
+
+async def test_every_standard_report_exports_in_both_formats(reports: Stack):
+    await login(reports.client, "supervisor")
+    for name in STANDARD:
+        for fmt, magic in (("csv", b"\xef\xbb\xbf"), ("xlsx", b"PK")):
+            response = await reports.client.get(
+                f"/api/reports/standard/{name}/export?{RANGE}&grain=hour&format={fmt}"
+            )
+            assert response.status == 200, (name, fmt, await response.text())
+            assert (await response.read()).startswith(magic), (name, fmt)
+    exported = await audit_log.entries(reports.db, action="report-export")
+    assert len(exported) == 2 * len(STANDARD)
