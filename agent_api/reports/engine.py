@@ -30,16 +30,14 @@ from crm.errors import NotFound
 from crm.reporting import export, query, saved
 from crm.reporting.catalog import SOURCES
 from crm.reporting.definition import (
-    FLAG_OPERATORS,
-    NUMBER_OPERATORS,
-    TEXT_OPERATORS,
     InvalidReportDefinition,
     Operator,
     ReportDefinition,
+    operators_for,
     parse_definition,
 )
 from crm.reporting.plans import result_columns
-from crm.reporting.results import ReportResult, ResultColumn, ValueType
+from crm.reporting.results import ReportResult, ResultColumn
 from crm.reporting.saved import InvalidSavedReport
 from crm.reporting.standard import STANDARD_REPORTS
 from crm.reporting.standard.params import Grain as StandardGrain
@@ -83,13 +81,7 @@ class CrmReportEngine:
         for source in SOURCES.values():
             fields = []
             for f in source.fields.values():
-                ops = (
-                    FLAG_OPERATORS
-                    if f.flag
-                    else TEXT_OPERATORS
-                    if f.type is ValueType.TEXT
-                    else NUMBER_OPERATORS
-                )
+                ops = operators_for(f) if f.filter else frozenset()
                 fields.append(
                     CatalogField(
                         name=f.name,
