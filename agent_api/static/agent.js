@@ -113,7 +113,7 @@ document.addEventListener("DOMContentLoaded", () => {
         recordingToggle(p)),
       recordingErrors.has(p.call_id) ? el("p", { class: "recording-error error", role: "alert" }, recordingErrors.get(p.call_id)) : null,
       el("h3", {}, t("pop.tickets")),
-      el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${k.status}, ${k.sla})`))),
+      el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${t("ticket.status." + k.status)}, ${t("sla." + k.sla)})`))),
       el("h3", {}, t("pop.contacts")),
       el("ul", { class: "contacts" }, (p.contacts || []).map((x) => el("li", {}, `${x.at.slice(0, 16).replace("T", " ")} ${x.channel} ${x.disposition} ${x.note}`))),
       el("h3", {}, t("pop.offers")),

@@ -60,7 +60,8 @@ async def test_the_wrap_up_updates_and_resolves_a_ticket_the_pop_showed(tmp_path
         )
         page = await _agent_ready(browser, stack)
         stack.ring("t1")
-        await page.wait_for_selector(f"article.pop[data-call='t1'] .tickets li:has-text('{ref.number}')")
+        shown = page.locator(f"article.pop[data-call='t1'] .tickets li:has-text('{ref.number}')")
+        assert "(待处理, 时限内)" in (await shown.text_content() or "")  # status and SLA in words
         stack.hang_up("t1")
         await page.wait_for_selector("#wrapup:not([hidden]) #ticket-update:not([hidden])")
         await page.check("#update-ticket")
