@@ -33,6 +33,21 @@ MEDIA_TYPES = {
 }
 
 
+# Reports are aggregates and the catalog holds no names or numbers; a questionnaire's free-text
+# answer is the one dimension where a customer may have written something personal.
+FREE_TEXT_DIMENSIONS = frozenset({"answer"})
+
+
+def personal_data(definition: Mapping[str, Any] | None) -> bool:
+    """Whether a custom export may carry personal data, for the audit log's data-protection filter."""
+    dimensions = (definition or {}).get("dimensions") or []
+    return any(
+        (d if isinstance(d, str) else d.get("field") if isinstance(d, Mapping) else None)
+        in FREE_TEXT_DIMENSIONS
+        for d in dimensions
+    )
+
+
 @dataclasses.dataclass(eq=False)
 class Reports:
     engine: ReportEngine
@@ -102,7 +117,14 @@ async def export_response(
     else:
         custom_columns, rows = await reports.engine.custom_rows(definition)
         columns = custom_labels(custom_columns, raw_definition or {}, lambda key: translate(language, key))
-    await audit(request, me.username, "report-export", target, **detail)
+    await audit(
+        request,
+        me.username,
+        "report-export",
+        target,
+        **detail,
+        personal_data=personal_data(raw_definition) if result is None else False,
+    )
     headers = {
         "Content-Disposition": _disposition(stem, fmt.value, title),
         "Cache-Control": "private, no-store",

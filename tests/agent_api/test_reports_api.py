@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agent_api.reports.service import personal_data
 from crm import accounts
 from crm import audit as audit_log
 from crm.kinds import Role
@@ -205,6 +206,7 @@ async def test_a_standard_export_streams_the_table_as_csv_and_is_audited(reports
     assert entries[0].actor == "supervisor"
     assert entries[0].target == "standard:queue_performance"
     assert entries[0].detail["format"] == "csv" and entries[0].detail["from"] == DAY
+    assert entries[0].detail["personal_data"] is False  # aggregates only
 
 
 async def test_an_xlsx_export_is_a_workbook_with_the_figures_and_is_audited(reports: Stack):
@@ -306,6 +308,7 @@ async def test_a_custom_export_streams_every_row_and_is_audited(reports: Stack):
     entry = (await audit_log.entries(reports.db, action="report-export"))[0]
     assert (entry.actor, entry.target) == ("ana", "custom:calls")
     assert entry.detail["definition"]["source"] == "calls"
+    assert entry.detail["personal_data"] is False
 
 
 async def test_a_saved_report_is_shared_scheduled_run_exported_and_kept_to_its_owner(reports: Stack):
@@ -416,3 +419,9 @@ async def test_every_standard_report_exports_in_both_formats(reports: Stack):
             assert (await response.read()).startswith(magic), (name, fmt)
     exported = await audit_log.entries(reports.db, action="report-export")
     assert len(exported) == 2 * len(STANDARD)
+
+
+def test_an_export_grouped_by_free_text_answers_is_marked_as_personal_data():
+    assert personal_data({"dimensions": [{"field": "answer"}, "campaign"]}) is True
+    assert personal_data({"dimensions": ["campaign", {"field": "day", "grain": "week"}]}) is False
+    assert personal_data(None) is False
