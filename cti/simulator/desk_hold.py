@@ -153,33 +153,36 @@ async def caller_held(sim: SwitchSimulator, leg: Leg) -> None:
 
 
 async def caller_resumed(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
-    """hotline-resume: Bridge() with the agent's leg; it ends the agent's leg after the bridge
-    (no F option); BRIDGERESULT other than SUCCESS sends the caller back to the queue."""
+    """hotline-resume: Bridge(agent,x) — the agent's leg is hung up when the bridge ends; no
+    bridge (the leg is gone) lets the leg go and sends the caller back to the queue."""
     from cti.simulator.bridge import bridged
 
     caller = leg.channel
     goto(caller, RESUME_CONTEXT, "s")
     agent_name = caller.variables.get("HOTLINE_HOLD_AGENT", "")
     set_var(sim, caller, 1, "HOTLINE_HOLD_STATE", "resumed")
-    sim.newexten(caller, 2, "Bridge", agent_name)
+    set_var(sim, caller, 2, "BRIDGERESULT", "")
+    sim.newexten(caller, 3, "Bridge", f"{agent_name},x")
     agent_leg = sim.legs.get(agent_name)
     taken = agent_leg.taken if agent_leg is not None else None
     if agent_leg is None or taken is None or taken.done() or agent_leg.gone.done():
-        sim.varset(caller, "BRIDGERESULT", "NONEXISTENT")
-        sim.newexten(caller, 3, "GotoIf", "1?requeue")
-        _requeue(sim, caller, 5)
+        # "Bridge failed because channel … does not exist": BRIDGERESULT is left as it was.
+        sim.newexten(caller, 4, "GotoIf", "1?requeue")
+        sim.newexten(caller, 6, "SoftHangup", agent_name)
+        _soft_hangup(sim, agent_name)
+        _requeue(sim, caller, 7)
     taken.set_result(None)
     _yank(sim, agent_leg.channel)
     outcome = await bridged(sim, leg, agent_leg.channel, record, None)
-    if outcome == "redirect":
-        target = leg.take_redirect()
-        if target is not None:
-            raise Redirected(target)
     if caller.hung_up:
         return
     sim.varset(caller, "BRIDGERESULT", "SUCCESS")
-    sim.newexten(caller, 3, "GotoIf", "0?requeue")
-    sim.newexten(caller, 4, "Hangup", "")
+    if outcome == "redirect":  # held again: Bridge() returns and the Redirect takes over
+        target = leg.take_redirect()
+        if target is not None:
+            raise Redirected(target)
+    sim.newexten(caller, 4, "GotoIf", "0?requeue")
+    sim.newexten(caller, 5, "Hangup", "")
     ended(sim, leg, cause=16)
 
 

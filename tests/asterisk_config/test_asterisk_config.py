@@ -230,10 +230,18 @@ def test_desktop_hold_contexts_bound_the_hold_and_leave_nobody_stranded(tree: Co
     settings = {key: value for key, value, _ in tree.named("extensions.conf", "globals")[0].items}
     assert int(settings["HOTLINE_HOLD_AGENT_MAX_S"]) > int(settings["HOTLINE_HOLD_MAX_S"]) > 0
     resume = of(RESUME_CONTEXT, "s")
-    assert resume[:2] == ["Set(HOTLINE_HOLD_STATE=resumed)", f"Bridge({agent})"]
-    assert resume[2] == 'GotoIf($["${BRIDGERESULT}" != "SUCCESS"]?requeue)'
+    # x: the agent's leg must not go back to its Wait after the bridge; BRIDGERESULT is reset
+    # because Bridge() leaves it untouched when the agent's leg does not exist.
+    assert resume[:5] == [
+        "Set(HOTLINE_HOLD_STATE=resumed)",
+        "Set(BRIDGERESULT=)",
+        f"Bridge({agent},x)",
+        'GotoIf($["${BRIDGERESULT}" != "SUCCESS"]?requeue)',
+        "Hangup()",
+    ]
     [requeue] = [s for s in steps if s.context == RESUME_CONTEXT and s.label == "requeue"]
-    assert f"{requeue.app}({requeue.args})" == "Goto(hotline-requeue,s,1)"
+    assert f"{requeue.app}({requeue.args})" == f"SoftHangup({agent})"
+    assert resume[-1] == "Goto(hotline-requeue,s,1)"
 
 
 def test_spy_accepts_listen_whisper_and_barge_only(tree: ConfTree) -> None:
