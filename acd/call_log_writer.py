@@ -120,17 +120,22 @@ class CallLogWriter:
             self._wake.set()
 
     async def _fold(self, subscription: Subscription) -> None:
+        # Time limits are checked once per interval, not per event: a scan of every call followed.
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while True:
             try:
                 async with asyncio.timeout(self._every):
                     event = await subscription.get()
             except TimeoutError:
+                pass
+            else:
+                self._add(self._feed(event))
+                while subscription.pending():
+                    self._add(self._feed(subscription.get_nowait()))
+            if loop.time() - checked >= self._every:
+                checked = loop.time()
                 self._add(self.call_log.advance(self._clock()))
-                continue
-            self._add(self._feed(event))
-            while subscription.pending():
-                self._add(self._feed(subscription.get_nowait()))
-            self._add(self.call_log.advance(self._clock()))
 
     async def _write_loop(self) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -100,3 +101,23 @@ async def test_a_failed_write_is_retried_then_given_up(
     await writer.drained()
     await writer.stop()
     assert writer.lost == 1
+
+
+async def test_a_leg_waiting_for_a_wrap_up_is_written_when_the_limit_passes(sqlite_db: Database) -> None:
+    now = [t(60)]
+    bus = EventBus()
+    writer = CallLogWriter(bus, sqlite_db, tz=SHANGHAI, clock=lambda: now[0], write_every_s=0.02)
+    await writer.start()
+    bus.publish(CallQueued(t(0), "c1", "support", 1))
+    bus.publish(CallAnswered(t(5), "c1", "PJSIP/1001", "support", wait_seconds=5.0))
+    bus.publish(CallEnded(t(50), "c1", EndCause.NORMAL, talk_seconds=45.0))
+    await writer.drained()
+    assert await count(sqlite_db, QueueLegRow) == 0  # the agent may still wrap up
+    now[0] = t(50 + 900)
+    for _ in range(250):  # the writer checks its time limits every interval
+        if writer.written:
+            break
+        await asyncio.sleep(0.02)
+    assert await count(sqlite_db, QueueLegRow) == 1
+    await writer.stop()
+    assert writer.call_log.calls_followed == 0
