@@ -48,6 +48,11 @@ def _desktop_context(request: web.Request) -> dict[str, object]:
     }
 
 
+def _board_context(request: web.Request) -> dict[str, object]:
+    """The reasons a supervisor may pause an agent with: the site's, as on the agent's page."""
+    return {"pause_reasons": sorted(services(request).acd.config.all_reason_codes - ACD_REASONS)}
+
+
 def _admin_context(request: web.Request) -> dict[str, object]:
     return {"roles": list(Role)}
 
@@ -107,7 +112,8 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_get("/lang/{lang}", switch_language)
     app.router.add_get("/agent", _page("agent.html", Role.AGENT, extra=_desktop_context))
-    app.router.add_get("/supervisor", _page("supervisor.html", Role.SUPERVISOR, Role.ADMIN))
+    board = _page("supervisor.html", Role.SUPERVISOR, Role.ADMIN, extra=_board_context)
+    app.router.add_get("/supervisor", board)
     app.router.add_get("/supervisor/board.svg", board_svg)
     app.router.add_get("/admin", _page("admin.html", Role.ADMIN, extra=_admin_context))
     app.router.add_get("/analyst", _page("analyst.html", Role.ANALYST, Role.ADMIN))

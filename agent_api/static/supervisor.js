@@ -44,15 +44,17 @@ document.addEventListener("DOMContentLoaded", () => {
       el("tr", { "data-queue": q.queue }, el("td", {}, q.queue), el("td", { class: "waiting" }, q.waiting),
         el("td", { "data-seconds": q.longest_wait_s, "data-grows": q.waiting > 0 }, fmtSeconds(q.longest_wait_s)), el("td", { class: q.service_level < 0.8 ? "bad" : "" }, pct(q.service_level)),
         el("td", {}, pct(q.abandon_rate)))));
+    // body may be a function: read at the click (the force-pause reason chosen then).
     const agentAction = (agent, path, body) => async () => {
-      try { await api("POST", `/api/supervisor/agents/${encodeURIComponent(agent)}/${path}`, body); } catch (e) { alert(e.message); }
+      const sent = typeof body === "function" ? body() : body;
+      try { await api("POST", `/api/supervisor/agents/${encodeURIComponent(agent)}/${path}`, sent); } catch (e) { alert(e.message); }
     };
     $("agents").tBodies[0].replaceChildren(...board.agents.map((a) =>
       el("tr", { "data-agent": a.agent }, el("td", {}, a.name), el("td", { class: "state-" + a.state }, t("state." + a.state), a.reason ? ` (${a.reason})` : ""),
         el("td", { "data-seconds": a.seconds_in_state, "data-grows": true }, fmtSeconds(a.seconds_in_state)),
         el("td", {},
           ["listen", "whisper", "barge"].map((m) => el("button", { type: "button", onclick: agentAction(a.agent, "spy", { mode: m }) }, t("supervisor." + m))),
-          el("button", { type: "button", onclick: agentAction(a.agent, "pause", { reason: "meeting" }) }, t("supervisor.force_pause")),
+          el("button", { type: "button", onclick: agentAction(a.agent, "pause", () => ({ reason: $("force-reason").value })) }, t("supervisor.force_pause")),
           el("button", { type: "button", onclick: agentAction(a.agent, "logout") }, t("supervisor.force_logout"))))));
     $("marketing").replaceChildren(...board.marketing.map((m) =>
       el("p", { class: "marketing-line", "data-group": m.group },

@@ -23,7 +23,7 @@ from crm.models import Answer, Ticket
 from crm.tickets import NewTicket
 from cti.events import CallAnswered, CallRinging
 from cti.switch import OriginateResult
-from tests.agent_api.stack import CUSTOMER_NAME, Stack
+from tests.agent_api.stack import CUSTOMER_NAME, Stack, login
 from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -327,5 +327,23 @@ async def test_an_admin_gives_a_user_several_roles(tmp_path, browser):
         await page.wait_for_selector("#users tr:has-text('wang.fang') td:text-is('分析员')")
         assert await page.evaluate(OVERFLOW) <= 0
         await page.screenshot(path=str(ARTIFACTS / "admin-roles-tablet.png"), full_page=True)
+    finally:
+        await stack.stop()
+
+
+async def test_the_supervisor_force_pauses_an_agent_with_the_chosen_reason(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        csrf = await login(stack.client, "agent1001")
+        await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
+        page = await _page(browser, stack.base_url, "supervisor", TABLET)
+        row = page.locator("tr[data-agent='agent1001']")
+        await row.wait_for()
+        await page.select_option("#force-reason", "training")
+        async with page.expect_response(lambda r: r.url.endswith("/agent1001/pause")) as answer:
+            await row.locator("button:text-is('强制小休')").click()
+        assert (await answer.value).status == 204
+        record = stack.acd.states.get("agent1001")
+        assert (str(record.state), record.reason) == ("paused", "training")
     finally:
         await stack.stop()
