@@ -347,3 +347,18 @@ async def test_the_supervisor_force_pauses_an_agent_with_the_chosen_reason(tmp_p
         assert (str(record.state), record.reason) == ("paused", "training")
     finally:
         await stack.stop()
+
+
+async def test_a_disabled_agents_page_goes_back_to_the_login_form(tmp_path, browser):
+    stack = await Stack(tmp_path).start()
+    try:
+        page = await _agent_ready(browser, stack)
+        csrf = await login(stack.client, "admin")
+        off = await stack.client.patch(
+            "/api/admin/users/agent1001", json={"enabled": False}, headers={"X-CSRF-Token": csrf}
+        )
+        assert off.status == 200
+        await page.wait_for_url(lambda url: url.endswith("/login"))
+        assert str(stack.acd.states.get("agent1001").state) == "logged-out"
+    finally:
+        await stack.stop()
