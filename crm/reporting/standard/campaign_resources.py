@@ -3,7 +3,9 @@ how many remain, its contacts per channel in the range, and the offers a frequen
 
 Target customers come from crm.reporting.standard.targets (exact up to its sample size, an
 estimate above it, flagged by a note). Reached counts over the campaign's life up to the end of
-the range; contacts and skips count within the range. See docs/reports-standard.md.
+the range; contacts and skips count within the range. A campaign's contacts are its
+presentations (an offer made on a call) and the contacts stored under the campaign (an SMS
+notice), each counted once. See docs/reports-standard.md.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from crm.db import Database, utcnow
 from crm.kinds import Channel
-from crm.models import Campaign, OfferPresentation
+from crm.models import Campaign, Contact, OfferPresentation
 from crm.reporting.results import ChartKind, ChartSpec, ReportResult, ValueType
 from crm.reporting.standard.base import dimension, measure
 from crm.reporting.standard.params import ReportParams
@@ -36,7 +38,7 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
 async def campaign_resources(
     db: Database, params: ReportParams, *, tz: tzinfo, now: datetime
 ) -> ReportResult:
-    _, end = params.utc_bounds(tz)
+    start, end = params.utc_bounds(tz)
     as_of = min(now, end)
     campaigns_query = select(Campaign.id, Campaign.name, Campaign.kind, Campaign.status, Campaign.target_rule)
     if params.campaign_ids:
@@ -52,6 +54,20 @@ async def campaign_resources(
         .where(C.day.between(params.day_from, params.day_to))
         .group_by(C.campaign_id, C.channel)
     )
+    # An offer made on a call is a contact of its campaign, though the call's contact row names
+    # no campaign; a campaign contact that also has a presentation is counted once.
+    in_range = (P.presented_at >= start, P.presented_at < end)
+    presented_query = (
+        select(P.campaign_id, P.channel, func.count().label("contacts"))
+        .where(*in_range)
+        .group_by(P.campaign_id, P.channel)
+    )
+    overlap_query = (
+        select(P.campaign_id, Contact.channel, func.count().label("contacts"))
+        .join(Contact, Contact.id == P.contact_id)
+        .where(*in_range, Contact.campaign_id == P.campaign_id)
+        .group_by(P.campaign_id, Contact.channel)
+    )
     skips_query = (
         select(H.campaign_id, func.count().label("skips"))
         .where(
@@ -64,13 +80,17 @@ async def campaign_resources(
     if params.campaign_ids:
         reached_query = reached_query.where(P.campaign_id.in_(params.campaign_ids))
         contacts_query = contacts_query.where(C.campaign_id.in_(params.campaign_ids))
+        presented_query = presented_query.where(P.campaign_id.in_(params.campaign_ids))
+        overlap_query = overlap_query.where(P.campaign_id.in_(params.campaign_ids))
         skips_query = skips_query.where(H.campaign_id.in_(params.campaign_ids))
     async with db.read() as session:
         campaigns = (await session.execute(campaigns_query.order_by(Campaign.id))).all()
         reached = dict((await session.execute(reached_query)).all())
         contacts: dict[int, dict[str, int]] = {}
-        for row in await session.execute(contacts_query):
-            contacts.setdefault(row.campaign_id, {})[row.channel] = row.contacts
+        for query, sign in ((contacts_query, 1), (presented_query, 1), (overlap_query, -1)):
+            for row in await session.execute(query):
+                per_channel = contacts.setdefault(row.campaign_id, {})
+                per_channel[row.channel] = per_channel.get(row.channel, 0) + sign * row.contacts
         skips = dict((await session.execute(skips_query)).all())
     targets = await count_targets(db, {c.id: c.target_rule for c in campaigns}, now=as_of)
 
@@ -78,7 +98,7 @@ async def campaign_resources(
     for c in campaigns:
         target = targets[c.id].customers
         hit = reached.get(c.id, 0)
-        per_channel = [contacts.get(c.id, {}).get(channel, 0) for channel in CHANNELS]
+        per_channel = [max(contacts.get(c.id, {}).get(channel, 0), 0) for channel in CHANNELS]
         rows.append(
             (
                 c.id,

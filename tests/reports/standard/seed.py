@@ -71,14 +71,9 @@ def campaign(id_: int, name: str, kind: str = "marketing", **kw: Any) -> Campaig
 def presentation(
     campaign_id: int, customer_id: int, agent: str | None, at: datetime, outcome: str | None = None, **kw: Any
 ) -> OfferPresentation:
+    kw.setdefault("channel", "call_in")
     return OfferPresentation(
-        campaign_id=campaign_id,
-        customer_id=customer_id,
-        agent=agent,
-        channel="call_in",
-        presented_at=at,
-        outcome=outcome,
-        **kw,
+        campaign_id=campaign_id, customer_id=customer_id, agent=agent, presented_at=at, outcome=outcome, **kw
     )
 
 

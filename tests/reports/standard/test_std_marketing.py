@@ -119,6 +119,9 @@ async def seed_resources(db: Database) -> None:
         presentation(1, 3, "alice", local("2026-11-25")),  # after the range: not yet reached
         presentation(2, 6, "bob", AT),
     )
+    # An outbound campaign call: a contact stored under the campaign and the offer made on it.
+    called = await record_contact(db, NewContact(1, Channel.CALL_OUT, at=AT, campaign_id=1), tz=SHANGHAI)
+    await add(db, presentation(1, 1, "alice", AT, contact_id=called, channel="call_out"))
 
     def counts(day: str, channel: str, campaign_id: int, n: int) -> ContactDayCountRow:
         return ContactDayCountRow(
@@ -167,16 +170,17 @@ async def test_campaign_resources(db: Database) -> None:
     await seed_resources(db)
     result = await campaign_resources.campaign_resources(db, params("2026-11-17", DAY), tz=SHANGHAI, now=NOW)
     assert table(result, *RESOURCES) == [
-        (1, "Broadband", 4, 3, 1, 125, 5, 0, 120, 3),
-        (2, "Upgrade", 1, 1, 0, 3, 0, 3, 0, 0),
+        # contacts: 3 offers on inbound calls + 5 call_in, 1 outbound call counted once, 120 SMS
+        (1, "Broadband", 4, 3, 1, 129, 8, 1, 120, 3),
+        (2, "Upgrade", 1, 1, 0, 4, 1, 3, 0, 0),
         (3, "Broken", 0, 0, 0, 0, 0, 0, 0, 0),  # an invalid rule targets nobody
     ]
-    assert totals(result, "target_customers", "reached", "contacts", "frequency_cap_skips") == (5, 4, 128, 3)
+    assert totals(result, "target_customers", "reached", "contacts", "frequency_cap_skips") == (5, 4, 133, 3)
     assert result.notes == ()
     only = await campaign_resources.campaign_resources(
         db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI, now=NOW
     )
-    assert table(only, *RESOURCES) == [(2, "Upgrade", 1, 1, 0, 3, 0, 3, 0, 0)]
+    assert table(only, *RESOURCES) == [(2, "Upgrade", 1, 1, 0, 4, 1, 3, 0, 0)]
 
 
 async def test_target_count_is_an_estimate_above_the_sample(
