@@ -8,6 +8,7 @@ from crm.db import Database
 from crm.reporting.facts import LegOutcome
 from crm.reporting.results import ValueType
 from crm.reporting.standard import STANDARD_REPORTS, Grain, InvalidReportParams
+from crm.reporting.standard.params import period_of
 from tests.reports.standard.seed import SHANGHAI, facts, leg, local, params, table, totals
 
 FIGURES = (
@@ -121,3 +122,19 @@ def test_bad_params_are_refused_with_a_clear_message() -> None:
         params("2026-11-18", grain="minute")
     with pytest.raises(InvalidReportParams, match="at most 366"):
         params("2025-01-01", "2026-11-17")
+
+
+@pytest.mark.parametrize(
+    ("day", "slot", "grain", "label"),
+    [
+        ("2026-11-22", 1425, Grain.SLOT15, "2026-11-22T23:45"),
+        ("2026-11-22", 1425, Grain.HOUR, "2026-11-22T23:00"),
+        ("2026-11-22", 1425, Grain.DAY, "2026-11-22"),
+        ("2026-11-22", 0, Grain.WEEK, "2026-11-16"),  # a Sunday belongs to the week of the Monday before
+        ("2026-11-23", 0, Grain.WEEK, "2026-11-23"),
+        ("2027-01-01", 0, Grain.WEEK, "2026-12-28"),  # across the new year
+        ("2026-11-30", 0, Grain.MONTH, "2026-11"),
+    ],
+)
+def test_period_labels(day: str, slot: int, grain: Grain, label: str) -> None:
+    assert period_of(day, slot, grain) == label
