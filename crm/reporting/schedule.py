@@ -97,11 +97,13 @@ async def _send(db: Database, report: SavedReport, period: Period, now: datetime
     columns = result_columns(definition)
     rows = []
     more = False
-    async for row in stream_rows(db, definition, tz=tz):
-        if len(rows) == MAX_MAIL_ROWS:
-            more = True
-            break
-        rows.append(row)
+    # aclosing: leaving the loop early closes the cursor and its session at once.
+    async with contextlib.aclosing(stream_rows(db, definition, tz=tz)) as stream:
+        async for row in stream:
+            if len(rows) == MAX_MAIL_ROWS:
+                more = True
+                break
+            rows.append(row)
     span = period.first.isoformat() if period.first == period.last else f"{period.first} – {period.last}"
     subject = f"{report.name} ({span})"
     note = f"\n(the first {MAX_MAIL_ROWS} rows; run the report in Hotline for all of them)\n" if more else ""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.db import Database
@@ -138,3 +139,24 @@ def test_latest_due_periods() -> None:
         "2026-11-09",
         "2026-11-15",
     )
+
+
+async def test_a_long_report_mails_its_first_rows_and_says_so(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("crm.reporting.schedule.MAX_MAIL_ROWS", 2)
+    await seed(sqlite_db)
+    await create_report(
+        sqlite_db,
+        owner="lin",
+        name="r",
+        definition=DEFINITION,
+        schedule="daily",
+        hour=8,
+        recipients=["a@example.cn"],
+        now=CREATED,
+    )
+    assert await send_due_reports(sqlite_db, now=local("2026-11-11T08:00"), tz=SHANGHAI) == 1
+    [mail] = await outbox(sqlite_db)
+    assert "the first 2 rows" in mail.body
+    assert len(list(csv.reader(io.StringIO(mail.body[mail.body.index("queue,") :])))) == 3
