@@ -1,7 +1,6 @@
 """What agent_api needs from the packages below it, as protocols so tests pass small fakes.
 
-``acd.service.AcdService`` and ``crm.service.Crm`` satisfy ``Acd`` and ``CrmLookups`` as they are;
-``Hold`` is a switch capability the ``cti.switch.Switch`` protocol does not offer yet.
+``acd.service.AcdService`` and ``crm.service.Crm`` satisfy ``Acd`` and ``CrmLookups`` as they are.
 """
 
 from __future__ import annotations
@@ -96,10 +95,6 @@ class CrmLookups(Protocol):
     async def open_ticket(self, new: NewTicket, now: datetime | None = ...) -> TicketRef: ...
 
     async def set_campaign_status(self, campaign_id: int, status: CampaignStatus) -> None: ...
-
-
-class Hold(Protocol):
-    async def hold(self, channel: str, *, on: bool, request_id: str | None = None) -> None: ...
 
 
 def queues_of(config: AcdConfig) -> Iterable[str]:
