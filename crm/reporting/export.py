@@ -8,6 +8,7 @@ the usual defence against formula injection; numbers stay numbers.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -96,6 +97,9 @@ def _xlsx_value(column: ResultColumn, value: Any) -> Any:
     return safe_text(str(value))
 
 
+XLSX_BATCH = 2_000  # rows formatted and appended per trip to a worker thread
+
+
 async def write_xlsx(
     columns: Sequence[ResultColumn],
     rows: AsyncIterator[Sequence[Any]],
@@ -105,15 +109,37 @@ async def write_xlsx(
     sheet_title: str = "report",
 ) -> int:
     """Write the rows to ``path`` with openpyxl's write-only mode (rows go to disk as they come);
-    returns the number of data rows."""
+    returns the number of data rows. openpyxl is pure Python and slow per cell, so the cells are
+    built and written in a worker thread, a batch at a time, never on the event loop."""
+    sheet_holder = await asyncio.to_thread(_new_workbook, sheet_title, header(columns, labels))
+    count = 0
+    batch: list[Sequence[Any]] = []
+    async for row in rows:
+        batch.append(row)
+        if len(batch) >= XLSX_BATCH:
+            await asyncio.to_thread(_append_rows, sheet_holder[1], columns, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        await asyncio.to_thread(_append_rows, sheet_holder[1], columns, batch)
+        count += len(batch)
+    await asyncio.to_thread(sheet_holder[0].save, str(path))
+    return count
+
+
+def _new_workbook(sheet_title: str, header_row: list[str]) -> tuple[Any, Any]:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31] or "report")
-    sheet.append(header(columns, labels))
-    count = 0
-    async for row in rows:
+    sheet.append(header_row)
+    return workbook, sheet
+
+
+def _append_rows(sheet: Any, columns: Sequence[ResultColumn], rows: Sequence[Sequence[Any]]) -> None:
+    from openpyxl.cell import WriteOnlyCell
+
+    for row in rows:
         cells = []
         for column, value in zip(columns, row, strict=True):
             cell = WriteOnlyCell(sheet, value=_xlsx_value(column, value))
@@ -124,6 +150,3 @@ async def write_xlsx(
                 cell.number_format = number_format
             cells.append(cell)
         sheet.append(cells)
-        count += 1
-    workbook.save(str(path))
-    return count
