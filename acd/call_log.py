@@ -20,6 +20,7 @@ from acd.events import (
     MarketingDecision,
     MarketingWork,
     MaxWaitReached,
+    QueueConfigured,
 )
 from acd.models import AgentState, MaxWaitAction
 from crm.reporting.facts import (
@@ -58,6 +59,7 @@ CONSUMED: tuple[type, ...] = (
     CallEnded,
     CallOverflowed,
     MaxWaitReached,
+    QueueConfigured,
     AgentStateChanged,
     MarketingDecision,
 )
@@ -134,6 +136,11 @@ class CallLog:
             return self._agent_changed(event)
         if isinstance(event, MarketingDecision):
             return self._marketing(event)
+        if isinstance(event, QueueConfigured):
+            # Legs written from now on use the queue's new threshold.
+            if not event.removed:
+                self._service_levels[event.queue] = event.service_level_s
+            return []
         if not isinstance(event, CallEvent | CallOverflowed | MaxWaitReached):
             return []
         out: list[Fact] = []

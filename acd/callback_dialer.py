@@ -92,6 +92,11 @@ class CallbackDialer:
         self._active: dict[str, _Attempt] = {}  # agent interface → the attempt ringing or on it
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def reconfigure(self, config: AcdConfig) -> None:
+        """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
+        self._config = config
+        self.queue.set_queues(config.queues)
+
     async def stop(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:

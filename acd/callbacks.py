@@ -124,6 +124,14 @@ class CallbackQueue:
         self._retries: list[tuple[float, int, str, int]] = []
         self._seq = itertools.count()
 
+    def set_queues(self, queues: Mapping[str, QueueConfig]) -> None:
+        """Queues changed at run time: new requests use them; waiting callbacks keep their place."""
+        self._queues = dict(queues)
+
+    def waiting_in(self, queue: str) -> int:
+        """Callbacks not yet done whose caller asked in ``queue``."""
+        return sum(1 for entry in self._entries.values() if entry.request.queue == queue)
+
     # --- requests ------------------------------------------------------------------------------
 
     def request(self, request: CallbackRequest, now: datetime) -> Admitted:

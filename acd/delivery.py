@@ -59,6 +59,10 @@ class Delivery:
         self._callbacks = callbacks
         self._agent_of_call = agent_of_call
 
+    def reconfigure(self, config: AcdConfig) -> None:
+        """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
+        self._config = config
+
     # --- applying agent state changes ----------------------------------------------------------
 
     async def apply(self, events: list[AgentStateChanged], *, deliver: bool = True) -> list[Assignment]:

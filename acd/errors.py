@@ -23,6 +23,15 @@ class UnknownQueue(AcdError):
         self.queue = queue
 
 
+class QueueInUse(AcdError):
+    """A queue that cannot be removed now: callers or callbacks wait in it, or another overflows to it."""
+
+    def __init__(self, queue: str, why: str) -> None:
+        super().__init__(f"queue {queue!r} cannot be removed: {why}")
+        self.queue = queue
+        self.why = why
+
+
 class UnknownReasonCode(AcdError):
     def __init__(self, reason: str, known: frozenset[str]) -> None:
         super().__init__(f"unknown pause reason {reason!r} (known: {', '.join(sorted(known))})")

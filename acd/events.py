@@ -131,6 +131,15 @@ class CallbackFailed(AcdEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class QueueConfigured(AcdEvent):
+    """A queue was added, changed or removed at run time (the admin page)."""
+
+    queue: str
+    service_level_s: float = 0.0
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AgentsByState:
     available: int = 0
     ringing: int = 0

@@ -77,6 +77,10 @@ class CallIntake:
         self._numbers: OrderedDict[str, tuple[str, str]] = OrderedDict()  # call → (caller, dialed)
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
 
+    def reconfigure(self, config: AcdConfig) -> None:
+        """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
+        self._config = config
+
     def dialed(self, call_id: str) -> str:
         """The number the caller dialed, while the call is remembered."""
         return self._numbers.get(call_id, ("", ""))[1]

@@ -40,6 +40,10 @@ class MaxWaitActions:
         self._callbacks = callbacks
         self._dialed = dialed
 
+    def reconfigure(self, config: AcdConfig) -> None:
+        """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
+        self._config = config
+
     async def reached(self, now: datetime, outcome: MaxWait) -> None:
         call = outcome.call
         self._bus.publish(

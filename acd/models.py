@@ -141,6 +141,8 @@ class AcdConfig:
     callback_max_attempts: int = 3
     callback_dedupe_s: float = 300.0  # a number just called back is not called again within this
     callback_ring_s: float = 30.0  # how long the agent's phone rings before the attempt fails
+    # Where the admin page saves queue changes ([acd] queues_file); empty: changes are not saved.
+    queues_file: str = ""
 
     def __post_init__(self) -> None:
         if self.callback_max_attempts < 1 or self.callback_retry_s < 0 or self.callback_ring_s <= 0:
@@ -173,6 +175,7 @@ class AcdConfig:
             wrapup_s=acd.wrapup_s,
             ring_timeout_s=acd.ring_timeout_s,
             sticky_agent_s=acd.sticky_agent_s,
+            queues_file=getattr(acd, "queues_file", ""),
         )
 
     def wrapup_for(self, queue: str) -> float:

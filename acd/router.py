@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from acd.errors import UnknownAgent, UnknownQueue
+from acd.errors import QueueInUse, UnknownAgent, UnknownQueue
 from acd.models import MaxWaitAction, QueueConfig, Strategy, WaitingCall
 from acd.skill_index import AgentEntry, CallEntry, CallPhase, SkillIndex, Target
 
@@ -246,6 +246,61 @@ class Router:
     def calls(self) -> list[WaitingCall]:
         return [entry.call for entry in self._calls.values()]
 
+    # --- queues --------------------------------------------------------------------------------
+
+    def set_queue(self, queue: QueueConfig, now: datetime) -> list[Assignment]:
+        """A queue added or changed at run time. Its waiting calls keep their place in time and
+        are weighed, matched and timed (overflow, maximum wait, counted from when they joined)
+        under the new settings from now on; calls that overflowed to it are served under its new
+        skill and strategy. A waiting call that an available agent can now serve is assigned."""
+        self._queues[queue.name] = queue
+        now_ts = _ts(now)
+        assignments: list[Assignment] = []
+        for entry in list(self._calls.values()):
+            own = entry.queue.name == queue.name
+            if not own and all(target[2] != queue.name for target in entry.targets):
+                continue
+            waiting = entry.phase is CallPhase.WAITING
+            if waiting:
+                self._index.unindex_call(entry)
+            if own:
+                entry.queue = queue
+                entry.key = (-entry.call.priority, -queue.weight, entry.wait_from, entry.key[3])
+                if queue.overflow_after_s is not None:
+                    self._timer(entry.wait_from + queue.overflow_after_s, _Timer.OVERFLOW, entry, 0)
+                if queue.max_wait_s is not None:
+                    self._timer(entry.wait_from + queue.max_wait_s, _Timer.MAX_WAIT, entry, 0)
+            entry.targets = self._retarget(entry)
+            if waiting:
+                assignments.extend(self._route_call(entry, now_ts, entry.targets))
+        return assignments
+
+    def calls_in(self, name: str) -> int:
+        """Calls that wait in the queue, or overflowed to it."""
+        return sum(
+            1
+            for entry in self._calls.values()
+            if entry.queue.name == name or any(target[2] == name for target in entry.targets)
+        )
+
+    def remove_queue(self, name: str) -> None:
+        """Forget a queue; refused (QueueInUse) while a call waits in it or overflowed to it."""
+        if name not in self._queues:
+            raise UnknownQueue(name)
+        in_use = self.calls_in(name)
+        if in_use:
+            raise QueueInUse(name, f"{in_use} call(s) wait in it or overflowed to it")
+        del self._queues[name]
+
+    def _retarget(self, entry: CallEntry) -> list[Target]:
+        own = entry.queue
+        targets: list[Target] = [(entry.call.skill or own.skill, own.strategy, own.name)]
+        for _, _, name in entry.targets[1:]:
+            queue = self._queues.get(name)
+            if queue is not None and (queue.skill, queue.strategy, name) not in targets:
+                targets.append((queue.skill, queue.strategy, name))
+        return targets
+
     # --- time ----------------------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:
@@ -265,6 +320,8 @@ class Router:
             if not self._timer_valid(kind, call_id, token):
                 continue
             entry = self._calls[call_id]
+            if not self._timer_current(kind, entry, now_ts):
+                continue  # the queue's settings changed since this timer was set
             if kind is _Timer.OVERFLOW:
                 outcomes.extend(self._overflow(entry, now_ts))
             elif kind is _Timer.MAX_WAIT:
@@ -306,6 +363,17 @@ class Router:
         if kind is _Timer.RETRY:
             return entry.phase is CallPhase.HELD and entry.token == token
         return True
+
+    @staticmethod
+    def _timer_current(kind: _Timer, entry: CallEntry, now_ts: float) -> bool:
+        queue = entry.queue
+        if kind is _Timer.OVERFLOW:
+            limit = queue.overflow_after_s
+        elif kind is _Timer.MAX_WAIT:
+            limit = queue.max_wait_s
+        else:
+            return True
+        return limit is not None and now_ts >= entry.wait_from + limit - 1e-6
 
     def _timer(self, due: float, kind: _Timer, entry: CallEntry, token: int) -> None:
         heapq.heappush(self._timers, (due, next(self._seq), kind, entry.call.call_id, token))

@@ -15,6 +15,8 @@ done by its parts:
   the agents who were available.
 - Callbacks (``request_callback``, and the maximum wait with the callback action) wait in
   ``acd.callbacks`` at their caller's place; ``acd.callback_dialer`` gives them to free agents.
+- Queues may be added, changed and removed at run time (``set_queue``, ``remove_queue``; the
+  admin page, docs/acd-queues-admin.md), checked as the queues file is.
 """
 
 from __future__ import annotations
@@ -22,18 +24,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from acd.agents import AgentStates
 from acd.callback_dialer import CallbackDialer
 from acd.callbacks import Admitted, CallbackRequest
 from acd.delivery import Delivery
+from acd.errors import QueueInUse, UnknownQueue
 from acd.events import (
     AgentStateChanged,
     CallOverflowed,
     MarketingDecision,
     MarketingWork,
+    QueueConfigured,
     QueueStatsUpdated,
 )
 from acd.gate import MarketingGate, MarketingPolicy
@@ -45,8 +50,10 @@ from acd.models import (
     AgentProfile,
     AgentState,
     PauseReason,
+    QueueConfig,
     WaitingCall,
 )
+from acd.queue_file import check_queues
 from acd.router import Assignment, MaxWait, Overflowed, RingTimedOut, Router
 from acd.stats import QueueStatistics
 from cti.bus import EventBus, Subscription
@@ -66,6 +73,9 @@ from cti.switch import Switch
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# Told the whole set of queues before a change is made (the admin page writes the queues file);
+# if it raises, nothing changes.
+Persist = Callable[[Mapping[str, QueueConfig]], Awaitable[None]]
 
 CONSUMED = (
     CallOffered,
@@ -112,6 +122,7 @@ class AcdService:
         self._tasks: list[asyncio.Task] = []
         self._wake = asyncio.Event()
         self._last_stats = self._clock()
+        self._queue_change = asyncio.Lock()  # one queue change at a time, persisted in order
         self.callbacks = CallbackDialer(
             bus=bus,
             switch=switch,
@@ -282,6 +293,76 @@ class AcdService:
         record = self.states.get(profile.agent)
         if record.state is not AgentState.LOGGED_OUT:
             record.queues = self.config.queues_for_skills(profile.skills)
+        self._wake.set()
+
+    async def set_queue(self, queue: QueueConfig, *, persist: Persist | None = None) -> QueueConfig | None:
+        """Add a queue, or replace one's settings, at run time. Checked as the queues file is
+        (AcdConfigError). ``persist`` gets the new queues first; if it fails nothing changes.
+        Waiting calls keep their place and are routed and timed under the new settings from the
+        next decision on. Returns the settings replaced, None for a new queue."""
+        async with self._queue_change:
+            previous = self.config.queues.get(queue.name)
+            queues = {**self.config.queues, queue.name: queue}
+            check_queues(queues)
+            config = replace(self.config, queues=queues)
+            if persist is not None:
+                await persist(config.queues)
+            self._reconfigure(config)
+            assignments = self.router.set_queue(queue, self._clock())
+            self.stats.set_queue(queue)
+            await self._queues_changed(queue.name, queue.service_level_s, removed=False)
+            await self._delivery.deliver_all(assignments)
+            return previous
+
+    async def remove_queue(self, name: str, *, persist: Persist | None = None) -> QueueConfig:
+        """Remove a queue at run time: refused (QueueInUse) while another queue overflows to it or
+        a caller or a callback waits in it; UnknownQueue when there is none; AcdConfigError for
+        the last queue. ``persist`` as for ``set_queue``. Returns the settings removed."""
+        async with self._queue_change:
+            queue = self.config.queues.get(name)
+            if queue is None:
+                raise UnknownQueue(name)
+            feeding = sorted(q.name for q in self.config.queues.values() if q.overflow_to == name)
+            if feeding:
+                raise QueueInUse(name, f"{', '.join(feeding)} overflow(s) to it")
+            self._check_unused(name)
+            queues = {key: value for key, value in self.config.queues.items() if key != name}
+            check_queues(queues)
+            if persist is not None:
+                await persist(queues)
+                try:
+                    self._check_unused(name)  # a caller may have joined while the file was written
+                except QueueInUse:
+                    await persist(self.config.queues)
+                    raise
+            self.router.remove_queue(name)
+            self._reconfigure(replace(self.config, queues=queues))
+            self.stats.remove_queue(name)
+            await self._queues_changed(name, queue.service_level_s, removed=True)
+            return queue
+
+    def _check_unused(self, name: str) -> None:
+        calls, callbacks = self.router.calls_in(name), self.callbacks.queue.waiting_in(name)
+        if calls:
+            raise QueueInUse(name, f"{calls} caller(s) wait in it; remove it when they have been served")
+        if callbacks:
+            raise QueueInUse(name, f"{callbacks} callback(s) wait in it")
+
+    def _reconfigure(self, config: AcdConfig) -> None:
+        self.config = config
+        for part in (self._intake, self._delivery, self._max_wait, self.callbacks):
+            part.reconfigure(config)
+
+    async def _queues_changed(self, name: str, service_level_s: float, *, removed: bool) -> None:
+        """Logged-in agents serve the queues their skills now match; the change is published."""
+        touched = {name} if not removed else set()
+        for record in self.states.logged_in():
+            queues = self.config.queues_for_skills(record.profile.skills)
+            if queues != record.queues:
+                record.queues = queues
+                touched.update(self.stats.reseat(record.profile.agent, queues))
+        self._bus.publish(QueueConfigured(self._clock(), name, service_level_s, removed=removed))
+        self._delivery.publish_stats(q for q in touched if q in self.config.queues)
         self._wake.set()
 
     async def request_callback(self, request: CallbackRequest) -> Admitted:

@@ -127,6 +127,39 @@ class QueueStatistics:
             touched.add(event.queue)
         return tuple(sorted(touched))
 
+    def set_queue(self, queue: QueueConfig) -> None:
+        """A queue added or changed at run time. A new service-level threshold applies to the whole
+        window at once: the answered calls in it are counted again against the new T."""
+        figures = self._queues.get(queue.name)
+        if figures is None:
+            # its agents are counted as they are reseated (``reseat``)
+            self._queues[queue.name] = _QueueFigures(queue.service_level_s)
+            return
+        figures.service_level_s = queue.service_level_s
+        figures.within_sl = sum(
+            1 for _, kind, wait in figures.records if kind == _ANSWERED and wait <= queue.service_level_s
+        )
+
+    def remove_queue(self, name: str) -> None:
+        self._queues.pop(name, None)
+
+    def reseat(self, agent: str, queues: tuple[str, ...]) -> tuple[str, ...]:
+        """A logged-in agent serves other queues now (a queue added, removed or given another
+        skill): counted under the new ones in their current state. Returns the queues touched."""
+        old = self._agent_queues.get(agent)
+        if old is None:
+            return ()
+        state, before = old
+        self._agent_queues[agent] = (state, queues)
+        field_name = _STATE_FIELD[state]
+        for queue in before:
+            if queue in self._queues:
+                self._queues[queue].agents[field_name] -= 1
+        for queue in queues:
+            if queue in self._queues:
+                self._queues[queue].agents[field_name] += 1
+        return tuple(sorted(set(before) ^ set(queues)))
+
     def forget_calls(self, keep: Iterable[str]) -> tuple[str, ...]:
         """After a resync: calls the switch no longer has are no longer waiting."""
         keep = set(keep)
