@@ -20,11 +20,12 @@ from crm.models import Campaign, Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone
 from crm.reporting.facts import count_contacts, upsert_contact_counts
 from crm.sla import SHANGHAI, ChinaWorkCalendar
-from crm.tickets import NewTicket, open_ticket
+from crm.tickets import NewTicket, close_ticket, open_ticket, record_evaluation, resolve_ticket
 
 SEGMENTS = ("regular", "regular", "regular", "silver", "gold", "platinum")
 TAGS = ("宽带", "电视", "手机", "宠物", "老人", "学生", "商户", "投诉倾向")
 AGENTS = tuple(f"80{n:02d}" for n in range(1, 17))
+ASSIGNEES = ("张工", "李工", "王工", "赵工", "投诉组", "账务组")
 CONTACT_CHANNELS = (
     Channel.CALL_IN,
     Channel.CALL_IN,
@@ -100,20 +101,10 @@ async def load_demo_data(
         for start in range(0, len(contacts), 20_000):
             await connection.execute(insert(Contact), contacts[start : start + 20_000])
         await upsert_contact_counts(session, count_contacts(contacts, tz), is_sqlite=db.is_sqlite)
-    calendar = ChinaWorkCalendar()
     ticket_count = max(1, customers // 50) if customers else 0
-    for customer_id in rng.sample(range(first_id, first_id + customers), min(ticket_count, customers)):
-        await open_ticket(
-            db,
-            NewTicket(
-                customer_id,
-                rng.choice(list(TicketKind)),
-                rng.choice(("宽带断线", "资费咨询", "装机预约", "账单疑问", "网速慢")),
-                opened_by=rng.choice(AGENTS),
-            ),
-            calendar=calendar,
-            now=now - timedelta(hours=rng.randrange(1, 24 * 6)),
-        )
+    chosen = rng.sample(range(first_id, first_id + customers), min(ticket_count, customers))
+    for customer_id in chosen:
+        await _ticket_history(db, rng, customer_id, now, tz)
     campaigns = await _campaigns(db)
     return DemoReport(customers, len(contacts), ticket_count, campaigns)
 
@@ -171,3 +162,36 @@ async def demo_caller_numbers(db: Database, limit: int = 500) -> list[str]:
     async with db.read() as session:
         rows = await session.scalars(select(CustomerPhone.e164).order_by(CustomerPhone.id).limit(limit))
         return [number.removeprefix("+86") for number in rows]
+
+
+async def _ticket_history(
+    db: Database, rng: random.Random, customer_id: int, now: datetime, tz: tzinfo
+) -> None:
+    """One ticket of the last two weeks, carried as far as its age allows: most are resolved,
+    evaluated and closed within three working days, some late, the newest still open."""
+    opened_at = now - timedelta(hours=rng.uniform(1, 24 * 14))
+    ref = await open_ticket(
+        db,
+        NewTicket(
+            customer_id,
+            rng.choice(list(TicketKind)),
+            rng.choice(("宽带断线", "资费咨询", "装机预约", "账单疑问", "网速慢")),
+            opened_by=rng.choice(AGENTS),
+            assignee=rng.choice(ASSIGNEES) if rng.random() < 0.8 else None,
+        ),
+        calendar=ChinaWorkCalendar(),
+        now=opened_at,
+        tz=tz,
+    )
+    age_h = (now - opened_at).total_seconds() / 3600
+    resolve_after_h = rng.choice((2.0, 6.0, 20.0, 30.0, 50.0, 90.0, 130.0, 170.0))
+    if resolve_after_h + 2 > age_h:
+        return  # still being worked on
+    resolved_at = opened_at + timedelta(hours=resolve_after_h)
+    await resolve_ticket(db, ref.id, actor="demo", note="已处理", now=resolved_at)
+    if rng.random() < 0.15:
+        return  # resolved, waiting for the customer's evaluation
+    evaluated_at = resolved_at + timedelta(hours=1)
+    score = rng.choices((5, 4, 3, 2, 1), weights=(45, 30, 15, 6, 4))[0]
+    await record_evaluation(db, ref.id, score, now=evaluated_at)
+    await close_ticket(db, ref.id, actor="demo", now=evaluated_at + timedelta(minutes=30))

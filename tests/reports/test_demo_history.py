@@ -79,3 +79,13 @@ async def test_history_fills_every_standard_report_and_is_seeded_once(db: Databa
     for name, report in STANDARD_REPORTS.items():
         result = await report.run(db, params, tz=SHANGHAI)
         assert result.rows, f"{name} has no rows"
+
+
+async def test_demo_tickets_make_a_whole_service_loop(db: Database) -> None:
+    await load_demo_data(db, 2000, now=NOW)
+    params = ReportParams(date(2026, 11, 4), date(2026, 11, 18), grain=Grain.DAY)
+    result = await STANDARD_REPORTS["service_loop"].run(db, params, tz=SHANGHAI)
+    totals = dict(zip((c.name for c in result.columns), result.totals or (), strict=True))
+    assert totals["opened"] == 40
+    assert 0 < totals["closed_in_3_working_days"] < totals["closed"] < totals["opened"]
+    assert 1 <= totals["satisfaction"] <= 5
