@@ -1,4 +1,5 @@
-"""Admin routes: users and their roles, skills and extension; queues; campaigns on and off; the audit log."""
+"""Admin routes: users and their roles, skills and extension; queues (admin/queues.py); campaigns
+on and off; the audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from acd.errors import AcdError
 from acd.models import AgentProfile
+from agent_api.admin.queues import ENDPOINTS as QUEUE_ENDPOINTS
 from agent_api.context import audit, require, services
 from agent_api.errors import BadRequest, Conflict, NotFoundError
 from agent_api.openapi import Endpoint, endpoint
@@ -65,18 +67,6 @@ class UserUpdateBody(BaseModel):
     skills: dict[SkillName, Annotated[int, Field(ge=1, le=10)]] | None = Field(default=None, max_length=50)
     enabled: bool | None = None
     password: Annotated[str, StringConstraints(min_length=10, max_length=256)] | None = None
-
-
-class QueueView(BaseModel):
-    name: str
-    skill: str
-    strategy: str
-    service_level_s: float
-    wrapup_s: float
-
-
-class QueueList(BaseModel):
-    queues: list[QueueView]
 
 
 class CampaignView(BaseModel):
@@ -228,25 +218,6 @@ async def update_user(
 
 
 @endpoint(
-    "GET", "/api/admin/queues", summary="The ACD's queues", roles=ADMIN, response=QueueList, tag="admin"
-)
-async def list_queues(request: web.Request, principal: Principal | None) -> QueueList:
-    config = services(request).acd.config
-    return QueueList(
-        queues=[
-            QueueView(
-                name=q.name,
-                skill=q.skill,
-                strategy=str(q.strategy),
-                service_level_s=q.service_level_s,
-                wrapup_s=config.wrapup_for(q.name),
-            )
-            for q in config.queues.values()
-        ]
-    )
-
-
-@endpoint(
     "GET",
     "/api/admin/campaigns",
     summary="Campaigns and their status",
@@ -358,7 +329,7 @@ ENDPOINTS: list[Endpoint] = [
     list_users,
     create_user,
     update_user,
-    list_queues,
+    *QUEUE_ENDPOINTS,
     list_campaigns,
     set_campaign_status,
     audit_entries,

@@ -105,6 +105,7 @@ class Stack:
     throttle: LoginThrottle | None = None
     seed: bool = True  # a customer and an online campaign
     hub: Hub | None = None
+    queues_file: str = ""  # where the admin page saves queue changes; empty: not saved
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -129,6 +130,7 @@ class Stack:
                 "agent1001": AgentProfile("agent1001", "1001", {"support": 5}, name="Agent 1001"),
                 "agent1002": AgentProfile("agent1002", "1002", {"support": 3}, name="Agent 1002"),
             },
+            queues_file=self.queues_file,
         )
         self.acd = AcdService(self.bus, self.switch, lambda: datetime.now(UTC), config)  # type: ignore[arg-type]
         self.crm = Crm(self.db, catalog_refresh_s=0.0)
