@@ -31,7 +31,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_CLIENT_FRAME)
     await ws.prepare(request)
-    conn = svc.hub.attach(principal.username, principal.roles, ws)
+    conn = svc.hub.attach(principal.username, principal.roles, ws, session=principal.session_id)
     try:
         _hello(svc, conn, principal.username, principal.roles)
         async for message in ws:

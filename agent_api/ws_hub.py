@@ -45,6 +45,7 @@ class Connection:
     on_drop: Callable[[], None] | None = None
     close_code: int = WSCloseCode.TRY_AGAIN_LATER
     close_message: bytes = b"too slow"
+    session: str = ""  # the browser session the socket was opened under
 
     def offer(self, text: str) -> bool:
         """Queue a frame; False (and the client dropped) when its queue is full."""
@@ -82,8 +83,12 @@ class Hub:
         self._send_timeout_s = send_timeout_s
         self.drops = 0
 
-    def attach(self, user: str, roles: frozenset[Role], ws: web.WebSocketResponse) -> Connection:
-        conn = Connection(user, roles, ws, asyncio.Queue(self._queue_frames), on_drop=self._count_drop)
+    def attach(
+        self, user: str, roles: frozenset[Role], ws: web.WebSocketResponse, *, session: str = ""
+    ) -> Connection:
+        conn = Connection(
+            user, roles, ws, asyncio.Queue(self._queue_frames), on_drop=self._count_drop, session=session
+        )
         conn.task = asyncio.create_task(self._sender(conn), name=f"ws-sender-{user}")
         self._by_user.setdefault(user, set()).add(conn)
         self._all.add(conn)
@@ -143,6 +148,15 @@ class Hub:
         """Close every socket of a user whose session ended (account disabled): code 1008, and the
         page goes back to the login form instead of reconnecting."""
         conns = tuple(self._by_user.get(user, ()))
+        for conn in conns:
+            conn.drop(why)
+        return len(conns)
+
+    def close_session(self, session: str, why: str) -> int:
+        """Close every socket opened under a session that ended (logged out in one tab): code 1008,
+        as ``close_user``, so the other tabs go back to the login form. The user's other sessions
+        (another browser, another computer) keep theirs."""
+        conns = [conn for conn in tuple(self._all) if session and conn.session == session]
         for conn in conns:
             conn.drop(why)
         return len(conns)

@@ -95,7 +95,9 @@ async def whoami(request: web.Request, principal: Principal | None) -> SessionIn
 @endpoint("DELETE", "/api/session", summary="Log out", roles=ALL_ROLES, tag="session")
 async def logout(request: web.Request, principal: Principal | None) -> None:
     me = require(principal)
-    services(request).sessions.end(me.session_id)
+    svc = services(request)
+    svc.sessions.end(me.session_id)
+    svc.hub.close_session(me.session_id, "logged-out")  # the session's other tabs go to the login form
     await audit(request, me.username, "logout")
 
 
