@@ -1,5 +1,5 @@
 "use strict";
-// Admin (and analyst) page: users, queues, campaigns on/off, audit log.
+// Admin (and analyst) page: users, queues (edit, add, remove), campaigns on/off, audit log.
 document.addEventListener("DOMContentLoaded", () => {
   const { t, api, el } = H;
   const $ = (id) => document.getElementById(id);
@@ -19,10 +19,73 @@ document.addEventListener("DOMContentLoaded", () => {
         try { await api("PATCH", `/api/admin/users/${encodeURIComponent(u.username)}`, { enabled: ev.target.checked }); } catch (e) { alert(e.message); loadUsers(); }
       } })))));
   }
+  // Queues: one row each, an edit form under the row on demand, and a form to add a queue.
+  const STRATEGIES = ["longest-idle", "fewest-calls", "best-skill"];
+  const ACTIONS = ["callback", "message"];
+  const num = (v) => (v === null || v === undefined ? "" : String(v));
+  const orNull = (input) => (input.value.trim() === "" ? null : Number(input.value));
+  const choose = (name, values, current, label, show = (v) => t(`${name}.${v}`)) => el("select", { name, "aria-label": label },
+    values.map((v) => el("option", { value: v, selected: v === current }, v ? show(v) : t("admin.none"))));
+  function queueForm(q, names, onDone) {
+    const field = (name, label, input) => el("label", {}, label, " ", input);
+    const number = (name, value, attrs) => el("input", { name, type: "number", step: "any", value: num(value), size: 5, ...attrs });
+    const result = el("span", { class: "result", role: "status" });
+    const shown = (text, kind) => { result.textContent = text; result.className = `result ${kind}`; };
+    const form = el("form", { class: "queue-form bar" },
+      q.name ? null : field("name", t("admin.queue_name"), el("input", { name: "name", required: true, pattern: "[a-z][a-z0-9_\\-]{1,39}", size: 12 })),
+      field("skill", t("admin.skills"), el("input", { name: "skill", value: q.skill || "", size: 10, placeholder: q.name || "" })),
+      field("strategy", t("admin.strategy"), choose("strategy", STRATEGIES, q.strategy, t("admin.strategy"))),
+      field("weight", t("admin.weight"), number("weight", q.weight ?? 0, { min: -100, max: 100 })),
+      field("service_level_s", t("admin.service_level_s"), number("service_level_s", q.service_level_s ?? 20, { min: 1, max: 3600, required: true })),
+      field("wrapup_s", t("admin.wrapup_s"), number("wrapup_s", q.own_wrapup_s, { min: 0, max: 3600, placeholder: t("admin.site_default") })),
+      field("overflow_after_s", t("admin.overflow_after_s"), number("overflow_after_s", q.overflow_after_s, { min: 0, max: 86400 })),
+      field("overflow_to", t("admin.overflow_to"), choose("overflow_to", ["", ...names.filter((n) => n !== q.name)], q.overflow_to || "", t("admin.overflow_to"), (v) => v)),
+      field("max_wait_s", t("admin.max_wait_s"), number("max_wait_s", q.max_wait_s, { min: 1, max: 86400 })),
+      field("max_wait_action", t("admin.max_wait_action"), choose("max_wait_action", ACTIONS, q.max_wait_action || "callback", t("admin.max_wait_action"))),
+      el("button", { type: "submit" }, q.name ? t("admin.save") : t("admin.add_queue")),
+      q.name ? el("button", { type: "button", class: "remove", onclick: async () => {
+        if (!confirm(t("admin.confirm_remove").replace("{name}", q.name))) return;
+        try { await api("DELETE", `/api/admin/queues/${encodeURIComponent(q.name)}`); onDone(); } catch (e) { shown(e.message, "error"); }
+      } }, t("admin.remove")) : null,
+      " ", result);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = form.elements;
+      const name = q.name || f.name.value.trim();
+      const body = {
+        skill: f.skill.value.trim(), strategy: f.strategy.value, weight: Number(f.weight.value || 0),
+        service_level_s: Number(f.service_level_s.value), wrapup_s: orNull(f.wrapup_s),
+        overflow_after_s: orNull(f.overflow_after_s), overflow_to: f.overflow_to.value,
+        max_wait_s: orNull(f.max_wait_s), max_wait_action: f.max_wait_action.value,
+      };
+      try {
+        await api("PUT", `/api/admin/queues/${encodeURIComponent(name)}`, body);
+        shown("✓", "note"); onDone();
+      } catch (e) { shown(e.message, "error"); }
+    });
+    return form;
+  }
   async function loadQueues() {
     if (!$("queues")) return;
-    const { queues } = await api("GET", "/api/admin/queues");
-    $("queues").replaceChildren(...queues.map((q) => el("li", {}, `${q.name} (${q.skill}, ${q.strategy})`)));
+    const { queues, saved } = await api("GET", "/api/admin/queues");
+    $("queues-not-saved").hidden = saved;
+    const names = queues.map((q) => q.name);
+    const rows = [];
+    for (const q of queues) {
+      const editRow = el("tr", { class: "queue-edit", hidden: true, "data-queue": q.name },
+        el("td", { colspan: 9 }, queueForm(q, names, loadQueues)));
+      rows.push(el("tr", { "data-queue": q.name },
+        el("td", {}, q.name), el("td", {}, q.skill), el("td", {}, t(`strategy.${q.strategy}`)), el("td", {}, q.weight),
+        el("td", { class: "service-level" }, `${q.service_level_s} s`),
+        el("td", {}, `${q.wrapup_s} s`, q.own_wrapup_s === null ? ` (${t("admin.site_default")})` : ""),
+        el("td", {}, q.overflow_to ? `${q.overflow_after_s} s → ${q.overflow_to}` : "—"),
+        el("td", {}, q.max_wait_s === null ? "—" : `${q.max_wait_s} s, ${t(`max_wait_action.${q.max_wait_action}`)}`),
+        el("td", {}, el("button", { type: "button", class: "edit", onclick: () => { editRow.hidden = !editRow.hidden; } }, t("admin.edit")))),
+        editRow);
+    }
+    $("queues").tBodies[0].replaceChildren(...rows);
+    $("queue-add").replaceChildren(queueForm({}, names, loadQueues));
+    loadAudit().catch((e) => console.error(e));
   }
   async function loadCampaigns() {
     if (!$("campaigns")) return;
