@@ -14,7 +14,8 @@ from agent_api.recordings.http import RECORDINGS_KEY
 from agent_api.security import Principal, Role, principal_of
 
 
-def _context(request: web.Request, principal: Principal | None, page: str) -> dict[str, object]:
+def page_context(request: web.Request, principal: Principal | None, page: str) -> dict[str, object]:
+    """What every page's template needs: language, catalog, who is looking and what they may open."""
     language = language_of(request)
     return {
         "lang": language,
@@ -63,13 +64,22 @@ def _page(template: str, *roles: Role, extra=None):  # type: ignore[no-untyped-d
         if principal is None:
             raise web.HTTPFound("/login")
         if roles and not principal.has(*roles):
-            raise web.HTTPForbidden(text="your roles do not allow this page")
-        context = _context(request, principal, template)
+            return forbidden_page(request, principal)
+        context = page_context(request, principal, template)
         if extra is not None:
             context.update(extra(request))
         return aiohttp_jinja2.render_template(template, request, context)
 
     return view
+
+
+def forbidden_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    """A 403 a person can read: the site's own page, in their language, with the way home."""
+    response = aiohttp_jinja2.render_template(
+        "forbidden.html", request, page_context(request, principal, "forbidden.html")
+    )
+    response.set_status(403)
+    return response
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -86,7 +96,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template("login.html", request, _context(request, None, "login"))
+    return aiohttp_jinja2.render_template("login.html", request, page_context(request, None, "login"))
 
 
 async def switch_language(request: web.Request) -> web.StreamResponse:

@@ -16,28 +16,19 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from agent_api.errors import ApiError
-from agent_api.i18n import catalog, language_of, translate
+from agent_api.i18n import language_of, translate
+from agent_api.pages.http import forbidden_page, page_context
 from agent_api.reports import access
 from agent_api.reports.http import check, reports_of, run_definition, run_standard, title_of
 from agent_api.reports.schemas import RunBody, StandardQueryIn
 from agent_api.reports.service import REPORTS_KEY, Reports
 from agent_api.reports.view import chart_svg, table_view
-from agent_api.security import CSRF_HEADER, Principal, Role, principal_of, same_token
+from agent_api.security import CSRF_HEADER, Principal, principal_of, same_token
 from crm.reporting.results import ReportResult
 
 
 def _context(request: web.Request, principal: Principal, page: str) -> dict[str, Any]:
-    language = language_of(request)
-    return {
-        "lang": language,
-        "other_lang": "en" if language == "zh-CN" else "zh-CN",
-        "_": lambda key: translate(language, key),
-        "catalog_json": json.dumps(catalog(language), ensure_ascii=False),
-        "me": principal,
-        "page": page,
-        "is_supervisor": principal.has(Role.SUPERVISOR, Role.ADMIN),
-        "is_admin": principal.has(Role.ADMIN),
-        "is_agent": principal.has(Role.AGENT),
+    return page_context(request, principal, page) | {
         "sees_all": access.sees_all(principal),
         "may_build": access.may_build(principal),
     }
@@ -84,7 +75,7 @@ async def standard_page(request: web.Request) -> web.StreamResponse:
     if name not in infos:
         raise web.HTTPNotFound(text=f"no standard report {name!r}")
     if not access.may_open_standard(me, name):
-        raise web.HTTPForbidden(text="your roles do not allow this report")
+        return forbidden_page(request, me)
     info = infos[name]
     context = _context(request, me, "reports_standard.html")
     title = title_of(language_of(request), info)
@@ -117,7 +108,7 @@ async def standard_page(request: web.Request) -> web.StreamResponse:
 async def custom_page(request: web.Request) -> web.StreamResponse:
     me = _viewer(request)
     if not access.sees_all(me):
-        raise web.HTTPForbidden(text="your roles do not allow this page")
+        return forbidden_page(request, me)
     context = _context(request, me, "reports_custom.html")
     raw_id = request.query.get("saved", "")
     context["saved_id"] = int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None

@@ -64,6 +64,16 @@ async def test_an_agent_page_is_forbidden_to_a_supervisor_and_pages_need_a_sessi
     assert (await stack.client.get("/admin")).status == 403
 
 
+async def test_a_page_the_role_may_not_open_says_so_in_the_viewers_language(stack: Stack):
+    await login(stack.client, "agent1001")
+    refused = await stack.client.get("/supervisor")
+    assert refused.status == 403
+    page = await refused.text()
+    assert "无权访问" in page and 'href="/"' in page
+    refused = await stack.client.get("/reports/queue_performance", cookies={"hotline_lang": "en"})
+    assert refused.status == 403 and "Not for your role" in await refused.text()
+
+
 async def test_a_state_changing_request_without_the_csrf_token_is_refused(stack: Stack):
     csrf = await login(stack.client, "agent1001")
     missing = await stack.client.post("/api/agent/login", json={})
