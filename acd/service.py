@@ -310,7 +310,7 @@ class AcdService:
             self._reconfigure(config)
             assignments = self.router.set_queue(queue, self._clock())
             self.stats.set_queue(queue)
-            await self._queues_changed(queue.name, queue.service_level_s, removed=False)
+            self._queues_changed(queue.name, queue.service_level_s, removed=False)
             await self._delivery.deliver_all(assignments)
             return previous
 
@@ -338,7 +338,7 @@ class AcdService:
             self.router.remove_queue(name)
             self._reconfigure(replace(self.config, queues=queues))
             self.stats.remove_queue(name)
-            await self._queues_changed(name, queue.service_level_s, removed=True)
+            self._queues_changed(name, queue.service_level_s, removed=True)
             return queue
 
     def _check_unused(self, name: str) -> None:
@@ -353,7 +353,7 @@ class AcdService:
         for part in (self._intake, self._delivery, self._max_wait, self.callbacks):
             part.reconfigure(config)
 
-    async def _queues_changed(self, name: str, service_level_s: float, *, removed: bool) -> None:
+    def _queues_changed(self, name: str, service_level_s: float, *, removed: bool) -> None:
         """Logged-in agents serve the queues their skills now match; the change is published."""
         touched = {name} if not removed else set()
         for record in self.states.logged_in():
