@@ -19,9 +19,9 @@ from agent_api.errors import ApiError
 from agent_api.i18n import language_of, translate
 from agent_api.pages.http import forbidden_page, page_context
 from agent_api.reports import access
-from agent_api.reports.http import check, reports_of, run_definition, run_standard, title_of
 from agent_api.reports.schemas import RunBody, StandardQueryIn
-from agent_api.reports.service import REPORTS_KEY, Reports
+from agent_api.reports.service import REPORTS_KEY, Reports, check, reports_of, run_definition
+from agent_api.reports.standard_http import run_standard, title_of
 from agent_api.reports.view import chart_svg, table_view
 from agent_api.security import CSRF_HEADER, Principal, principal_of, same_token
 from crm.reporting.results import ReportResult

@@ -19,7 +19,9 @@ from aiohttp import web
 
 from agent_api.context import audit
 from agent_api.i18n import language_of, translate
-from agent_api.reports.ports import ExportFormat, ReportEngine
+from agent_api.reports.errors import InvalidDefinition
+from agent_api.reports.ports import DefinitionInvalid, ExportFormat, ReportEngine
+from agent_api.reports.schemas import ChartOut, ColumnOut, ResultOut
 from agent_api.reports.view import column_label, custom_labels
 from agent_api.security import Principal
 from crm.reporting.results import ReportResult, ResultColumn, ValueType
@@ -159,3 +161,55 @@ async def export_response(
     finally:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(path.unlink)
+
+
+def reports_of(request: web.Request) -> Reports:
+    return request.app[REPORTS_KEY]
+
+
+def result_out(
+    request: web.Request, result: ReportResult, *, page: int = 1, page_size: int | None = None
+) -> ResultOut:
+    language = language_of(request)
+
+    def label(column):  # type: ignore[no-untyped-def]
+        return column_label(column, lambda key: translate(language, key))
+
+    def plain(value):  # type: ignore[no-untyped-def]
+        return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+    return ResultOut(
+        columns=[
+            ColumnOut(name=c.name, type=c.type.value, role=c.role.value, label=label(c))
+            for c in result.columns
+        ],
+        rows=[[plain(v) for v in row] for row in result.rows],
+        totals=None if result.totals is None else [plain(v) for v in result.totals],
+        chart=None
+        if result.chart is None
+        else ChartOut(kind=result.chart.kind.value, x=result.chart.x, series=list(result.chart.series)),
+        total_rows=result.total_rows,
+        page=page,
+        page_size=page_size,
+        notes=[translate(language, n) for n in result.notes],
+    )
+
+
+def check(request: web.Request, data: dict) -> object:  # type: ignore[type-arg]
+    try:
+        return reports_of(request).engine.check_definition(data)
+    except DefinitionInvalid as exc:
+        raise InvalidDefinition(exc.message, details={"field": exc.field} if exc.field else {}) from None
+
+
+async def run_definition(
+    request: web.Request, raw: Mapping[str, Any], definition: object, page: int, page_size: int
+) -> ReportResult:
+    """One page of a checked definition, its columns named in the viewer's language."""
+    try:
+        result = await reports_of(request).engine.run_custom(definition, page=page, page_size=page_size)
+    except DefinitionInvalid as exc:
+        raise InvalidDefinition(exc.message, details={"field": exc.field} if exc.field else {}) from None
+    language = language_of(request)
+    columns = custom_labels(result.columns, raw, lambda key: translate(language, key))
+    return dataclasses.replace(result, columns=columns)
