@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from acd.events import MarketingDecision, MarketingWork, QueueStatsUpdated
 from acd.gate import MarketingPolicy
-from acd.models import AcdConfig, AgentProfile
+from acd.models import AcdConfig, AgentProfile, QueueConfig
+from acd.service import Persist
 from crm.kinds import CampaignStatus, Channel, Role
 from crm.results import ScreenPop
 from crm.tickets import NewTicket, TicketRef
@@ -74,6 +75,12 @@ class Acd(Protocol):
     def marketing_finished(self, agent: str) -> bool: ...
 
     def update_agent(self, profile: AgentProfile) -> None: ...
+
+    async def set_queue(
+        self, queue: QueueConfig, *, persist: Persist | None = None
+    ) -> QueueConfig | None: ...
+
+    async def remove_queue(self, name: str, *, persist: Persist | None = None) -> QueueConfig: ...
 
     def snapshot(self, queue: str) -> QueueStatsUpdated: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -90,7 +91,7 @@ class Hotline:
         self._stops: list[tuple[str, Stop]] = []
 
     async def start(self) -> None:
-        settings = self.settings
+        self.settings = settings = with_queues_file(self.settings)
         if self.report is not None:
             reporter = asyncio.create_task(report_activity(self.bus, ACTIVITY_EVERY_S, self.report))
             self._on_stop("activity", lambda: _cancel(reporter))
@@ -170,7 +171,7 @@ class Hotline:
 
     def _call_log_writer(self, settings: Settings, db: Database, crm: Crm) -> CallLogWriter:
         """Queue legs, agent intervals, IVR sessions and offer holdbacks, written for reports."""
-        queues = load_queue_file(settings.acd.queues_file or DEFAULT_QUEUES_FILE)
+        queues = load_queue_file(settings.acd.queues_file)
 
         def agent_of(interface: str) -> str | None:
             record = self.acd.states.by_interface(interface) if hasattr(self, "acd") else None
@@ -286,7 +287,7 @@ def _recording_service(
 
 async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None) -> AcdConfig:
     """Queues from the queues file; agents from the accounts that have the agent role."""
-    queues = load_queue_file(settings.acd.queues_file or DEFAULT_QUEUES_FILE)
+    queues = load_queue_file(settings.acd.queues_file)
     agents = [
         AgentProfile(account.username, account.extension, account.skills, name=account.display_name)
         for account in await accounts.list_accounts(db)
@@ -295,6 +296,19 @@ async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None)
     if demo is not None:
         agents.extend(demo.robot_agents())
     return AcdConfig.from_settings(settings.acd, queues.values(), agents)
+
+
+def with_queues_file(settings: Settings) -> Settings:
+    """Settings naming the ACD's queues file: the configured one, else a copy of the shipped
+    acd/queues.yaml in the data folder, made on first start, so that queue changes made on the
+    admin page are saved and survive restarts and upgrades (which replace acd/queues.yaml)."""
+    if settings.acd.queues_file:
+        return settings
+    path = Path(settings.data_dir) / "queues.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEFAULT_QUEUES_FILE, path)
+    return replace(settings, acd=replace(settings.acd, queues_file=str(path)))
 
 
 async def _escalate_overdue_tickets(crm: Crm, stop: asyncio.Event) -> None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from acd.errors import AcdConfigError, QueueInUse, UnknownQueue
 from acd.models import AcdConfig, MaxWaitAction, QueueConfig, Strategy
 from acd.queue_file import parse_queue, save_queue_file
+from acd.service import Persist
 from agent_api.context import audit, require, services
 from agent_api.errors import ApiError, BadRequest, Conflict, NotFoundError
 from agent_api.openapi import Endpoint, endpoint
@@ -117,7 +118,7 @@ def _changes(old: QueueConfig | None, new: QueueConfig | None) -> dict[str, list
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
 
 
-def _persist(path: str):  # type: ignore[no-untyped-def]
+def _persist(path: str) -> Persist | None:
     if not path:
         return None
 
@@ -164,7 +165,7 @@ async def put_queue(
     acd = services(request).acd
     try:
         queue = parse_queue(name, body.model_dump())
-        previous = await acd.set_queue(queue, persist=_persist(acd.config.queues_file))  # type: ignore[attr-defined]
+        previous = await acd.set_queue(queue, persist=_persist(acd.config.queues_file))
     except AcdConfigError as exc:
         raise BadRequest(str(exc)) from None
     saved = bool(acd.config.queues_file)
@@ -184,7 +185,7 @@ async def delete_queue(request: web.Request, principal: Principal | None, name: 
     me = require(principal)
     acd = services(request).acd
     try:
-        removed = await acd.remove_queue(name, persist=_persist(acd.config.queues_file))  # type: ignore[attr-defined]
+        removed = await acd.remove_queue(name, persist=_persist(acd.config.queues_file))
     except UnknownQueue:
         raise NotFoundError(f"no queue {name!r}") from None
     except (QueueInUse, AcdConfigError) as exc:

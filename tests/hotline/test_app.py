@@ -14,9 +14,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from acd.queue_file import DEFAULT_QUEUES_FILE
 from cti.events import CallAnswered
 from hotline import demo_mode
-from hotline.app import Hotline
+from hotline.app import Hotline, with_queues_file
 from hotline.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,3 +135,18 @@ async def test_serve_retries_an_unreachable_asterisk_one_line_at_a_time_and_stop
     for line in retries:
         assert line.count("\n") == 1 and "level=warning" in line and "retry_in_s=" in line
         assert 'error="connection refused"' in line
+
+
+def test_without_a_configured_queues_file_the_shipped_queues_are_copied_to_the_data_folder(tmp_path: Path):
+    settings = Settings()
+    settings.data_dir = str(tmp_path / "data")
+    first = with_queues_file(settings)
+    copy = Path(first.acd.queues_file)
+    assert copy == tmp_path / "data" / "queues.yaml"
+    assert copy.read_bytes() == DEFAULT_QUEUES_FILE.read_bytes()
+    # An administrator's changes live in the copy: a restart keeps them, it does not copy again.
+    copy.write_text(copy.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert with_queues_file(settings).acd.queues_file == str(copy)
+    assert copy.read_text(encoding="utf-8").endswith("# changed\n")
+    settings.acd.queues_file = str(tmp_path / "site-queues.yaml")
+    assert with_queues_file(settings).acd.queues_file == str(tmp_path / "site-queues.yaml")
