@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from crm import campaigns as campaign_store
 from crm.campaigns import NewCampaign, NewQuestion
 from crm.db import Database, utcnow
-from crm.importer import insert_customer_rows
+from crm.import_store import insert_customer_rows
 from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose, QuestionKind, TicketKind
 from crm.models import Campaign, Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone

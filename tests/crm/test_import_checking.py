@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm.importer import (
+from crm.import_checks import (
     CUSTOMER_HEADERS,
-    _collector_paused,
     _columns,
     _drop_repeated_numbers,
     parse_customer_chunk,
     parse_rows,
 )
+from crm.importer import _collector_paused
 
 HEADERS = ["name", "phones", "segment", "vip_level", "tags", "consent_marketing", "consent_sms", "email"]
 _CELLS = {
