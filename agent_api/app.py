@@ -31,7 +31,8 @@ from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
 from agent_api.pages.http import add_pages
 from agent_api.ports import Acd, CrmLookups
 from agent_api.recordings.http import ENDPOINTS as RECORDING_ENDPOINTS
-from agent_api.recordings.http import Recordings, add_recordings
+from agent_api.recordings.pages import add_recordings
+from agent_api.recordings.service import Recordings
 from agent_api.reports.engine import CrmReportEngine
 from agent_api.reports.http import ENDPOINTS as REPORT_ENDPOINTS
 from agent_api.reports.pages import add_reports

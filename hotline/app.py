@@ -25,7 +25,7 @@ from acd.models import AcdConfig, AgentProfile
 from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
 from acd.service import AcdService
 from agent_api.app import build_app
-from agent_api.recordings.http import Recordings
+from agent_api.recordings.service import Recordings
 from crm import accounts
 from crm.accounts import Role
 from crm.db import Database

@@ -10,7 +10,7 @@ from aiohttp import web
 from agent_api.context import services
 from agent_api.i18n import COOKIE, LANGUAGES, catalog, language_of, translate
 from agent_api.pages.charts import service_level_svg
-from agent_api.recordings.http import RECORDINGS_KEY
+from agent_api.recordings.service import RECORDINGS_KEY
 from agent_api.security import Principal, Role, principal_of
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 import tests.agent_api.stack as stack_module
 from acd.gate import MarketingPolicy
 from agent_api.app import build_app
-from agent_api.recordings.http import Recordings
+from agent_api.recordings.service import Recordings
 from crm import campaigns
 from crm import recordings as index
 from crm.db import Database

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
 from agent_api.app import build_app, ensure_demo_accounts
-from agent_api.recordings.http import Recordings
+from agent_api.recordings.service import Recordings
 from agent_api.security import LoginThrottle, SessionStore
 from crm.db import Database
 from crm.migrate import upgrade
