@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import crm.accounts
 import crm.audit
-import crm.recordings
+import crm.recording_tables
 import crm.reporting.saved
 import crm.reporting.standard.indexes
 import crm.reporting.tables  # noqa: F401

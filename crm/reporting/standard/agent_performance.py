@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from crm.db import Database
 from crm.kinds import CampaignKind, OfferOutcome
 from crm.models import Answer, Campaign, OfferPresentation, Question
-from crm.recordings import RecordingRow
+from crm.recording_tables import RecordingRow
 from crm.reporting.results import ChartKind, ChartSpec, ReportResult, ResultColumn, ValueType
 from crm.reporting.standard.base import ANSWERED, count_if, dimension, measure, ratio
 from crm.reporting.standard.params import ReportParams

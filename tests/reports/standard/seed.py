@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from crm.db import Database
 from crm.models import Answer, Campaign, Customer, OfferPresentation, Question, Ticket
-from crm.recordings import RecordingRow
+from crm.recording_tables import RecordingRow
 from crm.reporting.facts import LegOutcome, QueueLegFact, record_facts
 from crm.reporting.results import ReportResult
 from crm.reporting.standard import ReportParams
