@@ -16,25 +16,10 @@ from sqlalchemy import select
 
 from crm.db import Database
 from crm.models import Contact, Customer, CustomerPhone
-from crm.tabular import escape_cell, file_format
+from crm.tabular import CUSTOMER_FIELDS, escape_cell, file_format
 
 BATCH = 5_000
-CUSTOMER_HEADER = (
-    "id",
-    "name",
-    "phones",
-    "segment",
-    "vip_level",
-    "tags",
-    "consent_marketing",
-    "consent_sms",
-    "consent_email",
-    "language",
-    "owner_agent",
-    "email",
-    "id_number",
-    "address",
-)
+CUSTOMER_HEADER = ("id", *CUSTOMER_FIELDS)
 CONTACT_HEADER = (
     "id",
     "customer_id",

@@ -19,7 +19,7 @@ from typing import Any
 from crm.errors import ImportProblem, InvalidPhoneNumber, UnreadableFile
 from crm.kinds import PhoneKind
 from crm.phones import PhoneNumber, compact, fast_normalize, fast_normalize_all, normalize_phone
-from crm.tabular import MAX_FIELD_CHARS, read_rows, unescape_cell
+from crm.tabular import CUSTOMER_FIELDS, MAX_FIELD_CHARS, read_rows, unescape_cell
 
 CUSTOMER_HEADERS = {
     "name": "name",
@@ -127,21 +127,7 @@ def _flag(value: str, field: str) -> bool:
     raise _RowError(field, f"expected yes/no, got {value[:40]!r}")
 
 
-_CUSTOMER_INPUT = (
-    "name",
-    "phones",
-    "segment",
-    "vip_level",
-    "tags",
-    "consent_marketing",
-    "consent_sms",
-    "consent_email",
-    "language",
-    "owner_agent",
-    "email",
-    "id_number",
-    "address",
-)
+_CUSTOMER_INPUT = CUSTOMER_FIELDS
 
 
 _ParsedRow = tuple[int, tuple[Any, ...], Sequence[tuple[str, str]]]  # row number, values, (e164, kind)

@@ -15,6 +15,24 @@ from pathlib import Path
 
 from crm.errors import UnreadableFile
 
+# A customer's columns in a file, in order: what the export writes after "id", and what the import
+# reads, so that an exported file imports back unchanged.
+CUSTOMER_FIELDS = (
+    "name",
+    "phones",
+    "segment",
+    "vip_level",
+    "tags",
+    "consent_marketing",
+    "consent_sms",
+    "consent_email",
+    "language",
+    "owner_agent",
+    "email",
+    "id_number",
+    "address",
+)
+
 MAX_FIELD_CHARS = 10_000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
