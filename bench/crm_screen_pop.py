@@ -224,7 +224,11 @@ def generate(path: Path, customers: int, per_customer: int) -> None:
                     "",
                 )
 
-    con.executemany("INSERT INTO contacts VALUES (?,?,?,?,?,?,?,?,?,?,?)", contact_rows())
+    con.executemany(
+        "INSERT INTO contacts (id, customer_id, channel, purpose, at, agent, call_id, campaign_id,"
+        " ticket_id, disposition, note) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        contact_rows(),
+    )
     opened = ts(NOW - timedelta(days=2))
     due = ts(NOW + timedelta(days=2))
 
@@ -348,7 +352,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=4, help="lookup rounds over the samples, per side")
     args = parser.parse_args()
-    path = cache_dir() / f"crm-{args.customers}-{args.contacts_per_customer}-v1.db"
+    path = cache_dir() / f"crm-{args.customers}-{args.contacts_per_customer}-v2.db"
     if not path.exists():
         generate(path, args.customers, args.contacts_per_customer)
     rng = random.Random(7)

@@ -76,10 +76,7 @@ async def serve(args: argparse.Namespace) -> None:
     from cti.bus import EventBus
     from cti.events import CallEnded, CallOffered, CallRinging, EndCause
 
-    path = data.cache_dir() / f"crm-{CUSTOMERS}-{CONTACTS_PER_CUSTOMER}-v1.db"
-    if not path.exists():
-        data.generate(path, CUSTOMERS, CONTACTS_PER_CUSTOMER)
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(f"sqlite+aiosqlite:///{crm_data()}")
     crm = Crm(db, catalog_refresh_s=5.0)
     bus = EventBus()
     agents = [f"a{n:04d}" for n in range(args.agents)]
@@ -150,7 +147,7 @@ async def serve(args: argparse.Namespace) -> None:
         stamped = {**payload, "rung_at": datetime.now(UTC).isoformat(), "phase": "reference"}
         svc.hub.send_user(agent, frame("pop", **stamped))
     await asyncio.sleep(1.0)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     print("DONE", json.dumps({"rung": rung, "reference_sent": len(payloads), "rss_mb": rss_mb}), flush=True)
     await runner.cleanup()
     await acd.stop()
@@ -245,6 +242,29 @@ async def clients(args: argparse.Namespace) -> None:
     )
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's VmHWM counts only since exec; getrusage's ru_maxrss also
+    keeps the peak of the parent's forked copy before exec, which is not the server's memory."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def crm_data() -> Path:
+    """The 1M-customer CRM, generated once (outside any event loop) and shared with crm_screen_pop.
+    The name carries the schema generation: a cache made before a migration is not reused."""
+    import crm_screen_pop as data
+
+    path = data.cache_dir() / f"crm-{CUSTOMERS}-{CONTACTS_PER_CUSTOMER}-v2.db"
+    if not path.exists():
+        data.generate(path, CUSTOMERS, CONTACTS_PER_CUSTOMER)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,6 +274,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.serve:
+        crm_data()
     asyncio.run(serve(args) if args.serve else clients(args))
 
 
