@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from crm.errors import CrmError
 
-MAX_DAYS = 366  # the longest range one report covers; a year of 15-minute slots is already 35k rows
+MAX_DAYS = 366  # the longest range one report covers
 
 
 class InvalidReportParams(CrmError):
@@ -24,6 +24,9 @@ class Grain(enum.StrEnum):
 
 
 SUB_DAY_GRAINS = frozenset({Grain.SLOT15, Grain.HOUR})
+# A sub-day grain over a long range makes thousands of rows nobody reads and a chart nobody can:
+# a week of quarter hours or a month of hours is the most a page shows (about 700 periods).
+MAX_DAYS_AT_GRAIN = {Grain.SLOT15: 7, Grain.HOUR: 31}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,12 @@ class ReportParams:
         except ValueError:
             grains = ", ".join(g.value for g in Grain)
             raise InvalidReportParams(f"unknown grain {self.grain!r} (grains: {grains})") from None
+        longest = MAX_DAYS_AT_GRAIN.get(self.grain)
+        if longest is not None and days > longest:
+            raise InvalidReportParams(
+                f"the {self.grain.value} grain covers at most {longest} days ({days} asked):"
+                " choose a coarser grain or a shorter range"
+            )
         for name in ("queues", "agents", "campaign_ids"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 

@@ -122,6 +122,12 @@ def test_bad_params_are_refused_with_a_clear_message() -> None:
         params("2026-11-18", grain="minute")
     with pytest.raises(InvalidReportParams, match="at most 366"):
         params("2025-01-01", "2026-11-17")
+    with pytest.raises(InvalidReportParams, match="slot15 grain covers at most 7 days"):
+        params("2026-11-01", "2026-11-08", grain=Grain.SLOT15)
+    with pytest.raises(InvalidReportParams, match="hour grain covers at most 31 days"):
+        params("2026-10-01", "2026-11-01", grain=Grain.HOUR)
+    assert params("2026-11-01", "2026-11-07", grain=Grain.SLOT15).grain is Grain.SLOT15
+    assert params("2026-10-01", "2026-10-31", grain=Grain.HOUR).grain is Grain.HOUR
 
 
 @pytest.mark.parametrize(
