@@ -30,6 +30,15 @@ async def _log_in(page, base: str, username: str) -> None:
     await page.wait_for_url(lambda url: "/login" not in url)
 
 
+async def _agent_on_duty(browser, base: str):
+    """agent1001's desktop at 1366×768, logged in to the queues, its WebSocket connected."""
+    page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+    await _log_in(page, base, "agent1001")
+    await page.click("#btn-login")
+    await page.wait_for_selector("#ws-status.ok")
+    return page
+
+
 async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes_the_offer(tmp_path, browser):
     stack = await Stack(tmp_path).start()
     try:
@@ -145,10 +154,7 @@ async def test_the_agent_pauses_and_resumes_the_recording_while_the_customer_rea
     stack = await Stack(tmp_path).start()
     try:
         assert recorder is not None
-        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
-        await _log_in(page, stack.base_url, "agent1001")
-        await page.click("#btn-login")
-        await page.wait_for_selector("#ws-status.ok")
+        page = await _agent_on_duty(browser, stack.base_url)
         await index.add_recording(
             stack.db,
             index.NewRecording("r1", "/spool/r1.wav", datetime.now(UTC), agent="PJSIP/1001", queue="support"),
@@ -193,10 +199,7 @@ async def test_the_agent_pauses_and_resumes_the_recording_while_the_customer_rea
 async def test_without_a_recording_service_the_desktop_offers_no_recording_toggle(tmp_path, browser):
     stack = await Stack(tmp_path).start()
     try:
-        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
-        await _log_in(page, stack.base_url, "agent1001")
-        await page.click("#btn-login")
-        await page.wait_for_selector("#ws-status.ok")
+        page = await _agent_on_duty(browser, stack.base_url)
         stack.ring("n1")
         stack.bus.publish(CallAnswered(datetime.now(UTC), "n1", "PJSIP/1001", "support", 2.0))
         card = page.locator("article.pop[data-call='n1'][data-answered]")
@@ -210,10 +213,7 @@ async def test_without_a_recording_service_the_desktop_offers_no_recording_toggl
 async def test_hold_shows_resume_while_held_even_after_a_reload_and_resumes(tmp_path, browser):
     stack = await Stack(tmp_path).start()
     try:
-        page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
-        await _log_in(page, stack.base_url, "agent1001")
-        await page.click("#btn-login")
-        await page.wait_for_selector("#ws-status.ok")
+        page = await _agent_on_duty(browser, stack.base_url)
         stack.ring("h9")
         card = page.locator("article.pop[data-call='h9']")
         await card.wait_for()
