@@ -32,6 +32,7 @@ CAMPAIGNS = (Role.ADMIN, Role.ANALYST)
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{2,64}$")]
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{0,8}$")]
 SkillName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 
 
 class UserView(BaseModel):
@@ -47,15 +48,21 @@ class UserList(BaseModel):
     users: list[UserView]
 
 
-class NewUserBody(BaseModel):
+class UserFields(BaseModel):
+    """A new account but its password, checked the same way wherever accounts are made: this API
+    and ``hotline accounts add``."""
+
     model_config = ConfigDict(extra="forbid")
 
     username: Username
-    password: Annotated[str, StringConstraints(min_length=10, max_length=256)]
     roles: list[Role] = Field(min_length=1, max_length=4)
     display_name: Annotated[str, StringConstraints(max_length=200)] = ""
     extension: Extension = ""
     skills: dict[SkillName, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict, max_length=50)
+
+
+class NewUserBody(UserFields):
+    password: Password
 
 
 class UserUpdateBody(BaseModel):
@@ -66,7 +73,7 @@ class UserUpdateBody(BaseModel):
     extension: Extension | None = None
     skills: dict[SkillName, Annotated[int, Field(ge=1, le=10)]] | None = Field(default=None, max_length=50)
     enabled: bool | None = None
-    password: Annotated[str, StringConstraints(min_length=10, max_length=256)] | None = None
+    password: Password | None = None
 
 
 class CampaignView(BaseModel):
