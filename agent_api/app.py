@@ -38,6 +38,7 @@ from agent_api.reports.http import ENDPOINTS as REPORT_ENDPOINTS
 from agent_api.reports.pages import add_reports
 from agent_api.reports.ports import ReportEngine
 from agent_api.reports.service import Reports
+from agent_api.request_parsing import MAX_BODY_BYTES
 from agent_api.security import SESSIONS_KEY, LoginThrottle, Passwords, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
@@ -106,7 +107,7 @@ def build_app(
         demo=demo,
     )
     app = web.Application(
-        middlewares=[session_middleware, session_cookie_middleware], client_max_size=64 * 1024
+        middlewares=[session_middleware, session_cookie_middleware], client_max_size=MAX_BODY_BYTES
     )
     app[SERVICES] = svc
     app[SESSIONS_KEY] = svc.sessions

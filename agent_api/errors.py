@@ -25,6 +25,16 @@ class InvalidBody(ApiError):
     error_id = "invalid_body"
 
 
+class BodyTooDeep(ApiError):
+    status = 400
+    error_id = "body_too_deep"
+
+
+class BodyTooLarge(ApiError):
+    status = 413
+    error_id = "body_too_large"
+
+
 class NotAuthenticated(ApiError):
     status = 401
     error_id = "not_authenticated"

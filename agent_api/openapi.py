@@ -2,14 +2,13 @@
 
 Every JSON route is declared with :func:`endpoint`: its method, path, the roles allowed, and
 pydantic models for the query, the body and the answer. The same declaration parses the request
-(400/422 with the field errors on bad input), checks the session, the role and the CSRF token,
-serializes the answer, and is the one source of the OpenAPI document, so the document cannot
-drift from the handlers.
+(agent_api/request_parsing.py: 4xx with the field errors on bad input), checks the session, the
+role and the CSRF token, serializes the answer, and is the one source of the OpenAPI document, so
+the document cannot drift from the handlers.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -19,10 +18,10 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from agent_api.errors import ApiError, CsrfFailed, Forbidden, InvalidBody, NotAuthenticated
+from agent_api.request_parsing import field_errors, parse_body
 from agent_api.security import CSRF_HEADER, Principal, Role, principal_of, same_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_BODY_BYTES = 64 * 1024
 _PATH_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
 
@@ -111,32 +110,6 @@ def check_access(request: web.Request, spec: Endpoint) -> Principal | None:
     return principal
 
 
-def _validation_details(exc: ValidationError) -> dict[str, Any]:
-    return {
-        "fields": [
-            {"loc": [str(part) for part in error["loc"]], "msg": error["msg"]} for error in exc.errors()
-        ]
-    }
-
-
-async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
-    if request.content_type != "application/json":
-        raise InvalidBody("the body must be JSON (Content-Type: application/json)")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise InvalidBody(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidBody(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBody(f"the body is not valid JSON: {exc}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidBody("the body does not match the schema", details=_validation_details(exc)) from None
-
-
 def _parse_path(request: web.Request, spec: Endpoint) -> dict[str, Any]:
     values: dict[str, Any] = dict(request.match_info)
     for name, kind in spec.path_types:
@@ -157,9 +130,9 @@ def as_view(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespo
                 try:
                     kwargs["query"] = spec.query.model_validate(dict(request.query))
                 except ValidationError as exc:
-                    raise InvalidBody("bad query parameters", details=_validation_details(exc)) from None
+                    raise InvalidBody("bad query parameters", details=field_errors(exc)) from None
             if spec.body is not None:
-                kwargs["body"] = await _parse_body(request, spec.body)
+                kwargs["body"] = await parse_body(request, spec.body)
             result = await spec.handler(request, principal, **kwargs)
         except ApiError as error:
             return error_response(error)

@@ -7,7 +7,6 @@ chart (``POST /reports/custom/preview``) so a figure is formatted in one place o
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,12 +16,14 @@ from pydantic import ValidationError
 
 from agent_api.errors import ApiError
 from agent_api.i18n import language_of, translate
+from agent_api.openapi import error_response
 from agent_api.pages.http import forbidden_page, page_context
 from agent_api.reports import access
 from agent_api.reports.schemas import RunBody, StandardQueryIn
 from agent_api.reports.service import REPORTS_KEY, Reports, check, reports_of, run_definition
 from agent_api.reports.standard_http import run_standard, title_of
 from agent_api.reports.view import chart_svg, table_view
+from agent_api.request_parsing import parse_body
 from agent_api.security import CSRF_HEADER, Principal, principal_of, same_token
 from crm.reporting.results import ReportResult
 
@@ -126,17 +127,12 @@ async def custom_preview(request: web.Request) -> web.StreamResponse:
     if not same_token(request.headers.get(CSRF_HEADER, ""), me.csrf_token):
         raise web.HTTPForbidden(text=f"missing or wrong {CSRF_HEADER} header; reload the page")
     try:
-        body = RunBody.model_validate(json.loads(await request.content.read(64 * 1024 + 1) or b"null"))
-    except (ValueError, ValidationError) as exc:
-        return web.json_response({"error": "invalid_body", "message": str(exc)[:500]}, status=422)
-    try:
+        body = await parse_body(request, RunBody)
         result = await run_definition(
             request, body.definition, check(request, body.definition), body.page, body.page_size
         )
     except ApiError as exc:
-        return web.json_response(
-            {"error": exc.error_id, "message": exc.message, "details": exc.details}, status=exc.status
-        )
+        return error_response(exc)
     context = _context(request, me, "reports_result.html")
     context |= result_context(request, result, translate(language_of(request), "reports.custom.title"))
     context["page_no"] = body.page
