@@ -9,7 +9,7 @@ WebSocket senders) is started by its startup and stopped by its cleanup context.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from agent_api.desktop.services import Desktop
 from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
 from agent_api.pages.http import add_pages
 from agent_api.ports import Acd, CrmLookups
+from agent_api.proxy import forwarded_middleware, parse_trusted
 from agent_api.recordings.http import ENDPOINTS as RECORDING_ENDPOINTS
 from agent_api.recordings.pages import add_recordings
 from agent_api.recordings.service import Recordings
@@ -84,9 +85,12 @@ def build_app(
     board_interval_s: float = 0.25,
     recordings: Recordings | None = None,
     reports: ReportEngine | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> web.Application:
     """The agent API and pages. ``settings`` is hotline.settings.Settings (only ``http`` is read
-    today, by whoever runs the app); the CRM database must already be migrated."""
+    today, by whoever runs the app); the CRM database must already be migrated.
+    ``trusted_proxies`` (addresses, networks) may set the client's address and scheme with
+    X-Forwarded-For and X-Forwarded-Proto (agent_api/proxy.py)."""
     hub = hub or Hub()
     calls = CallBook()
     desk = Desktop(acd, crm, hub, calls, clock)
@@ -107,7 +111,12 @@ def build_app(
         demo=demo,
     )
     app = web.Application(
-        middlewares=[session_middleware, session_cookie_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[
+            forwarded_middleware(parse_trusted(trusted_proxies)),
+            session_middleware,
+            session_cookie_middleware,
+        ],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SERVICES] = svc
     app[SESSIONS_KEY] = svc.sessions

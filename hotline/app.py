@@ -155,6 +155,7 @@ class Hotline:
             db=db,
             demo=self.demo,
             recordings=Recordings(recording),
+            trusted_proxies=settings.http.trusted_proxies,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

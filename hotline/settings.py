@@ -52,6 +52,8 @@ class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     session_key: str = dataclasses.field(default="", repr=False)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed.
+    trusted_proxies: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(slots=True)
@@ -186,6 +188,11 @@ def _coerce(value: Any, kind: type, where: str) -> Any:
             return kind(value)
         except (TypeError, ValueError):
             raise SettingsError(f"{where}: expected a {kind.__name__}, got {value!r}") from None
+    if typing.get_origin(kind) is list:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise SettingsError(f"{where}: expected a list of text, got {value!r}")
+        return [item.strip() for item in items if item.strip()]
     if kind is str:
         if not isinstance(value, (str, int, float)):
             raise SettingsError(f"{where}: expected text, got {value!r}")

@@ -106,6 +106,7 @@ class Stack:
     seed: bool = True  # a customer and an online campaign
     hub: Hub | None = None
     queues_file: str = ""  # where the admin page saves queue changes; empty: not saved
+    trusted_proxies: tuple[str, ...] = ()
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -149,6 +150,7 @@ class Stack:
             passwords=fast_passwords(),
             board_interval_s=0.05,
             hub=self.hub,
+            trusted_proxies=self.trusted_proxies,
         )
         await self.acd.start()
         self.server = TestServer(self.app, host="127.0.0.1", port=port)

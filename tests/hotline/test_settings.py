@@ -56,3 +56,15 @@ def test_bad_settings_name_the_key_and_the_problem(
 def test_missing_settings_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot read settings file"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_trusted_proxies_are_a_list_in_a_file_and_comma_separated_in_the_environment(tmp_path: Path) -> None:
+    assert load_settings(environ={}).http.trusted_proxies == []
+    path = tmp_path / "hotline.toml"
+    path.write_text('[http]\ntrusted_proxies = ["10.0.0.5", "192.168.1.0/24"]\n')
+    assert load_settings(path, environ={}).http.trusted_proxies == ["10.0.0.5", "192.168.1.0/24"]
+    environ = {"HOTLINE_HTTP_TRUSTED_PROXIES": "10.0.0.5, ::1,"}
+    assert load_settings(path, environ=environ).http.trusted_proxies == ["10.0.0.5", "::1"]
+    path.write_text("[http]\ntrusted_proxies = 5\n")
+    with pytest.raises(SettingsError, match="trusted_proxies: expected a list"):
+        load_settings(path, environ={})
