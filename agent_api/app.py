@@ -39,7 +39,7 @@ from agent_api.reports.http import ENDPOINTS as REPORT_ENDPOINTS
 from agent_api.reports.pages import add_reports
 from agent_api.reports.ports import ReportEngine
 from agent_api.reports.service import Reports
-from agent_api.request_parsing import MAX_BODY_BYTES
+from agent_api.request_parsing import CENTER_TZ, MAX_BODY_BYTES
 from agent_api.security import SESSIONS_KEY, LoginThrottle, Passwords, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
@@ -131,6 +131,7 @@ def build_app(
         [*SESSION_ENDPOINTS, *DESKTOP_ENDPOINTS, *SUPERVISOR_ENDPOINTS, *ADMIN_ENDPOINTS, *REPORT_ENDPOINTS],
     )
     tz = ZoneInfo(getattr(settings, "timezone", None) or "Asia/Shanghai")
+    app[CENTER_TZ] = tz
     add_reports(app, Reports(reports or CrmReportEngine(db, tz), tz, clock))
     if recordings is not None:
         add_endpoints(app, RECORDING_ENDPOINTS)

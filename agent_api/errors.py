@@ -20,6 +20,11 @@ class BadRequest(ApiError):
     error_id = "bad_request"
 
 
+class InvalidQuery(ApiError):
+    status = 400
+    error_id = "invalid_query"
+
+
 class InvalidBody(ApiError):
     status = 422
     error_id = "invalid_body"

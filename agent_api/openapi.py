@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agent_api.errors import ApiError, CsrfFailed, Forbidden, InvalidBody, NotAuthenticated
-from agent_api.request_parsing import field_errors, parse_body
+from agent_api.request_parsing import CENTER_TZ, parse_body, parse_query
 from agent_api.security import CSRF_HEADER, Principal, Role, principal_of, same_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -127,10 +127,7 @@ def as_view(spec: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespo
             principal = check_access(request, spec)
             kwargs: dict[str, Any] = _parse_path(request, spec)
             if spec.query is not None:
-                try:
-                    kwargs["query"] = spec.query.model_validate(dict(request.query))
-                except ValidationError as exc:
-                    raise InvalidBody("bad query parameters", details=field_errors(exc)) from None
+                kwargs["query"] = parse_query(request.query, spec.query, request.app[CENTER_TZ])
             if spec.body is not None:
                 kwargs["body"] = await parse_body(request, spec.body)
             result = await spec.handler(request, principal, **kwargs)
@@ -172,7 +169,13 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
 
 def _error_responses(spec: Endpoint) -> dict[str, Any]:
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    codes = {"422": "invalid request"} if (spec.body or spec.query or spec.path_types) else {}
+    codes: dict[str, str] = {}
+    if spec.query is not None or spec.body is not None:
+        codes["400"] = "bad query parameters, or a body nested too deep"
+    if spec.body is not None:
+        codes["413"] = "body too large"
+    if spec.body is not None or spec.path_types:
+        codes["422"] = "body or path parameter does not match the schema"
     if spec.roles is not None:
         codes |= {"401": "not logged in", "403": "role or CSRF check failed"}
     return {code: {"description": text, **ref} for code, text in codes.items()}

@@ -10,15 +10,19 @@ model with the center's time zone at hand, which the query-string times need
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from agent_api.errors import BodyTooDeep, BodyTooLarge, InvalidBody
+from agent_api.errors import BodyTooDeep, BodyTooLarge, InvalidBody, InvalidQuery
+from agent_api.query_time import TZ_CONTEXT
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32  # a report definition, the deepest body we take, is 5 levels deep
+CENTER_TZ: web.AppKey[tzinfo] = web.AppKey("center_tz", tzinfo)  # set by build_app from settings
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -91,3 +95,11 @@ async def parse_body(request: web.Request, model: type[Model]) -> Model:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidBody("the body does not match the schema", details=field_errors(exc)) from None
+
+
+def parse_query(query: Mapping[str, str], model: type[Model], tz: tzinfo) -> Model:
+    """The query parameters as ``model``; times without an offset are read in ``tz``."""
+    try:
+        return model.model_validate(dict(query), context={TZ_CONTEXT: tz})
+    except ValidationError as exc:
+        raise InvalidQuery("bad query parameters", details=field_errors(exc)) from None

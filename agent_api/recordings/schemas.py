@@ -6,10 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from agent_api.query_time import QueryTime
+
 
 class SearchQuery(BaseModel):
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryTime | None = None
+    until: QueryTime | None = None
     agent: str | None = Field(None, max_length=64)
     queue: str | None = Field(None, max_length=64)
     customer_id: int | None = Field(None, ge=0, le=2**62)
@@ -109,8 +111,8 @@ class Forms(BaseModel):
 
 class ScoresQuery(BaseModel):
     by: str = Field("agent", pattern="^(agent|queue)$")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: QueryTime | None = None
+    until: QueryTime | None = None
 
 
 class ScoreRow(BaseModel):
