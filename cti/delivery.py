@@ -158,8 +158,12 @@ def queue_leave(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]:
 
 
 def queue_abandon(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]:
+    """app_queue says "abandon" whenever a caller leaves ``Queue()`` unserved: when they hang up,
+    but also when a Redirect (Hotline's delivery, capture 16) or ``QueueWithdrawCaller`` (19)
+    takes them out alive. Only a caller whose channel is being hung up has abandoned; the others
+    go on in the dialplan, and if they hang up unanswered later, the end of the call says so."""
     channel = tracker.channel_of(message)
-    if channel is None or channel.call.abandoned:
+    if channel is None or channel.call.abandoned or not channel.hanging:
         return []
     call = channel.call
     call.abandoned = True

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from cti.ami_protocol import AmiMessage, AmiParser
-from cti.events import CallEnded, EndCause, SwitchEvent, SwitchResynced
+from cti.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    EndCause,
+    SwitchEvent,
+    SwitchResynced,
+)
 from cti.snapshot import SwitchSnapshot
 from cti.tracker import HANDLERS, WANTED, CallTracker
 from hotline.commands.replay import event_record
@@ -42,6 +50,9 @@ SINGLE_CAPTURES = {
     "13-recording-control": "13-recording-control/13.ami",
     "14-fastagi-down": "14-fastagi-down/14.ami",
     "15-two-waiting": "15-resync-waiting/15.ami",
+    "16-production-delivery": "16-production-delivery/16.ami",
+    "17-desk-hold": "17-desk-hold/17.ami",
+    "19-queue-withdraw": "19-queue-withdraw/19.ami",
 }
 
 
@@ -225,3 +236,19 @@ def test_parsing_only_the_tracked_events_gives_the_same_domain_events(name: str)
 
 def test_the_tracked_events_are_exactly_those_the_tracker_handles() -> None:
     assert frozenset(HANDLERS) == WANTED.events
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_no_call_is_both_answered_and_abandoned(name: str) -> None:
+    events = scenario_events(name)
+    answered = {e.call_id for e in events if isinstance(e, CallAnswered)}
+    abandoned = {e.call_id for e in events if isinstance(e, CallAbandoned)}
+    assert answered & abandoned == set()
+
+
+def test_a_caller_taken_out_of_the_queue_alive_has_not_abandoned_until_they_hang_up() -> None:
+    events = scenario_events("19-queue-withdraw")
+    queued = [e.queue for e in events if isinstance(e, CallQueued)]
+    abandoned = [(e.queue, e.wait_seconds) for e in events if isinstance(e, CallAbandoned)]
+    assert queued == ["support", "support-fallback"]
+    assert abandoned == [("support-fallback", 35.0)]
