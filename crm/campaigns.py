@@ -9,8 +9,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from crm.audit import AuditRow
 from crm.db import Database, utcnow
-from crm.errors import InvalidTargetRule, InvalidTransition, NotFound
+from crm.errors import InvalidTargetRule, InvalidTransition, NotFound, TargetRuleFailed
 from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose, QuestionKind, RuleKind
 from crm.models import Campaign, ContactRule, Question
 from crm.results import QuestionView
@@ -23,6 +24,22 @@ TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.PAUSED: frozenset({CampaignStatus.ONLINE, CampaignStatus.ENDED}),
     CampaignStatus.ENDED: frozenset(),
 }
+
+
+# The actor the audit log names for what Hotline did on its own.
+SYSTEM_ACTOR = "hotline"
+RULE_FAILED_ACTION = "campaign-rule-failed"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    """A campaign as the admin page lists it; ``status_reason`` says why Hotline set the status."""
+
+    id: int
+    name: str
+    kind: CampaignKind
+    status: CampaignStatus
+    status_reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +125,58 @@ async def set_campaign_status(
         if status not in TRANSITIONS[current]:
             raise InvalidTransition(f"campaign {campaign_id}", current, status)
         campaign.status = status.value
+        campaign.status_reason = ""  # a person decided this status: Hotline's reason no longer holds
         campaign.updated_at = now or utcnow()
+
+
+async def list_campaigns(db: Database) -> tuple[CampaignSummary, ...]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(
+                Campaign.id, Campaign.name, Campaign.kind, Campaign.status, Campaign.status_reason
+            ).order_by(Campaign.id)
+        )
+        return tuple(
+            CampaignSummary(
+                r.id, r.name, CampaignKind(r.kind), CampaignStatus(r.status), r.status_reason or ""
+            )
+            for r in rows
+        )
+
+
+async def record_rule_failure(
+    db: Database,
+    campaign_id: int,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    customer_id: int | None = None,
+) -> bool:
+    """The campaign's target rule failed: an online campaign is paused, any other keeps its status
+    (a draft cannot go wrong on a call), and the reason is recorded on the campaign and in the
+    audit log. Once per failure: False if the campaign already carries this reason or is gone."""
+    now = now or utcnow()
+    why = f"target rule failed: {reason}"
+    async with db.write() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None:
+            return False
+        previous = CampaignStatus(campaign.status)
+        if campaign.status_reason == why and previous is not CampaignStatus.ONLINE:
+            return False
+        status = CampaignStatus.PAUSED if previous is CampaignStatus.ONLINE else previous
+        campaign.status = status.value
+        campaign.status_reason = why
+        campaign.updated_at = now
+        detail: dict[str, object] = {"previous": str(previous), "status": str(status), "reason": reason}
+        if customer_id is not None:
+            detail["customer_id"] = customer_id
+        session.add(
+            AuditRow(
+                at=now, actor=SYSTEM_ACTOR, action=RULE_FAILED_ACTION, target=str(campaign_id), detail=detail
+            )
+        )
+    return True
 
 
 async def online_campaigns(db: Database) -> tuple[CampaignView, ...]:
@@ -127,10 +195,13 @@ async def online_campaigns(db: Database) -> tuple[CampaignView, ...]:
 def _view(campaign: Campaign) -> CampaignView:
     try:
         target = TargetRule(campaign.target_rule).matches
-    except InvalidTargetRule:
-        # Saved before a field was renamed: such a campaign targets nobody until it is fixed.
+    except InvalidTargetRule as exc:
+        # Saved before a field was renamed, or a pattern RE2 refuses: the rule fails, so the
+        # first pop that meets it disables the campaign, saying why.
+        text, reason = campaign.target_rule, exc.reason
+
         def target(_fields: object) -> bool:
-            return False
+            raise TargetRuleFailed(text, reason)
 
     return CampaignView(
         id=campaign.id,

@@ -49,6 +49,18 @@ class InvalidTargetRule(CrmError):
         self.reason = reason
 
 
+class TargetRuleFailed(CrmError):
+    """A target rule that compiled but could not be evaluated for a customer (a division by zero,
+    a pattern read from a field that RE2 refuses, a batch over its time budget)."""
+
+    error_id = "target_rule_failed"
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"target rule {text!r} failed: {reason}")
+        self.text = text
+        self.reason = reason
+
+
 class InvalidTransition(CrmError):
     error_id = "invalid_transition"
 

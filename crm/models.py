@@ -111,6 +111,8 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    # Why the status is what it is when Hotline, not a person, set it (a target rule that failed).
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     target_rule: Mapped[str] = mapped_column(Text, default="true")
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

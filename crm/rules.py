@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 
+from crm.errors import TargetRuleFailed
 from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose
 
 
@@ -26,6 +27,7 @@ class Reason(enum.StrEnum):
     NO_CHANNEL_CONSENT = "no_channel_consent"
     QUIET_HOURS = "quiet_hours"
     FREQUENCY_CAP = "frequency_cap"
+    RULE_FAILED = "rule_failed"  # the target rule could not be evaluated: the campaign is disabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,8 @@ class CustomerFacts:
 
 @dataclass(frozen=True, slots=True)
 class CampaignView:
-    """A campaign as the rules see it; ``target`` is its compiled target rule."""
+    """A campaign as the rules see it; ``target`` is its compiled target rule, which raises
+    :class:`TargetRuleFailed` when it cannot be evaluated for a customer."""
 
     id: int
     name: str
@@ -184,9 +187,21 @@ def _refusals(
             out.append(refusal)
     # The target is checked unless the campaign itself is off here (not online, not now, not on
     # this channel): reports tell an offer a rule held back from one never meant for the customer.
-    if not any(r.reason in _CAMPAIGN_OFF for r in out) and not campaign.target(customer.fields):
-        out.append(Refusal(Reason.NOT_TARGETED, "customer is not in the campaign's target"))
+    if not any(r.reason in _CAMPAIGN_OFF for r in out):
+        out.extend(_target_refusals(customer, campaign))
     return out
+
+
+def _target_refusals(customer: CustomerFacts, campaign: CampaignView) -> list[Refusal]:
+    try:
+        targeted = campaign.target(customer.fields)
+    except TargetRuleFailed as exc:
+        # This campaign is refused, for this customer and (once the shell disables it) for all;
+        # every other campaign is still decided.
+        return [Refusal(Reason.RULE_FAILED, exc.reason)]
+    if targeted:
+        return []
+    return [Refusal(Reason.NOT_TARGETED, "customer is not in the campaign's target")]
 
 
 def _cap_refusal(cap: FrequencyCap, history: tuple[PastContact, ...], now: datetime) -> Refusal | None:

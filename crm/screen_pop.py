@@ -3,10 +3,13 @@
 Four indexed reads in one session (customer by number with its flags, numbers, recent contacts,
 open tickets); the online campaigns and the contact rules come from :class:`CampaignCatalog`, an
 in-process copy refreshed every few seconds and at once after an edit made through this process.
+A campaign whose target rule fails for the customer is refused on this pop and paused for every
+later one (crm.campaigns.record_rule_failure); the card and every other offer are shown as usual.
 """
 
 from __future__ import annotations
 
+import logging
 import time as _time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
@@ -22,8 +25,10 @@ from crm.kinds import Channel, Purpose, Role
 from crm.models import Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone
 from crm.results import ContactSummary, CustomerCard, Eligibility, OfferCard, RefusedOffer, ScreenPop
-from crm.rules import CampaignView, ContactPolicy, CustomerFacts, PastContact, decide_offers
+from crm.rules import CampaignView, ContactPolicy, CustomerFacts, PastContact, Reason, decide_offers
 from crm.tickets import load_open_tickets
+
+log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 200  # contacts read per customer: enough for any cap window and the timeline
 TIMELINE_SHOWN = 10
@@ -100,6 +105,7 @@ async def screen_pop(
         card, history, tickets = await _customer_view(reader, row, role, now)
     campaigns, policy = await catalog.get()
     eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
+    await _disable_failed(db, catalog, eligibility, card.id, now)
     return ScreenPop(
         caller_number=caller_number,
         e164=number.e164,
@@ -128,7 +134,35 @@ async def eligible_offers(
             return Eligibility((), ())
         card, history, tickets = await _customer_view(reader, row, Role.AGENT, now)
     campaigns, policy = await catalog.get()
-    return _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
+    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
+    await _disable_failed(db, catalog, eligibility, customer_id, now)
+    return eligibility
+
+
+async def _disable_failed(
+    db: Database, catalog: CampaignCatalog, eligibility: Eligibility, customer_id: int, now: datetime
+) -> None:
+    """Pause the campaigns whose target rule failed on this customer. A failure to record it is
+    logged, never passed on: the agent still gets the pop."""
+    failed = [
+        (refused.campaign_id, detail)
+        for refused in eligibility.refused
+        for reason, detail in refused.reasons
+        if reason is Reason.RULE_FAILED
+    ]
+    for campaign_id, detail in failed:
+        fields = {"campaign_id": campaign_id, "customer_id": customer_id, "reason": detail}
+        try:
+            changed = await campaign_store.record_rule_failure(
+                db, campaign_id, detail, now=now, customer_id=customer_id
+            )
+        except Exception:
+            log.exception("campaign_rule_failure_not_recorded", extra={"kv": fields})
+            continue
+        if changed:
+            log.warning("campaign_paused_rule_failed", extra={"kv": fields})
+    if failed:
+        catalog.invalidate()
 
 
 async def _customer_view(

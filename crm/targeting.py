@@ -4,17 +4,25 @@ Analysts write rules such as ``segment == "gold" and vip_level >= 2 and contacts
 ``"pets" in tags and not has_open_complaint``. A rule is compiled against the typed field list
 below when the campaign is saved, so a misspelt field or a wrong type is refused there, not when
 a customer calls.
+
+Regular expressions in rules run on RE2 (crm.rule_regex), so no pattern can backtrack for
+seconds. A rule that compiled can still fail for one customer (``1 / open_tickets`` for a customer
+with none): ``matches`` then raises :class:`TargetRuleFailed`, and the caller disables the
+campaign rather than the screen-pop or the report failing. ``count_matches`` runs a rule over a
+batch within a time budget, for the reports, off the event loop.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 import rule_engine
 
-from crm.errors import InvalidTargetRule
+from crm.errors import InvalidTargetRule, TargetRuleFailed
+from crm.rule_regex import LinearTimeRule
 
 FIELD_TYPES: dict[str, rule_engine.DataType] = {
     "name": rule_engine.DataType.STRING,
@@ -52,7 +60,31 @@ class TargetRule:
         self._rule = _compile(text)
 
     def matches(self, fields: Mapping[str, object]) -> bool:
-        return bool(self._rule.matches(fields))
+        """Raises :class:`TargetRuleFailed` when the rule cannot be evaluated for these fields."""
+        try:
+            return bool(self._rule.matches(fields))
+        except rule_engine.errors.EngineError as exc:
+            raise TargetRuleFailed(self.text, getattr(exc, "message", "") or str(exc)) from None
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            raise TargetRuleFailed(self.text, f"{type(exc).__name__}: {exc}") from None
+
+
+def count_matches(
+    rule: TargetRule,
+    rows: Iterable[Mapping[str, object]],
+    *,
+    budget_s: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> int:
+    """How many ``rows`` the rule matches. Blocking: run it in a worker thread. Raises
+    :class:`TargetRuleFailed` if the rule fails on a row or the batch takes over ``budget_s``."""
+    started = clock()
+    matched = 0
+    for fields in rows:
+        matched += rule.matches(fields)
+        if clock() - started > budget_s:
+            raise TargetRuleFailed(rule.text, f"over its time budget of {budget_s:g} s")
+    return matched
 
 
 @functools.lru_cache(maxsize=512)
@@ -61,7 +93,7 @@ def _compile(text: str) -> rule_engine.Rule:
     if len(source) > 4000:
         raise InvalidTargetRule(text[:60], "longer than 4000 characters")
     try:
-        return rule_engine.Rule(source, context=_CONTEXT)
+        return LinearTimeRule(source, context=_CONTEXT)
     except rule_engine.errors.SymbolResolutionError as exc:
         known = ", ".join(sorted(FIELD_TYPES))
         raise InvalidTargetRule(text, f"unknown field {exc.symbol_name!r} (fields: {known})") from None

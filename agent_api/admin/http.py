@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 
 from acd.errors import AcdError
 from acd.models import AgentProfile
@@ -22,9 +21,9 @@ from agent_api.openapi import Endpoint, endpoint
 from agent_api.security import Principal, Role
 from crm import accounts, exporter
 from crm import audit as audit_log
+from crm import campaigns as campaign_store
 from crm.errors import CrmError, NotFound
 from crm.kinds import CampaignStatus
-from crm.models import Campaign
 
 ADMIN = (Role.ADMIN,)
 CAMPAIGNS = (Role.ADMIN, Role.ANALYST)
@@ -81,6 +80,7 @@ class CampaignView(BaseModel):
     name: str
     kind: str
     status: CampaignStatus
+    status_reason: str = ""  # why Hotline set the status (a target rule that failed); empty if a person did
 
 
 class CampaignList(BaseModel):
@@ -233,12 +233,11 @@ async def update_user(
     tag="admin",
 )
 async def list_campaigns(request: web.Request, principal: Principal | None) -> CampaignList:
-    # crm/ has no listing function yet; this reads the campaign table through crm's own models.
-    async with services(request).db.read() as session:
-        rows = (await session.scalars(select(Campaign).order_by(Campaign.id))).all()
+    found = await campaign_store.list_campaigns(services(request).db)
     return CampaignList(
         campaigns=[
-            CampaignView(id=c.id, name=c.name, kind=c.kind, status=CampaignStatus(c.status)) for c in rows
+            CampaignView(id=c.id, name=c.name, kind=c.kind, status=c.status, status_reason=c.status_reason)
+            for c in found
         ]
     )
 

@@ -95,7 +95,8 @@ document.addEventListener("DOMContentLoaded", () => {
       loadCampaigns();
     };
     $("campaigns").tBodies[0].replaceChildren(...campaigns.map((c) => el("tr", {},
-      el("td", {}, c.name), el("td", {}, c.kind), el("td", {}, c.status),
+      el("td", {}, c.name), el("td", {}, c.kind),
+      el("td", { title: c.status_reason || "" }, c.status, c.status_reason ? el("small", { class: "status-reason" }, ` — ${c.status_reason}`) : ""),
       el("td", {}, el("button", { type: "button", onclick: set(c, "online") }, t("admin.online")),
         el("button", { type: "button", onclick: set(c, "paused") }, t("admin.paused"))))));
   }

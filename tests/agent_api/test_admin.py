@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from agent_api.context import SERVICES
 from agent_api.i18n import LANGUAGES, catalog
-from crm import accounts
+from crm import accounts, campaigns
 from crm import audit as audit_log
-from crm.kinds import Role
-from tests.agent_api.stack import CUSTOMER_NAME, Stack, fast_passwords, login
+from crm.kinds import CampaignKind, CampaignStatus, Channel, Role
+from tests.agent_api.stack import CUSTOMER_NAME, CUSTOMER_PHONE, Stack, fast_passwords, login
 
 
 async def test_an_admin_creates_a_user_who_can_then_log_in_with_their_role(stack: Stack):
@@ -136,3 +136,25 @@ async def test_an_agent_created_and_then_edited_on_the_admin_page_is_routed_at_o
     joined = await stack.client.post("/api/agent/login", json={}, headers={"X-CSRF-Token": csrf})
     assert joined.status in (200, 204), await joined.text()
     assert stack.acd.states.get("wang.fang").queues == ("sales",)
+
+
+async def test_a_campaign_paused_for_a_failing_target_rule_says_why_on_the_list_and_in_the_audit_log(
+    stack: Stack,
+):
+    failing = await stack.crm.create_campaign(
+        campaigns.NewCampaign(
+            "回访", CampaignKind.MARKETING, [Channel.CALL_IN], target_rule="1 / open_tickets > 0.5"
+        )
+    )
+    await stack.crm.set_campaign_status(failing, CampaignStatus.ONLINE)
+    pop = await stack.crm.screen_pop(CUSTOMER_PHONE)
+    assert pop.customer is not None and [o.campaign_id for o in pop.offers] == [stack.campaign_id]
+
+    await login(stack.client, "admin")
+    listed = await (await stack.client.get("/api/admin/campaigns")).json()
+    shown = {c["id"]: (c["status"], c["status_reason"]) for c in listed["campaigns"]}
+    assert shown[stack.campaign_id] == ("online", "")
+    assert shown[failing][0] == "paused" and "division by zero" in shown[failing][1]
+    audit = await (await stack.client.get("/api/admin/audit")).json()
+    [entry] = [e for e in audit["entries"] if e["action"] == "campaign-rule-failed"]
+    assert (entry["actor"], entry["target"]) == ("hotline", str(failing))

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from crm.campaigns import NewCampaign, NewQuestion, save_frequency_cap, save_quiet_hours
+from crm import audit
+from crm.campaigns import NewCampaign, NewQuestion, list_campaigns, save_frequency_cap, save_quiet_hours
 from crm.contacts import NewContact, record_contact, timeline
 from crm.customers import NewCustomer, add_to_do_not_contact, create_customer
 from crm.kinds import CampaignKind, CampaignStatus, Channel, QuestionKind, TicketKind
@@ -37,6 +38,12 @@ SURVEY = NewCampaign(
     kind=CampaignKind.QUESTIONNAIRE,
     channels=[Channel.CALL_IN],
     questions=[NewQuestion("您对服务满意吗？", QuestionKind.SCALE, scale_min=1, scale_max=5)],
+)
+
+
+# Fails for a customer with no open ticket.
+DIVIDES_BY_OPEN_TICKETS = NewCampaign(
+    name="回访", kind=CampaignKind.MARKETING, channels=[Channel.CALL_IN], target_rule="1 / open_tickets > 0.5"
 )
 
 
@@ -136,3 +143,39 @@ async def test_the_timeline_lists_every_channel_newest_first(crm: Crm) -> None:
         Channel.CALLBACK,
         Channel.CALL_OUT,
     ]
+
+
+async def test_a_target_rule_that_fails_pauses_its_campaign_and_the_pop_keeps_the_card(crm: Crm) -> None:
+    await create_customer(crm.db, GOLD)  # no open tickets: the rule divides by zero
+    failing = await online(crm, DIVIDES_BY_OPEN_TICKETS)
+    broadband = await online(crm, BROADBAND)
+
+    pop = await crm.screen_pop("13800138000")
+
+    assert pop.customer is not None and pop.customer.name == "王芳"
+    assert [o.campaign_id for o in pop.offers] == [broadband]
+    [refused] = pop.refused
+    assert refused.campaign_id == failing
+    assert refused.reasons[0][0] is Reason.RULE_FAILED
+    listed = {c.id: c for c in await list_campaigns(crm.db)}
+    assert listed[failing].status is CampaignStatus.PAUSED
+    assert "division by zero" in listed[failing].status_reason
+    assert (listed[broadband].status, listed[broadband].status_reason) == (CampaignStatus.ONLINE, "")
+    [entry] = await audit.entries(crm.db, action="campaign-rule-failed")
+    assert (entry.target, entry.detail["status"]) == (str(failing), "paused")
+
+    again = await crm.screen_pop("13800138000")
+    assert again.customer is not None and [o.campaign_id for o in again.offers] == [broadband]
+    assert again.refused == ()
+    assert len(await audit.entries(crm.db, action="campaign-rule-failed")) == 1
+
+
+async def test_switching_a_paused_campaign_online_again_clears_the_failure_it_was_paused_for(
+    crm: Crm,
+) -> None:
+    await create_customer(crm.db, GOLD)
+    failing = await online(crm, DIVIDES_BY_OPEN_TICKETS)
+    await crm.screen_pop("13800138000")
+    await crm.set_campaign_status(failing, CampaignStatus.ONLINE)
+    [campaign] = await list_campaigns(crm.db)
+    assert (campaign.status, campaign.status_reason) == (CampaignStatus.ONLINE, "")

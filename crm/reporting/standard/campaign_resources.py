@@ -5,7 +5,9 @@ Target customers come from crm.reporting.standard.targets (exact up to its sampl
 estimate above it, flagged by a note). Reached counts over the campaign's life up to the end of
 the range; contacts and skips count within the range. A campaign's contacts are its
 presentations (an offer made on a call) and the contacts stored under the campaign (an SMS
-notice), each counted once. See docs/reports-standard.md.
+notice), each counted once. A campaign whose target rule fails is listed with no target count
+and the rule's error, and disabled (crm.campaigns.record_rule_failure); the others are counted
+as usual. See docs/reports-standard.md.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
 
+from crm.campaigns import record_rule_failure
 from crm.db import Database, utcnow
-from crm.kinds import Channel
+from crm.kinds import CampaignStatus, Channel
 from crm.models import Campaign, Contact, OfferPresentation
 from crm.reporting.results import ChartKind, ChartSpec, ReportResult, ValueType
 from crm.reporting.standard.base import dimension, measure
@@ -28,6 +31,7 @@ NAME = "campaign_resources"
 TITLE_KEY = "report.title.campaign_resources"
 FREQUENCY_CAUSES = ("frequency-cap", "frequency_cap")  # the gate's and crm.rules.Reason's spelling
 NOTE_ESTIMATED = "report.note.targets_estimated"
+NOTE_RULE_FAILED = "report.note.target_rule_failed"
 CHANNELS = tuple(c.value for c in Channel)
 
 
@@ -93,6 +97,12 @@ async def campaign_resources(
                 per_channel[row.channel] = per_channel.get(row.channel, 0) + sign * row.contacts
         skips = dict((await session.execute(skips_query)).all())
     targets = await count_targets(db, {c.id: c.target_rule for c in campaigns}, now=as_of)
+    statuses = {c.id: c.status for c in campaigns}
+    for campaign_id, count in targets.items():
+        if count.error:
+            await record_rule_failure(db, campaign_id, count.error, now=now)
+            if statuses[campaign_id] == CampaignStatus.ONLINE:
+                statuses[campaign_id] = CampaignStatus.PAUSED.value
 
     rows = []
     for c in campaigns:
@@ -104,18 +114,30 @@ async def campaign_resources(
                 c.id,
                 c.name,
                 c.kind,
-                c.status,
+                statuses[c.id],
                 target,
                 hit,
-                max(target - hit, 0),
+                None if target is None else max(target - hit, 0),
                 sum(per_channel),
                 *per_channel,
                 skips.get(c.id, 0),
+                targets[c.id].error,
             )
         )
     width = 4 + 4 + len(CHANNELS) + 1
-    totals = (None, None, None, None, *(sum(r[i] for r in rows) for i in range(4, width)))
-    estimated = any(t.estimated for t in targets.values())
+    totals = (
+        None,
+        None,
+        None,
+        None,
+        *(sum(r[i] or 0 for r in rows) for i in range(4, width)),
+        None,
+    )
+    notes = []
+    if any(t.estimated for t in targets.values()):
+        notes.append(NOTE_ESTIMATED)
+    if any(t.error for t in targets.values()):
+        notes.append(NOTE_RULE_FAILED)
     return ReportResult(
         columns=(
             dimension("campaign_id", ValueType.INT),
@@ -128,10 +150,11 @@ async def campaign_resources(
             measure("contacts"),
             *(measure(f"contacts_{channel}", key=f"report.col.channel.{channel}") for channel in CHANNELS),
             measure("frequency_cap_skips"),
+            dimension("target_rule_error"),
         ),
         rows=rows,
         chart=ChartSpec(ChartKind.STACKED_BAR, "campaign", ("reached", "remaining"), TITLE_KEY),
         totals=totals,
         total_rows=len(rows),
-        notes=(NOTE_ESTIMATED,) if estimated else (),
+        notes=tuple(notes),
     )

@@ -6,12 +6,19 @@ so they cannot be turned into one SQL count in general. Evaluating every custome
 rule runs over at most ``SAMPLE`` customers, taken at an even stride over the customer ids, and
 the matches are scaled up to the whole table; with fewer customers than that the count is exact.
 The fields are the ones the screen-pop gives the rule (crm.screen_pop.target_fields).
+
+The rules run in a worker thread, so a page of 5,000 customers × every campaign never stalls the
+event loop (calls and screen-pops go on), and each rule has ``RULE_BUDGET_S`` for the whole
+sample: a rule that fails on a customer, or runs over its budget, gets no count but its error,
+and the report disables its campaign (crm.campaigns.record_rule_failure).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,24 +26,34 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db import Database
-from crm.errors import InvalidTargetRule
+from crm.errors import InvalidTargetRule, TargetRuleFailed
 from crm.kinds import Purpose, TicketKind, TicketStatus
 from crm.models import Contact, Customer, Ticket
-from crm.targeting import TargetRule
+from crm.targeting import TargetRule, count_matches
 
 SAMPLE = 5000
 NEVER = 9999.0  # days since the last contact of a customer never contacted (as the screen-pop)
 _CHUNK = 500  # ids per IN list
+# A rule's time over the whole sample: some 40 times what a plain rule takes over 5,000 customers.
+RULE_BUDGET_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class TargetCount:
-    customers: int
+    customers: int | None  # None when the rule failed
     estimated: bool  # scaled up from a sample
+    error: str = ""  # why the rule failed
 
 
-async def count_targets(db: Database, rules: Mapping[int, str], *, now: datetime) -> dict[int, TargetCount]:
-    """Per campaign id, the customers its target rule matches at ``now``."""
+async def count_targets(
+    db: Database,
+    rules: Mapping[int, str],
+    *,
+    now: datetime,
+    budget_s: float = RULE_BUDGET_S,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[int, TargetCount]:
+    """Per campaign id, the customers its target rule matches at ``now``, or why it failed."""
     if not rules:
         return {}
     async with db.read() as session:
@@ -50,15 +67,28 @@ async def count_targets(db: Database, rules: Mapping[int, str], *, now: datetime
         fields = [f for chunk in _chunks(ids) for f in await _fields(session, chunk, now)]
     estimated = len(fields) < total
     scale = total / len(fields) if fields else 0.0
-    counts = {}
+    matched = await asyncio.to_thread(_count_all, rules, fields, budget_s, clock)
+    return {
+        campaign_id: TargetCount(round(n * scale) if estimated else n, estimated)
+        if isinstance(n, int)
+        else TargetCount(None, estimated, n)
+        for campaign_id, n in matched.items()
+    }
+
+
+def _count_all(
+    rules: Mapping[int, str],
+    fields: Sequence[Mapping[str, object]],
+    budget_s: float,
+    clock: Callable[[], float],
+) -> dict[int, int | str]:
+    """Per campaign, the rows its rule matches, or the reason it failed. Blocking."""
+    counts: dict[int, int | str] = {}
     for campaign_id, text in rules.items():
         try:
-            rule = TargetRule(text)
-        except InvalidTargetRule:
-            counts[campaign_id] = TargetCount(0, False)  # such a campaign targets nobody (crm.campaigns)
-            continue
-        matched = sum(1 for f in fields if rule.matches(f))
-        counts[campaign_id] = TargetCount(round(matched * scale) if estimated else matched, estimated)
+            counts[campaign_id] = count_matches(TargetRule(text), fields, budget_s=budget_s, clock=clock)
+        except (InvalidTargetRule, TargetRuleFailed) as exc:
+            counts[campaign_id] = exc.reason
     return counts
 
 

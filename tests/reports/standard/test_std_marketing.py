@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crm import audit
+from crm.campaigns import list_campaigns
 from crm.contacts import NewContact, record_contact
 from crm.db import Database
-from crm.kinds import Channel
+from crm.kinds import CampaignStatus, Channel
 from crm.reporting.facts import HoldbackFact, HoldbackSource
 from crm.reporting.standard import STANDARD_REPORTS, campaign_resources, targets
 from crm.reporting.tables import ContactDayCountRow
@@ -173,10 +176,10 @@ async def test_campaign_resources(db: Database) -> None:
         # contacts: 3 offers on inbound calls + 5 call_in, 1 outbound call counted once, 120 SMS
         (1, "Broadband", 4, 3, 1, 129, 8, 1, 120, 3),
         (2, "Upgrade", 1, 1, 0, 4, 1, 3, 0, 0),
-        (3, "Broken", 0, 0, 0, 0, 0, 0, 0, 0),  # an invalid rule targets nobody
+        (3, "Broken", None, 0, None, 0, 0, 0, 0, 0),  # a rule that no longer compiles: no count
     ]
     assert totals(result, "target_customers", "reached", "contacts", "frequency_cap_skips") == (5, 4, 133, 3)
-    assert result.notes == ()
+    assert result.notes == (campaign_resources.NOTE_RULE_FAILED,)
     only = await campaign_resources.campaign_resources(
         db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI, now=NOW
     )
@@ -191,7 +194,7 @@ async def test_target_count_is_an_estimate_above_the_sample(
     counted = await targets.count_targets(db, {1: 'segment == "gold"', 2: "true"}, now=NOW)
     assert counted == {1: targets.TargetCount(3, True), 2: targets.TargetCount(6, True)}
     result = await campaign_resources.campaign_resources(db, params(DAY), tz=SHANGHAI, now=NOW)
-    assert result.notes == (campaign_resources.NOTE_ESTIMATED,)
+    assert result.notes[0] == campaign_resources.NOTE_ESTIMATED
 
 
 async def test_target_rules_read_contact_history(db: Database) -> None:
@@ -201,3 +204,57 @@ async def test_target_rules_read_contact_history(db: Database) -> None:
         db, {1: "contacts_30d >= 1", 2: "days_since_last_contact > 90"}, now=NOW
     )
     assert counted == {1: targets.TargetCount(1, False), 2: targets.TargetCount(1, False)}
+
+
+async def test_a_draft_whose_rule_fails_is_reported_with_its_error_and_the_others_are_counted(
+    db: Database,
+) -> None:
+    await seed_resources(db)
+    await add(db, campaign(4, "Callback", status="draft", target_rule="1 / open_tickets > 0.5"))
+
+    result = await campaign_resources.campaign_resources(db, params(DAY), tz=SHANGHAI, now=NOW)
+
+    rows = {row[0]: row for row in table(result, "campaign_id", "target_customers", "target_rule_error")}
+    assert rows[1] == (1, 4, "")
+    assert rows[2] == (2, 1, "")
+    assert rows[4][1] is None and "division by zero" in rows[4][2]
+    assert campaign_resources.NOTE_RULE_FAILED in result.notes
+    listed = {c.id: c for c in await list_campaigns(db)}
+    assert listed[4].status is CampaignStatus.DRAFT
+    assert "division by zero" in listed[4].status_reason
+    assert (listed[1].status, listed[1].status_reason) == (CampaignStatus.ONLINE, "")
+    assert {e.target for e in await audit.entries(db, action="campaign-rule-failed")} == {"3", "4"}
+
+    await campaign_resources.campaign_resources(db, params(DAY), tz=SHANGHAI, now=NOW)
+    assert len(await audit.entries(db, action="campaign-rule-failed")) == 2  # recorded once
+
+
+async def test_an_online_campaign_whose_rule_fails_in_a_report_is_paused(db: Database) -> None:
+    await add(db, customer(1), campaign(1, "Callback", status="online", target_rule="1 / open_tickets > 0.5"))
+    result = await campaign_resources.campaign_resources(db, params(DAY), tz=SHANGHAI, now=NOW)
+    assert table(result, "campaign_id", "campaign_status") == [(1, "paused")]
+    [listed] = await list_campaigns(db)
+    assert listed.status is CampaignStatus.PAUSED
+
+
+async def test_a_rule_over_its_time_budget_counts_as_failing(db: Database) -> None:
+    await add(db, *(customer(i) for i in range(1, 11)))
+    ticks = iter(range(10_000))
+    counted = await targets.count_targets(
+        db, {1: "true"}, now=NOW, budget_s=5, clock=lambda: float(next(ticks))
+    )
+    assert counted[1].customers is None
+    assert "time budget" in counted[1].error
+
+
+async def test_target_rules_are_evaluated_off_the_event_loop(db: Database) -> None:
+    await add(db, customer(1), customer(2))
+    threads = set()
+
+    def clock() -> float:
+        threads.add(threading.get_ident())
+        return 0.0
+
+    counted = await targets.count_targets(db, {1: "true"}, now=NOW, clock=clock)
+    assert counted[1] == targets.TargetCount(2, False)
+    assert threads and threading.get_ident() not in threads

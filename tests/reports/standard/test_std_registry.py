@@ -39,6 +39,7 @@ async def test_every_label_is_in_both_catalogs(db: Database) -> None:
         if result.chart is not None:
             keys.add(result.chart.title_key)
     keys.add("report.note.targets_estimated")
+    keys.add("report.note.target_rule_failed")
     for catalog in ("en.json", "zh_CN.json"):
         messages = json.loads((CATALOGS / catalog).read_text(encoding="utf-8"))
         assert sorted(k for k in keys if k not in messages) == [], catalog
