@@ -40,9 +40,10 @@ from agent_api.reports.pages import add_reports
 from agent_api.reports.ports import ReportEngine
 from agent_api.reports.service import Reports
 from agent_api.request_parsing import CENTER_TZ, MAX_BODY_BYTES
-from agent_api.security import SESSIONS_KEY, LoginThrottle, Passwords, SessionStore, session_middleware
+from agent_api.security import SESSIONS_KEY, Passwords, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
+from agent_api.throttle import LoginThrottle
 from agent_api.ws import websocket
 from agent_api.ws_hub import Hub
 from crm import accounts

@@ -7,8 +7,9 @@
 - CSRF: every session has its own token, rendered into each page (``<meta name=csrf-token>``)
   and required in the ``X-CSRF-Token`` header of every state-changing request. The login itself
   accepts only a JSON body, which a cross-site form cannot send, and checks the Origin header.
-- Throttling: failed logins are counted per user name and per client address in a sliding
-  window; past the limit the answer is 429 with Retry-After, whether the password is right or not.
+- Throttling (agent_api/throttle.py): failed logins are counted per client address and per
+  (account, address), never per account alone; past a few, a growing delay (429 with
+  Retry-After), whether the password is right or not.
 - Passwords: argon2id (argon2-cffi), hashed and checked in a worker thread, never on the loop.
 """
 
@@ -19,7 +20,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -107,50 +108,6 @@ class SessionStore:
         for sid in ended:
             del self._sessions[sid]
         return len(ended)
-
-
-class LoginThrottle:
-    """Failed logins per key (user name, client address) within ``window_s``."""
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window_s: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 50_000,
-    ) -> None:
-        self._max = max_failures
-        self._window = window_s
-        self._clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._max_keys = max_keys
-
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until the next attempt is allowed for all ``keys``; 0 when allowed now."""
-        now = self._clock()
-        wait = 0.0
-        for key in keys:
-            times = self._failures.get(key)
-            if not times:
-                continue
-            while times and now - times[0] >= self._window:
-                times.popleft()
-            if len(times) >= self._max:
-                wait = max(wait, self._window - (now - times[0]))
-        return int(wait) + 1 if wait > 0 else 0
-
-    def failed(self, *keys: str) -> None:
-        now = self._clock()
-        for key in keys:
-            times = self._failures.setdefault(key, deque(maxlen=self._max))
-            times.append(now)
-            self._failures.move_to_end(key)
-        while len(self._failures) > self._max_keys:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, username_key: str) -> None:
-        self._failures.pop(username_key, None)
 
 
 class Passwords:

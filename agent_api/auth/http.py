@@ -59,21 +59,20 @@ async def login(request: web.Request, principal: Principal | None, body: LoginBo
     svc = services(request)
     if not same_origin(request):
         raise BadRequest("cross-site login refused")
-    user_key, addr_key = f"user:{body.username.lower()}", f"addr:{client_address(request)}"
-    wait = svc.throttle.retry_after(user_key, addr_key)
+    address = client_address(request)
+    wait = svc.throttle.retry_after(body.username, address)
     if wait:
-        log.warning(
-            "login_throttled", extra={"kv": {"user": body.username, "remote": client_address(request)}}
-        )
+        fields = {"user": body.username, "remote": address, "wait_s": wait}
+        log.warning("login_throttled", extra={"kv": fields})
         raise TooManyAttempts(f"too many failed logins; try again in {wait} s", retry_after_s=wait)
     account = await accounts.get_account(svc.db, body.username)
     usable = account is not None and account.enabled and (svc.demo or not account.demo)
     ok = await svc.passwords.verify(account.password_hash if usable and account else None, body.password)
     if not ok or account is None:
-        svc.throttle.failed(user_key, addr_key)
+        svc.throttle.failed(body.username, address)
         await audit(request, body.username, "login-failed")
         raise NotAuthenticated("wrong user name or password")
-    svc.throttle.succeeded(user_key)
+    svc.throttle.succeeded(body.username, address)
     new = svc.sessions.create(account.username, account.roles, account.display_name, account.extension)
     request[NEW_SESSION] = new
     await audit(request, account.username, "login")

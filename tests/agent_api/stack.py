@@ -16,7 +16,8 @@ from argon2 import PasswordHasher
 from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
 from agent_api.app import build_app, ensure_demo_accounts
-from agent_api.security import LoginThrottle, Passwords, SessionStore
+from agent_api.security import Passwords, SessionStore
+from agent_api.throttle import LoginThrottle
 from agent_api.ws_hub import Hub
 from crm import campaigns, customers
 from crm.db import Database

@@ -13,7 +13,8 @@ from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
 from agent_api.app import build_app, ensure_demo_accounts
 from agent_api.recordings.service import Recordings
-from agent_api.security import LoginThrottle, SessionStore
+from agent_api.security import SessionStore
+from agent_api.throttle import LoginThrottle
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.recordings import Recording
