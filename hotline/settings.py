@@ -17,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from recording.storage.paths import ASTERISK_MONITOR_DIR
+
 
 class SettingsError(ValueError):
     """A settings file or override that cannot be used; the message says which key and why."""
@@ -64,7 +66,10 @@ class DbSettings:
 
 @dataclasses.dataclass(slots=True)
 class RecordingSettings:
-    spool_dir: str = "var/spool/monitor"
+    spool_dir: str = "var/spool/monitor"  # Asterisk's monitor spool, where Hotline reads it
+    # The same folder as Asterisk names it (astspooldir/monitor): recording file names that
+    # Asterisk reports are under it.
+    asterisk_monitor_dir: str = ASTERISK_MONITOR_DIR
     store_dir: str = "var/recordings"
     format: str = "mp3"
     workers: int = 2

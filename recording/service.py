@@ -34,7 +34,7 @@ from recording.events import RecordingFailed, RecordingReady
 from recording.index import Call, CallFacts
 from recording.policy import Plan, RecordFrom, RecordingPolicy
 from recording.retention import Purged, purge
-from recording.storage.paths import ASTERISK_SPOOL, leg_paths, relative_path, safe_join, stored_path
+from recording.storage.paths import ASTERISK_MONITOR_DIR, leg_paths, relative_path, safe_join, stored_path
 from recording.storage.transcode import CODECS, Transcoder
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class RecordingConfig:
     format: str = "mp3"
     workers: int = 2
     retention_days: int = 180
-    asterisk_spool: str = ASTERISK_SPOOL
+    asterisk_monitor_dir: str = ASTERISK_MONITOR_DIR  # the spool as Asterisk names its files
     purge_every_s: float = PURGE_EVERY_S
     link_every_s: float = LINK_EVERY_S
 
@@ -76,6 +76,7 @@ class RecordingConfig:
             format=recording.format,
             workers=recording.workers,
             retention_days=recording.retention_days,
+            asterisk_monitor_dir=recording.asterisk_monitor_dir,
         )
 
 
@@ -190,7 +191,7 @@ class RecordingService:
 
     async def _started(self, event: RecordingStarted, call: Call) -> None:
         try:
-            relative = relative_path(event.file, asterisk_spool=self.config.asterisk_spool)
+            relative = relative_path(event.file, monitor_dir=self.config.asterisk_monitor_dir)
         except UnsafePath as exc:
             log.warning(
                 "recording_file_refused", extra={"kv": {"call_id": event.call_id, "reason": str(exc)}}

@@ -12,19 +12,22 @@ from pathlib import Path, PurePosixPath
 
 from recording.errors import UnsafePath
 
-ASTERISK_SPOOL = "/var/spool/asterisk/monitor"
+# Asterisk's monitor spool (``astspooldir``/monitor) as a stock install names it; a site whose
+# Asterisk keeps its spool elsewhere sets ``[recording] asterisk_monitor_dir``.
+ASTERISK_MONITOR_DIR = "/var/spool/asterisk/monitor"
 _SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-def relative_path(file: str, *, asterisk_spool: str = ASTERISK_SPOOL) -> str:
-    """The spool-relative path of a file Asterisk named (absolute under its spool, or relative)."""
+def relative_path(file: str, *, monitor_dir: str = ASTERISK_MONITOR_DIR) -> str:
+    """The spool-relative path of a file Asterisk named: absolute under ``monitor_dir`` (the
+    spool as Asterisk sees it), or already relative to it."""
     if "\x00" in file or "\\" in file:
         raise UnsafePath(f"recording file name {file!r} contains a NUL or a backslash")
     path = PurePosixPath(file)
     if path.is_absolute():
-        spool = PurePosixPath(asterisk_spool)
+        spool = PurePosixPath(monitor_dir)
         if not path.is_relative_to(spool):
-            raise UnsafePath(f"recording {file!r} is outside Asterisk's monitor spool {asterisk_spool}")
+            raise UnsafePath(f"recording {file!r} is outside Asterisk's monitor spool {monitor_dir}")
         path = path.relative_to(spool)
     check_relative(str(path))
     return str(path)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cti.events import CallAnswered, CallEnded, CallOffered, CallQueued, EndCause, RecordingStarted
-from recording.storage.paths import ASTERISK_SPOOL, leg_paths
+from recording.storage.paths import ASTERISK_MONITOR_DIR, leg_paths
 
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
@@ -34,6 +34,7 @@ def call_events(
     caller: str = "13800138000",
     at: datetime = T0,
     talk_s: float = 7.0,
+    monitor_dir: str = ASTERISK_MONITOR_DIR,
 ) -> tuple[list[object], list[object], str]:
     """(events up to the answer, the end, the recording's spool path)."""
     uniqueid = call_id
@@ -43,7 +44,7 @@ def call_events(
         CallOffered(
             at=at, call_id=call_id, caller=caller, caller_name="", dialed="4008123456", channel=channel
         ),
-        RecordingStarted(at=at, call_id=call_id, channel=channel, file=f"{ASTERISK_SPOOL}/{relative}"),
+        RecordingStarted(at=at, call_id=call_id, channel=channel, file=f"{monitor_dir}/{relative}"),
         CallQueued(at=at, call_id=call_id, queue=queue, position=1),
         CallAnswered(at=at + timedelta(seconds=5), call_id=call_id, agent=agent, queue=queue, wait_seconds=5),
     ]
