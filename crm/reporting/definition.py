@@ -3,13 +3,13 @@
 The format is in docs/reports-custom.md. :func:`parse_definition` turns the JSON an analyst saved
 into a :class:`ReportDefinition` or raises :class:`InvalidReportDefinition` naming the exact place
 (``measures[1].field``) and what is wrong with it. Names are looked up in the catalog; values are
-type-checked here and later bound as parameters, so no text from a definition reaches SQL.
+type-checked and bounded (crm/reporting/values.py) and later bound as parameters, so no text
+from a definition reaches SQL.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,13 +18,13 @@ from typing import Any
 from crm.errors import CrmError
 from crm.reporting.catalog import SOURCES, Aggregation, Field, Grain, Source
 from crm.reporting.results import ValueType
+from crm.reporting.values import checked_value, is_whole
 
 MAX_DIMENSIONS = 4
 MAX_MEASURES = 12
 MAX_FILTERS = 20
 MAX_CONDITIONS = 5  # in one measure's ``where``
 MAX_LIST_VALUES = 500
-MAX_TEXT_VALUE = 200
 MAX_LABEL = 100
 MAX_RANGE_DAYS = 366
 MAX_LIMIT = 100_000
@@ -217,7 +217,7 @@ def parse_definition(data: Mapping[str, Any]) -> ReportDefinition:
         for i, item in enumerate(_list(data.get("order", []), "order", len(names)))
     )
     limit = data.get("limit")
-    if limit is not None and (not _is_int(limit) or not 1 <= limit <= MAX_LIMIT):
+    if limit is not None and (not is_whole(limit) or not 1 <= limit <= MAX_LIMIT):
         raise InvalidReportDefinition("limit", f"a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
     return ReportDefinition(
         source.name, date_from, date_to, dimensions, tuple(measures), filters, order, limit
@@ -365,28 +365,11 @@ def _condition(source: Source, item: Any, path: str) -> Condition:
     return Condition(field.name, op, value)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _scalar(field: Field, value: Any, path: str) -> Any:
-    if field.flag:
-        if not isinstance(value, bool):
-            raise InvalidReportDefinition(path, f"{field.name} is yes/no: true or false, not {value!r:.40}")
-        return value
-    if field.type is ValueType.TEXT:
-        if not isinstance(value, str) or len(value) > MAX_TEXT_VALUE:
-            raise InvalidReportDefinition(
-                path, f"{field.name} takes text of at most {MAX_TEXT_VALUE} characters, not {value!r:.40}"
-            )
-        return value
-    if field.type is ValueType.INT:
-        if not _is_int(value):
-            raise InvalidReportDefinition(path, f"{field.name} takes a whole number, not {value!r:.40}")
-        return value
-    if (_is_int(value) or isinstance(value, float)) and math.isfinite(value):
-        return value
-    raise InvalidReportDefinition(path, f"{field.name} takes a number, not {value!r:.40}")
+    try:
+        return checked_value(field, value)
+    except ValueError as exc:
+        raise InvalidReportDefinition(path, str(exc)) from None
 
 
 def _order(item: Any, names: list[str], path: str) -> OrderBy:

@@ -259,6 +259,7 @@ async def test_an_ad_hoc_definition_runs_one_page_at_a_time(reports: Stack):
         ({"measures": [{"fn": "sum", "field": "queue"}]}, "measures[0]"),
         ({"dimensions": [{"field": "no_such"}]}, "dimensions[0].field"),
         ({"filters": [{"field": "wait_s", "op": "contains", "value": "x"}]}, "filters[0].op"),
+        ({"filters": [{"field": "wait_s", "op": "gt", "value": 2**70}]}, "filters[0].value"),
     ],
 )
 async def test_a_bad_definition_is_refused_with_the_engines_message(reports: Stack, change: dict, named: str):  # type: ignore[type-arg]

@@ -94,6 +94,25 @@ def test_a_good_definition_round_trips() -> None:
         (bad(date_to="2026-10-01"), "date_to", "before"),
         (bad(date_from="2025-01-01", date_to="2026-11-30"), "date_to", "at most 366 days"),
         (bad(extra=1), "extra", "unknown key"),
+        (bad(filters=[{"field": "priority", "op": "eq", "value": 2**70}]), "filters[0].value", "64 bits"),
+        (
+            bad(filters=[{"field": "priority", "op": "in", "value": [1, -(2**63) - 1]}]),
+            "filters[0].value[1]",
+            "64 bits",
+        ),
+        (
+            bad(filters=[{"field": "talk_s", "op": "between", "value": [0, 2**64]}]),
+            "filters[0].value[1]",
+            "64 bits",
+        ),
+        (
+            bad(
+                measures=[{"fn": "rate", "where": [{"field": "wait_s", "op": "gt", "value": 10**30}]}],
+                order=[],
+            ),
+            "measures[0].where[0].value",
+            "64 bits",
+        ),
     ],
 )
 def test_bad_definitions_are_refused_naming_the_place(data: dict[str, Any], path: str, words: str) -> None:
@@ -155,3 +174,16 @@ async def test_sql_in_values_is_only_ever_a_value(sqlite_db: Database) -> None:
                 assert result.columns[1].label == value
     async with sqlite_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Contact)) == 120
+
+
+def test_whole_numbers_at_the_64_bit_ends_are_taken() -> None:
+    ends = [-(2**63), 2**63 - 1]
+    d = parse_definition(bad(filters=[{"field": "priority", "op": "between", "value": ends}]))
+    assert d.filters[0].value == tuple(ends)
+
+
+async def test_a_filter_at_the_64_bit_end_runs(sqlite_db: Database) -> None:
+    await seed(sqlite_db, days=3)
+    ends = [-(2**63), 2**63 - 1]
+    definition = parse_definition(bad(filters=[{"field": "priority", "op": "between", "value": ends}]))
+    assert (await run_report(sqlite_db, definition, tz=SHANGHAI)).rows

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.db import Database
 from crm.kinds import Channel
 from crm.models import OutboxMessage
 from crm.notices import LogSender, deliver_due
-from crm.reporting.saved import Schedule, create_report, get_report, update_report
+from crm.reporting.saved import SavedReportRow, Schedule, create_report, get_report, update_report
 from crm.reporting.schedule import latest_due, send_due_reports
 from crm.reporting.tables import QueueLegRow
 from tests.reports.custom.seed import SHANGHAI, seed
@@ -160,3 +161,41 @@ async def test_a_long_report_mails_its_first_rows_and_says_so(
     [mail] = await outbox(sqlite_db)
     assert "the first 2 rows" in mail.body
     assert len(list(csv.reader(io.StringIO(mail.body[mail.body.index("queue,") :])))) == 3
+
+
+async def test_a_stored_definition_that_no_longer_passes_is_skipped_and_logged_not_run(
+    sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await seed(sqlite_db, days=3)
+    good = await create_report(
+        sqlite_db,
+        owner="lin",
+        name="good",
+        definition=DEFINITION,
+        schedule="daily",
+        recipients=["a@example.cn"],
+        now=CREATED,
+    )
+    broken = await create_report(
+        sqlite_db,
+        owner="lin",
+        name="broken",
+        definition=DEFINITION,
+        schedule="daily",
+        recipients=["a@example.cn"],
+        now=CREATED,
+    )
+    # Saved before whole numbers were bounded: a value past 64 bits, which no database binds.
+    huge = {**DEFINITION, "filters": [{"field": "priority", "op": "gt", "value": 2**70}]}
+    async with sqlite_db.write() as session:
+        await session.execute(
+            update(SavedReportRow).where(SavedReportRow.id == broken.id).values(definition=huge)
+        )
+    caplog.set_level(logging.INFO, logger="crm.reporting.schedule")
+    assert await send_due_reports(sqlite_db, now=local("2026-11-03T08:00"), tz=SHANGHAI) == 1
+    assert (await get_report(sqlite_db, good.id)).last_sent_period == "2026-11-02"
+    assert (await get_report(sqlite_db, broken.id)).last_sent_period is None
+    [skipped] = [r for r in caplog.records if r.getMessage() == "scheduled_report_invalid"]
+    assert skipped.levelno == logging.WARNING and skipped.exc_info is None
+    assert skipped.kv["id"] == broken.id and "filters[0].value" in skipped.kv["problem"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
