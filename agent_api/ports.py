@@ -11,11 +11,15 @@ from typing import Any, Protocol
 
 from acd.events import MarketingDecision, MarketingWork, QueueStatsUpdated
 from acd.gate import MarketingPolicy
-from acd.models import AcdConfig, AgentProfile, QueueConfig
+from acd.models import AcdConfig, AgentProfile, PauseReason, QueueConfig
 from acd.service import Persist
 from crm.kinds import CampaignStatus, Channel, Role
 from crm.results import ScreenPop
 from crm.tickets import NewTicket, TicketRef
+
+# Pause reasons the ACD sets itself (ring-no-answer, an admitted marketing task, a phone that
+# unregistered): neither an agent nor a supervisor chooses them.
+ACD_SET_REASONS = frozenset({PauseReason.MISSED, PauseReason.MARKETING, PauseReason.UNREACHABLE})
 
 
 class AgentRecordLike(Protocol):

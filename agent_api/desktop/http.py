@@ -24,6 +24,7 @@ from agent_api.desktop.schemas import (
 from agent_api.desktop.wrapup import store_wrapup
 from agent_api.errors import ApiError, BadRequest, Conflict, NotFoundError, SwitchUnavailable
 from agent_api.openapi import Endpoint, endpoint
+from agent_api.ports import ACD_SET_REASONS
 from agent_api.security import Principal, Role
 from cti.errors import AmiActionFailed, SwitchError
 from cti.hold import HELD, HOLD_STATE_VARIABLE
@@ -66,7 +67,7 @@ def status_of(request: web.Request, agent: str) -> AgentStatus:
         since=payload["since"],
         extension=payload.get("extension", ""),
         queues=payload["queues"],
-        reason_codes=sorted(c for c in svc.acd.config.all_reason_codes if c not in ("missed", "marketing")),
+        reason_codes=sorted(svc.acd.config.all_reason_codes - ACD_SET_REASONS),
         calls=calls,
         pending_wrapups=svc.desktop.pending(agent),
     )
@@ -132,7 +133,7 @@ async def agent_logout(request: web.Request, principal: Principal | None) -> Age
 )
 async def agent_pause(request: web.Request, principal: Principal | None, body: PauseBody) -> AgentStatus:
     me = require(principal)
-    if body.reason in ("missed", "marketing"):
+    if body.reason in ACD_SET_REASONS:
         raise BadRequest(f"the pause reason {body.reason!r} is set by the ACD, not chosen")
     try:
         await services(request).acd.pause(me.username, body.reason)

@@ -10,6 +10,7 @@ from aiohttp import web
 from agent_api.context import services
 from agent_api.i18n import COOKIE, LANGUAGES, catalog, language_of, translate
 from agent_api.pages.charts import service_level_svg
+from agent_api.ports import ACD_SET_REASONS
 from agent_api.recordings.service import RECORDINGS_KEY
 from agent_api.security import Principal, Role, principal_of
 
@@ -32,15 +33,11 @@ def page_context(request: web.Request, principal: Principal | None, page: str) -
     }
 
 
-# Pause reasons the ACD sets itself; an agent never chooses them.
-ACD_REASONS = frozenset({"missed", "marketing", "unreachable"})
-
-
 def _desktop_context(request: web.Request) -> dict[str, object]:
     """What the agent page offers in its pickers: the site's pause reasons, where to transfer."""
     config = services(request).acd.config
     return {
-        "pause_reasons": sorted(config.all_reason_codes - ACD_REASONS),
+        "pause_reasons": sorted(config.all_reason_codes - ACD_SET_REASONS),
         "transfer_queues": sorted(config.queues),
         "transfer_agents": sorted(
             ((p.name or p.agent, p.extension) for p in config.agents.values() if p.extension),
@@ -51,7 +48,7 @@ def _desktop_context(request: web.Request) -> dict[str, object]:
 
 def _board_context(request: web.Request) -> dict[str, object]:
     """The reasons a supervisor may pause an agent with: the site's, as on the agent's page."""
-    return {"pause_reasons": sorted(services(request).acd.config.all_reason_codes - ACD_REASONS)}
+    return {"pause_reasons": sorted(services(request).acd.config.all_reason_codes - ACD_SET_REASONS)}
 
 
 def _admin_context(request: web.Request) -> dict[str, object]:

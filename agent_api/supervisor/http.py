@@ -11,11 +11,16 @@ from acd.gate import MarketingPolicy
 from agent_api.context import audit, require, services
 from agent_api.errors import BadRequest, Conflict, NotFoundError, SwitchUnavailable
 from agent_api.openapi import Endpoint, endpoint
+from agent_api.ports import ACD_SET_REASONS
 from agent_api.security import Principal, Role
 from agent_api.supervisor.schemas import ForcePauseBody, PolicyBody, SpyBody, SpyResult, Wallboard
 from cti.errors import SwitchError
 
 SUPERVISOR = (Role.SUPERVISOR, Role.ADMIN)
+# Marketing groups (teams with their own threshold): each is a line on every wallboard frame,
+# pushed to every supervisor up to four times a second, so their number is bounded. Fifty keeps
+# a frame of them near 20 KB and is more teams than a 1,000-seat center has.
+MAX_MARKETING_GROUPS = 50
 
 
 @endpoint(
@@ -56,6 +61,11 @@ async def set_marketing_policy(
     except AcdError as exc:
         raise BadRequest(str(exc)) from None
     before = svc.acd.gate.policy(group)
+    if before is None and len(svc.acd.gate.policies()) >= MAX_MARKETING_GROUPS:
+        raise Conflict(
+            f"there may be at most {MAX_MARKETING_GROUPS} marketing groups; "
+            "change an existing group's threshold instead"
+        )
     svc.acd.gate.set_policy(policy)
     svc.board.mark_dirty()
     await audit(
@@ -118,6 +128,8 @@ async def force_pause(
 ) -> None:
     me = require(principal)
     _agent_record(request, agent)
+    if body.reason in ACD_SET_REASONS:
+        raise BadRequest(f"the pause reason {body.reason!r} is set by the ACD, not chosen")
     try:
         await services(request).acd.pause(agent, body.reason)
     except AcdError as exc:
