@@ -30,6 +30,11 @@ class InvalidBody(ApiError):
     error_id = "invalid_body"
 
 
+class UnknownDisposition(ApiError):
+    status = 400
+    error_id = "unknown_disposition"
+
+
 class BodyTooDeep(ApiError):
     status = 400
     error_id = "body_too_deep"

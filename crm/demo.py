@@ -15,7 +15,7 @@ from crm import campaigns as campaign_store
 from crm.campaigns import NewCampaign, NewQuestion
 from crm.db import Database, utcnow
 from crm.import_store import insert_customer_rows
-from crm.kinds import CampaignKind, CampaignStatus, Channel, Purpose, QuestionKind, TicketKind
+from crm.kinds import CampaignKind, CampaignStatus, Channel, Disposition, Purpose, QuestionKind, TicketKind
 from crm.models import Campaign, Contact, Customer, CustomerPhone
 from crm.phones import try_normalize_phone
 from crm.reporting.facts import count_contacts, upsert_contact_counts
@@ -25,6 +25,7 @@ from crm.tickets import NewTicket, close_ticket, open_ticket, record_evaluation,
 SEGMENTS = ("regular", "regular", "regular", "silver", "gold", "platinum")
 TAGS = ("宽带", "电视", "手机", "宠物", "老人", "学生", "商户", "投诉倾向")
 AGENTS = tuple(f"80{n:02d}" for n in range(1, 17))
+DISPOSITIONS = (Disposition.RESOLVED, Disposition.INFO, Disposition.FOLLOW_UP)
 ASSIGNEES = ("张工", "李工", "王工", "赵工", "投诉组", "账务组")
 CONTACT_CHANNELS = (
     Channel.CALL_IN,
@@ -92,7 +93,7 @@ async def load_demo_data(
                     "purpose": Purpose.SERVICE.value,
                     "at": now - timedelta(minutes=rng.randrange(1, 60 * 24 * 120)),
                     "agent": rng.choice(AGENTS),
-                    "disposition": rng.choice(("resolved", "info_given", "callback_needed")),
+                    "disposition": rng.choice(DISPOSITIONS).value,
                     "note": "",
                 }
             )

@@ -25,6 +25,16 @@ class Purpose(enum.StrEnum):
     NOTICE = "notice"
 
 
+class Disposition(enum.StrEnum):
+    """How an agent's wrap-up sums up a call; a follow-up call on a ticket is ``follow_up`` too.
+    Contacts imported from elsewhere may carry other dispositions; a wrap-up may not."""
+
+    RESOLVED = "resolved"
+    FOLLOW_UP = "follow_up"
+    INFO = "info"
+    COMPLAINT = "complaint"
+
+
 class CampaignKind(enum.StrEnum):
     MARKETING = "marketing"
     INFO_COLLECTION = "info_collection"

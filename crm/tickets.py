@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db import Database, Reader, utcnow
 from crm.errors import InvalidTransition, NotFound, TicketNotClosable
-from crm.kinds import Channel, NoticeTopic, TicketAction, TicketKind, TicketStatus
+from crm.kinds import Channel, Disposition, NoticeTopic, TicketAction, TicketKind, TicketStatus
 from crm.models import Contact, Ticket, TicketStep
 from crm.notices import enqueue_in_session
 from crm.results import TicketStatusView, TicketSummary
@@ -171,7 +171,7 @@ async def record_follow_up(
             agent=agent,
             call_id=call_id,
             ticket_id=ticket.id,
-            disposition="follow_up",
+            disposition=Disposition.FOLLOW_UP.value,
             note=note,
         )
         session.add(contact)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crm.kinds import OfferOutcome, TicketKind
+from crm.kinds import Disposition, OfferOutcome, TicketKind
 
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{3,20}$")]
@@ -65,7 +65,12 @@ class TicketUpdateForm(Strict):
 
 
 class WrapUpBody(Strict):
-    disposition: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    # Text, not the enum: the wrap-up checks it, to answer 400 with the allowed list.
+    disposition: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=40),
+        Field(json_schema_extra={"enum": [d.value for d in Disposition]}),
+    ]
     notes: Text = ""
     offer: OfferResult | None = None
     new_ticket: NewTicketForm | None = None

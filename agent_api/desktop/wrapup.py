@@ -5,13 +5,19 @@ from __future__ import annotations
 from agent_api.context import Services
 from agent_api.desktop.schemas import WrapUpBody, WrapUpDone
 from agent_api.desktop.services import Popped
-from agent_api.errors import BadRequest, InvalidBody, NotFoundError
+from agent_api.errors import BadRequest, InvalidBody, NotFoundError, UnknownDisposition
 from crm import contacts, offers, tickets
 from crm.errors import CrmError, InvalidAnswer, NotFound
-from crm.kinds import Channel
+from crm.kinds import Channel, Disposition
+
+DISPOSITIONS = tuple(d.value for d in Disposition)
 
 
 async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBody) -> WrapUpDone:
+    if body.disposition not in DISPOSITIONS:
+        raise UnknownDisposition(
+            f"unknown disposition {body.disposition!r}", details={"allowed": list(DISPOSITIONS)}
+        )
     if body.offer is not None and body.offer.campaign_id not in popped.offers:
         raise BadRequest("that offer was not shown on this call", details={"shown": sorted(popped.offers)})
     if (body.new_ticket or body.ticket_update or body.offer) and popped.customer_id is None:

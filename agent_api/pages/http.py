@@ -13,6 +13,7 @@ from agent_api.pages.charts import service_level_svg
 from agent_api.ports import ACD_SET_REASONS
 from agent_api.recordings.service import RECORDINGS_KEY
 from agent_api.security import Principal, Role, principal_of
+from crm.kinds import Disposition
 
 
 def page_context(request: web.Request, principal: Principal | None, page: str) -> dict[str, object]:
@@ -34,9 +35,11 @@ def page_context(request: web.Request, principal: Principal | None, page: str) -
 
 
 def _desktop_context(request: web.Request) -> dict[str, object]:
-    """What the agent page offers in its pickers: the site's pause reasons, where to transfer."""
+    """What the agent page offers in its pickers: the site's pause reasons, where to transfer,
+    the dispositions a wrap-up may take."""
     config = services(request).acd.config
     return {
+        "dispositions": [d.value for d in Disposition],
         "pause_reasons": sorted(config.all_reason_codes - ACD_SET_REASONS),
         "transfer_queues": sorted(config.queues),
         "transfer_agents": sorted(

@@ -128,7 +128,7 @@ async def test_an_offer_that_was_not_shown_cannot_be_recorded(stack: Stack):
     await next_frame(ws, "pop")
     stack.hang_up("c5")
     await next_frame(ws, "ended")
-    body = {"disposition": "x", "offer": {"campaign_id": stack.campaign_id, "outcome": "accepted"}}
+    body = {"disposition": "resolved", "offer": {"campaign_id": stack.campaign_id, "outcome": "accepted"}}
     response = await stack.client.post("/api/agent/calls/c5/wrapup", json=body, headers=headers)
     assert response.status == 400
     assert "not shown" in (await response.json())["message"]

@@ -55,18 +55,18 @@ async def test_the_wrap_up_resolves_a_shown_ticket_and_links_the_contact_to_it(s
 
 async def test_a_ticket_the_pop_did_not_show_or_two_tickets_at_once_are_refused(stack: Stack):
     headers, ticket_id, _ = await _ended_call_with_a_ticket(stack, "w3")
-    other = {"disposition": "x", "ticket_update": {"ticket_id": ticket_id + 100, "note": "n"}}
+    other = {"disposition": "resolved", "ticket_update": {"ticket_id": ticket_id + 100, "note": "n"}}
     refused = await stack.client.post("/api/agent/calls/w3/wrapup", json=other, headers=headers)
     assert refused.status == 400 and "not shown" in (await refused.json())["message"]
     both = {
-        "disposition": "x",
+        "disposition": "resolved",
         "ticket_update": {"ticket_id": ticket_id, "note": "n"},
         "new_ticket": {"kind": "complaint", "subject": "s"},
     }
     refused = await stack.client.post("/api/agent/calls/w3/wrapup", json=both, headers=headers)
     assert refused.status == 400 and "not both" in (await refused.json())["message"]
     # A refused wrap-up loses nothing: the call can still be wrapped up.
-    fine = {"disposition": "x", "ticket_update": {"ticket_id": ticket_id, "note": "n"}}
+    fine = {"disposition": "resolved", "ticket_update": {"ticket_id": ticket_id, "note": "n"}}
     assert (await stack.client.post("/api/agent/calls/w3/wrapup", json=fine, headers=headers)).status == 200
 
 
