@@ -9,10 +9,13 @@ class ApiError(Exception):
     status = 400
     error_id = "bad_request"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}  # sent with the error answer (e.g. Content-Range on a 416)
 
 
 class BadRequest(ApiError):

@@ -85,7 +85,7 @@ def endpoint(
 
 def error_response(error: ApiError) -> web.Response:
     body = ErrorBody(error=error.error_id, message=error.message, details=error.details)
-    headers = {}
+    headers = dict(error.headers)
     retry_after = getattr(error, "retry_after_s", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
@@ -148,7 +148,10 @@ def add_endpoints(app: web.Application, endpoints: Iterable[Endpoint]) -> None:
         app[ENDPOINTS_KEY] = []
     registry = app[ENDPOINTS_KEY]
     for spec in endpoints:
-        app.router.add_route(spec.method, spec.path, as_view(spec))
+        if spec.method == "GET":  # HEAD too, answered like GET without the body
+            app.router.add_get(spec.path, as_view(spec))
+        else:
+            app.router.add_route(spec.method, spec.path, as_view(spec))
         registry.append(spec)
 
 

@@ -91,10 +91,12 @@ async def _send(
         raise Conflict(f"recording {recording_id} points outside the store: {exc}") from None
     size = path.stat().st_size
     wanted = parse_range(request.headers.get("Range"), size)
-    if download:
-        await audit(request, me.username, "recording-download", str(recording.id), call_id=recording.call_id)
-    elif recordings.first_play(me.username, recording.id, time.monotonic()):
-        await audit(request, me.username, "recording-play", str(recording.id), call_id=recording.call_id)
+    target, call_id = str(recording.id), recording.call_id
+    if request.method != "HEAD":  # a HEAD sends no audio: nobody has heard or taken the recording
+        if download:
+            await audit(request, me.username, "recording-download", target, call_id=call_id)
+        elif recordings.first_play(me.username, recording.id, time.monotonic()):
+            await audit(request, me.username, "recording-play", target, call_id=call_id)
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="recording-{recording.id}{path.suffix}"'

@@ -15,7 +15,8 @@ class RangeNotSatisfiable(ApiError):
     error_id = "range_not_satisfiable"
 
     def __init__(self, message: str, *, size: int) -> None:
-        super().__init__(message, details={"size": size})
+        # RFC 9110 §15.5.17: the answer names the current length, so the client can ask again.
+        super().__init__(message, details={"size": size}, headers={"Content-Range": f"bytes */{size}"})
         self.size = size
 
 

@@ -83,6 +83,31 @@ async def test_playback_answers_range_requests_with_206_and_content_range_so_the
     assert await open_ended.read() == body[-10:]
 
 
+@pytest.mark.parametrize("kind", ["audio", "download"])
+async def test_head_answers_like_get_without_the_body_and_without_an_audit_entry(stack, clip, kind):
+    stored = await stack.recorded_call("1795416380.8", clip)
+    await login(stack.client, "supervisor")
+    url = f"/api/recordings/{stored.id}/{kind}"
+    head = await stack.client.head(url)
+    assert head.status == 200
+    assert head.headers["Content-Length"] == str(stored.size_bytes)
+    assert head.headers["Accept-Ranges"] == "bytes"
+    assert head.headers["Content-Type"] == "audio/mpeg"
+    assert await head.read() == b""
+    part = await stack.client.head(url, headers={"Range": "bytes=1000-1999"})
+    assert part.status == 206
+    assert part.headers["Content-Length"] == "1000"
+    assert part.headers["Content-Range"] == f"bytes 1000-1999/{stored.size_bytes}"
+    refused = await stack.client.head(url, headers={"Range": "bytes=999999999-"})
+    assert refused.status == 416
+    assert refused.headers["Content-Range"] == f"bytes */{stored.size_bytes}"
+    assert await audit.entries(stack.db, action=f"recording-{'play' if kind == 'audio' else kind}") == ()
+    get = await stack.client.get(url)
+    assert {k: get.headers[k] for k in ("Content-Type", "Accept-Ranges", "Content-Length")} == {
+        k: head.headers[k] for k in ("Content-Type", "Accept-Ranges", "Content-Length")
+    }
+
+
 @pytest.mark.parametrize(
     "header",
     ["bytes=999999999-", "bytes=500-100", "bytes=abc", "items=0-10", "bytes=../../etc/passwd", "bytes=-0"],
@@ -92,6 +117,7 @@ async def test_a_bogus_range_is_refused_with_416_and_says_what_was_wrong(stack, 
     await login(stack.client, "supervisor")
     response = await stack.client.get(f"/api/recordings/{stored.id}/audio", headers={"Range": header})
     assert response.status == 416
+    assert response.headers["Content-Range"] == f"bytes */{stored.size_bytes}"
     error = await response.json()
     assert error["error"] == "range_not_satisfiable"
     assert error["message"]
