@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hotline_process import HotlineProcess
 from live_harness import AmiSession, LiveConfig, LiveUnavailable, Sipp, StandInIvr
 
 
@@ -44,3 +45,19 @@ async def ivr(live_config: LiveConfig) -> AsyncIterator[StandInIvr]:
     await server.start(live_config.agi_port)
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def hotline(live_config: LiveConfig, tmp_path: Path) -> AsyncIterator[HotlineProcess]:
+    """The real ``hotline serve``, production mode, set up as a site sets it up; stopped after."""
+    secret = tmp_path / "ami_secret"
+    secret.write_text(live_config.ami_secret)
+    secret.chmod(0o600)
+    process = HotlineProcess(live_config, tmp_path / "site", secret)
+    await process.set_up()
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+        print(f"--- hotline serve log ({process.log_path}) ---\n{process.log_tail(200)}")

@@ -14,7 +14,8 @@ Everything comes from the environment (docker-compose.yml sets it for the harnes
 | HOTLINE_LIVE_TRUNK_SIP_HOST | where the carrier sends calls | the SIP host |
 | HOTLINE_LIVE_CARRIER_IP | local address the callers use (pjsip_trunk.conf's match) | SIPp's choice |
 | HOTLINE_LIVE_PHONES_FILE | make-secrets' phones.csv (extension,password) | — |
-| HOTLINE_LIVE_AGI_PORT | where the stand-in IVR listens (the dialplan's HOTLINE_AGI) | 4573 |
+| HOTLINE_LIVE_AGI_HOST | where Hotline's FastAGI listens (the address "hotline" names in the dialplan's HOTLINE_AGI) | 127.28.0.20 |
+| HOTLINE_LIVE_AGI_PORT | its port | 4573 |
 | HOTLINE_LIVE_SPOOL_DIR | Asterisk's monitor spool, if mounted here: recordings are checked | — |
 """
 
@@ -55,6 +56,7 @@ class LiveConfig:
     carrier_ip: str
     phones: Mapping[str, str] = field(repr=False)
     agi_port: int
+    agi_host: str
     spool_dir: Path | None
     sipp: str
 
@@ -97,6 +99,7 @@ class LiveConfig:
             carrier_ip=environ.get("HOTLINE_LIVE_CARRIER_IP", ""),
             phones=phones,
             agi_port=int(environ.get("HOTLINE_LIVE_AGI_PORT", "4573")),
+            agi_host=environ.get("HOTLINE_LIVE_AGI_HOST", "127.28.0.20"),
             spool_dir=Path(spool) if spool else None,
             sipp=sipp,
         )
