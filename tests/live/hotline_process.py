@@ -23,7 +23,6 @@ from typing import Any
 
 import aiohttp
 import yaml
-
 from live_harness import LiveConfig
 
 ROOT = Path(__file__).resolve().parents[2]

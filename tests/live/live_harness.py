@@ -14,7 +14,7 @@ Everything comes from the environment (docker-compose.yml sets it for the harnes
 | HOTLINE_LIVE_TRUNK_SIP_HOST | where the carrier sends calls | the SIP host |
 | HOTLINE_LIVE_CARRIER_IP | local address the callers use (pjsip_trunk.conf's match) | SIPp's choice |
 | HOTLINE_LIVE_PHONES_FILE | make-secrets' phones.csv (extension,password) | — |
-| HOTLINE_LIVE_AGI_HOST | where Hotline's FastAGI listens (the address "hotline" names in the dialplan's HOTLINE_AGI) | 127.28.0.20 |
+| HOTLINE_LIVE_AGI_HOST | where Hotline's FastAGI listens ("hotline" in HOTLINE_AGI) | 127.28.0.20 |
 | HOTLINE_LIVE_AGI_PORT | its port | 4573 |
 | HOTLINE_LIVE_SPOOL_DIR | Asterisk's monitor spool, if mounted here: recordings are checked | — |
 """
