@@ -4,7 +4,6 @@ seeking (HTTP Range) and download, each audited.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -19,12 +18,12 @@ from agent_api.recordings.ranges import parse_range
 from agent_api.recordings.schemas import RecordingDetail, SearchQuery, SearchResult
 from agent_api.recordings.service import _recordings
 from agent_api.security import Principal
+from agent_api.streaming import file_chunks, send_chunks
 from crm import recordings as index
 from crm.recordings import RecordingQuery
 from recording.errors import RecordingNotFound, UnsafePath
 
 MEDIA_TYPES = {".mp3": "audio/mpeg", ".opus": "audio/ogg", ".ogg": "audio/ogg", ".wav": "audio/wav"}
-CHUNK_BYTES = 256 * 1024
 
 
 @endpoint(
@@ -106,20 +105,11 @@ async def _send(
     if wanted is not None:
         response.headers["Content-Range"] = wanted.content_range(size)
     response.content_length = length
-    await response.prepare(request)
     if request.method == "HEAD":
+        await response.prepare(request)
         return response
-    with path.open("rb") as reader:
-        reader.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = await asyncio.to_thread(reader.read, min(CHUNK_BYTES, remaining))
-            if not chunk:
-                break  # the file shrank under us (a purge); the client sees a short body
-            await response.write(chunk)
-            remaining -= len(chunk)
-    await response.write_eof()
-    return response
+    chunks = file_chunks(path, start, length)
+    return await send_chunks(request, response, chunks, what="recording", id=recording.id, user=me.username)
 
 
 @endpoint(

@@ -24,11 +24,11 @@ from agent_api.reports.ports import DefinitionInvalid, ExportFormat, ReportEngin
 from agent_api.reports.schemas import ChartOut, ColumnOut, ResultOut
 from agent_api.reports.view import column_label, custom_labels
 from agent_api.security import Principal
+from agent_api.streaming import close_iterator, file_chunks, send_chunks
 from crm.reporting.results import ReportResult, ResultColumn, ValueType
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 256 * 1024
 MEDIA_TYPES = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -131,33 +131,46 @@ async def export_response(
         "Content-Disposition": _disposition(stem, fmt.value, title),
         "Cache-Control": "private, no-store",
     }
-    if fmt is ExportFormat.CSV:
-        chunks = aiter(reports.engine.csv_chunks(columns, rows))
-        first = await anext(chunks, b"")  # a failing query fails here, before the 200 is sent
-        response = web.StreamResponse(headers=headers)
-        response.content_type = "text/csv"
-        response.charset = "utf-8"
-        await response.prepare(request)
-        await response.write(first)
-        async for chunk in chunks:
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+    response = web.StreamResponse(headers=headers)
+    named = {"what": "report-export", "target": target, "user": me.username}
+    try:
+        if fmt is ExportFormat.CSV:
+            response.content_type = "text/csv"
+            response.charset = "utf-8"
+            chunks = aiter(reports.engine.csv_chunks(columns, rows))
+            first = await anext(chunks, b"")  # a failing query fails here, before the 200 is sent
+            return await send_chunks(request, response, _after(first, chunks), **named)
+        return await _send_xlsx(request, response, reports.engine, columns, rows, named)
+    finally:
+        await close_iterator(rows)  # the database cursor behind them, if the client left early
+
+
+async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await close_iterator(rest)
+
+
+async def _send_xlsx(
+    request: web.Request,
+    response: web.StreamResponse,
+    engine: ReportEngine,
+    columns: Sequence[ResultColumn],
+    rows: AsyncIterator[tuple[Any, ...]],
+    named: dict[str, str],
+) -> web.StreamResponse:
+    """XLSX from a temporary file: the format is a zip whose directory is written last."""
     handle, name = tempfile.mkstemp(prefix="hotline-report-", suffix=".xlsx")
     os.close(handle)
     path = Path(name)
     try:
-        await reports.engine.write_xlsx(columns, rows, path)
-        response = web.StreamResponse(headers=headers)
+        await engine.write_xlsx(columns, rows, path)
         response.content_type = MEDIA_TYPES[ExportFormat.XLSX]
-        reader = await asyncio.to_thread(path.open, "rb")
-        with reader:
-            response.content_length = os.fstat(reader.fileno()).st_size
-            await response.prepare(request)
-            while chunk := await asyncio.to_thread(reader.read, CHUNK_BYTES):
-                await response.write(chunk)
-        await response.write_eof()
-        return response
+        response.content_length = (await asyncio.to_thread(path.stat)).st_size
+        return await send_chunks(request, response, file_chunks(path), **named)
     finally:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(path.unlink)
