@@ -15,6 +15,9 @@ waiting while one of its agents is idle, the agent gets the callback:
    → the agent is on that call until it ends → wrap-up; the Originate failed → the agent is free
    again (paused "missed" if it was their own phone that did not answer) and the callback is
    tried again after ``callback_retry_s``, up to ``callback_max_attempts``.
+
+With a store, the queue is written behind to it and read back at ``start`` (acd/callback_journal.py):
+a callback survives a restart of Hotline.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from acd.agents import CALLBACK, AgentStates
+from acd.callback_journal import CallbackJournal
 from acd.callbacks import Admission, Admitted, CallbackQueue, CallbackRequest, GaveUp, normalize_number
 from acd.events import (
     AgentStateChanged,
@@ -37,6 +41,7 @@ from acd.events import (
 )
 from acd.models import AcdConfig, AgentState
 from acd.router import Router
+from acd.store import CallbackStore
 from cti.bus import EventBus
 from cti.errors import SwitchError
 from cti.events import CallAnswered
@@ -73,6 +78,7 @@ class CallbackDialer:
         apply: Apply,
         agent_of_call: MutableMapping[str, str],
         wake: Callable[[], None],
+        store: CallbackStore | None = None,
     ) -> None:
         self._bus = bus
         self._switch = switch
@@ -91,11 +97,21 @@ class CallbackDialer:
         )
         self._active: dict[str, _Attempt] = {}  # agent interface → the attempt ringing or on it
         self._tasks: set[asyncio.Task[None]] = set()
+        self._journal = CallbackJournal(self.queue, store) if store is not None else None
 
     def reconfigure(self, config: AcdConfig) -> None:
         """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
         self._config = config
         self.queue.set_queues(config.queues)
+
+    async def start(self) -> None:
+        """The callbacks kept across the last restart wait again, at their places."""
+        if self._journal is None:
+            return
+        restored = await self._journal.load(self._clock())
+        if restored:
+            log.info("acd_callbacks_restored", extra={"kv": {"count": restored}})
+        self._journal.start()
 
     async def stop(self) -> None:
         tasks = list(self._tasks)
@@ -104,6 +120,12 @@ class CallbackDialer:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._journal is not None:
+            await self._journal.stop()
+
+    def _changed(self) -> None:
+        if self._journal is not None:
+            self._journal.changed()
 
     async def wait_idle(self) -> None:
         """Until every Originate under way has its outcome applied (for tests and shutdown)."""
@@ -121,6 +143,7 @@ class CallbackDialer:
         if admitted.outcome is Admission.RECENT:
             log.warning("acd_callback_recently_done", extra={"kv": fields})
             return admitted
+        self._changed()
         log.info("acd_callback_scheduled", extra={"kv": fields})
         waiting = admitted.request
         self._bus.publish(
@@ -167,6 +190,7 @@ class CallbackDialer:
 
     async def run_due(self, now: datetime) -> None:
         for request in self.queue.due(now):
+            self._changed()
             await self.offer(request)
 
     def next_due(self) -> datetime | None:
@@ -176,6 +200,7 @@ class CallbackDialer:
 
     async def begin(self, agent: str, request: CallbackRequest, attempt: int) -> list:
         """The agent is busy with the callback at once; the Originate runs on a task of its own."""
+        self._changed()  # the attempt is counted
         now = self._clock()
         record = self._states.get(agent)
         placeholder = f"callback-{request.callback_id}-{attempt}"
@@ -225,6 +250,7 @@ class CallbackDialer:
     async def _connected(self, active: _Attempt) -> None:
         request = active.callback
         self.queue.completed(request.callback_id, self._clock())
+        self._changed()
         fields = {"callback_id": request.callback_id, "agent": active.agent, "attempt": active.attempt}
         log.info("acd_callback_connected", extra={"kv": fields})
         self._bus.publish(
@@ -242,6 +268,7 @@ class CallbackDialer:
         now = self._clock()
         request = active.callback
         outcome = self.queue.failed(request.callback_id, now)
+        self._changed()
         retry_at = None if isinstance(outcome, GaveUp) or outcome is None else outcome.at
         fields = {
             "callback_id": request.callback_id,

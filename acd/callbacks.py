@@ -16,6 +16,9 @@ is listening to music on hold; the callback loses nothing by waiting a moment).
 - Attempts: a failed attempt is held ``retry_delay_s`` and then waits again at its place; after
   ``max_attempts`` it is given up.
 - Bounded: at most ``max_pending`` callbacks; a request beyond raises ``CallbackQueueFull``.
+- Kept across restarts: ``states`` is every callback not yet made, as the store keeps it, and
+  ``restore`` puts one back at its place (acd/callback_journal.py). One being dialed when Hotline
+  stopped waits again, its attempt counted.
 """
 
 from __future__ import annotations
@@ -80,6 +83,16 @@ class Retry:
 class GaveUp:
     request: CallbackRequest
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackState:
+    """A callback not yet made, as it survives a restart."""
+
+    request: CallbackRequest
+    attempts: int
+    retry_at: datetime | None  # after a failed attempt: when it waits again
+    position: int  # order of request, the tie-break between equal places
 
 
 class Phase(enum.StrEnum):
@@ -157,6 +170,29 @@ class CallbackQueue:
         self._by_number[number] = request.callback_id
         self._index(entry)
         return Admitted(Admission.NEW, request)
+
+    def restore(self, state: CallbackState, now: datetime) -> bool:
+        """Put back a callback kept across a restart, at its place; False when its queue is gone
+        or its number already waits."""
+        request = state.request
+        queue = self._queues.get(request.queue)
+        number = normalize_number(request.number)
+        if queue is None or not number or number in self._by_number or request.callback_id in self._entries:
+            return False
+        self._seq = itertools.count(max(next(self._seq), state.position + 1))
+        skill = request.skill or queue.skill
+        key = (-request.priority, -queue.weight, request.requested_at.timestamp(), state.position)
+        entry = _Entry(replace(request, skill=skill), skill, key)
+        entry.attempts = state.attempts
+        self._entries[request.callback_id] = entry
+        self._by_number[number] = request.callback_id
+        if state.retry_at is not None and state.retry_at > now:
+            entry.phase = Phase.HELD
+            entry.retry_ts = state.retry_at.timestamp()
+            heapq.heappush(self._retries, (entry.retry_ts, next(self._seq), request.callback_id, entry.token))
+        else:
+            self._index(entry)
+        return True
 
     def _merge(self, entry: _Entry, request: CallbackRequest) -> CallbackRequest:
         first = entry.request
@@ -301,6 +337,18 @@ class CallbackQueue:
     def pending(self) -> list[CallbackRequest]:
         """Every callback not done, in the order they would be served."""
         return [entry.request for entry in sorted(self._entries.values(), key=lambda e: e.key)]
+
+    def states(self) -> list[CallbackState]:
+        """Every callback not yet made, as kept across a restart."""
+        return [
+            CallbackState(
+                entry.request,
+                entry.attempts,
+                datetime.fromtimestamp(entry.retry_ts, UTC) if entry.phase is Phase.HELD else None,
+                entry.key[3],
+            )
+            for entry in self._entries.values()
+        ]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -56,6 +56,7 @@ from acd.models import (
 from acd.queue_file import check_queues
 from acd.router import Assignment, MaxWait, Overflowed, RingTimedOut, Router
 from acd.stats import QueueStatistics
+from acd.store import AcdStore, policy_settings, restore_policies
 from cti.bus import EventBus, Subscription
 from cti.events import (
     CallAbandoned,
@@ -100,8 +101,10 @@ class AcdService:
         config: AcdConfig,
         *,
         policies: Iterable[MarketingPolicy] = (),
+        store: AcdStore | None = None,  # thresholds and callbacks kept across restarts (acd.store)
     ) -> None:
         self._bus = bus
+        self._store = store
         self._switch = switch
         self._clock = clock
         self.config = config
@@ -133,6 +136,7 @@ class AcdService:
             apply=self._apply,
             agent_of_call=self._agent_of_call,
             wake=self._wake.set,
+            store=store,
         )
         self._delivery = Delivery(
             bus=bus,
@@ -166,6 +170,9 @@ class AcdService:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._store is not None:
+            await restore_policies(self._store, self.gate, self.config.queues)
+        await self.callbacks.start()
         self._subscription = self._bus.subscribe("acd", *CONSUMED)
         self._tasks = [
             asyncio.create_task(self._consume(self._subscription), name="acd-events"),
@@ -203,8 +210,11 @@ class AcdService:
             if dues:
                 delay = min(delay, max((min(dues) - now).total_seconds(), 0.0))
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes
+            # as the wake-up does, and stop() then waits for this task for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             try:
                 await self.run_due()
             except Exception:
@@ -279,6 +289,15 @@ class AcdService:
         if decision.admitted and work is MarketingWork.OUTBOUND and record.state is AgentState.AVAILABLE:
             await self._apply(self.states.pause(now, agent, PauseReason.MARKETING))
         return decision
+
+    async def set_marketing_policy(self, policy: MarketingPolicy) -> MarketingPolicy | None:
+        """A supervisor's threshold for a group, saved first (if saving fails nothing changes), so
+        it holds after a restart. Returns the policy it replaced."""
+        if self._store is not None:
+            await self._store.save_marketing_policy(policy.group, policy_settings(policy))
+        before = self.gate.policy(policy.group)
+        self.gate.set_policy(policy)
+        return before
 
     def marketing_finished(self, agent: str) -> bool:
         return self.gate.finished(agent, self.states.get(agent).profile.group)

@@ -10,7 +10,8 @@ import crm.audit
 import crm.recording_tables
 import crm.reporting.saved
 import crm.reporting.standard.indexes
-import crm.reporting.tables  # noqa: F401
+import crm.reporting.tables
+import crm.restart_state  # noqa: F401
 from crm.models import Base
 
 METADATA = Base.metadata

@@ -32,6 +32,7 @@ from crm.db import Database
 from crm.migrate import upgrade
 from crm.notices import build_senders, run_outbox
 from crm.reporting.schedule import run_report_schedule
+from crm.restart_state import RestartState
 from crm.service import Crm
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
@@ -134,7 +135,11 @@ class Hotline:
         # The ACD subscribes before the link connects, so it sees the calls the first resync finds.
         self.cti = cti = CtiService(_link_config(settings), self.bus, CallTracker(), wanted=TRACKED_EVENTS)
         self.acd = acd = AcdService(
-            self.bus, cti.switch, lambda: datetime.now(UTC), await _acd_config(settings, db, demo_switch)
+            self.bus,
+            cti.switch,
+            lambda: datetime.now(UTC),
+            await _acd_config(settings, db, demo_switch),
+            store=RestartState(db),
         )
         await acd.start()
         self._on_stop("acd", acd.stop)

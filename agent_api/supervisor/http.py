@@ -66,7 +66,7 @@ async def set_marketing_policy(
             f"there may be at most {MAX_MARKETING_GROUPS} marketing groups; "
             "change an existing group's threshold instead"
         )
-    svc.acd.gate.set_policy(policy)
+    await svc.acd.set_marketing_policy(policy)  # saved: it holds after a restart
     svc.board.mark_dirty()
     await audit(
         request,
