@@ -185,6 +185,7 @@ HANDLERS: dict[str, Handler] = {
     "queuepenalty": queues.queue_penalty,
     "queuestatus": queues.queue_status,
     "queuesummary": queues.queue_summary,
+    "queuewithdrawcaller": queues.queue_withdraw_caller,
     "devicestatelist": channels.device_state_list,
     "bridgelist": channels.bridge_list,
     "hangup": channels.hangup,

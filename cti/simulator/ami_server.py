@@ -95,6 +95,7 @@ class AmiServer:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self.port = 0
+        self._readable: dict[bytes, bool] = {}
         sim.subscribe(self._broadcast)
 
     async def start(self, host: str, port: int) -> int:
@@ -119,9 +120,22 @@ class AmiServer:
             await self._server.wait_closed()
 
     def _broadcast(self, data: bytes) -> None:
+        if not self._may_read(data):
+            return
         for session in self.sessions:
             if session.logged_in and session.events:
                 session.send(data)
+
+    def _may_read(self, data: bytes) -> bool:
+        """Whether the AMI user's read classes let it see this event (its Privilege line)."""
+        privilege = data.split(b"\r\n", 2)[1]
+        readable = self._readable.get(privilege)
+        if readable is None:
+            classes = set(privilege.partition(b": ")[2].decode().split(",")) - {"all"}
+            allowed = self.sim.read_classes
+            readable = "all" in allowed or bool(classes & allowed)
+            self._readable[privilege] = readable
+        return readable
 
     def security_event(
         self, event: str, session: Session, extra: wire.Headers, *, skip: Session | None = None
@@ -135,6 +149,8 @@ class AmiServer:
             *extra,
         ]
         data = wire.encode(headers)
+        if not self._may_read(data):
+            return
         for other in self.sessions:
             if other is not skip and other.logged_in and other.events:
                 other.send(data)

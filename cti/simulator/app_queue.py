@@ -4,8 +4,10 @@ hotline-deliver and transfers."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
+from cti.simulator import queue_exits
 from cti.simulator.bridge import QueueContext, bridged, queue_vars
 from cti.simulator.channels import Channel
 from cti.simulator.core import CallRecord
@@ -25,18 +27,6 @@ QUEUE_RESET_VARS = (
 )
 
 
-def _elapsed_vars(sim: SwitchSimulator, channel: Channel, answered_at: float | None) -> list[tuple[str, str]]:
-    now = sim.clock.time()
-    dialed = now - channel.created
-    answered = 0.0 if answered_at is None else now - answered_at
-    return [
-        ("DIALEDTIME", str(int(dialed))),
-        ("DIALEDTIME_MS", str(int(dialed * 1000))),
-        ("ANSWEREDTIME", str(int(answered))),
-        ("ANSWEREDTIME_MS", str(int(answered * 1000))),
-    ]
-
-
 async def run_queue(
     sim: SwitchSimulator,
     leg: Leg,
@@ -46,7 +36,7 @@ async def run_queue(
     timeout_s: float,
     priority: int = 0,
 ) -> str:
-    """Queue(): returns completed, abandoned, redirect or timeout."""
+    """Queue(): returns completed, abandoned, redirect, withdrawn, timeout or agent_hangup."""
     channel = leg.channel
     queue = sim.queues.get(queue_name)
     if queue is None:
@@ -54,6 +44,7 @@ async def run_queue(
         return "timeout"
     for name in QUEUE_RESET_VARS:
         sim.varset(channel, name, "")
+    sim.unset(channel, "ABANDONED")
     now = sim.clock.time()
     position = len(queue.entries) + 1
     for index, other in enumerate(queue.entries):
@@ -61,6 +52,7 @@ async def run_queue(
             position = index + 1
             break
     entry = QueueEntry(channel, queue_name, now, position, priority)
+    entry.withdrawn = asyncio.get_running_loop().create_future()
     queue.entries.insert(position - 1, entry)
     sim.refresh_queue_devices(queue)
     sim.channel_event(
@@ -76,31 +68,68 @@ async def run_queue(
     deadline = sim.clock.timer(timeout_s)
     try:
         while True:
-            if leg.gone.done():
-                _abandon(sim, leg, queue, entry)
-                return "abandoned"
-            if leg.redirect.done():
-                _leave(sim, queue, entry, moh=True)
-                return "redirect"
-            if deadline.done():
-                _leave(sim, queue, entry, moh=True)
-                sim.varset(channel, "QUEUESTATUS", "TIMEOUT")
-                return "timeout"
+            reason = _exit_reason(sim, leg, entry, deadline)
+            if reason is not None:
+                target = leg.redirect.result() if reason == "redirect" else None
+                return queue_exits.leave_unserved(sim, leg, queue, entry, reason, target)
             members = _members_for(queue, entry)
-            if members:
+            queue_exits.announcements(sim, queue, entry, served=bool(members))
+            if members and not queue_exits.announcing(entry, sim.clock.time()):
+                entry.rang = True
                 outcome = await _ring(sim, leg, record, queue, entry, members[0])
-                if outcome in ("completed", "abandoned", "redirect", "agent_hangup"):
+                if outcome in ("completed", "abandoned", "agent_hangup"):
                     return outcome
+                if outcome == "redirect":
+                    if entry not in queue.entries:
+                        return outcome  # moved out of the agent's bridge (a transfer)
+                    continue  # moved while the member rang: Queue() ends as for any Redirect
                 retry = sim.clock.timer(queue.retry_s)
-                await first_of(retry, leg.gone, leg.redirect, deadline)
+                await first_of(retry, leg.gone, leg.redirect, deadline, _pending(entry.withdrawn))
                 retry.cancel()
                 continue
-            changed = sim.queue_changed_future(queue, entry)
-            await first_of(changed, leg.gone, leg.redirect, deadline)
-            queue.waiters.pop(entry, None)
+            await _wait_for_change(sim, leg, queue, entry, deadline)
     finally:
         deadline.cancel()
         queue.waiters.pop(entry, None)
+
+
+def _exit_reason(
+    sim: SwitchSimulator, leg: Leg, entry: QueueEntry, deadline: asyncio.Future[None]
+) -> str | None:
+    if leg.gone.done():
+        return "abandoned"
+    if leg.redirect.done():
+        return "redirect"
+    if entry.withdraw_info is not None and sim.clock.time() >= queue_exits.withdraw_moment(entry):
+        return "withdrawn"
+    if deadline.done():
+        return "timeout"
+    return None
+
+
+async def _wait_for_change(
+    sim: SwitchSimulator, leg: Leg, queue: Queue, entry: QueueEntry, deadline: asyncio.Future[None]
+) -> None:
+    """Until a member may be free, the caller leaves, or the announcements or a withdraw need
+    the clock."""
+    now = sim.clock.time()
+    moments = [queue_exits.next_moment(entry, queue, now)]
+    if entry.withdraw_info is not None:
+        moments.append(queue_exits.withdraw_moment(entry))
+    soonest = min((m for m in moments if m is not None), default=None)
+    wake = sim.clock.timer(soonest - now) if soonest is not None else None
+    changed = sim.queue_changed_future(queue, entry)
+    try:
+        await first_of(changed, leg.gone, leg.redirect, deadline, wake, _pending(entry.withdrawn))
+    finally:
+        queue.waiters.pop(entry, None)
+        if wake is not None:
+            wake.cancel()
+
+
+def _pending(future: asyncio.Future[None] | None) -> asyncio.Future[None] | None:
+    """A withdraw wakes the caller once; after that its moment is a timer."""
+    return future if future is not None and not future.done() else None
 
 
 def _members_for(queue: Queue, entry: QueueEntry) -> list[Member]:
@@ -109,55 +138,6 @@ def _members_for(queue: Queue, entry: QueueEntry) -> list[Member]:
     if position > len(available):
         return []
     return queue.pick_members()
-
-
-def _leave(sim: SwitchSimulator, queue: Queue, entry: QueueEntry, *, moh: bool) -> None:
-    channel = entry.channel
-    if moh:
-        sim.channel_event("MusicOnHoldStop", channel)
-    position = queue.position(entry)
-    queue.entries.remove(entry)
-    sim.refresh_queue_devices(queue)
-    sim.channel_event(
-        "QueueCallerLeave",
-        channel,
-        [("Queue", queue.name), ("Position", str(position)), ("Count", str(len(queue.entries)))],
-        "agent,all",
-    )
-    sim.varset(channel, "QUEUEPOSITION", str(position))
-    sim.queue_changed()
-
-
-def _abandon(sim: SwitchSimulator, leg: Leg, queue: Queue, entry: QueueEntry) -> None:
-    channel = leg.channel
-    now = sim.clock.time()
-    waited = now - entry.joined
-    sim.channel_event("MusicOnHoldStop", channel)
-    sim.varset(channel, "QUEUEWAIT", str(int(waited)))
-    sim.varset(channel, "QUEUEWAIT_MS", str(int(waited) * 1000))
-    elapsed = dict(_elapsed_vars(sim, channel, None))
-    for name in ("DIALEDTIME", "DIALEDTIME_MS", "ANSWEREDTIME", "ANSWEREDTIME_MS"):
-        sim.varset(channel, name, elapsed[name])
-    sim.varset(channel, "ABANDONED", "TRUE")
-    queue_vars(sim, channel, queue)
-    position = queue.position(entry)
-    sim.channel_event(
-        "QueueCallerAbandon",
-        channel,
-        [
-            ("Queue", queue.name),
-            ("Position", str(position)),
-            ("OriginalPosition", str(entry.original_position)),
-            ("HoldTime", str(int(waited))),
-        ],
-        "agent,all",
-    )
-    queue.abandoned += 1
-    queue_vars(sim, channel, queue)
-    _leave(sim, queue, entry, moh=False)
-    from cti.simulator.dialplan import finish_hangup
-
-    finish_hangup(sim, leg, cause=0)
 
 
 async def _ring(
@@ -256,7 +236,7 @@ async def dial_and_bridge(
         sim.update_member_status(agent.device)
         if leg.gone.done():
             if queued is not None:
-                _abandon(sim, leg, queued.queue, queued.entry)
+                queue_exits.leave_unserved(sim, leg, queued.queue, queued.entry, "abandoned")
             return "abandoned"
         return "redirect" if leg.redirect.done() else "noanswer"
     sim.newstate(agent, 6)
@@ -279,6 +259,7 @@ def _connect_from_queue(
     now = sim.clock.time()
     hold = int(now - entry.joined)
     sim.channel_event("MusicOnHoldStop", caller)
+    entry.music = False
     for channel in (caller, agent):
         for name, value in (
             ("MEMBERINTERFACE", member.interface),
@@ -296,7 +277,7 @@ def _connect_from_queue(
     queue_vars(sim, caller, queue)
     queue_vars(sim, agent, queue)
     sim.refresh_endpoint(agent.device)
-    _leave(sim, queue, entry, moh=False)
+    queue_exits.leave_queue(sim, queue, entry)
     sim.update_member_status(agent.device)
     sim.varset(caller, "QUEUEWAIT", str(hold))
     sim.varset(caller, "QUEUEWAIT_MS", str(hold * 1000))

@@ -4,6 +4,7 @@ the bridge ends (caller, agent or transfer) with app_queue's AgentComplete and v
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -63,8 +64,16 @@ def _bridge_vars(sim: SwitchSimulator, agent: Channel, caller: Channel, clear: b
 
 
 async def bridged(
-    sim: SwitchSimulator, leg: Leg, agent: Channel, record: CallRecord, queued: QueueContext | None
+    sim: SwitchSimulator,
+    leg: Leg,
+    agent: Channel,
+    record: CallRecord,
+    queued: QueueContext | None,
+    on_leave: Callable[[str], None] | None = None,
 ) -> str:
+    """The two talk until one hangs up or a Redirect takes the caller (and with ExtraChannel the
+    agent's leg) away. ``on_leave(reason)`` is the caller's application writing its results
+    once the caller has left the bridge: reason caller, agent, transfer or redirect (both)."""
     caller = leg.channel
     bridge = Bridge(sim.numbering.uuid(), created=sim.clock.time())
     sim.bridges[bridge.uniqueid] = bridge
@@ -135,13 +144,23 @@ async def bridged(
     elif reason == "agent":
         sim.channel_event("HangupRequest", agent)
     _bridge_vars(sim, agent, caller, clear=True)
-    for channel in (caller, agent):
+    for moved in (agent_leg, leg):
+        if moved.redirect.done() and not moved.gone.done():
+            # The snapshot the channel publishes leaving the bridge already has the Redirect's
+            # place, with the application it ran (17: Dial for the caller, AppDial for the agent).
+            target = moved.redirect.result()
+            sim.redirected(moved.channel, target.context, target.exten, target.priority)
+    # Leaving order: the caller first (16, 17's end), but the agent's leg first when one dual
+    # Redirect moves both (17's hold, where it is the ExtraChannel).
+    for channel in (agent, caller) if both_redirected else (caller, agent):
         bridge.channels.remove(channel)
         channel.bridge = None
         sim.recorder.unbridged(channel)
         sim.emit("BridgeLeave", "call,all", [*wire.bridge_block(bridge), *wire.channel_block(channel)])
     sim.emit("BridgeDestroy", "call,all", wire.bridge_block(bridge))
     sim.bridges.pop(bridge.uniqueid, None)
+    if on_leave is not None:
+        on_leave("redirect" if both_redirected else reason)
     if both_redirected:
         from cti.simulator import desk_hold
 

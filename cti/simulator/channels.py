@@ -33,6 +33,8 @@ class Channel:
     hung_up: bool = False
     sip_call_id: str = ""  # what BRIDGEPVTCALLID shows
     on_hold: bool = False
+    # (context, exten, priority) of the last Newexten: Asterisk writes one only when it changes.
+    published: tuple[str, str, int] | None = None
 
     device: str = ""  # PJSIP/1001 for PJSIP/1001-0000009b: where device state is kept
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cti.simulator import wire
+from cti.simulator.channel_events import ChannelEvents
 from cti.simulator.channels import Bridge, Channel, Numbering
 from cti.simulator.clock import Clock, RealClock
 from cti.simulator.legs import Leg
@@ -40,6 +41,7 @@ class QueueConfig:
     strategy: str = "rrmemory"
     timeout_s: float = 10.0
     retry_s: float = 1.0
+    announce: bool = False  # announce-position = yes
 
 
 class Dialplan(enum.StrEnum):
@@ -53,18 +55,20 @@ class Dialplan(enum.StrEnum):
     HOTLINE = "hotline"
 
 
+# asterisk-config/manager.conf: the hotline user reads these event classes and no others (no
+# dtmf, agi, security, reporting); the captures' manager.conf reads all.
+HOTLINE_READ = ("call", "agent", "dialplan", "user", "system")
+
 DEFAULT_QUEUES = (QueueConfig("support", "rrmemory"), QueueConfig("sales", "leastrecent"))
 FALLBACK_SUFFIX = "-fallback"
 # asterisk-config/queues.conf: the waiting queues (ringall, no members) and their -fallback twins.
-HOTLINE_QUEUES = (
-    QueueConfig("support", "ringall", 15.0, 5.0),
-    QueueConfig("support" + FALLBACK_SUFFIX, "rrmemory", 15.0, 2.0),
-    QueueConfig("sales", "ringall", 15.0, 5.0),
-    QueueConfig("sales" + FALLBACK_SUFFIX, "leastrecent", 15.0, 2.0),
-    QueueConfig("vip", "ringall", 15.0, 5.0),
-    QueueConfig("vip" + FALLBACK_SUFFIX, "leastrecent", 15.0, 2.0),
-    QueueConfig("complaints", "ringall", 15.0, 5.0),
-    QueueConfig("complaints" + FALLBACK_SUFFIX, "rrmemory", 15.0, 2.0),
+# Every twin is leastrecent, as app_queue loads the file: it reads a queue's strategy with
+# ast_variable_retrieve, which returns the first "strategy" of the section — the one the
+# [fallback-queue] template gives — so a twin's own "strategy = rrmemory" is ignored (19).
+HOTLINE_QUEUES = tuple(
+    QueueConfig(name, strategy, 15.0, retry, announce=True)
+    for service in ("support", "sales", "vip", "complaints")
+    for name, strategy, retry in ((service, "ringall", 5.0), (service + FALLBACK_SUFFIX, "leastrecent", 2.0))
 )
 
 
@@ -92,7 +96,7 @@ class CallRecord:
         return None if end is None else end - self.queued
 
 
-class SwitchSimulator(QueueMembers):
+class SwitchSimulator(ChannelEvents, QueueMembers):
     """A small Asterisk: AMI server, FastAGI client, a dialplan and app_queue.
 
     ``dialplan`` picks the production dialplan (``Dialplan.HOTLINE``, the default) or the one the
@@ -102,7 +106,8 @@ class SwitchSimulator(QueueMembers):
     ``-fallback`` twin with ``HOTLINE`` (where, when ``members`` is None, every agent is a static
     member of every fallback queue, as queues.conf has it). Everything it writes follows ``clock``.
     ``recordings_dir``, when given, receives the WAV files MixMonitor would leave in Asterisk's
-    monitor spool (``cti/simulator/recordings.py``).
+    monitor spool (``cti/simulator/recordings.py``). ``read_classes`` are the AMI user's event
+    classes (manager.conf ``read``): None takes the dialplan's own configuration's.
     """
 
     def __init__(
@@ -122,6 +127,7 @@ class SwitchSimulator(QueueMembers):
         queue_options: str = "tT",
         dialplan: Dialplan = Dialplan.HOTLINE,
         recordings_dir: Path | None = None,
+        read_classes: Iterable[str] | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.dialplan = Dialplan(dialplan)
@@ -134,7 +140,7 @@ class SwitchSimulator(QueueMembers):
         self.numbering = Numbering(seed, first_uniqueid, first_channel)
         self.phones: dict[str, AgentScript] = {a.extension: a for a in agents}
         self.queues: dict[str, Queue] = {
-            q.name: Queue(q.name, q.strategy, q.timeout_s, q.retry_s) for q in queues
+            q.name: Queue(q.name, q.strategy, q.timeout_s, q.retry_s, q.announce) for q in queues
         }
         self.channels: dict[str, Channel] = {}
         self.by_device: dict[str, set[Channel]] = {}
@@ -142,8 +148,14 @@ class SwitchSimulator(QueueMembers):
         self.global_vars: dict[str, str] = {}
         self.calls: list[CallRecord] = []
         self.devices: dict[str, str] = dict(DEFAULT_ENDPOINTS)
+        self.offline = {f"PJSIP/{a.extension}" for a in self.phones.values() if not a.registered}
+        # asterisk-config/pjsip.conf: the agents' phones are BUSY with one call (device_state_busy_at).
+        self.busy_at_one = self.dialplan is Dialplan.HOTLINE
+        if read_classes is None:
+            read_classes = HOTLINE_READ if self.dialplan is Dialplan.HOTLINE else ("all",)
+        self.read_classes = frozenset(read_classes)
         for extension in self.phones:
-            self.devices.setdefault(f"PJSIP/{extension}", "NOT_INUSE")
+            self.devices.setdefault(f"PJSIP/{extension}", self.endpoint_state(f"PJSIP/{extension}"))
         for queue in self.queues.values():
             self.devices.setdefault(f"Queue:{queue.name}_avail", "INUSE")
         self.devices.update(devices or {})
@@ -282,37 +294,6 @@ class SwitchSimulator(QueueMembers):
 
     # -- channels -------------------------------------------------------------------------------
 
-    def new_channel(
-        self,
-        device: str,
-        *,
-        context: str,
-        exten: str,
-        linkedid: str = "",
-        state: int = 0,
-        caller_num: str = "",
-        caller_name: str = "",
-        has_media: bool = True,
-    ) -> Channel:
-        now = self.clock.time()
-        uniqueid = self.numbering.uniqueid(now)
-        channel = Channel(
-            name=self.numbering.channel_name(device),
-            uniqueid=uniqueid,
-            linkedid=linkedid or uniqueid,
-            context=context,
-            exten=exten,
-            state=state,
-            caller_num=caller_num,
-            caller_name=caller_name,
-            created=now,
-            has_media=has_media,
-        )
-        self.channels[channel.name] = channel
-        self.by_device.setdefault(channel.device, set()).add(channel)
-        self.emit("Newchannel", "call,all", wire.channel_block(channel))
-        return channel
-
     def find_channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
 
@@ -341,57 +322,6 @@ class SwitchSimulator(QueueMembers):
         self.hangup_channel(channel, cause)
         self.refresh_endpoint(channel.device)
         self.update_member_status(channel.device)
-
-    def varset(self, channel: Channel, variable: str, value: str) -> None:
-        channel.variables[variable] = value
-        self.emit(
-            "VarSet", "dialplan,all", [*wire.channel_block(channel), ("Variable", variable), ("Value", value)]
-        )
-
-    def newexten(self, channel: Channel, priority: int, application: str, data: str) -> None:
-        channel.priority = priority
-        channel.application = application
-        channel.application_data = data
-        self.emit(
-            "Newexten",
-            "dialplan,all",
-            [
-                *wire.channel_block(channel),
-                ("Extension", channel.exten),
-                ("Application", application),
-                ("AppData", data),
-            ],
-        )
-
-    def newstate(self, channel: Channel, state: int) -> None:
-        channel.state = state
-        self.emit("Newstate", "call,all", wire.channel_block(channel))
-
-    def channel_event(
-        self, event: str, channel: Channel, extra: Sequence[tuple[str, str]] = (), privilege: str = "call,all"
-    ) -> None:
-        self.emit(event, privilege, [*wire.channel_block(channel), *extra])
-
-    def pair_event(
-        self, event: str, channel: Channel | None, dest: Channel, extra: wire.Headers, privilege: str
-    ) -> None:
-        headers = wire.channel_block(channel) if channel is not None else []
-        self.emit(event, privilege, [*headers, *wire.channel_block(dest, "Dest"), *extra])
-
-    def hangup_channel(self, channel: Channel, cause: int = 16, tech_cause: str | None = None) -> None:
-        if channel.hung_up:
-            return
-        channel.hung_up = True
-        if channel.recording:
-            self.recorder.stopped(channel)
-        extra: wire.Headers = [("Cause", str(cause)), ("Cause-txt", wire.CAUSE_TEXT.get(cause, "Unknown"))]
-        if tech_cause is not None:
-            extra.append(("TechCause", tech_cause))
-        self.emit("Hangup", "call,all", [*wire.channel_block(channel), *extra])
-        self.channels.pop(channel.name, None)
-        on_device = self.by_device.get(channel.device)
-        if on_device is not None:
-            on_device.discard(channel)
 
 
 def _script_fields(script: CallerScript) -> dict[str, object]:

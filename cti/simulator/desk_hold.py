@@ -4,10 +4,10 @@ Hotline's ``Redirect`` with ``ExtraChannel`` takes both legs out of their bridge
 sees both redirected and hands the agent's leg here): the caller runs ``hotline-hold`` (music on
 hold up to ``HOLD_MAX_S``), the agent's leg ``hotline-hold-agent`` (``Wait``, a little longer).
 Resume is a ``Redirect`` of the caller to ``hotline-resume``, whose ``Bridge()`` takes the
-agent's leg out of its ``Wait`` — Asterisk does that by masquerading it into a fresh channel, so
-a ``Surrogate/…`` channel is born and dies, as ``ast_channel_yank`` does — and bridges them. A
-hang-up of either leg while held ends the other (the ``h`` extensions); past the limit the
-agent's leg is hung up and the caller starts a fresh wait (hotline-requeue).
+agent's leg out of its ``Wait`` and bridges them (capture 17: the leg keeps its name and
+Uniqueid, nothing else shows of Asterisk's masquerade). A hang-up of either leg while held ends
+the other (the ``h`` extensions); past the limit the agent's leg is hung up and the caller starts
+a fresh wait (hotline-requeue).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, NoReturn
 
-from cti.simulator import wire
 from cti.simulator.channels import Channel
 from cti.simulator.core import CallRecord
 from cti.simulator.hotline_steps import Redirected, ended, goto, set_var
@@ -172,11 +171,15 @@ async def caller_resumed(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> 
         _soft_hangup(sim, agent_name)
         _requeue(sim, caller, 7)
     taken.set_result(None)
-    _yank(sim, agent_leg.channel)
-    outcome = await bridged(sim, leg, agent_leg.channel, record, None)
+    # Bridge() takes the leg out of its Wait: it enters the bridge one priority further on, and
+    # no Newexten, surrogate channel or Rename shows (17).
+    agent = agent_leg.channel
+    agent.priority += 1
+    outcome = await bridged(
+        sim, leg, agent, record, None, on_leave=lambda _: sim.varset(caller, "BRIDGERESULT", "SUCCESS")
+    )
     if caller.hung_up:
         return
-    sim.varset(caller, "BRIDGERESULT", "SUCCESS")
     if outcome == "redirect":  # held again: Bridge() returns and the Redirect takes over
         target = leg.take_redirect()
         if target is not None:
@@ -184,24 +187,3 @@ async def caller_resumed(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> 
     sim.newexten(caller, 4, "GotoIf", "0?requeue")
     sim.newexten(caller, 5, "Hangup", "")
     ended(sim, leg, cause=16)
-
-
-def _yank(sim: SwitchSimulator, agent: Channel) -> None:
-    """What AMI shows of ``ast_channel_yank``: a surrogate channel (its own Linkedid, born
-    Down) is created, the agent's leg is masqueraded into it — the channel keeps its name and
-    Uniqueid — and the husk, renamed ``<ZOMBIE>``, hangs up."""
-    surrogate = Channel(
-        name=f"Surrogate/{agent.name}",
-        uniqueid=sim.numbering.uniqueid(sim.clock.time()),
-        linkedid="",
-        context=agent.context,
-        exten=agent.exten,
-        created=sim.clock.time(),
-        has_media=False,
-    )
-    surrogate.linkedid = surrogate.uniqueid
-    sim.emit("Newchannel", "call,all", wire.channel_block(surrogate))
-    zombie = f"{agent.name}<ZOMBIE>"
-    sim.emit("Rename", "call,all", [*wire.channel_block(surrogate), ("Newname", zombie)])
-    surrogate.name = zombie
-    sim.emit("Hangup", "call,all", [*wire.channel_block(surrogate), ("Cause", "0"), ("Cause-txt", "Unknown")])

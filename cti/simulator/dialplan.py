@@ -72,7 +72,10 @@ def caller_hangs_up(sim: SwitchSimulator, leg: Leg) -> None:
     """The far end sent BYE."""
     if leg.gone.done() or leg.channel.hung_up:
         return
-    sim.channel_event("HangupRequest", leg.channel)
+    # The BYE's cause shows when the caller talked through Dial() or Bridge() (16, 17), not when
+    # it was in the IVR or Queue(), bridged or not (01, 02, 06, 19).
+    talking = leg.channel.application in ("Dial", "Bridge")
+    sim.channel_event("HangupRequest", leg.channel, [("Cause", "16")] if talking else [])
     leg.hang_up(16)
 
 

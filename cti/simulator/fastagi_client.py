@@ -168,7 +168,8 @@ async def _execute(sim: SwitchSimulator, leg: Leg, line: str) -> str:
         except AgiHangup:
             sim.varset(channel, "PLAYBACKSTATUS", "FAILED")
             raise
-        sim.varset(channel, "PLAYBACKSTATUS", "SUCCESS")
+        # res_agi: a digit that stops the prompt is a result other than 0, hence FAILED.
+        sim.varset(channel, "PLAYBACKSTATUS", "FAILED" if digit else "SUCCESS")
         return f"200 result={ord(digit) if digit else 0} endpos={played}"
     if verb == "GET DATA":
         prompt = args[0] if args else ""
@@ -176,7 +177,10 @@ async def _execute(sim: SwitchSimulator, leg: Leg, line: str) -> str:
         max_digits = int(args[2]) if len(args) > 2 and args[2].isdigit() else 1
         return await _get_data(sim, leg, prompt, timeout_s, max_digits)
     if verb == "SET VARIABLE" and len(args) >= 2:
-        sim.varset(channel, args[0], args[1])
+        if args[0] == "CHANNEL(language)":
+            channel.language = args[1]  # a dialplan function: no VarSet
+        else:
+            sim.varset(channel, args[0], args[1])
         return "200 result=1"
     if verb == "GET VARIABLE" and args:
         value = sim.channel_variable(channel, args[0])

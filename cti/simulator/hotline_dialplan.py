@@ -17,7 +17,7 @@ import contextlib
 import re
 from typing import TYPE_CHECKING
 
-from cti.simulator import app_queue, desk_hold
+from cti.simulator import app_dial, app_queue, desk_hold
 from cti.simulator.core import FALLBACK_SUFFIX, CallRecord
 from cti.simulator.fastagi_client import run_agi
 from cti.simulator.hotline_steps import (
@@ -121,26 +121,33 @@ def _record(sim: SwitchSimulator, channel: Channel) -> None:
     ``opts``: ``b`` unless HOTLINE_RECORD_FROM is ``start``; with HOTLINE_RECORD_SPLIT ``yes`` also
     ``r(<spool>/<path>-in.wav)t(<spool>/<path>-out.wav)`` (docs/recording-policy.md)."""
     context, exten = channel.context, channel.exten
+    sim.varset(channel, "LOCAL(ARGC)", "0")
     goto(channel, "hotline-record", "s")
     sim.newexten(channel, 1, "GotoIf", "0?done")
     path = f"{day(sim)}/{channel.linkedid}/{channel.uniqueid}.wav"
     set_var(sim, channel, 2, "HOTLINE_RECORDING", path)
     record_from = sim.channel_variable(channel, "HOTLINE_RECORD_FROM") or RECORD_FROM
     options = "" if record_from == "start" else "b"
-    sim.newexten(channel, 3, "Set", f"LOCAL(opts)={options}")
+    set_var(sim, channel, 3, "LOCAL(opts)", options)
     base = f"{SPOOL}/{path[:-4]}"
-    sim.newexten(channel, 4, "Set", f"LOCAL(base)={base}")
+    set_var(sim, channel, 4, "LOCAL(base)", base)
     split = (sim.channel_variable(channel, "HOTLINE_RECORD_SPLIT") or RECORD_SPLIT) == "yes"
     legs = f"r({base}-in.wav)t({base}-out.wav)"
     sim.newexten(channel, 5, "ExecIf", f"{int(split)}?Set(LOCAL(opts)={options}{legs})")
     if split:
         options += legs
+        sim.varset(channel, "LOCAL(opts)", options)
     sim.newexten(channel, 6, "MixMonitor", f"{path},{options}")
     sim.varset(channel, "MIXMONITOR_FILENAME", f"{SPOOL}/{path}")
     channel.recording = True
     sim.recorder.started(channel, path, options)
     sim.channel_event("MixMonitorStart", channel)
     sim.newexten(channel, 7, "Return", "")
+    # Return drops the Gosub's local variables, each as a VarSet with no value.
+    for local in ("base", "opts", "ARGC", "GOSUB_RETVAL"):
+        sim.varset(channel, local, "")
+    for local in ("LOCAL(ARGC)", "LOCAL(opts)", "LOCAL(base)", "base", "opts", "ARGC", "GOSUB_RETVAL"):
+        channel.variables.pop(local, None)
     goto(channel, context, exten)
 
 
@@ -203,7 +210,7 @@ async def _transfer(sim: SwitchSimulator, leg: Leg, record: CallRecord, target: 
     if _INSIDE.fullmatch(target):
         goto(channel, "hotline-transfer", target)
         sim.newexten(channel, 1, "Dial", f"PJSIP/{target},{TRANSFER_RING_S},tm")
-        outcome = await app_queue.dial_and_bridge(sim, leg, record, target, TRANSFER_RING_S, None)
+        outcome = await app_dial.dial(sim, leg, record, target, TRANSFER_RING_S)
         if outcome != "noanswer":
             await _after_bridge(sim, leg, record, outcome)
             return
@@ -244,7 +251,7 @@ async def _wait(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
     record.queue = queue
     sim.newexten(channel, 8, "Queue", f"{queue},,,,{left}")
     outcome = await app_queue.run_queue(sim, leg, queue, record, timeout_s=left, priority=priority)
-    if outcome != "timeout":
+    if outcome not in ("timeout", "withdrawn"):
         await _after_bridge(sim, leg, record, outcome)
         return
     status = channel.variables.get("QUEUESTATUS", "")
@@ -263,12 +270,10 @@ async def _deliver(sim: SwitchSimulator, leg: Leg, record: CallRecord, extension
     ring = re.sub(r"[^0-9]", "", channel.variables.get("HOTLINE_RING_S", "")) or str(RING_S)
     set_var(sim, channel, 3, "HOTLINE_RING_S", ring)
     sim.newexten(channel, 4, "Dial", f"PJSIP/{extension},{ring},tm")
-    outcome = await app_queue.dial_and_bridge(sim, leg, record, extension, float(ring), None)
+    outcome = await app_dial.dial(sim, leg, record, extension, float(ring))
     if outcome != "noanswer":
-        sim.varset(channel, "DIALSTATUS", "ANSWER" if record.agent == extension else "CANCEL")
         await _after_bridge(sim, leg, record, outcome)
         return
-    sim.varset(channel, "DIALSTATUS", "NOANSWER")
     sim.newexten(channel, 5, "GotoIf", "0?done")
     sim.newexten(channel, 6, "NoOp", f"Agent {extension} missed {channel.linkedid}: NOANSWER")
     priority = int(re.sub(r"[^0-9]", "", channel.variables.get("QUEUE_PRIO", "")) or 0) + 1
@@ -299,7 +304,7 @@ async def _fallback(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
     outcome = await app_queue.run_queue(
         sim, leg, fallback, record, timeout_s=FALLBACK_WAIT_S, priority=priority
     )
-    if outcome != "timeout":
+    if outcome not in ("timeout", "withdrawn"):
         await _after_bridge(sim, leg, record, outcome)
         return
     sim.newexten(channel, 8, "GotoIf", "0?done")
@@ -314,13 +319,13 @@ async def _fallback(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
         extension = _first_to_answer(sim, phones)
         outcome = "noanswer"
         if extension:
-            outcome = await app_queue.dial_and_bridge(sim, leg, record, extension, LAST_RING_S, None)
+            outcome = await app_dial.dial(sim, leg, record, extension, LAST_RING_S)
         if outcome != "noanswer":
-            sim.varset(channel, "DIALSTATUS", "ANSWER" if record.agent == extension else "CANCEL")
             await _after_bridge(sim, leg, record, outcome)
             return
         dial_status = "NOANSWER" if extension else "CHANUNAVAIL"
-        sim.varset(channel, "DIALSTATUS", dial_status)
+        if not extension:
+            sim.varset(channel, "DIALSTATUS", dial_status)
         sim.newexten(channel, 13, "GotoIf", "0?done")
     sim.newexten(channel, 14, "NoOp", f"Nobody took {channel.linkedid}: {dial_status}")
     sim.newexten(channel, 15, "Goto", "hotline-message,s,1")

@@ -13,8 +13,12 @@ from cti.simulator.queue import DEVICE_STATE_NAME, DeviceStatus, Member, Queue, 
 if TYPE_CHECKING:
     from cti.simulator.channels import Channel
     from cti.simulator.clock import Clock
+    from cti.simulator.scripts import AgentScript
 
 TRUNK_DEVICE = "PJSIP/trunk"
+# The captured phones answered the qualify OPTIONS that follows a registration after 0.5 s
+# (16, 17: ContactStatus NonQualified, then Reachable with RoundtripUsec ~501000).
+QUALIFY_S = 0.5
 
 
 class QueueMembers:
@@ -24,6 +28,10 @@ class QueueMembers:
     by_device: dict[str, set[Channel]]
     clock: Clock
     emit: Callable[..., None]
+    offline: set[str]  # phones' devices that are not registered: UNAVAILABLE
+    busy_at_one: bool  # the phones' endpoints have device_state_busy_at = 1
+    phones: dict[str, AgentScript]
+    spawn: Callable[..., object]
 
     def set_device(self, device: str, state: str) -> None:
         if self.devices.get(device) == state:
@@ -34,13 +42,15 @@ class QueueMembers:
     def endpoint_state(self, device: str) -> str:
         """What PJSIP reports for an endpoint from the channels on it now."""
         states = [c for c in self.by_device.get(device, ()) if not c.hung_up]
+        if self.busy_at_one and device.partition("/")[2] in self.phones and any(c.state for c in states):
+            return "BUSY"  # chan_pjsip: one channel that is not Down reaches device_state_busy_at
         if any(c.state == 6 and c.on_hold for c in states):
             return "ONHOLD"
         if any(c.state == 6 for c in states):
             return "INUSE"
         if any(c.state == 5 for c in states):
             return "RINGING"
-        return "UNAVAILABLE" if device == TRUNK_DEVICE else "NOT_INUSE"
+        return "UNAVAILABLE" if device == TRUNK_DEVICE or device in self.offline else "NOT_INUSE"
 
     def refresh_endpoint(self, device: str) -> None:
         self.set_device(device, self.endpoint_state(device))
@@ -51,6 +61,32 @@ class QueueMembers:
     def refresh_avail(self, queue: Queue) -> None:
         available = any(m.available for m in queue.members.values())
         self.set_device(f"Queue:{queue.name}_avail", "NOT_INUSE" if available else "INUSE")
+
+    # -- phones registering --------------------------------------------------------------------
+
+    def register_phone(self, extension: str) -> None:
+        """The phone registers: its contact is announced at once, and once it has answered the
+        qualify the endpoint is Reachable and its device NOT_INUSE (its members' Status 1)."""
+        self.emit("ContactStatus", "system,all", _contact(extension, "NonQualified", 0))
+        self.spawn(self._qualified(extension), name=f"qualify-{extension}")
+
+    async def _qualified(self, extension: str) -> None:
+        await self.clock.sleep(QUALIFY_S)
+        device = f"PJSIP/{extension}"
+        self.offline.discard(device)
+        self.emit("PeerStatus", "system,all", _peer(device, "Reachable"))
+        self.refresh_endpoint(device)
+        self.update_member_status(device)
+        self.emit("ContactStatus", "system,all", _contact(extension, "Reachable", int(QUALIFY_S * 1e6)))
+
+    def unregister_phone(self, extension: str) -> None:
+        """The phone's registration is gone: UNAVAILABLE (its members' Status 5)."""
+        device = f"PJSIP/{extension}"
+        self.offline.add(device)
+        self.emit("PeerStatus", "system,all", _peer(device, "Unreachable"))
+        self.refresh_endpoint(device)
+        self.update_member_status(device)
+        self.emit("ContactStatus", "system,all", _contact(extension, "Removed", 0))
 
     # -- queue members ---------------------------------------------------------------------------
 
@@ -151,6 +187,22 @@ class QueueMembers:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue.waiters[entry] = waiter
         return waiter
+
+
+def _contact(extension: str, status: str, roundtrip_us: int) -> wire.Headers:
+    # SIPp's phones of the captures listen on 5081-5084 for 1001-1004.
+    port = 5080 + int(extension[-2:]) if extension[-2:].isdigit() else 5060
+    return [
+        ("URI", f"sip:{extension}@127.0.0.1:{port}"),
+        ("ContactStatus", status),
+        ("AOR", extension),
+        ("EndpointName", extension),
+        ("RoundtripUsec", str(roundtrip_us)),
+    ]
+
+
+def _peer(device: str, status: str) -> wire.Headers:
+    return [("ChannelType", "PJSIP"), ("Peer", device), ("PeerStatus", status)]
 
 
 def member_status(endpoint_state: str) -> int:

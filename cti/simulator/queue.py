@@ -65,6 +65,14 @@ class QueueEntry:
     joined: float
     original_position: int
     priority: int = 0
+    music: bool = True  # music on hold is playing for the caller (not an announcement)
+    announced_at: float | None = None  # the last position announcement began
+    announcing_until: float = 0.0
+    rang: bool = False  # reached the head of the queue and rang members
+    # Set by QueueWithdrawCaller: the info to leave in QUEUE_WITHDRAW_INFO ("" for none).
+    withdraw_info: str | None = None
+    withdraw_asked_at: float = 0.0
+    withdrawn: asyncio.Future[None] | None = None
 
 
 @dataclass(slots=True)
@@ -73,6 +81,7 @@ class Queue:
     strategy: str = "rrmemory"
     timeout_s: float = 10.0
     retry_s: float = 1.0
+    announces: bool = False  # announce-position: where the caller is, at the join and each minute
     members: dict[str, Member] = field(default_factory=dict)
     entries: list[QueueEntry] = field(default_factory=list)
     waiters: dict[QueueEntry, asyncio.Future[None]] = field(default_factory=dict)

@@ -77,6 +77,32 @@ def queue_pause(server: AmiServer, session: Session, action: Action, aid: wire.H
         sim.pause_member(member, paused, action.get("reason", ""))
 
 
+def queue_withdraw_caller(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
+    """Take a waiting caller out of Queue() and back to the dialplan (QUEUESTATUS=WITHDRAW); app_queue
+    acts on it at its next look at the caller (queue_exits.withdraw_moment), not at once."""
+    sim = server.sim
+    queue_name, caller = action.get("queue", ""), action.get("caller", "")
+    if not queue_name or not caller:
+        error(session, aid, "'Queue' not specified." if not queue_name else "'Caller' not specified.")
+        return
+    queue = sim.queues.get(queue_name)
+    if queue is None:
+        error(session, aid, "Unable to request withdraw from queue: No such queue")
+        return
+    entry = next((e for e in queue.entries if e.channel.name == caller), None)
+    if entry is None:
+        error(session, aid, "Unable to request withdraw from queue: No such caller")
+        return
+    if entry.withdraw_info is not None:
+        error(session, aid, "Unable to request withdraw from queue: Already requested")
+        return
+    ok(session, aid, "Withdraw requested successfully")
+    entry.withdraw_info = action.get("withdrawinfo", "")
+    entry.withdraw_asked_at = sim.clock.time()
+    if entry.withdrawn is not None and not entry.withdrawn.done():
+        entry.withdrawn.set_result(None)
+
+
 def queue_penalty(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
     sim = server.sim
     interface = action.get("interface", "")

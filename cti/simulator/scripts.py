@@ -47,6 +47,8 @@ class AgentScript:
 
     ``hangup_after_s`` counts from the answer (None: the agent waits for the caller to hang up);
     ``hold_after_s`` / ``hold_for_s`` put the caller on hold once, from the answer.
+    ``registered=False``: the phone is not registered (its endpoint is UNAVAILABLE) until
+    ``SwitchSimulator.register_phone``.
     """
 
     extension: str
@@ -56,6 +58,7 @@ class AgentScript:
     hold_after_s: float | None = None
     hold_for_s: float = 2.0
     reachable: bool = True
+    registered: bool = True
 
     @property
     def interface(self) -> str:
