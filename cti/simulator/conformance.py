@@ -74,6 +74,7 @@ VOLATILE_HEADERS = frozenset(
         "CoreProcessedCalls",
         "Output",
         "Ping",
+        "RoundtripUsec",
     }
 )
 VOLATILE_VARIABLES = frozenset(
@@ -99,6 +100,8 @@ VOLATILE_VARIABLES = frozenset(
 _UNIQUEID = re.compile(r"\b\d{9,10}\.\d+\b")
 _CHANNEL_SUFFIX = re.compile(r"(PJSIP/[\w.@]+)-([0-9a-f]{8})\b")
 _ADDRESS = re.compile(r"(agi://|IPV4/TCP/)[\w.]+[:/]\d+")
+# The captures' rigs: 127.0.0.1 (01-15), the compose addresses (16, 17), their loopback twins (19).
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
@@ -138,6 +141,7 @@ class Normalizer:
         value = _UNIQUEID.sub(lambda m: self.token("uid", m.group(0)), value)
         value = _CHANNEL_SUFFIX.sub(lambda m: f"{m.group(1)}-{self.token('chan', m.group(2))}", value)
         value = _ADDRESS.sub(lambda m: f"{m.group(1)}<address>", value)
+        value = _IPV4.sub("<address>", value)
         return _UUID.sub(lambda m: self.token("uuid", m.group(0)), value)
 
 
