@@ -1,8 +1,9 @@
 """The one place a request's JSON body and query string become an endpoint's models.
 
 A body is read within a size budget (:data:`MAX_BODY_BYTES`, 413 past it), decoded within a
-depth budget (:data:`MAX_DEPTH` levels of arrays and objects, 400 past it), then validated by
-the endpoint's pydantic model (422 with the field errors). A query string is validated by its
+depth budget (:data:`MAX_DEPTH` levels of arrays and objects, 400 past it), refused if its text
+is not Unicode a database can store (422), then validated by the endpoint's pydantic model (422
+with the field errors). A query string is validated by its
 model with the center's time zone at hand, which the query-string times need
 (agent_api/query_time.py); a bad query parameter is a 400. docs/input-validation.md says why.
 """
@@ -10,6 +11,7 @@ model with the center's time zone at hand, which the query-string times need
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any, TypeVar
@@ -23,6 +25,8 @@ from agent_api.query_time import TZ_CONTEXT
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32  # a report definition, the deepest body we take, is 5 levels deep
 CENTER_TZ: web.AppKey[tzinfo] = web.AppKey("center_tz", tzinfo)  # set by build_app from settings
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -49,17 +53,33 @@ def _too_large() -> BodyTooLarge:
     )
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests lists and dicts more than ``limit`` levels; no recursion, so a
-    hostile value cannot exhaust the stack here either."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
+def _unicode(text: str) -> bool:
+    """Whether ``text`` is Unicode the database can store: JSON's ``\\ud800`` escapes can spell
+    lone surrogates, which no UTF-8 encoder takes."""
+    return text.isascii() or _SURROGATE.search(text) is None
+
+
+def _shape_problem(value: Any) -> str | None:
+    """What is wrong with a decoded body: ``depth`` past :data:`MAX_DEPTH` levels of lists and
+    dicts, ``text`` with a lone surrogate, or None. No recursion, so a hostile value cannot
+    exhaust the stack here either."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+        if isinstance(item, str):
+            if not _unicode(item):
+                return "text"
+            continue
+        if isinstance(item, dict):
+            children = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > MAX_DEPTH:
+            return "depth"
+        pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 def decode_json(raw: bytes) -> Any:
@@ -70,8 +90,11 @@ def decode_json(raw: bytes) -> Any:
         raise _too_deep() from None
     except ValueError as exc:  # UnicodeDecodeError and over-long integers included
         raise InvalidBody(f"the body is not valid JSON: {exc}") from None
-    if isinstance(data, dict | list) and _deeper_than(data, MAX_DEPTH):
+    problem = _shape_problem(data)
+    if problem == "depth":
         raise _too_deep()
+    if problem == "text":
+        raise InvalidBody("the body's text has an unpaired surrogate escape (\\ud800–\\udfff)")
     return data
 
 

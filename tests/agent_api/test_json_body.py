@@ -46,6 +46,18 @@ def test_a_body_that_is_not_json_is_an_invalid_body(body: bytes):
         decode_json(body)
 
 
+@pytest.mark.parametrize(
+    "body", [rb'{"a": "\ud800"}', rb'{"\udfff": 1}', rb'["ok", ["x\udc00y"]]', rb'"\ud800"']
+)
+def test_text_with_a_lone_surrogate_is_an_invalid_body(body: bytes):
+    with pytest.raises(InvalidBody, match="surrogate"):
+        decode_json(body)
+
+
+def test_a_surrogate_pair_is_one_character_and_welcome():
+    assert decode_json(rb'{"name": "\ud83d\ude00"}') == {"name": "\U0001f600"}
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400) | st.text(alphabet='[]{}",:1 ', max_size=400).map(str.encode))
 def test_random_bytes_decode_or_raise_a_typed_error(raw: bytes):
@@ -86,6 +98,21 @@ async def test_the_custom_report_preview_reads_its_body_like_every_json_route(st
     garbage = await stack.client.post("/reports/custom/preview", data=b"{", headers=headers)
     assert garbage.status == 422
     assert (await garbage.json())["error"] == "invalid_body"
+
+
+async def test_a_lone_surrogate_in_a_report_definition_is_refused_before_the_database(stack: Stack):
+    csrf = await login(stack.client, "admin")
+    definition = (
+        b'{"source": "calls", "date_from": "2026-11-01", "date_to": "2026-11-02", "dimensions": ["queue"],'
+        b' "measures": [{"fn": "count"}], "filters": [{"field": "queue", "op": "eq", "value": "\\ud800"}]}'
+    )
+    for path, body in (
+        ("/api/reports/custom/run", b'{"definition": ' + definition + b"}"),
+        ("/api/reports/saved", b'{"name": "x", "definition": ' + definition + b"}"),
+    ):
+        response = await stack.client.post(path, data=body, headers=JSON | {"X-CSRF-Token": csrf})
+        assert response.status == 422, path
+        assert (await response.json())["error"] == "invalid_body"
 
 
 async def test_every_json_route_refuses_a_deep_body_as_too_deep(stack: Stack):
