@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -38,7 +40,18 @@ async def test_the_document_is_served_without_a_session(stack: Stack):
     )
 
 
-def _fuzz(document: dict, base_url: str, cookies: dict[str, str], csrf: str) -> list[str]:
+def _fuzz(
+    document: dict,
+    base_url: str,
+    cookies: dict[str, str],
+    csrf: str,
+    *,
+    cases: Callable[[Any], list[Any]] | None = None,
+    max_examples: int = 4,
+) -> list[str]:
+    """Every operation of ``document`` called with generated cases — what schemathesis draws from
+    the schema, or each of the strategies ``cases(operation)`` gives — and what answered a 5xx or
+    no answer at all."""
     import hypothesis
     import schemathesis
     from schemathesis.checks import not_a_server_error
@@ -49,27 +62,28 @@ def _fuzz(document: dict, base_url: str, cookies: dict[str, str], csrf: str) -> 
         operation = result.ok()
         if (operation.method.upper(), operation.path) == ("DELETE", "/api/session"):
             continue  # logging out would leave the rest of the run without a session
+        for strategy in [operation.as_strategy()] if cases is None else cases(operation):
 
-        @hypothesis.settings(
-            max_examples=4,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
-            phases=[hypothesis.Phase.generate],
-        )
-        @hypothesis.given(case=operation.as_strategy())
-        def check(case) -> None:  # type: ignore[no-untyped-def]
-            response = case.call(
-                base_url=base_url, headers={"X-CSRF-Token": csrf}, cookies=cookies, timeout=10
+            @hypothesis.settings(
+                max_examples=max_examples,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(hypothesis.HealthCheck),
+                phases=[hypothesis.Phase.generate],
             )
-            try:
-                case.validate_response(response, checks=[not_a_server_error])
-            except Exception as exc:
-                failures.append(f"{case.method} {case.path}: {exc}")
-                raise
+            @hypothesis.given(case=strategy)
+            def check(case) -> None:  # type: ignore[no-untyped-def]
+                try:
+                    response = case.call(
+                        base_url=base_url, headers={"X-CSRF-Token": csrf}, cookies=cookies, timeout=10
+                    )
+                    case.validate_response(response, checks=[not_a_server_error])
+                except Exception as exc:
+                    failures.append(f"{case.method} {case.formatted_path} {case.query}: {exc!r:.2000}")
+                    raise
 
-        with contextlib.suppress(Exception):  # recorded in failures
-            check()
+            with contextlib.suppress(Exception):  # recorded in failures
+                check()
     return failures
 
 
