@@ -142,6 +142,13 @@ class Delivery:
             )
         )
         try:
+            # The dialplan's Dial rings for HOTLINE_RING_S: the ACD's ring time, not the global's.
+            await self._switch.set_var(
+                call.channel,
+                "HOTLINE_RING_S",
+                str(max(1, round(self._config.ring_timeout_s))),
+                request_id=f"acd-{call.call_id}-{assignment.attempt}-ring",
+            )
             await self._switch.redirect(
                 call.channel,
                 context=self._config.deliver_context,

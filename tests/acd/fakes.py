@@ -68,6 +68,9 @@ class FakeSwitch:
             raise AmiActionFailed("Redirect", "Channel not specified")
         self.redirected.set()
 
+    async def set_var(self, channel: str, name: str, value: str, *, request_id: str | None = None) -> None:
+        self.requests.append(("set_var", channel, name, value))
+
     async def queue_add(
         self,
         queue: str,
