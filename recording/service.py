@@ -47,9 +47,11 @@ LINK_WINDOW = timedelta(days=3)  # a wrap-up saved later than this is not looked
 
 
 def _leave_interrupts_to_the_parent() -> None:
-    """Ctrl-C reaches the whole process group; the parent stops the pool in order, so the
-    analysis workers ignore it instead of dying with a traceback each."""
+    """Ctrl-C, and a service manager's SIGTERM (systemd signals the whole control group),
+    reach every process; the parent stops the pool in order, so the analysis workers ignore
+    them instead of dying under a running analysis, which breaks the pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _now() -> datetime:
