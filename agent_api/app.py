@@ -29,7 +29,7 @@ from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
 from agent_api.desktop.services import Desktop
 from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
 from agent_api.pages.http import add_pages
-from agent_api.ports import Acd, CrmLookups
+from agent_api.ports import Acd, CrmLookups, WrapupStore
 from agent_api.proxy import forwarded_middleware, parse_trusted
 from agent_api.recordings.http import ENDPOINTS as RECORDING_ENDPOINTS
 from agent_api.recordings.pages import add_recordings
@@ -49,6 +49,7 @@ from agent_api.ws_hub import Hub
 from crm import accounts
 from crm.db import Database
 from crm.kinds import Role
+from crm.restart_state import RestartState
 from cti.bus import EventBus
 from cti.switch import Switch
 
@@ -86,6 +87,7 @@ def build_app(
     board_interval_s: float = 0.25,
     recordings: Recordings | None = None,
     reports: ReportEngine | None = None,
+    wrapups: WrapupStore | None = None,
     trusted_proxies: Sequence[str] = (),
 ) -> web.Application:
     """The agent API and pages. ``settings`` is hotline.settings.Settings (only ``http`` is read
@@ -94,7 +96,8 @@ def build_app(
     X-Forwarded-For and X-Forwarded-Proto (agent_api/proxy.py)."""
     hub = hub or Hub()
     calls = CallBook()
-    desk = Desktop(acd, crm, hub, calls, clock)
+    # Wrap-ups not yet saved are kept in the CRM, so a restart loses none (read back at startup).
+    desk = Desktop(acd, crm, hub, calls, clock, wrapups=wrapups or RestartState(db))
     board = Board(acd, hub, clock, interval_s=board_interval_s)
     svc = Services(
         bus=bus,
@@ -180,6 +183,9 @@ async def ensure_demo_accounts(db: Database, passwords: Passwords) -> None:
 async def _live(app: web.Application) -> AsyncIterator[None]:
     svc = app[SERVICES]
     feed = app[FEED_KEY]
+    restored = await svc.desktop.wrapups.load()
+    if restored:
+        log.info("wrapups_restored", extra={"kv": {"count": restored}})
     await feed.start()
     await svc.board.start()
     yield

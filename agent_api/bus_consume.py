@@ -88,7 +88,7 @@ class LiveFeed:
             elif isinstance(event, CallHeld | CallResumed):
                 desktop.call_changed(event.call_id)
             elif isinstance(event, CallTransferred):
-                desktop.call_left(event.call_id, event.from_agent)
+                await desktop.call_left(event.call_id, event.from_agent)
             if ended:
                 await desktop.calls_ended(ended)
             return

@@ -14,6 +14,7 @@ from acd.gate import MarketingPolicy
 from acd.models import AcdConfig, AgentProfile, PauseReason, QueueConfig
 from acd.service import Persist
 from crm.kinds import CampaignStatus, Channel, Role
+from crm.restart_state import PendingWrapup
 from crm.results import ScreenPop
 from crm.tickets import NewTicket, TicketRef
 
@@ -108,6 +109,17 @@ class CrmLookups(Protocol):
     async def open_ticket(self, new: NewTicket, now: datetime | None = ...) -> TicketRef: ...
 
     async def set_campaign_status(self, campaign_id: int, status: CampaignStatus) -> None: ...
+
+
+class WrapupStore(Protocol):
+    """Where the desktop keeps the calls agents have still to wrap up, across restarts
+    (``crm.restart_state.RestartState``)."""
+
+    async def pending_wrapups(self) -> list[PendingWrapup]: ...
+
+    async def keep_wrapup(self, wrapup: PendingWrapup) -> None: ...
+
+    async def drop_wrapup(self, agent: str, call_id: str) -> None: ...
 
 
 def queues_of(config: AcdConfig) -> Iterable[str]:

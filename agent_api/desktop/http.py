@@ -317,10 +317,25 @@ async def call_wrapup(
     except ApiError:
         svc.desktop.restore_pending(me.username, popped)
         raise
+    await svc.desktop.wrapups.saved(me.username, call_id)
     if body.ready:
         with contextlib.suppress(AcdError):  # wrap-up may have ended on its own already
             await svc.acd.ready(me.username)
     return done
+
+
+@endpoint(
+    "DELETE",
+    "/api/agent/calls/{call_id}/wrapup",
+    summary="Discard a call's wrap-up: nothing is recorded for it",
+    roles=AGENT,
+    tag="agent",
+)
+async def discard_wrapup(request: web.Request, principal: Principal | None, call_id: str) -> None:
+    me = require(principal)
+    if not await services(request).desktop.wrapups.discard(me.username, call_id):
+        raise NotFoundError(f"no call {call_id!r} of yours waits for wrap-up")
+    await audit(request, me.username, "wrapup-discard", call_id)
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -334,4 +349,5 @@ ENDPOINTS: list[Endpoint] = [
     call_transfer,
     click_to_dial,
     call_wrapup,
+    discard_wrapup,
 ]

@@ -8,6 +8,9 @@ wrap-up then stores one contact record in the CRM with what the agent was actual
 
 A click-to-dial (``dial_started`` … ``dial_placed``) holds the agent as outbound in the ACD
 until the call is over; its pop shows the dialed customer and offers nothing.
+
+The calls to wrap up wait in ``agent_api.desktop.pending``, kept across restarts until the agent
+saves or discards each wrap-up.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from acd.events import AgentStateChanged, MarketingWork
 from acd.models import AgentState
 from agent_api.calls import CallBook, CallInfo
 from agent_api.desktop.dialout import DialOut, DialOuts
+from agent_api.desktop.pending import PendingWrapups, Popped
 from agent_api.errors import Conflict
-from agent_api.ports import Acd, CrmLookups
+from agent_api.ports import Acd, CrmLookups, WrapupStore
 from agent_api.ws_hub import Hub, frame
 from crm.kinds import Channel, Role
 from crm.results import ScreenPop
@@ -35,7 +39,6 @@ from cti.events import CallAnswered, CallRinging
 log = logging.getLogger(__name__)
 
 LOOKUP_TIMEOUT_S = 2.0
-PENDING_WRAPUPS = 20  # per agent; older unfinished wrap-ups are forgotten
 # Per agent; a call's end can be lost (its record evicted from the call book), so the oldest
 # live pops beyond this are forgotten rather than kept for ever.
 ACTIVE_POPS = 8
@@ -47,20 +50,6 @@ BUSY = (AgentState.RINGING, AgentState.ON_CALL, AgentState.OUTBOUND)
 # Why the ACD stopped ringing an agent while the call went on (back to the queue, or answered by
 # someone else): the call is gone from that agent's screen, with nothing to wrap up.
 RING_LOST = frozenset({"missed", "answered-elsewhere", "delivery-failed"})
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Popped:
-    """What the agent was shown for a call: what the wrap-up may refer to."""
-
-    call_id: str
-    customer_id: int | None
-    caller: str
-    offers: frozenset[int]
-    marketing: bool
-    payload: dict[str, Any]
-    channel: Channel = Channel.CALL_IN
-    dial: DialOut | None = None  # the agent's own click-to-dial
 
 
 def _plain(value: Any) -> Any:
@@ -76,14 +65,23 @@ def _plain(value: Any) -> Any:
 
 
 class Desktop:
-    def __init__(self, acd: Acd, crm: CrmLookups, hub: Hub, calls: CallBook, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        acd: Acd,
+        crm: CrmLookups,
+        hub: Hub,
+        calls: CallBook,
+        clock: Callable[[], datetime],
+        *,
+        wrapups: WrapupStore | None = None,
+    ):
         self._acd = acd
         self._crm = crm
         self._hub = hub
         self.calls = calls
         self._clock = clock
         self._active: dict[str, OrderedDict[str, Popped]] = {}  # agent → ringing/talking calls
-        self._pending: dict[str, OrderedDict[str, Popped]] = {}  # agent → calls to wrap up
+        self.wrapups = PendingWrapups(wrapups, clock)  # agent → calls to wrap up
         self.dials = DialOuts()
         self._retiring: set[str] = set()  # disabled agents to log out once their call is over
 
@@ -194,18 +192,18 @@ class Desktop:
     async def calls_ended(self, call_ids: list[str]) -> None:
         for call_id in call_ids:
             for agent in list(self._active):
-                self._ended_for(agent, call_id)
+                await self._ended_for(agent, call_id)
             dial = self.dials.of_call(call_id)
             if dial is not None:
                 await self._dial_over(dial, connected=dial.answered)
 
-    def call_left(self, call_id: str, interface: str) -> None:
+    async def call_left(self, call_id: str, interface: str) -> None:
         """The agent transferred the caller on: the call goes on, but it is over for them."""
         agent = self.agent_of_interface(interface)
         if agent is not None:
-            self._ended_for(agent, call_id)
+            await self._ended_for(agent, call_id)
 
-    def _ended_for(self, agent: str, call_id: str, *, wrapup: bool = True) -> None:
+    async def _ended_for(self, agent: str, call_id: str, *, wrapup: bool = True) -> None:
         active = self._active.get(agent)
         popped = active.pop(call_id, None) if active is not None else None
         if active is None or popped is None:
@@ -213,10 +211,7 @@ class Desktop:
         # A dial-out the agent never picked up dialed nobody: nothing to wrap up.
         wrapup = wrapup and (popped.dial is None or popped.dial.answered)
         if wrapup:
-            pending = self._pending.setdefault(agent, OrderedDict())
-            pending[call_id] = popped
-            while len(pending) > PENDING_WRAPUPS:
-                pending.popitem(last=False)
+            await self.wrapups.keep(agent, popped)
         if popped.marketing:
             self._acd.marketing_finished(agent)
         self._hub.send_user(agent, frame("ended", call_id=call_id, wrapup=wrapup))
@@ -272,7 +267,7 @@ class Desktop:
 
     async def state_changed(self, event: AgentStateChanged) -> None:
         if event.previous is AgentState.RINGING and event.call_id and event.reason in RING_LOST:
-            self._ended_for(event.agent, event.call_id, wrapup=False)
+            await self._ended_for(event.agent, event.call_id, wrapup=False)
         self._hub.send_user(event.agent, frame("state", **self.status_payload(event.agent)))
         if event.agent in self._retiring and event.state not in BUSY:
             self._retiring.discard(event.agent)
@@ -313,17 +308,14 @@ class Desktop:
         return self.calls.get(call_id)
 
     def take_pending(self, agent: str, call_id: str) -> Popped | None:
-        """The ended (or live) call this agent may wrap up; it can be wrapped up once."""
-        pending = self._pending.get(agent, {})
-        if call_id in pending:
-            return pending.pop(call_id)
-        return None
+        """The ended call this agent may wrap up; it can be wrapped up once."""
+        return self.wrapups.take(agent, call_id)
 
     def restore_pending(self, agent: str, popped: Popped) -> None:
-        self._pending.setdefault(agent, OrderedDict())[popped.call_id] = popped
+        self.wrapups.put_back(agent, popped)
 
     def pending(self, agent: str) -> list[str]:
-        return list(self._pending.get(agent, {}))
+        return self.wrapups.calls(agent)
 
     def status_payload(self, agent: str) -> dict[str, Any]:
         try:
@@ -356,5 +348,5 @@ class Desktop:
             status=self.status_payload(agent),
             pops=[self._current(p) for p in self.active(agent)],
             pending=self.pending(agent),
-            wrapups=[p.payload for p in self._pending.get(agent, {}).values()],
+            wrapups=[p.payload for p in self.wrapups.shown(agent)],
         )

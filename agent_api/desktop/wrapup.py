@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agent_api.context import Services
+from agent_api.desktop.pending import Popped
 from agent_api.desktop.schemas import WrapUpBody, WrapUpDone
-from agent_api.desktop.services import Popped
 from agent_api.errors import BadRequest, InvalidBody, NotFoundError, UnknownDisposition
 from crm import contacts, offers, tickets
 from crm.errors import CrmError, InvalidAnswer, NotFound

@@ -223,6 +223,19 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (e) { $("wrapup-result").textContent = e.message; }
   });
 
+  // Giving a call's wrap-up up records nothing for it; the server keeps it until saved or this.
+  $("wrapup-discard").addEventListener("click", async () => {
+    if (!wrapupCall || !confirm(t("wrapup.discard_confirm"))) return;
+    try {
+      await api("DELETE", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`);
+      $("wrapup-form").reset();
+      ticketChoice();
+      toWrapUp.delete(wrapupCall);
+      wrapupCall = null;
+      nextWrapup();
+    } catch (e) { $("wrapup-result").textContent = e.message; }
+  });
+
   connect((f) => {
     if (f.type === "hello") {
       pops.clear();
