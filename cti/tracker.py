@@ -67,6 +67,7 @@ class CallTracker:
         self._ended_order: deque[str] = deque()
         self._local_first_halves: dict[str, str] = {}  # "Local/x@y-0001" → uniqueid of its ;1
         self.redirect_pending: set[str] = set()  # callers who left an agent's bridge, not hung up
+        self.bridged_callers: set[str] = set()  # callers in a bridge: dialplan there is a Redirect
         self._handlers = HANDLERS
 
     # --- public interface ------------------------------------------------------------------
@@ -140,6 +141,7 @@ class CallTracker:
         """The channel is gone: stop its recordings, close its talk, end the call if it was the last."""
         self.channels.pop(channel.uniqueid, None)
         self.redirect_pending.discard(channel.uniqueid)
+        self.bridged_callers.discard(channel.uniqueid)
         if channel.local_peer == "" and channel.name.endswith(";1"):
             self._local_first_halves.pop(channel.name[:-2], None)
         call = channel.call
@@ -162,6 +164,7 @@ class CallTracker:
         for uniqueid in list(call.channels):
             self.channels.pop(uniqueid, None)
             self.redirect_pending.discard(uniqueid)
+            self.bridged_callers.discard(uniqueid)
         self._remember_ended(call.call_id)
         if not call.announced:
             return []
@@ -275,7 +278,12 @@ class CallTracker:
     def _newexten(self, message: AmiMessage) -> list[SwitchEvent]:
         application = message.get("Application")
         context = message.get("Context")
-        if application != "AGI" and not self.redirect_pending and context not in hold.DESK_CONTEXTS:
+        if (
+            application != "AGI"
+            and not self.redirect_pending
+            and not self.bridged_callers
+            and context not in hold.DESK_CONTEXTS
+        ):
             return []
         channel = self.channel_of(message)
         if channel is None:
@@ -286,7 +294,13 @@ class CallTracker:
             return hold.entered(self, channel, message, context, at)  # type: ignore[arg-type]
         events: list[SwitchEvent] = []
         extension = text(message.get("Extension"))
-        if channel.uniqueid in self.redirect_pending and extension != "h":
+        if channel.uniqueid in self.bridged_callers and extension != "h" and not channel.hanging:
+            # A bridged caller runs dialplan only when a Redirect took it: Asterisk writes the
+            # new place (with the old application) before the BridgeLeave (capture 17).
+            self.bridged_callers.discard(channel.uniqueid)
+            if call.answered:
+                events.extend(transfers.redirected(self, channel, at, extension))
+        elif channel.uniqueid in self.redirect_pending and extension != "h":
             if call.desk_held:
                 events.extend(hold.left(self, channel, at, extension))
             else:

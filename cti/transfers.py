@@ -22,6 +22,7 @@ def bridge_enter(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]
         tracker.redirect_pending.discard(channel.uniqueid)
         if channel.uniqueid == channel.call.primary:
             channel.call.transfer_reported = False
+            tracker.bridged_callers.add(channel.uniqueid)
     return []
 
 
@@ -30,6 +31,7 @@ def bridge_leave(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]
     if channel is None:
         return []
     channel.bridge = ""
+    tracker.bridged_callers.discard(channel.uniqueid)
     call = channel.call
     if (
         channel.uniqueid == call.primary

@@ -350,6 +350,17 @@ def test_redirect_out_of_a_bridge_is_a_blind_transfer() -> None:
     assert [(t.from_agent, t.to, t.kind) for t in transfers] == [("PJSIP/1001", "1003", TransferKind.BLIND)]
 
 
+def test_redirect_out_of_a_bridge_is_a_transfer_as_asterisk_writes_it() -> None:
+    # Capture 17's order: the caller's new place (naming the application it ran) comes before
+    # its BridgeLeave, and the target's first priority writes nothing more.
+    stream = Stream()
+    answered_by_queue(stream)
+    stream.at(12).exten(CALLER, "hotline-transfer", "1003", "Queue", "support,tT,,,120")
+    stream.bridge("bridge-1", CALLER, leave=True, left=1)
+    transfers = stream.of(CallTransferred)
+    assert [(t.from_agent, t.to, t.kind) for t in transfers] == [("PJSIP/1001", "1003", TransferKind.BLIND)]
+
+
 def test_agent_hanging_up_first_is_not_a_transfer_though_the_caller_runs_dialplan_after() -> None:
     stream = Stream()
     answered_by_queue(stream)

@@ -3,8 +3,6 @@ or do not answer, and app_queue's choice of member."""
 
 from __future__ import annotations
 
-import pytest
-
 from cti.ami_protocol import first
 from cti.events import CallAbandoned, CallAnswered, CallQueued, CallRinging, CallTransferred
 from cti.simulator import AgentScript, CallerScript, DemoTraffic
@@ -83,11 +81,6 @@ async def test_a_redirect_out_of_an_agent_bridge_ends_the_agents_part_and_dials_
     assert ("Newexten", "transfer", "Dial") not in steps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the tracker takes a Redirect out of a bridge from a Newexten after BridgeLeave; Asterisk "
-    "writes the target's Newexten before it, and none for the Dial at its first priority",
-)
 async def test_redirecting_the_caller_out_of_an_agent_bridge_is_a_transfer() -> None:
     ami = await redirected_out_of_a_bridge()
     transferred = [e for e in ami.domain_events() if isinstance(e, CallTransferred)]
