@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from acd.errors import IllegalTransition, UnknownAgent, UnknownReasonCode
+from acd.errors import ExtensionInUse, IllegalTransition, UnknownAgent, UnknownReasonCode
 from acd.events import AgentStateChanged
 from acd.models import AgentProfile, AgentState, PauseReason
 
@@ -89,6 +89,18 @@ class AgentStates:
         agent = self._by_interface.get(interface)
         return self._agents[agent] if agent is not None else None
 
+    def holder_of(self, extension: str, *, besides: str) -> str | None:
+        """The agent other than ``besides`` whose own extension this is, or who is logged in on
+        it; None when it is free for ``besides``."""
+        for record in self._agents.values():
+            if record.profile.agent == besides:
+                continue
+            if record.profile.extension == extension:
+                return record.profile.agent
+            if record.state is not S.LOGGED_OUT and record.extension == extension:
+                return record.profile.agent
+        return None
+
     def logged_in(self) -> list[AgentRecord]:
         return [record for record in self._agents.values() if record.state is not S.LOGGED_OUT]
 
@@ -107,7 +119,13 @@ class AgentStates:
         paused_reason: str = "",
     ) -> list[AgentStateChanged]:
         record = self._require(agent, "log in", S.LOGGED_OUT)
-        record.extension = extension or record.profile.extension
+        extension = extension or record.profile.extension
+        holder = self.holder_of(extension, besides=agent)
+        if holder is not None:
+            raise ExtensionInUse(extension, holder)
+        record.extension = extension
+        if extension != record.profile.extension:  # a hot desk: its phone's events are this agent's
+            self._by_interface[_interface(extension)] = agent
         record.queues = queues
         record.calls_handled = 0
         record.idle_since = at
@@ -119,6 +137,9 @@ class AgentStates:
     def logout(self, at: datetime, agent: str) -> list[AgentStateChanged]:
         record = self._require(agent, "log out", S.AVAILABLE, S.PAUSED, S.WRAP_UP)
         event = self._move(at, record, S.LOGGED_OUT, LOGOUT)
+        if record.extension != record.profile.extension:
+            self._by_interface.pop(_interface(record.extension), None)
+        record.extension = ""  # at no desk: a click-to-dial rings their own phone
         record.queues = ()
         return [event]
 
@@ -317,3 +338,8 @@ class AgentStates:
             queues=record.queues,
             previous_seconds=max(previous_seconds, 0.0),
         )
+
+
+def _interface(extension: str) -> str:
+    """The phone of an extension chosen at login, as the hotline-deliver context dials it."""
+    return f"PJSIP/{extension}"

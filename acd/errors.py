@@ -32,6 +32,16 @@ class QueueInUse(AcdError):
         self.why = why
 
 
+class ExtensionInUse(AcdError):
+    """An extension another agent holds (their own desk) or is logged in on: one phone rings for
+    one agent only, or calls would reach the wrong person."""
+
+    def __init__(self, extension: str, holder: str) -> None:
+        super().__init__(f"extension {extension} is in use by another agent")
+        self.extension = extension
+        self.holder = holder
+
+
 class UnknownReasonCode(AcdError):
     def __init__(self, reason: str, known: frozenset[str]) -> None:
         super().__init__(f"unknown pause reason {reason!r} (known: {', '.join(sorted(known))})")

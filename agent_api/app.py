@@ -25,6 +25,7 @@ from agent_api.auth.http import session_cookie_middleware
 from agent_api.bus_consume import LiveFeed
 from agent_api.calls import CallBook
 from agent_api.context import SERVICES, Services
+from agent_api.desktop.hot_desk import HotDesk
 from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
 from agent_api.desktop.services import Desktop
 from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
@@ -111,6 +112,7 @@ def build_app(
         passwords=passwords or Passwords(),
         desktop=desk,
         board=board,
+        hot_desk=HotDesk(switch),
         clock=clock,
         demo=demo,
     )
@@ -190,5 +192,6 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     await svc.board.start()
     yield
     await svc.hub.close_all()
+    await svc.hot_desk.stop()
     await svc.board.stop()
     await feed.stop()

@@ -20,6 +20,7 @@ from cti.bus import EventBus
 from cti.switch import Switch
 
 if TYPE_CHECKING:
+    from agent_api.desktop.hot_desk import HotDesk
     from agent_api.desktop.services import Desktop
     from agent_api.supervisor.services import Board
 
@@ -39,6 +40,7 @@ class Services:
     passwords: Passwords
     desktop: Desktop
     board: Board
+    hot_desk: HotDesk
     clock: Callable[[], datetime]
     demo: bool = False
 

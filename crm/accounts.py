@@ -40,6 +40,8 @@ class AccountRow(Base):
     skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # May log in to the ACD on another free desk's extension, confirmed at its phone.
+    hot_desk: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -55,6 +57,7 @@ class Account:
     enabled: bool
     demo: bool
     password_hash: str  # never shown; the web layer checks it
+    hot_desk: bool = False
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -82,6 +85,7 @@ def _account(row: AccountRow) -> Account:
         enabled=row.enabled,
         demo=row.demo,
         password_hash=row.password_hash,
+        hot_desk=row.hot_desk,
     )
 
 
@@ -130,6 +134,7 @@ async def update_account(
     skills: dict[str, int] | None = None,
     enabled: bool | None = None,
     password_hash: str | None = None,
+    hot_desk: bool | None = None,
     now: datetime | None = None,
 ) -> Account:
     async with db.write() as session:
@@ -148,6 +153,8 @@ async def update_account(
             row.enabled = enabled
         if password_hash is not None:
             row.password_hash = password_hash
+        if hot_desk is not None:
+            row.hot_desk = hot_desk
         row.updated_at = now or utcnow()
         await session.flush()
         return _account(row)

@@ -41,6 +41,7 @@ class UserView(BaseModel):
     extension: str
     skills: dict[str, int]
     enabled: bool
+    hot_desk: bool = False  # may log in to the ACD at another free desk, confirmed at its phone
 
 
 class UserList(BaseModel):
@@ -73,6 +74,7 @@ class UserUpdateBody(BaseModel):
     skills: dict[SkillName, Annotated[int, Field(ge=1, le=10)]] | None = Field(default=None, max_length=50)
     enabled: bool | None = None
     password: Password | None = None
+    hot_desk: bool | None = None
 
 
 class CampaignView(BaseModel):
@@ -114,6 +116,7 @@ def _user(account: accounts.Account) -> UserView:
         extension=account.extension,
         skills=account.skills,
         enabled=account.enabled,
+        hot_desk=account.hot_desk,
     )
 
 
@@ -138,6 +141,20 @@ def _update_acd(request: web.Request, account: accounts.Account) -> None:
         raise BadRequest(str(exc)) from None
 
 
+async def _check_extension_free(request: web.Request, extension: str, username: str) -> None:
+    """One extension, one account: an agent logs in to the ACD on the extension their account
+    holds, so two accounts on one phone would take each other's calls."""
+    if not extension:
+        return
+    svc = services(request)
+    holders = [a.username for a in await accounts.list_accounts(svc.db) if a.extension == extension]
+    holder = next((h for h in holders if h != username), None) or svc.acd.states.holder_of(
+        extension, besides=username
+    )
+    if holder is not None:
+        raise Conflict(f"extension {extension} is {holder}'s already")
+
+
 @endpoint("GET", "/api/admin/users", summary="All user accounts", roles=ADMIN, response=UserList, tag="admin")
 async def list_users(request: web.Request, principal: Principal | None) -> UserList:
     svc = services(request)
@@ -157,6 +174,7 @@ async def list_users(request: web.Request, principal: Principal | None) -> UserL
 async def create_user(request: web.Request, principal: Principal | None, body: NewUserBody) -> UserView:
     me = require(principal)
     svc = services(request)
+    await _check_extension_free(request, body.extension, body.username)
     try:
         await accounts.create_account(
             svc.db,
@@ -195,6 +213,8 @@ async def update_user(
     if username == me.username and (body.enabled is False or (body.roles and Role.ADMIN not in body.roles)):
         raise BadRequest("you cannot disable your own account or remove your own admin role")
     before = await accounts.get_account(svc.db, username)
+    if body.extension is not None:
+        await _check_extension_free(request, body.extension, username)
     try:
         account = await accounts.update_account(
             svc.db,
@@ -205,6 +225,7 @@ async def update_user(
             skills=dict(body.skills) if body.skills is not None else None,
             enabled=body.enabled,
             password_hash=await svc.passwords.hash(body.password) if body.password else None,
+            hot_desk=body.hot_desk,
         )
     except NotFound:
         raise NotFoundError(f"no user {username!r}") from None

@@ -6,14 +6,17 @@ import contextlib
 
 from aiohttp import web
 
-from acd.errors import AcdError, IllegalTransition, UnknownAgent, UnknownReasonCode
+from acd.errors import AcdError, ExtensionInUse, IllegalTransition, UnknownAgent, UnknownReasonCode
 from agent_api.context import audit, require, services
+from agent_api.desktop.hot_desk import Outcome, TooSoon
 from agent_api.desktop.schemas import (
     AgentStatus,
     CallView,
+    ConfirmBody,
     DialBody,
     DialResult,
     HoldBody,
+    HotDeskPending,
     LoginBody,
     PauseBody,
     TransferBody,
@@ -22,10 +25,19 @@ from agent_api.desktop.schemas import (
     WrapUpDone,
 )
 from agent_api.desktop.wrapup import store_wrapup
-from agent_api.errors import ApiError, BadRequest, Conflict, NotFoundError, SwitchUnavailable
+from agent_api.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFoundError,
+    SwitchUnavailable,
+    TooManyAttempts,
+)
 from agent_api.openapi import Endpoint, endpoint
 from agent_api.ports import ACD_SET_REASONS
 from agent_api.security import Principal, Role
+from crm import accounts
 from cti.errors import AmiActionFailed, SwitchError
 from cti.hold import HELD, HOLD_STATE_VARIABLE
 
@@ -36,6 +48,8 @@ CLICK_TO_DIAL_CONTEXT = "click-to-dial"
 
 
 def _acd_error(exc: AcdError) -> ApiError:
+    if isinstance(exc, ExtensionInUse):
+        return Conflict(str(exc))
     if isinstance(exc, UnknownAgent):
         return Conflict("this account is not an ACD agent; ask an administrator to add you to the ACD")
     if isinstance(exc, IllegalTransition | UnknownReasonCode):
@@ -88,19 +102,85 @@ async def agent_status(request: web.Request, principal: Principal | None) -> Age
 @endpoint(
     "POST",
     "/api/agent/login",
-    summary="Log in to the queues of my skills",
+    summary="Log in to the queues of my skills, on my extension (or, hot-desking, another: 202)",
     roles=AGENT,
     body=LoginBody,
     response=AgentStatus,
     tag="agent",
 )
-async def agent_login(request: web.Request, principal: Principal | None, body: LoginBody) -> AgentStatus:
+async def agent_login(
+    request: web.Request, principal: Principal | None, body: LoginBody
+) -> AgentStatus | web.Response:
+    """On the extension the account holds; another only for an account an admin lets hot-desk,
+    never one another account holds or another agent is logged in on, and only once the code
+    its phone shows is confirmed (202 now, then POST /api/agent/login/confirm)."""
     me = require(principal)
+    svc = services(request)
     try:
-        await services(request).acd.login(me.username, extension=body.extension or me.extension)
+        own = svc.acd.states.get(me.username).profile.extension
     except AcdError as exc:
         raise _acd_error(exc) from None
-    await audit(request, me.username, "agent-login", extension=body.extension or me.extension)
+    wanted = body.extension or own
+    if wanted == own:
+        return await _log_in(request, me, own)
+    account = await accounts.get_account(svc.db, me.username)
+    if account is None or not account.hot_desk:
+        raise Forbidden(
+            f"you log in on your own extension {own}; an administrator can allow your account to hot-desk"
+        )
+    if any(a.extension == wanted and a.username != me.username for a in await accounts.list_accounts(svc.db)):
+        raise Forbidden(f"extension {wanted} is another account's; choose a free desk")
+    if svc.acd.states.holder_of(wanted, besides=me.username) is not None:
+        raise Conflict(f"extension {wanted} is in use by another agent")
+    try:
+        challenge = svc.hot_desk.codes.issue(me.username, wanted)
+    except TooSoon as exc:
+        raise TooManyAttempts(str(exc), retry_after_s=exc.retry_after_s) from None
+    svc.hot_desk.ring(challenge)
+    await audit(request, me.username, "hot-desk-asked", extension=wanted)
+    pending = HotDeskPending(
+        extension=wanted,
+        expires_in_s=round(challenge.expires_at - challenge.issued_at),
+        message=f"the phone at {wanted} is ringing: enter the code it shows",
+    )
+    return web.json_response(pending.model_dump(), status=202)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/login/confirm",
+    summary="Confirm a hot desk with the code its phone showed, and log in there",
+    roles=AGENT,
+    body=ConfirmBody,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_login_confirm(
+    request: web.Request, principal: Principal | None, body: ConfirmBody
+) -> AgentStatus:
+    me = require(principal)
+    outcome, challenge = services(request).hot_desk.codes.confirm(me.username, body.code)
+    if outcome is Outcome.NONE or challenge is None:
+        raise Conflict("no hot desk waits for a code: it expired, or was confirmed; ask again")
+    if outcome is Outcome.WRONG:
+        await audit(request, me.username, "hot-desk-wrong-code", extension=challenge.extension)
+        tries = challenge.tries_left
+        raise Forbidden(
+            f"wrong code; {tries} tries left" if tries else "wrong code; ask for the desk again",
+            details={"tries_left": tries},
+        )
+    return await _log_in(request, me, challenge.extension, hot_desk=True)
+
+
+async def _log_in(
+    request: web.Request, me: Principal, extension: str, *, hot_desk: bool = False
+) -> AgentStatus:
+    try:
+        await services(request).acd.login(me.username, extension=extension)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    detail = {"extension": extension, "hot_desk": True} if hot_desk else {"extension": extension}
+    await audit(request, me.username, "agent-login", **detail)
     return status_of(request, me.username)
 
 
@@ -341,6 +421,7 @@ async def discard_wrapup(request: web.Request, principal: Principal | None, call
 ENDPOINTS: list[Endpoint] = [
     agent_status,
     agent_login,
+    agent_login_confirm,
     agent_logout,
     agent_pause,
     agent_ready,

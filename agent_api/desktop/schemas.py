@@ -23,6 +23,18 @@ class LoginBody(Strict):
     extension: Extension | None = None
 
 
+class HotDeskPending(BaseModel):
+    """A hot desk asked for: its phone rings with the code to confirm (never sent here)."""
+
+    extension: str
+    expires_in_s: int
+    message: str
+
+
+class ConfirmBody(Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+
+
 class PauseBody(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
 

@@ -17,6 +17,10 @@ document.addEventListener("DOMContentLoaded", () => {
       el("td", {}, Object.entries(u.skills).map(([k, v]) => `${k}:${v}`).join(", ")),
       el("td", {}, el("input", { type: "checkbox", checked: u.enabled, onchange: async (ev) => {
         try { await api("PATCH", `/api/admin/users/${encodeURIComponent(u.username)}`, { enabled: ev.target.checked }); } catch (e) { alert(e.message); loadUsers(); }
+      } })),
+      // May log in to the queues at another free desk, confirmed with the code its phone shows.
+      el("td", {}, el("input", { type: "checkbox", checked: u.hot_desk, "aria-label": t("admin.hot_desk"), onchange: async (ev) => {
+        try { await api("PATCH", `/api/admin/users/${encodeURIComponent(u.username)}`, { hot_desk: ev.target.checked }); } catch (e) { alert(e.message); loadUsers(); }
       } })))));
   }
   // Queues: one row each, an edit form under the row on demand, and a form to add a queue.

@@ -23,7 +23,27 @@ document.addEventListener("DOMContentLoaded", () => {
   function act(fn) {
     return async () => { try { showState(await fn()); } catch (e) { alert(e.message); } };
   }
-  $("btn-login").addEventListener("click", act(() => api("POST", "/api/agent/login", { extension: $("extension").value || null })));
+  // Another desk's extension (an account allowed to hot-desk): 202, and that phone rings with a
+  // code on its display; the agent types it here and is logged in there.
+  $("btn-login").addEventListener("click", async () => {
+    try {
+      const answer = await api("POST", "/api/agent/login", { extension: $("extension").value || null });
+      if (answer && answer.expires_in_s !== undefined) {
+        $("agent-note").textContent = t("agent.hot_desk_ringing").replace("{extension}", answer.extension);
+        $("hot-desk").hidden = false;
+        $("hot-desk-code").value = "";
+        $("hot-desk-code").focus();
+      } else {
+        showState(answer);
+      }
+    } catch (e) { alert(e.message); }
+  });
+  $("btn-hot-desk").addEventListener("click", act(async () => {
+    const status = await api("POST", "/api/agent/login/confirm", { code: $("hot-desk-code").value });
+    $("hot-desk").hidden = true;
+    $("agent-note").textContent = "";
+    return status;
+  }));
   $("btn-logout").addEventListener("click", act(() => api("POST", "/api/agent/logout")));
   $("btn-ready").addEventListener("click", act(() => api("POST", "/api/agent/ready")));
   $("btn-pause").addEventListener("click", act(() => api("POST", "/api/agent/pause", { reason: $("pause-reason").value })));

@@ -17,7 +17,7 @@ async def test_an_admin_creates_a_user_who_can_then_log_in_with_their_role(stack
         "username": "li.na",
         "password": "a-long-password",
         "roles": ["agent"],
-        "extension": "1002",
+        "extension": "1003",
         "skills": {"support": 3},
     }
     created = await stack.client.post("/api/admin/users", json=body, headers=headers)
