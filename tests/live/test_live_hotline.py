@@ -14,7 +14,16 @@ from hotline_process import KNOWN_CALLER, KNOWN_NAME, Desk, HotlineProcess
 from live_harness import AmiSession, Sipp
 from sip_scripts import caller_scenario
 
-from cti.events import CallAbandoned, CallAnswered, CallEnded, CallRinging
+from cti.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallQueued,
+    CallResumed,
+    CallRinging,
+    CallTransferred,
+)
 
 pytestmark = pytest.mark.live
 
@@ -75,3 +84,167 @@ async def test_a_known_caller_through_the_ivr_pops_the_customer_card_and_path(
             assert CallAbandoned not in kinds
         finally:
             await desk.close()
+
+
+async def talk_then_hang_up(desk: Desk, call_id: str, seconds: float = 2.0) -> None:
+    await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
+    await asyncio.sleep(seconds)  # real time on a real switch: the call is talking
+    await desk.ok("POST", f"/api/agent/calls/{call_id}/hangup")
+    await desk.frame("ended", lambda f: f["call_id"] == call_id)
+
+
+def events_of(ami: AmiSession, call_id: str) -> list[object]:
+    return [e for e in ami.events if getattr(e, "call_id", "") == call_id]
+
+
+async def test_an_unknown_caller_pops_as_a_new_caller_with_the_number(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            await place_call(sipp, tmp_path, UNKNOWN_CALLER)
+            pop = await desk.frame("pop", within_s=40)
+            assert (pop["caller"], pop["known"], pop["customer"]) == (UNKNOWN_CALLER, False, None)
+            assert pop["ivr_path"], "the IVR path travels with the call"
+            await talk_then_hang_up(desk, pop["call_id"])
+            await ami.wait_until(lambda: any(isinstance(e, CallEnded) for e in ami.events), within_s=20)
+            assert CallAbandoned not in [type(e) for e in events_of(ami, pop["call_id"])]
+        finally:
+            await desk.close()
+
+
+async def test_an_agent_who_does_not_answer_is_paused_missed_and_the_next_agent_gets_the_call(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001", "agent-noanswer.xml"), sipp.phone("1002"):
+        first = await agent_on_duty(hotline, ami, "agent1001", "1001")  # longest idle: rung first
+        await asyncio.sleep(1.0)
+        second = await agent_on_duty(hotline, ami, "agent1002", "1002")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
+            missed = await first.frame("pop", within_s=40)
+            pop = await second.frame("pop", within_s=30)
+            assert pop["call_id"] == missed["call_id"]
+            assert (pop["caller"], pop["known"]) == (KNOWN_CALLER, True)
+            assert pop["ivr_path"] == missed["ivr_path"] != []
+            status = await first.ok("GET", "/api/agent/status")
+            assert (status["state"], status["reason"]) == ("paused", "missed")
+            await talk_then_hang_up(second, pop["call_id"])
+            queued = [e for e in events_of(ami, pop["call_id"]) if isinstance(e, CallQueued)]
+            assert [q.queue for q in queued] == ["support", "support"]
+            assert queued[1].priority == queued[0].priority + 1
+            answered = [e for e in events_of(ami, pop["call_id"]) if isinstance(e, CallAnswered)]
+            assert [a.agent for a in answered] == ["PJSIP/1002"]
+            assert CallAbandoned not in [type(e) for e in events_of(ami, pop["call_id"])]
+            assert hotline.log_lines("acd_call_without_channel") == []
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_an_agent_on_a_call_is_not_offered_a_second_one(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"), sipp.phone("1002"):
+        desks = [
+            await agent_on_duty(hotline, ami, "agent1001", "1001"),
+            await agent_on_duty(hotline, ami, "agent1002", "1002"),
+        ]
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=25)
+            first = await asyncio.wait_for(_first_pop(desks), 40)
+            await place_call(sipp, tmp_path, UNKNOWN_CALLER, stay_s=25)
+            other = desks[1] if first is desks[0] else desks[0]
+            pop = await other.frame("pop", within_s=40)
+            assert pop["caller"] == UNKNOWN_CALLER
+            assert len(first.of("pop")) == 1, "the busy agent got no second ring"
+            for desk in desks:
+                await talk_then_hang_up(desk, desk.of("pop")[0]["call_id"], seconds=0.5)
+        finally:
+            for desk in desks:
+                await desk.close()
+
+
+async def _first_pop(desks: list[Desk]) -> Desk:
+    while True:
+        for desk in desks:
+            if desk.of("pop"):
+                return desk
+        await asyncio.sleep(0.1)
+
+
+async def test_the_desktops_hold_and_resume_keep_the_call_and_its_recording(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
+            pop = await desk.frame("pop", within_s=40)
+            call_id = pop["call_id"]
+            await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
+            await desk.ok("POST", f"/api/agent/calls/{call_id}/hold", {"on": True})
+            await desk.frame("call", lambda f: f["call_id"] == call_id and f["held"])
+            await ami.wait_until(lambda: any(isinstance(e, CallHeld) for e in events_of(ami, call_id)), 10)
+            await asyncio.sleep(2.0)  # the caller hears music on hold
+            await desk.ok("POST", f"/api/agent/calls/{call_id}/hold", {"on": False})
+            await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"] and not f["held"])
+            await ami.wait_until(lambda: any(isinstance(e, CallResumed) for e in events_of(ami, call_id)), 10)
+            await talk_then_hang_up(desk, call_id, seconds=1.0)
+            await ami.wait_until(lambda: any(isinstance(e, CallEnded) for e in events_of(ami, call_id)), 10)
+            kinds = [type(e) for e in events_of(ami, call_id)]
+            assert CallAbandoned not in kinds and CallTransferred not in kinds
+            ended = next(e for e in events_of(ami, call_id) if isinstance(e, CallEnded))
+            assert ended.agent == "PJSIP/1001" and ended.talk_seconds > 2.0
+        finally:
+            await desk.close()
+
+
+async def test_a_blind_transfer_to_another_agent_pops_on_their_screen(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"), sipp.phone("1002"):
+        first = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        await asyncio.sleep(1.0)
+        second = await agent_on_duty(hotline, ami, "agent1002", "1002")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
+            pop = await first.frame("pop", within_s=40)
+            call_id = pop["call_id"]
+            await first.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
+            await first.ok(
+                "POST", f"/api/agent/calls/{call_id}/transfer", {"kind": "agent", "target": "1002"}
+            )
+            await first.frame("ended", lambda f: f["call_id"] == call_id)
+            handed = await second.frame("pop", lambda f: f["call_id"] == call_id)
+            assert (handed["caller"], handed["known"]) == (KNOWN_CALLER, True)
+            await talk_then_hang_up(second, call_id, seconds=1.0)
+            transfers = [e for e in events_of(ami, call_id) if isinstance(e, CallTransferred)]
+            assert [(t.from_agent, t.to) for t in transfers] == [("PJSIP/1001", "1002")]
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_a_blind_transfer_to_a_queue_is_routed_to_a_free_agent(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"), sipp.phone("1002"):
+        first = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        await asyncio.sleep(1.0)
+        second = await agent_on_duty(hotline, ami, "agent1002", "1002")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
+            pop = await first.frame("pop", within_s=40)
+            call_id = pop["call_id"]
+            await first.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
+            await first.ok(
+                "POST", f"/api/agent/calls/{call_id}/transfer", {"kind": "queue", "target": "sales"}
+            )
+            handed = await second.frame("pop", lambda f: f["call_id"] == call_id, within_s=30)
+            assert handed["queue"] == "sales" and handed["caller"] == KNOWN_CALLER
+            await talk_then_hang_up(second, call_id, seconds=1.0)
+        finally:
+            await first.close()
+            await second.close()
