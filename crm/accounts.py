@@ -118,6 +118,20 @@ async def get_account(db: Database, username: str) -> Account | None:
         return _account(row) if row is not None else None
 
 
+async def extension_holder(db: Database, extension: str, *, besides: str = "") -> str | None:
+    """The account, other than ``besides``, that holds ``extension``: one phone is one account's,
+    or two agents would take each other's calls."""
+    if not extension:
+        return None
+    async with db.read() as session:
+        return await session.scalar(
+            select(AccountRow.username)
+            .where(AccountRow.extension == extension, AccountRow.username != besides)
+            .order_by(AccountRow.username)
+            .limit(1)
+        )
+
+
 async def list_accounts(db: Database) -> tuple[Account, ...]:
     async with db.read() as session:
         rows = await session.scalars(select(AccountRow).order_by(AccountRow.username))

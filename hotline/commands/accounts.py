@@ -60,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ROLE",
         help=f"{', '.join(Role)}; repeat the option for several roles",
     )
-    add.add_argument("--extension", default="", help="the agent's phone extension, e.g. 1001")
+    add.add_argument(
+        "--extension", default="", help="the phone the account works at, e.g. 1001 (one account per phone)"
+    )
     add.add_argument("--skills", default="", help="SKILL:LEVEL pairs, e.g. support:5,sales:3 (levels 1–10)")
     add.add_argument("--name", default="", help="the name shown on the pages")
     _password_options(add)
@@ -222,6 +224,9 @@ def run_add(args: argparse.Namespace) -> int:
         try:
             if runner.run(accounts.get_account(db, fields.username)) is not None:
                 return _fail(str(accounts.AccountExists(fields.username)))
+            holder = runner.run(accounts.extension_holder(db, fields.extension))
+            if holder is not None:
+                return _fail(f"--extension {fields.extension}: the extension is {holder}'s already")
             password = read_password(args.password_file, sys.stdin)
             runner.run(_add(db, fields, password))
         except (Refused, accounts.AccountExists) as exc:

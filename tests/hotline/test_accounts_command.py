@@ -202,6 +202,16 @@ def test_an_existing_user_name_is_refused_before_any_password_and_keeps_its_pass
     assert verifies(account, PASSWORD)
 
 
+def test_an_extension_another_account_holds_is_refused(
+    tmp_path: Path, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("add", "agent1001", "--role", "agent", "--extension", "1001", stdin=io.StringIO(PASSWORD)) == 0
+    capsys.readouterr()
+    assert run("add", "agent1002", "--role", "agent", "--extension", "1001", stdin=io.StringIO(PASSWORD)) == 1
+    assert "--extension 1001: the extension is agent1001's already" in capsys.readouterr().err
+    assert stored(tmp_path, "agent1002") is None
+
+
 def test_passwd_replaces_the_password_and_is_audited(
     tmp_path: Path, run: Run, capsys: pytest.CaptureFixture[str]
 ) -> None:
