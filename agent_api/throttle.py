@@ -3,11 +3,12 @@
 Failed logins are counted per client address and per (account, address) — never per account
 alone, since then anybody who knows a user name could keep its owner out. Each count is a score
 that grows by one with every failure and is forgiven continuously (one failure every
-``forgive_s``). Once a score passes its free failures, every further failure blocks that key for
-a delay that doubles with the score, up to ``max_delay_s``; while a key is blocked, attempts are
-refused (429 with Retry-After) without checking the password, right or wrong, and without adding
-to the score. A good login clears its (account, address) score; the address's stays, so logging
-in to one's own account does not buy more guesses at another's.
+``forgive_s``; a failure counts in full until it is wholly forgiven). Once the free failures are
+used up, every further failure blocks that key for a delay that doubles with each, up to
+``max_delay_s``; while a key is blocked, attempts are refused (429 with Retry-After) without
+checking the password, right or wrong, and without adding to the score. A good login clears
+its (account, address) score; the address's stays, so logging in to one's own account does not
+buy more guesses at another's.
 
 IPv6 clients are counted by their /64, the block one subscriber gets. docs/login-throttling.md
 says why this design and not another. Pure: the clock is injected, nothing is awaited.
@@ -33,9 +34,11 @@ class ThrottleRule:
     forgive_s: float  # one failure is forgiven every this many seconds
 
     def delay_s(self, score: float) -> float:
-        if score < self.free_failures:
+        # A failure counts in full until it is wholly forgiven: five quick failures are five.
+        failures = math.ceil(score - 1e-9)
+        if failures < self.free_failures:
             return 0.0
-        return min(self.max_delay_s, self.first_delay_s * 2.0 ** (score - self.free_failures))
+        return min(self.max_delay_s, self.first_delay_s * 2.0 ** (failures - self.free_failures))
 
 
 # A person who mistypes their own password a few times, or an agent behind a shared address,
