@@ -8,6 +8,8 @@ WebSocket senders) is started by its startup and stopped by its cleanup context.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -41,7 +43,8 @@ from agent_api.reports.pages import add_reports
 from agent_api.reports.ports import ReportEngine
 from agent_api.reports.service import Reports
 from agent_api.request_parsing import CENTER_TZ, MAX_BODY_BYTES
-from agent_api.security import SESSIONS_KEY, Passwords, SessionStore, session_middleware
+from agent_api.security import Passwords, security_headers
+from agent_api.sessions import SESSIONS_KEY, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
 from agent_api.throttle import LoginThrottle
@@ -64,6 +67,7 @@ DEMO_ACCOUNTS = (
     ("admin", "Administrator", frozenset({Role.ADMIN}), ""),
 )
 API_VERSION = "1.0.0"
+SWEEP_EVERY_S = 60.0
 FEED_KEY: web.AppKey[LiveFeed] = web.AppKey("feed", LiveFeed)
 
 
@@ -107,7 +111,7 @@ def build_app(
         crm=crm,
         db=db,
         hub=hub,
-        sessions=sessions or SessionStore(),
+        sessions=sessions or SessionStore(db, demo=demo),
         throttle=throttle or LoginThrottle(),
         passwords=passwords or Passwords(),
         desktop=desk,
@@ -119,6 +123,7 @@ def build_app(
     app = web.Application(
         middlewares=[
             forwarded_middleware(parse_trusted(trusted_proxies)),
+            security_headers,
             session_middleware,
             session_cookie_middleware,
         ],
@@ -126,6 +131,7 @@ def build_app(
     )
     app[SERVICES] = svc
     app[SESSIONS_KEY] = svc.sessions
+    svc.sessions.on_end(hub.close_session)  # an ended session's pages go to the login form
     app[FEED_KEY] = LiveFeed(bus, desk, board)
     aiohttp_jinja2.setup(
         app,
@@ -190,8 +196,25 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
         log.info("wrapups_restored", extra={"kv": {"count": restored}})
     await feed.start()
     await svc.board.start()
+    sweeper = asyncio.create_task(_sweep_sessions(svc.sessions), name="session-sweeper")
     yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
     await svc.hub.close_all()
     await svc.hot_desk.stop()
     await svc.board.stop()
     await feed.stop()
+
+
+async def _sweep_sessions(sessions: SessionStore) -> None:
+    """End expired sessions every SWEEP_EVERY_S, so their sockets close though no page asks."""
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_S)
+        try:
+            ended = await sessions.sweep()
+        except Exception:
+            log.exception("session_sweep_failed")
+        else:
+            if ended:
+                log.info("sessions_expired", extra={"kv": {"count": ended}})

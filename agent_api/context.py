@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from agent_api.ports import Acd, CrmLookups
-from agent_api.security import Passwords, Principal, SessionStore, client_address
+from agent_api.security import Passwords, Principal, client_address
+from agent_api.sessions import SessionStore
 from agent_api.throttle import LoginThrottle
 from agent_api.ws_hub import Hub
 from crm import audit as audit_log

@@ -1,9 +1,8 @@
-"""Sessions, CSRF tokens, login throttling, password hashing and security headers.
+"""Who is calling, CSRF tokens, password hashing, the session cookie and security headers.
 
-- Sessions live on the server: the cookie holds only a random 256-bit id (HttpOnly,
-  SameSite=Strict, Secure when the site is served over TLS). Sessions expire after
-  ``idle_s`` without use and ``max_age_s`` in all; they are lost when the process restarts,
-  which logs everyone out — acceptable for a call center where agents log in at each shift.
+- Sessions live on the server (agent_api/sessions.py, stored in the database): the cookie
+  holds only a random 256-bit id and its signature (HttpOnly, SameSite=Strict, Secure when the
+  site is served over TLS, directly or behind a trusted proxy).
 - CSRF: every session has its own token, rendered into each page (``<meta name=csrf-token>``)
   and required in the ``X-CSRF-Token`` header of every state-changing request. The login itself
   accepts only a JSON body, which a cross-site form cannot send, and checks the Origin header.
@@ -19,9 +18,6 @@ import asyncio
 import hmac
 import logging
 import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -36,7 +32,6 @@ __all__ = ["CSRF_HEADER", "SESSION_COOKIE", "Principal", "Role"]
 
 SESSION_COOKIE = "hotline_session"
 CSRF_HEADER = "X-CSRF-Token"
-MAX_SESSIONS = 10_000  # beyond this the least recently used session is ended
 
 
 @dataclass(slots=True)
@@ -48,66 +43,13 @@ class Principal:
     display_name: str
     extension: str
     csrf_token: str
-    session_id: str = field(repr=False)
+    session_id: str = field(repr=False)  # the key the session is stored under, not the cookie
     created: float = 0.0
     last_seen: float = 0.0
+    cookie: str = field(default="", repr=False)  # set when the session is made, for Set-Cookie
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
-
-
-class SessionStore:
-    def __init__(
-        self,
-        *,
-        idle_s: float = 8 * 3600,
-        max_age_s: float = 14 * 3600,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._sessions: OrderedDict[str, Principal] = OrderedDict()
-        self._idle_s = idle_s
-        self._max_age_s = max_age_s
-        self._clock = clock
-
-    def create(self, username: str, roles: frozenset[Role], display_name: str, extension: str) -> Principal:
-        now = self._clock()
-        session_id = secrets.token_urlsafe(32)
-        principal = Principal(
-            username=username,
-            roles=roles,
-            display_name=display_name,
-            extension=extension,
-            csrf_token=secrets.token_urlsafe(32),
-            session_id=session_id,
-            created=now,
-            last_seen=now,
-        )
-        self._sessions[session_id] = principal
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
-        return principal
-
-    def get(self, session_id: str) -> Principal | None:
-        principal = self._sessions.get(session_id)
-        if principal is None:
-            return None
-        now = self._clock()
-        if now - principal.last_seen > self._idle_s or now - principal.created > self._max_age_s:
-            del self._sessions[session_id]
-            return None
-        principal.last_seen = now
-        self._sessions.move_to_end(session_id)
-        return principal
-
-    def end(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
-
-    def end_user(self, username: str) -> int:
-        """End every session of a user (disabled account, new roles)."""
-        ended = [sid for sid, p in self._sessions.items() if p.username == username]
-        for sid in ended:
-            del self._sessions[sid]
-        return len(ended)
 
 
 class Passwords:
@@ -143,7 +85,6 @@ def same_token(a: str, b: str) -> bool:
 
 # --- request side -------------------------------------------------------------------------------
 
-SESSIONS_KEY: web.AppKey[SessionStore] = web.AppKey("sessions", SessionStore)
 PRINCIPAL_KEY: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 
 
@@ -170,7 +111,7 @@ def same_origin(request: web.Request) -> bool:
 def set_session_cookie(response: web.StreamResponse, request: web.Request, principal: Principal) -> None:
     response.set_cookie(
         SESSION_COOKIE,
-        principal.session_id,
+        principal.cookie,
         httponly=True,
         samesite="Strict",
         secure=request.secure,
@@ -189,12 +130,7 @@ CSP = (
 
 
 @web.middleware
-async def session_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if session_id:
-        principal = request.app[SESSIONS_KEY].get(session_id)
-        if principal is not None:
-            request[PRINCIPAL_KEY] = principal
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

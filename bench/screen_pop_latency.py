@@ -70,13 +70,16 @@ async def serve(args: argparse.Namespace) -> None:
     from agent_api.app import build_app
     from agent_api.context import SERVICES
     from agent_api.ws_hub import frame
+    from crm.accounts import Account
     from crm.db import Database
     from crm.kinds import Role
+    from crm.migrate import upgrade
     from crm.service import Crm
     from cti.bus import EventBus
     from cti.events import CallEnded, CallOffered, CallRinging, EndCause
 
     db = Database(f"sqlite+aiosqlite:///{crm_data()}")
+    await upgrade(db)  # a cached CRM made before the newest tables (sessions) gets them
     crm = Crm(db, catalog_refresh_s=5.0)
     bus = EventBus()
     agents = [f"a{n:04d}" for n in range(args.agents)]
@@ -97,7 +100,10 @@ async def serve(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    sessions = {a: svc.sessions.create(a, frozenset({Role.AGENT}), a, "").session_id for a in agents}
+    sessions = {}
+    for a in agents:  # agents with sessions but no stored account: the sessions stay in memory
+        account = Account(0, a, a, frozenset({Role.AGENT}), "", {}, True, False, "")
+        sessions[a] = (await svc.sessions.create(account)).cookie
     print("READY", json.dumps({"port": port, "sessions": sessions}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "GO"
 

@@ -11,7 +11,8 @@ import crm.recording_tables
 import crm.reporting.saved
 import crm.reporting.standard.indexes
 import crm.reporting.tables
-import crm.restart_state  # noqa: F401
+import crm.restart_state
+import crm.web_sessions  # noqa: F401
 from crm.models import Base
 
 METADATA = Base.metadata

@@ -26,6 +26,7 @@ from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
 from acd.service import AcdService
 from agent_api.app import build_app
 from agent_api.recordings.service import Recordings
+from agent_api.sessions import SessionPolicy, SessionStore
 from crm import accounts
 from crm.accounts import Role
 from crm.db import Database
@@ -42,6 +43,7 @@ from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd, ivr_session_fact
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
+from hotline.session_key import session_signing_key
 from hotline.settings import Settings
 from ivr.events import IvrCompleted
 from ivr.fastagi_server import IvrServer
@@ -161,6 +163,16 @@ class Hotline:
             demo=self.demo,
             recordings=Recordings(recording),
             trusted_proxies=settings.http.trusted_proxies,
+            sessions=SessionStore(
+                db,
+                signing_key=session_signing_key(settings.http.session_key, settings.data_dir),
+                policy=SessionPolicy(
+                    idle_s=settings.http.session_idle_s,
+                    max_age_s=settings.http.session_max_age_s,
+                    per_user=settings.http.sessions_per_user,
+                ),
+                demo=self.demo,
+            ),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -56,6 +56,9 @@ class HttpSettings:
     session_key: str = dataclasses.field(default="", repr=False)
     # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed.
     trusted_proxies: list[str] = dataclasses.field(default_factory=list)
+    sessions_per_user: int = 3  # a new login ends the user's oldest session beyond this
+    session_idle_s: float = 8 * 3600.0
+    session_max_age_s: float = 14 * 3600.0
 
 
 @dataclasses.dataclass(slots=True)

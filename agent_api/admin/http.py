@@ -230,8 +230,7 @@ async def update_user(
     except NotFound:
         raise NotFoundError(f"no user {username!r}") from None
     if body.roles is not None or body.enabled is not None or body.password:
-        svc.sessions.end_user(username)  # new rights take effect at the next login
-        svc.hub.close_user(username, "session-ended")
+        await svc.sessions.end_user(username)  # new rights take effect at the next login
     changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "password")
     await audit(request, me.username, "user-update", username, changed=changed, password=bool(body.password))
     was_agent = before is not None and before.enabled and Role.AGENT in before.roles

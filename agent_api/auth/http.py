@@ -73,7 +73,7 @@ async def login(request: web.Request, principal: Principal | None, body: LoginBo
         await audit(request, body.username, "login-failed")
         raise NotAuthenticated("wrong user name or password")
     svc.throttle.succeeded(body.username, address)
-    new = svc.sessions.create(account.username, account.roles, account.display_name, account.extension)
+    new = await svc.sessions.create(account)
     request[NEW_SESSION] = new
     await audit(request, account.username, "login")
     return session_info(new)
@@ -95,8 +95,7 @@ async def whoami(request: web.Request, principal: Principal | None) -> SessionIn
 async def logout(request: web.Request, principal: Principal | None) -> None:
     me = require(principal)
     svc = services(request)
-    svc.sessions.end(me.session_id)
-    svc.hub.close_session(me.session_id, "logged-out")  # the session's other tabs go to the login form
+    await svc.sessions.end(me.session_id)  # the session's other tabs go to the login form
     await audit(request, me.username, "logout")
 
 

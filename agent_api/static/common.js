@@ -48,8 +48,9 @@
       ws.onopen = () => { delay = 1000; if (status) { status.textContent = t("ws.connected"); status.className = "ws ok"; } };
       ws.onmessage = (msg) => { try { onFrame(JSON.parse(msg.data)); } catch (e) { console.error(e); } };
       ws.onclose = (ev) => {
-        // 1008: the session was ended (account disabled, roles changed): log in again.
-        if (ev.code === 1008) { location.href = "/login"; return; }
+        // 1008: the session was ended (logged out, expired, a newer login, account changed):
+        // log in again; the login form says why.
+        if (ev.code === 1008) { location.href = "/login" + (ev.reason ? "?why=" + encodeURIComponent(ev.reason) : ""); return; }
         if (status) { status.textContent = t("ws.reconnecting"); status.className = "ws down"; }
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 15000);

@@ -2,6 +2,13 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("login-form");
   const error = document.getElementById("login-error");
+  // Why the last session ended, when a page was sent here by its socket (common.js).
+  const why = new URLSearchParams(location.search).get("why");
+  const note = document.getElementById("login-note");
+  if (why && H.t("login.why." + why) !== "login.why." + why) {
+    note.textContent = H.t("login.why." + why);
+    note.hidden = false;
+  }
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.hidden = true;
@@ -12,7 +19,9 @@ document.addEventListener("DOMContentLoaded", () => {
       });
       location.href = "/";
     } catch (e) {
-      error.textContent = e.status === 429 ? H.t("login.throttled") : H.t("login.failed");
+      const wait = e.data && e.data.details ? e.data.details.retry_after_s : null;
+      error.textContent = e.status !== 429 ? H.t("login.failed")
+        : wait ? H.t("login.throttled_for").replace("{s}", wait) : H.t("login.throttled");
       error.hidden = false;
     }
   });

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from argon2 import PasswordHasher
 from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
 from agent_api.app import build_app, ensure_demo_accounts
-from agent_api.security import Passwords, SessionStore
+from agent_api.security import Passwords
+from agent_api.sessions import MAX_CACHED, SessionPolicy, SessionStore
 from agent_api.throttle import LoginThrottle
 from agent_api.ws_hub import Hub
 from crm import campaigns, customers
@@ -108,6 +110,10 @@ class Stack:
     hub: Hub | None = None
     queues_file: str = ""  # where the admin page saves queue changes; empty: not saved
     trusted_proxies: tuple[str, ...] = ()
+    session_policy: SessionPolicy | None = None
+    session_clock: Callable[[], float] = time.time
+    session_key: bytes = b"a test signing key, 32 bytes..."
+    max_cached_sessions: int = MAX_CACHED
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -146,7 +152,14 @@ class Stack:
             crm=self.crm,
             db=self.db,
             demo=self.demo,
-            sessions=SessionStore(),
+            sessions=SessionStore(
+                self.db,
+                signing_key=self.session_key,
+                policy=self.session_policy,
+                demo=self.demo,
+                clock=self.session_clock,
+                max_cached=self.max_cached_sessions,
+            ),
             throttle=self.throttle or LoginThrottle(),
             passwords=fast_passwords(),
             board_interval_s=0.05,

@@ -44,7 +44,7 @@ async def test_disabling_a_user_ends_their_sessions_and_an_admin_cannot_disable_
     headers = {"X-CSRF-Token": csrf}
     off = await stack.client.patch("/api/admin/users/agent1001", json={"enabled": False}, headers=headers)
     assert off.status == 200 and (await off.json())["enabled"] is False
-    assert stack.app[SERVICES].sessions.get(agent_session) is None
+    assert await stack.app[SERVICES].sessions.get(agent_session) is None
     self_off = await stack.client.patch("/api/admin/users/admin", json={"enabled": False}, headers=headers)
     assert self_off.status == 400
     missing = await stack.client.patch("/api/admin/users/ghost", json={"enabled": True}, headers=headers)

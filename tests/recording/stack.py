@@ -13,7 +13,6 @@ from acd.models import AcdConfig, AgentProfile, QueueConfig
 from acd.service import AcdService
 from agent_api.app import build_app, ensure_demo_accounts
 from agent_api.recordings.service import Recordings
-from agent_api.security import SessionStore
 from agent_api.throttle import LoginThrottle
 from crm.db import Database
 from crm.migrate import upgrade
@@ -79,7 +78,6 @@ class RecordingStack:
             crm=Crm(self.db, catalog_refresh_s=0.0),
             db=self.db,
             demo=True,
-            sessions=SessionStore(),
             throttle=LoginThrottle(),
             passwords=fast_passwords(),
             board_interval_s=0.05,
