@@ -16,10 +16,11 @@ from agent_api.context import services
 from agent_api.errors import Forbidden, NotAuthenticated
 from agent_api.openapi import error_response
 from agent_api.security import Role, principal_of, same_origin
-from agent_api.ws_hub import frame
+from agent_api.ws_hub import TOO_MANY_SOCKETS, TooManySockets, frame
 
 HEARTBEAT_S = 20.0
 MAX_CLIENT_FRAME = 4096
+CLOSE_TIMEOUT_S = 1.0
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -31,7 +32,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_CLIENT_FRAME)
     await ws.prepare(request)
-    conn = svc.hub.attach(principal.username, principal.roles, ws, session=principal.session_id)
+    try:
+        conn = svc.hub.attach(principal.username, principal.roles, ws, session=principal.session_id)
+    except TooManySockets:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await ws.close(code=TOO_MANY_SOCKETS, message=b"too-many-sockets")
+        return ws
     try:
         _hello(svc, conn, principal.username, principal.roles)
         async for message in ws:

@@ -26,7 +26,21 @@ log = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 256
 SEND_TIMEOUT_S = 5.0
+# Every socket is an open file: a page (or a script) opening sockets without end would use up the
+# process's file limit and lock everyone out. A tab holds one; these leave room for many tabs.
+MAX_PER_SESSION = 8
+MAX_PER_USER = 16
+# Close code of a socket refused for being one too many (4000–4999 are the application's); the
+# page says so and tries again later, rather than reconnecting at once or logging out.
+TOO_MANY_SOCKETS = 4429
 _CLOSE = object()
+
+
+class TooManySockets(Exception):
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(f"at most {limit} sockets per {scope}")
+        self.scope = scope
+        self.limit = limit
 
 
 def frame(kind: str, **payload: Any) -> str:
@@ -76,16 +90,34 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, *, queue_frames: int = QUEUE_FRAMES, send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        *,
+        queue_frames: int = QUEUE_FRAMES,
+        send_timeout_s: float = SEND_TIMEOUT_S,
+        max_per_session: int = MAX_PER_SESSION,
+        max_per_user: int = MAX_PER_USER,
+    ) -> None:
         self._by_user: dict[str, set[Connection]] = {}
         self._all: set[Connection] = set()
         self._queue_frames = queue_frames
         self._send_timeout_s = send_timeout_s
+        self._max_per_session = max_per_session
+        self._max_per_user = max_per_user
+        self._refusing: set[str] = set()  # users told once that their sockets are refused
         self.drops = 0
+        self.refused = 0
 
     def attach(
         self, user: str, roles: frozenset[Role], ws: web.WebSocketResponse, *, session: str = ""
     ) -> Connection:
+        """A new socket of ``user``'s, or ``TooManySockets`` when their session or they hold as
+        many as they may (checked and counted in one step: nothing awaits in between)."""
+        mine = self._by_user.get(user, set())
+        if len(mine) >= self._max_per_user:
+            self._refuse(user, TooManySockets("user", self._max_per_user))
+        if session and sum(1 for c in mine if c.session == session) >= self._max_per_session:
+            self._refuse(user, TooManySockets("session", self._max_per_session))
         conn = Connection(
             user, roles, ws, asyncio.Queue(self._queue_frames), on_drop=self._count_drop, session=session
         )
@@ -94,11 +126,19 @@ class Hub:
         self._all.add(conn)
         return conn
 
+    def _refuse(self, user: str, error: TooManySockets) -> None:
+        self.refused += 1
+        if user not in self._refusing:  # once until one of theirs closes, not once per attempt
+            self._refusing.add(user)
+            log.warning("ws_refused", extra={"kv": {"user": user, "per": error.scope, "limit": error.limit}})
+        raise error
+
     def _count_drop(self) -> None:
         self.drops += 1
 
     async def detach(self, conn: Connection) -> None:
         self._all.discard(conn)
+        self._refusing.discard(conn.user)
         users = self._by_user.get(conn.user)
         if users is not None:
             users.discard(conn)

@@ -27,6 +27,7 @@ from acd.service import AcdService
 from agent_api.app import build_app
 from agent_api.recordings.service import Recordings
 from agent_api.sessions import SessionPolicy, SessionStore
+from agent_api.ws_hub import Hub
 from crm import accounts
 from crm.accounts import Role
 from crm.db import Database
@@ -43,6 +44,7 @@ from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd, ivr_session_fact
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
+from hotline.resources import AcceptErrorLog, raise_open_file_limit
 from hotline.session_key import session_signing_key
 from hotline.settings import Settings
 from ivr.events import IvrCompleted
@@ -70,6 +72,7 @@ STOP_ORDER = (
     "back-office",
     "database",
     "activity",
+    "accept-errors",
 )
 
 
@@ -95,6 +98,11 @@ class Hotline:
 
     async def start(self) -> None:
         self.settings = settings = with_queues_file(self.settings)
+        # Every socket is a file: as many as the system allows, and one line when they run out.
+        raise_open_file_limit()
+        accept_errors = AcceptErrorLog()
+        accept_errors.install(asyncio.get_running_loop())
+        self._on_stop("accept-errors", _async(accept_errors.uninstall))
         if self.report is not None:
             reporter = asyncio.create_task(report_activity(self.bus, ACTIVITY_EVERY_S, self.report))
             self._on_stop("activity", lambda: _cancel(reporter))
@@ -163,6 +171,7 @@ class Hotline:
             demo=self.demo,
             recordings=Recordings(recording),
             trusted_proxies=settings.http.trusted_proxies,
+            hub=Hub(max_per_session=settings.http.ws_per_session, max_per_user=settings.http.ws_per_user),
             sessions=SessionStore(
                 db,
                 signing_key=session_signing_key(settings.http.session_key, settings.data_dir),
@@ -348,3 +357,10 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def _async(stop: Callable[[], None]) -> Stop:
+    async def run() -> None:
+        stop()
+
+    return run

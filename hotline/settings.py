@@ -59,6 +59,8 @@ class HttpSettings:
     sessions_per_user: int = 3  # a new login ends the user's oldest session beyond this
     session_idle_s: float = 8 * 3600.0
     session_max_age_s: float = 14 * 3600.0
+    ws_per_session: int = 8  # WebSockets (open pages) a session may hold; more are refused
+    ws_per_user: int = 16
 
 
 @dataclasses.dataclass(slots=True)

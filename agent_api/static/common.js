@@ -51,8 +51,10 @@
         // 1008: the session was ended (logged out, expired, a newer login, account changed):
         // log in again; the login form says why.
         if (ev.code === 1008) { location.href = "/login" + (ev.reason ? "?why=" + encodeURIComponent(ev.reason) : ""); return; }
-        if (status) { status.textContent = t("ws.reconnecting"); status.className = "ws down"; }
-        setTimeout(open, delay);
+        // 4429: this session or user has as many pages open as the server allows; try now and then.
+        const tooMany = ev.code === 4429;
+        if (status) { status.textContent = t(tooMany ? "ws.too_many" : "ws.reconnecting"); status.className = "ws down"; }
+        setTimeout(open, tooMany ? 30000 : delay);
         delay = Math.min(delay * 2, 15000);
       };
     }
