@@ -28,7 +28,12 @@ async def ami(live_config: LiveConfig) -> AsyncIterator[AmiSession]:
     except (OSError, TimeoutError) as exc:
         pytest.skip(f"live tests need a real Asterisk: AMI at {live_config.ami_host} unusable: {exc}")
     yield session
+    # Whatever a failed test left talking on the switch would keep the next test's phones busy.
+    await session.action("Hangup", Channel="/^PJSIP\\//")
     await session.close()
+    print("--- domain events seen ---")  # shown when the test fails
+    for event in session.events:
+        print(event)
 
 
 @pytest.fixture

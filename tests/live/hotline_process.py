@@ -85,7 +85,7 @@ class HotlineProcess:
             "HOTLINE_HTTP_PORT": str(self.http_port),
             "HOTLINE_ACD_RING_TIMEOUT_S": "8",
             "HOTLINE_ACD_WRAPUP_S": "2",
-            "HOTLINE_LOG_LEVEL": "INFO",
+            "HOTLINE_LOG_LEVEL": os.environ.get("HOTLINE_LIVE_LOG_LEVEL", "INFO"),
         }
         if config.spool_dir is not None:
             self.env["HOTLINE_RECORDING_SPOOL_DIR"] = str(config.spool_dir)
