@@ -10,6 +10,7 @@ exten=extension)``; a ``SwitchError`` puts the call back at its place (after
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, MutableMapping
 from datetime import datetime
@@ -58,6 +59,9 @@ class Delivery:
         self._fallback = fallback
         self._callbacks = callbacks
         self._agent_of_call = agent_of_call
+        # The switch treats a repeated request id as the same request (and does not send it
+        # again); a call delivered again after a transfer starts its attempts at 1 again.
+        self._deliveries = itertools.count(1)
 
     def reconfigure(self, config: AcdConfig) -> None:
         """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
@@ -141,19 +145,20 @@ class Delivery:
                 now, call.call_id, call.queue, agent, record.extension, assignment.attempt, assignment.sticky
             )
         )
+        request_id = f"acd-{call.call_id}-{next(self._deliveries)}"
         try:
             # The dialplan's Dial rings for HOTLINE_RING_S: the ACD's ring time, not the global's.
             await self._switch.set_var(
                 call.channel,
                 "HOTLINE_RING_S",
                 str(max(1, round(self._config.ring_timeout_s))),
-                request_id=f"acd-{call.call_id}-{assignment.attempt}-ring",
+                request_id=f"{request_id}-ring",
             )
             await self._switch.redirect(
                 call.channel,
                 context=self._config.deliver_context,
                 exten=record.extension,
-                request_id=f"acd-{call.call_id}-{assignment.attempt}",
+                request_id=request_id,
             )
         except SwitchError as exc:
             now = self._clock()

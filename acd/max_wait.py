@@ -64,7 +64,10 @@ class MaxWaitActions:
         )
         try:
             await self._switch.redirect(
-                call.channel, context=context, exten=call.queue, request_id=f"acd-maxwait-{call.call_id}"
+                call.channel,
+                context=context,
+                exten=call.queue,
+                request_id=f"acd-maxwait-{call.call_id}-{call.queue}-{call.queued_at}",
             )
         except SwitchError as exc:
             # The caller stays in app_queue, whose own timeout sends them to the fallback queue.

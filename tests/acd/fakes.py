@@ -30,6 +30,7 @@ class FakeSwitch:
     fail_redirects: int = 0
     fail_members: bool = False
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
+    redirect_ids: list[str | None] = field(default_factory=list)  # each redirect's request id
     # What the next originates answer, in order (an OriginateResult, or an exception to raise);
     # when empty, the phone answers.
     originate_results: list = field(default_factory=list)
@@ -63,6 +64,7 @@ class FakeSwitch:
         request_id: str | None = None,
     ) -> None:
         self.requests.append(("redirect", channel, context, exten))
+        self.redirect_ids.append(request_id)
         if self.fail_redirects:
             self.fail_redirects -= 1
             raise AmiActionFailed("Redirect", "Channel not specified")

@@ -468,6 +468,21 @@ async def test_an_agent_who_transfers_the_caller_wraps_up_and_the_next_agent_car
     assert h.state("alice") is S.WRAP_UP  # her wrap-up runs on, untouched by bob's call
 
 
+async def test_a_caller_transferred_to_a_queue_is_delivered_again_with_a_request_of_its_own() -> None:
+    # The switch sends a request id once: a delivery that reused the first one's id was never
+    # sent, and the agent it was meant for was paused as missed (seen on the real switch).
+    h = Harness()
+    await h.acd.login("alice")
+    await h.feed(offered("c1"), queued("c1", 1))
+    await h.feed(CallAnswered(at(2), "c1", "PJSIP/1001", "support", 1.0))
+    await h.acd.login("bob")
+    await h.feed(CallTransferred(at(30), "c1", "PJSIP/1001", "sales", TransferKind.BLIND))
+    await h.feed(queued("c1", 30.1, queue="sales"))
+    delivered = [r for r in h.switch.requests if r[0] == "redirect"]
+    assert [r[3] for r in delivered] == ["1001", "1002"]
+    assert len(set(h.switch.redirect_ids)) == 2
+
+
 async def test_after_a_resync_every_agents_fallback_pause_is_set_again() -> None:
     h = Harness()
     await h.acd.login("alice")
