@@ -65,18 +65,10 @@ FALLBACK_SUFFIX = "-fallback"
 # Every twin is leastrecent, as app_queue loads the file: it reads a queue's strategy with
 # ast_variable_retrieve, which returns the first "strategy" of the section — the one the
 # [fallback-queue] template gives — so a twin's own "strategy = rrmemory" is ignored (19).
-# The waiting queues make no announcements of their own (docs/routing.md); the twins do.
 HOTLINE_QUEUES = tuple(
-    QueueConfig(name, strategy, 15.0, retry, announce=announce)
+    QueueConfig(name, strategy, 15.0, retry, announce=True)
     for service in ("support", "sales", "vip", "complaints")
-    for name, strategy, retry, announce in (
-        (service, "ringall", 5.0, False),
-        (service + FALLBACK_SUFFIX, "leastrecent", 2.0, True),
-    )
-)
-# Captures 16, 17 and 19 were made while the waiting queues still announced the position.
-HOTLINE_QUEUES_ANNOUNCING = tuple(
-    QueueConfig(q.name, q.strategy, q.timeout_s, q.retry_s, announce=True) for q in HOTLINE_QUEUES
+    for name, strategy, retry in ((service, "ringall", 5.0), (service + FALLBACK_SUFFIX, "leastrecent", 2.0))
 )
 
 

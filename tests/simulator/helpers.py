@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cti.ami_protocol import AmiMessage, first, format_action
 from cti.events import SwitchEvent
-from cti.simulator import AgentScript, Dialplan, QueueConfig, SwitchSimulator, VirtualClock
+from cti.simulator import AgentScript, Dialplan, SwitchSimulator, VirtualClock
 from cti.tracker import CallTracker
 from tests.simulator.capture import CaptureClient, TimedAction, unused_port
 
@@ -62,7 +62,6 @@ async def rig(
     agi_url: str = "",
     dialplan: Dialplan = Dialplan.CAPTURES,
     recordings_dir: Path | None = None,
-    queues: Iterable[QueueConfig] | None = None,
 ) -> AsyncIterator[Rig]:
     clock = VirtualClock()
     ticking = asyncio.create_task(clock.run())
@@ -74,7 +73,6 @@ async def rig(
         agi_url=url,
         dialplan=dialplan,
         recordings_dir=recordings_dir,
-        queues=queues,
     )
     port = await sim.start()
     ami = Ami(clock)

@@ -9,7 +9,7 @@ import itertools
 
 from cti.ami_protocol import AmiMessage, format_action
 from cti.simulator import CallerScript, Dialplan, SwitchSimulator, VirtualClock
-from cti.simulator.core import FALLBACK_SUFFIX, HOTLINE_QUEUES_ANNOUNCING
+from cti.simulator.core import FALLBACK_SUFFIX
 from tests.simulator.capture import CaptureClient, ScriptedAgiServer, SessionSpec, TimedAction, play_session
 from tests.simulator.production_capture import ProductionScenario
 
@@ -36,7 +36,6 @@ async def replay_production(scenario: ProductionScenario) -> list[AmiMessage]:
         first_uniqueid=scenario.first_uniqueid,
         first_channel=scenario.first_channel,
         dialplan=Dialplan.HOTLINE,
-        queues=HOTLINE_QUEUES_ANNOUNCING,
     )
     sim.prompt_lengths.update(scenario.prompts)
     port = await sim.start()

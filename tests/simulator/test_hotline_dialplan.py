@@ -4,13 +4,13 @@ and the ACD's max-wait Redirects."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from cti.ami_protocol import AmiMessage, first
 from cti.events import CallAnswered, CallQueued
-from cti.simulator import AgentScript, CallerScript, Dialplan, QueueConfig, SwitchSimulator
+from cti.simulator import AgentScript, CallerScript, Dialplan, SwitchSimulator
 from tests.simulator.capture import ScriptedAgiServer
 from tests.simulator.helpers import Rig, rig
 
@@ -20,16 +20,13 @@ FALLBACK_QUEUES = {"support-fallback", "sales-fallback", "vip-fallback", "compla
 
 @asynccontextmanager
 async def hotline(
-    agents: list[AgentScript] = AGENTS,
-    ivr: list[str] | None = None,
-    members: dict | None = None,
-    queues: Iterable[QueueConfig] | None = None,
+    agents: list[AgentScript] = AGENTS, ivr: list[str] | None = None, members: dict | None = None
 ) -> AsyncIterator[Rig]:
     """A simulator on the production dialplan; ``ivr`` None: no FastAGI server at all."""
     server = ScriptedAgiServer(ivr) if ivr is not None else None
     url = f"agi://127.0.0.1:{await server.start()}/ivr" if server is not None else ""
     try:
-        async with rig(agents, members=members, agi_url=url, dialplan=Dialplan.HOTLINE, queues=queues) as r:
+        async with rig(agents, members=members, agi_url=url, dialplan=Dialplan.HOTLINE) as r:
             yield r
     finally:
         if server is not None:

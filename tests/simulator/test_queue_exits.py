@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from cti.ami_protocol import AmiMessage, first
 from cti.simulator import AgentScript, CallerScript
-from cti.simulator.core import HOTLINE_QUEUES_ANNOUNCING
 from tests.simulator.helpers import Rig
 from tests.simulator.test_hotline_dialplan import hotline, of_channel, set_variable
 
@@ -29,7 +28,7 @@ def stamp(message: AmiMessage) -> float:
 
 
 async def test_a_redirect_out_of_the_queue_is_an_abandon_to_app_queue_and_the_call_goes_on() -> None:
-    async with hotline(ivr=[], queues=HOTLINE_QUEUES_ANNOUNCING) as r:
+    async with hotline(ivr=[]) as r:
         channel, _ = await waiting_caller(r)
         await r.clock.sleep(10.0)
         await r.ami.action("Redirect", Channel=channel, Context="hotline-deliver", Exten="1001")
@@ -51,7 +50,7 @@ async def test_a_redirect_out_of_the_queue_is_an_abandon_to_app_queue_and_the_ca
 
 
 async def test_the_target_of_a_redirect_out_of_the_queue_shows_queue_at_its_first_priority() -> None:
-    async with hotline(ivr=[], queues=HOTLINE_QUEUES_ANNOUNCING) as r:
+    async with hotline(ivr=[]) as r:
         channel, _ = await waiting_caller(r)
         await r.ami.action("Redirect", Channel=channel, Context="hotline-deliver", Exten="1001")
         await r.clock.sleep(1.0)
@@ -65,7 +64,7 @@ async def test_the_target_of_a_redirect_out_of_the_queue_shows_queue_at_its_firs
 
 
 async def test_a_withdrawn_caller_leaves_at_the_queues_next_look_and_goes_on_to_the_fallback() -> None:
-    async with hotline(ivr=[], queues=HOTLINE_QUEUES_ANNOUNCING) as r:
+    async with hotline(ivr=[]) as r:
         channel, joined = await waiting_caller(r)
         response = await r.ami.action(
             "QueueWithdrawCaller", Queue="support", Caller=channel, WithdrawInfo="1001"
@@ -89,7 +88,7 @@ async def test_a_withdrawn_caller_leaves_at_the_queues_next_look_and_goes_on_to_
 
 
 async def test_a_withdraw_after_the_announcement_waits_for_the_next_second() -> None:
-    async with hotline(ivr=[], queues=HOTLINE_QUEUES_ANNOUNCING) as r:
+    async with hotline(ivr=[]) as r:
         channel, joined = await waiting_caller(r)
         await r.clock.sleep_until(joined + 8.3)
         await r.ami.action("QueueWithdrawCaller", Queue="support", Caller=channel)
@@ -101,7 +100,7 @@ async def test_a_withdraw_after_the_announcement_waits_for_the_next_second() -> 
 
 
 async def test_a_withdraw_app_queue_cannot_do_is_refused_in_its_words() -> None:
-    async with hotline(ivr=[], queues=HOTLINE_QUEUES_ANNOUNCING) as r:
+    async with hotline(ivr=[]) as r:
         channel, _ = await waiting_caller(r)
         answers = [
             await r.ami.action("QueueWithdrawCaller", Queue="nosuch", Caller=channel),
@@ -118,7 +117,7 @@ async def test_a_withdraw_app_queue_cannot_do_is_refused_in_its_words() -> None:
 
 
 async def test_a_waiting_caller_hears_its_position_at_the_join_and_every_minute() -> None:
-    async with hotline(ivr=[], queues=HOTLINE_QUEUES_ANNOUNCING) as r:
+    async with hotline(ivr=[]) as r:
         channel, joined = await waiting_caller(r, hangup_after_s=140.0)
         await r.clock.sleep_until(joined + 130.0)
         await r.ami.sync()
