@@ -358,7 +358,7 @@ async def test_a_disabled_agents_page_goes_back_to_the_login_form(tmp_path, brow
             "/api/admin/users/agent1001", json={"enabled": False}, headers={"X-CSRF-Token": csrf}
         )
         assert off.status == 200
-        await page.wait_for_url(lambda url: url.endswith("/login"))
+        await page.wait_for_url(lambda url: url.endswith("/login?why=session-ended"))
         assert str(stack.acd.states.get("agent1001").state) == "logged-out"
     finally:
         await stack.stop()
