@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEB_PACKAGES := ffmpeg sox espeak-ng chromium postgresql postgresql-contrib fonts-wqy-microhei
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench live-test deb venv clean prompts
+.PHONY: run test lint bench live-test live-test-compose deb venv clean prompts
 
 run: deb venv prompts
 	$(BIN)/hotline serve --demo
@@ -26,9 +26,16 @@ lint: venv
 bench: venv
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-# Asterisk + the SIP harness (which plays Hotline's IVR and router), the live tests inside the
-# harness on the private network, then everything down again (docs/deploy.md, "Live tests").
-live-test:
+# The live suite (docs/deploy.md, "Live tests"): with a Docker engine, Asterisk and the SIP
+# harness in the compose stack; without one, against the Asterisk built and started on this
+# machine in LIVE_ASTERISK (the prefix it was installed into).
+LIVE_ASTERISK ?= /opt/asterisk
+
+live-test: venv prompts
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory live-test-compose; \
+	else tests/live/run-local $(LIVE_ASTERISK); fi
+
+live-test-compose:
 	asterisk-config/make-secrets
 	export HOTLINE_SECRETS_GID=$$(id -g); \
 	docker compose --profile live up -d --build --wait asterisk harness \

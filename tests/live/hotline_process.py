@@ -165,6 +165,14 @@ class HotlineProcess:
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    async def logged_times(self, needle: str, times: int, within_s: float = 60.0) -> None:
+        """Until the log has ``needle`` on ``times`` lines (a reconnect: a second ami_connected)."""
+        for _ in range(int(within_s * 4)):
+            if len(self.log_lines(needle)) >= times:
+                return
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"{needle!r} not logged {times} times: {self.log_tail()}")
+
     def log_lines(self, needle: str) -> list[str]:
         return [line for line in self.log_path.read_text(errors="replace").splitlines() if needle in line]
 

@@ -17,6 +17,7 @@ Everything comes from the environment (docker-compose.yml sets it for the harnes
 | HOTLINE_LIVE_AGI_HOST | where Hotline's FastAGI listens ("hotline" in HOTLINE_AGI) | 127.28.0.20 |
 | HOTLINE_LIVE_AGI_PORT | its port | 4573 |
 | HOTLINE_LIVE_SPOOL_DIR | Asterisk's monitor spool, if mounted here: recordings are checked | — |
+| HOTLINE_LIVE_ASTERISK_CLI | Asterisk's CLI command (`asterisk -C FILE`): restart, AMI kick | — |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import contextlib
 import itertools
 import math
 import os
+import shlex
 import shutil
 import socket
 import struct
@@ -59,6 +61,7 @@ class LiveConfig:
     agi_host: str
     spool_dir: Path | None
     sipp: str
+    asterisk_cli: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> LiveConfig:
@@ -102,6 +105,7 @@ class LiveConfig:
             agi_host=environ.get("HOTLINE_LIVE_AGI_HOST", "127.28.0.20"),
             spool_dir=Path(spool) if spool else None,
             sipp=sipp,
+            asterisk_cli=tuple(shlex.split(environ.get("HOTLINE_LIVE_ASTERISK_CLI", ""))),
         )
 
 
