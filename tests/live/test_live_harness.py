@@ -72,6 +72,7 @@ def config_for(port: int) -> LiveConfig:
         carrier_ip="",
         phones={"1001": "pw"},
         agi_port=0,
+        agi_host="127.0.0.1",
         spool_dir=None,
         sipp="sipp",
     )
