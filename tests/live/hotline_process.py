@@ -216,6 +216,10 @@ class Desk:
             text = await response.text()
             return response.status, json.loads(text) if text.startswith(("{", "[")) else text
 
+    async def download(self, path: str) -> tuple[int, bytes]:
+        async with self.http.get(f"{self.base}{path}") as response:
+            return response.status, await response.read()
+
     async def ok(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         status, answer = await self.call(method, path, body)
         assert 200 <= status < 300, f"{method} {path}: {status} {answer}"

@@ -174,6 +174,17 @@ class AmiSession:
         async with asyncio.timeout(TIMEOUT_S):
             return await future
 
+    async def phone_reachable(self, extension: str) -> None:
+        """Asterisk reports a phone that just registered as unavailable until it has answered an
+        OPTIONS qualify (up to qualify_frequency later); ask for one now and wait for it."""
+        await self.action("PJSIPQualify", Endpoint=extension)
+        for _ in range(50):
+            answer = await self.action("Getvar", Variable=f"DEVICE_STATE(PJSIP/{extension})")
+            if answer.get("Value") == "NOT_INUSE":
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"phone {extension} is not reachable: {answer.get('Value')}")
+
     async def wait_until(self, condition: Callable[[], object], within_s: float) -> None:
         """Until ``condition()`` is true after some message arrived; TimeoutError otherwise."""
         async with asyncio.timeout(within_s):
@@ -335,7 +346,8 @@ class Sipp:
     async def phone(self, extension: str, scenario: str = "agent.xml") -> AsyncIterator[None]:
         """An agent's phone: registered with its generated password, answering as ``scenario``."""
         password = self.config.phones[extension]
-        port = 5000 + int(extension[-3:]) + 80  # 1001 → 5081, as in the captures
+        # 1001 → 5081 as in the captures; the supervisors' 20XX from 5181.
+        port = 5080 + int(extension[-3:]) + (100 if extension.startswith("20") else 0)
         registrar = f"{self.config.sip_host}:5060"
         common = ("-s", extension, "-au", extension, "-ap", password, "-m", "1", "-timeout", "10s")
         await self.run(

@@ -70,6 +70,10 @@ async def test_a_waiting_caller_is_delivered_by_redirect_answered_and_recorded(
     dialed = "4008000101"
     ivr.plans[dialed] = {"HOTLINE_QUEUE": "support", "QUEUE_PRIO": "0", "HOTLINE_SKILL": "billing"}
     async with sipp.phone("1001"), asyncio.TaskGroup() as calls:
+        # A Hotline that ran before may have left the phone paused in the fallback queues
+        # (docs/routing.md, "When Hotline dies"); this test is about the queue, not the pause.
+        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+        await ami.phone_reachable("1001")
         calls.create_task(sipp.caller("caller.xml", dialed, "-m", "1")())
         (offer,) = await offered(ami, dialed)
         call = offer.call_id
@@ -176,6 +180,10 @@ async def test_a_prompt_is_whispered_to_a_waiting_caller_who_keeps_its_place(
 async def test_without_hotline_the_fallback_queue_rings_the_agents(ami: AmiSession, sipp: Sipp) -> None:
     dialed = "4008000104"  # no stand-in IVR: FastAGI is refused, AGISTATUS = FAILURE
     async with sipp.phone("1001"), asyncio.TaskGroup() as calls:
+        # A Hotline that ran before may have left the phone paused in the fallback queues
+        # (docs/routing.md, "When Hotline dies"); this test is about the queue, not the pause.
+        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+        await ami.phone_reachable("1001")
         calls.create_task(sipp.caller("caller.xml", dialed, "-m", "1")())
         (offer,) = await offered(ami, dialed)
         answered = await next_of(ami, offer.call_id, CallAnswered, within_s=20)
@@ -266,6 +274,10 @@ async def test_the_desktops_hold_keeps_the_call_whole_and_resume_joins_the_legs_
     dialed = "4008000108"
     ivr.plans[dialed] = {"HOTLINE_QUEUE": "support"}
     async with sipp.phone("1001"), asyncio.TaskGroup() as calls:
+        # A Hotline that ran before may have left the phone paused in the fallback queues
+        # (docs/routing.md, "When Hotline dies"); this test is about the queue, not the pause.
+        await ami.action("QueuePause", Interface="PJSIP/1001", Paused="false")
+        await ami.phone_reachable("1001")
         calls.create_task(sipp.caller("caller.xml", dialed, "-m", "1")())
         (offer,) = await offered(ami, dialed)
         call, caller = offer.call_id, offer.channel

@@ -34,20 +34,8 @@ UNKNOWN_CALLER = "13912345678"
 TO_AN_AGENT = ((6.5, "1"), (2.5, "0"))
 
 
-async def phone_reachable(ami: AmiSession, extension: str) -> None:
-    """Asterisk reports a phone that just registered as unavailable until it has answered an
-    OPTIONS qualify (up to qualify_frequency later); ask for one now and wait for it."""
-    await ami.action("PJSIPQualify", Endpoint=extension)
-    async with asyncio.timeout(10):
-        while True:
-            answer = await ami.action("Getvar", Variable=f"DEVICE_STATE(PJSIP/{extension})")
-            if answer.get("Value") == "NOT_INUSE":
-                return
-            await asyncio.sleep(0.2)
-
-
 async def agent_on_duty(hotline: HotlineProcess, ami: AmiSession, username: str, extension: str) -> Desk:
-    await phone_reachable(ami, extension)
+    await ami.phone_reachable(extension)
     desk = await Desk.log_in(hotline.url, username)
     await desk.ok("POST", "/api/agent/login", {"extension": extension})
     await desk.ok("POST", "/api/agent/ready")
@@ -56,7 +44,9 @@ async def agent_on_duty(hotline: HotlineProcess, ami: AmiSession, username: str,
 
 
 async def place_call(sipp: Sipp, tmp_path: Path, number: str, presses=TO_AN_AGENT, stay_s: float = 15.0):
-    scenario = caller_scenario(tmp_path / f"caller-{number}.xml", number, presses, stay_s)
+    scenario = caller_scenario(
+        tmp_path / f"caller-{number}-{abs(hash(presses))}.xml", number, presses, stay_s
+    )
     target = f"{sipp.config.trunk_sip_host}:5060"
     return await sipp.start(
         str(scenario), "-s", NUMBER, "-m", "1", "-timeout", "90s", target, local_ip=sipp.config.carrier_ip
@@ -248,3 +238,53 @@ async def test_a_blind_transfer_to_a_queue_is_routed_to_a_free_agent(
         finally:
             await first.close()
             await second.close()
+
+
+async def test_a_caller_hears_their_tickets_status_by_its_number_then_reaches_an_agent(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            # A first call opens the ticket at wrap-up.
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
+            first = await desk.frame("pop", within_s=40)
+            await talk_then_hang_up(desk, first["call_id"], seconds=0.5)
+            done = await desk.ok(
+                "POST",
+                f"/api/agent/calls/{first['call_id']}/wrapup",
+                {
+                    "disposition": "follow_up",
+                    "new_ticket": {"kind": "service_request", "subject": "空调不制冷"},
+                    "ready": True,
+                },
+            )
+            number = done["ticket_number"]
+            assert number
+            # The second call: 1 (Mandarin), 1 (a ticket), its number and #, then 0 after the
+            # status is read back (tried again in case a press lands in a prompt that ignores it).
+            presses = ((6.5, "1"), (2.5, "1"), (3.0, number + "#"), (16.0, "0"), (3.0, "0"), (3.0, "0"))
+            await place_call(sipp, tmp_path, KNOWN_CALLER, presses=presses, stay_s=30)
+            pop = await desk.frame("pop", lambda f: f["call_id"] != first["call_id"], within_s=90)
+            assert any("ticket_lookup" in step for step in pop["ivr_path"]), pop["ivr_path"]
+            assert number in [t["number"] for t in pop["tickets"]]
+            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
+        finally:
+            await desk.close()
+
+
+async def test_a_callback_asked_for_in_the_ivr_rings_a_free_agent_then_the_customer(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    carrier = await sipp.start("agent.xml", local_ip=sipp.config.carrier_ip, port=5090)
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, presses=((6.5, "1"), (2.5, "4")), stay_s=20)
+            pop = await desk.frame("pop", within_s=90)
+            assert pop["caller"] == KNOWN_CALLER
+            await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"], within_s=30)
+            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
+        finally:
+            await desk.close()
+            carrier.terminate()

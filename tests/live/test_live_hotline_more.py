@@ -109,7 +109,7 @@ async def test_a_recorded_call_is_indexed_transcoded_and_played_through_the_api(
             record = mine[0]
             assert record["state"] in ("ready", "stored"), record
             assert record["duration_s"] and record["duration_s"] > 1.0
-            status, audio = await boss.call("GET", f"/api/recordings/{record['id']}/audio")
+            status, audio = await boss.download(f"/api/recordings/{record['id']}/audio")
             assert status == 200 and len(audio) > 1000
         finally:
             await desk.close()
@@ -203,7 +203,7 @@ async def test_asterisk_restarted_mid_call_ends_the_call_and_frees_the_agent(
             await hotline.logged_times("event=ami_connected", 2, within_s=60)
             status = await desk.ok("GET", "/api/agent/status")
             assert status["state"] in ("wrap-up", "available", "paused"), status
-            assert status["call_id"] in ("", None, pop["call_id"]) and status["state"] != "on-call"
+            assert status["state"] != "on-call"
         finally:
             await desk.close()
 
