@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cti.simulator.bridge import bridged
-from cti.simulator.legs import Leg, first_of
+from cti.simulator.legs import Leg, ring_phone
 from cti.simulator.originate import DIAL_VARS
 
 if TYPE_CHECKING:
@@ -54,19 +54,9 @@ async def dial(sim: SwitchSimulator, leg: Leg, record: CallRecord, extension: st
     sim.varset(caller, "RINGTIME", "0")
     sim.varset(caller, "RINGTIME_MS", "0")
     sim.pair_event("DialState", caller, agent, [("DialStatus", "RINGING")], "call,all")
-    no_answer = sim.clock.timer(ring_s)
-    answer = sim.clock.timer(answer_after) if answer_after is not None else None
-    ringing = Leg(agent)  # an AMI Hangup of the ringing phone refuses the call
-    sim.legs[agent.name] = ringing
-    try:
-        await first_of(no_answer, answer, leg.gone, leg.redirect, ringing.gone)
-    finally:
-        no_answer.cancel()
-        if answer is not None:
-            answer.cancel()
-        sim.legs.pop(agent.name, None)
-    if answer is None or not answer.done() or leg.gone.done() or leg.redirect.done() or ringing.gone.done():
-        return _unanswered(sim, leg, agent, "BUSY" if ringing.gone.done() else "NOANSWER")
+    outcome = await ring_phone(sim, leg, agent, ring_s, answer_after)
+    if outcome != "answered":
+        return _unanswered(sim, leg, agent, "BUSY" if outcome == "busy" else "NOANSWER")
     sim.newstate(agent, 6)
     sim.refresh_endpoint(agent.device)
     sim.update_member_status(agent.device)

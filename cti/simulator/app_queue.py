@@ -11,7 +11,7 @@ from cti.simulator import queue_exits
 from cti.simulator.bridge import QueueContext, bridged, queue_vars
 from cti.simulator.channels import Channel
 from cti.simulator.core import CallRecord
-from cti.simulator.legs import Leg, first_of
+from cti.simulator.legs import Leg, first_of, ring_phone
 from cti.simulator.queue import Member, Queue, QueueEntry
 
 if TYPE_CHECKING:
@@ -203,20 +203,9 @@ async def dial_and_bridge(
     sim.update_member_status(agent.device)
     sim.pair_event("DialState", caller, agent, [("DialStatus", "RINGING")], "call,all")
     ring_started = sim.clock.time()
-    no_answer = sim.clock.timer(ring_timeout_s)
-    answer = sim.clock.timer(answer_after_s) if answer_after_s is not None else None
-    ringing = Leg(agent)  # an AMI Hangup of the ringing phone rejects the call
-    sim.legs[agent.name] = ringing
-    try:
-        await first_of(no_answer, answer, leg.gone, leg.redirect, ringing.gone)
-    finally:
-        no_answer.cancel()
-        if answer is not None:
-            answer.cancel()
-        sim.legs.pop(agent.name, None)
-    rejected = ringing.gone.done()
-    if leg.gone.done() or leg.redirect.done() or rejected or answer is None or not answer.done():
-        status = "CANCEL" if leg.gone.done() or leg.redirect.done() else "BUSY" if rejected else "NOANSWER"
+    outcome = await ring_phone(sim, leg, agent, ring_timeout_s, answer_after_s)
+    if outcome != "answered":
+        status = outcome.upper()
         sim.pair_event("DialEnd", caller, agent, [("DialStatus", status)], "call,all")
         if queued is not None and status in ("NOANSWER", "BUSY"):
             sim.pair_event(

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cti.simulator.channels import Channel
+
+if TYPE_CHECKING:
+    from cti.simulator.core import SwitchSimulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,27 @@ async def first_of(*futures: asyncio.Future[object] | None) -> None:
     if any(f.done() for f in waiting):
         return
     await asyncio.wait(list(waiting), return_when=asyncio.FIRST_COMPLETED)
+
+
+async def ring_phone(
+    sim: SwitchSimulator, caller: Leg, agent: Channel, ring_s: float, answer_after_s: float | None
+) -> str:
+    """Ring the agent's phone for the caller until it answers ("answered") or why not: "cancel"
+    (the caller hung up or was Redirected), "busy" (an AMI Hangup of the ringing phone refuses
+    the call), "noanswer"."""
+    no_answer = sim.clock.timer(ring_s)
+    answer = sim.clock.timer(answer_after_s) if answer_after_s is not None else None
+    ringing = Leg(agent)
+    sim.legs[agent.name] = ringing
+    try:
+        await first_of(no_answer, answer, caller.gone, caller.redirect, ringing.gone)
+    finally:
+        no_answer.cancel()
+        if answer is not None:
+            answer.cancel()
+        sim.legs.pop(agent.name, None)
+    if caller.gone.done() or caller.redirect.done():
+        return "cancel"
+    if ringing.gone.done():
+        return "busy"
+    return "answered" if answer is not None and answer.done() else "noanswer"
