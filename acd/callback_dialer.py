@@ -205,7 +205,9 @@ class CallbackDialer:
         record = self._states.get(agent)
         placeholder = f"callback-{request.callback_id}-{attempt}"
         events = self._states.outbound(now, agent, placeholder, queue=request.queue, reason=CALLBACK)
-        active = _Attempt(request, agent, record.profile.interface, attempt, placeholder)
+        # The phone the agent logged in at: on a hot desk, not their own.
+        phone = f"PJSIP/{record.extension}" if record.extension else record.profile.interface
+        active = _Attempt(request, agent, phone, attempt, placeholder)
         self._active[active.interface] = active
         self._bus.publish(
             CallbackStarted(now, request.callback_id, request.number, request.queue, agent, attempt)

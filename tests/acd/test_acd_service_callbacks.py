@@ -218,3 +218,11 @@ async def test_an_agent_on_a_call_is_not_paused_when_their_phone_state_says_unav
     await h.feed(CallAnswered(at(2), "c1", "PJSIP/1001", "support", 1.0))
     await h.feed(member("UNAVAILABLE", 3), member("UNAVAILABLE", 3, interface="PJSIP/9999"))
     assert h.state("alice") is S.ON_CALL
+
+
+async def test_a_callback_rings_the_phone_a_hot_desked_agent_logged_in_at() -> None:
+    h = Harness()
+    await h.acd.login("alice", extension="1009")
+    await h.acd.request_callback(callback())
+    await settle(h)
+    assert h.switch.of("originate") == [("originate", "PJSIP/1009", "click-to-dial", NUMBER, "")]
