@@ -108,7 +108,7 @@ async def spy(request: web.Request, principal: Principal | None, agent: str, bod
         raise Conflict("your account has no extension to ring")
     extension = record.extension or record.profile.extension
     try:
-        result = await services(request).switch.spy(me.extension, extension, body.mode)
+        result = await services(request).switch.spy(f"PJSIP/{me.extension}", extension, body.mode)
     except SwitchError as exc:
         raise SwitchUnavailable(str(exc)) from None
     await audit(request, me.username, f"spy-{body.mode}", agent, success=result.success)

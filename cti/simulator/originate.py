@@ -48,7 +48,10 @@ def handle_originate(server: AmiServer, session: Session, action: Action, aid: w
     if not target:
         session.respond([("Response", "Error"), *aid, ("Message", "Channel not specified")])
         return
-    tech, _, resource = target.partition("/")
+    tech, slash, resource = target.partition("/")
+    if not slash:  # a bare extension: Asterisk cannot tell which channel driver (live suite)
+        session.respond([("Response", "Error"), *aid, ("Message", "Invalid channel")])
+        return
     known = tech.upper() == "PJSIP" and sim.endpoint_exists(resource)
     is_async = action.get("async", "").lower() in ("true", "yes", "1")
     if not known and not is_async:

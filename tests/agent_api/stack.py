@@ -86,7 +86,7 @@ class RecordingSwitch:
         self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any
     ) -> OriginateResult:
         self._note("spy", supervisor, agent_extension, mode)
-        return OriginateResult(action_id="s1", success=True, channel=f"PJSIP/{supervisor}-1")
+        return OriginateResult(action_id="s1", success=True, channel=f"{supervisor}-1")
 
 
 def fast_passwords() -> Passwords:

@@ -48,7 +48,7 @@ async def test_whisper_originates_the_supervisors_phone_onto_the_agent_and_is_au
         "/api/supervisor/agents/agent1001/spy", json={"mode": "whisper"}, headers={"X-CSRF-Token": csrf}
     )
     assert response.status == 200
-    assert stack.switch.requests[-1][:2] == ("spy", ("2001", "1001", SpyMode.WHISPER))
+    assert stack.switch.requests[-1][:2] == ("spy", ("PJSIP/2001", "1001", SpyMode.WHISPER))
     assert (await audit_log.entries(stack.db, action="spy-whisper"))[0].target == "agent1001"
 
 

@@ -122,6 +122,13 @@ async def test_spy_originate_starts_chanspy_on_the_agent_with_the_options() -> N
         assert [first(m, "Channel") for m in r.ami.events("Hangup")] == [channel]
 
 
+async def test_an_originate_to_a_bare_extension_is_an_invalid_channel_even_async() -> None:
+    # As Asterisk 22 answered Hotline's spy Originate to "2001" (live suite).
+    async with rig([AgentScript("2001")]) as r:
+        response = await r.ami.action("Originate", Channel="2001", Context="spy", Exten="1001", Async="true")
+        assert (first(response, "Response"), first(response, "Message")) == ("Error", "Invalid channel")
+
+
 async def test_getvar_and_setvar_work_on_a_live_channel() -> None:
     async with rig() as r:
         r.sim.place_call(CallerScript(hangup_after_s=20.0))
