@@ -16,6 +16,7 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,11 +48,10 @@ LINK_WINDOW = timedelta(days=3)  # a wrap-up saved later than this is not looked
 
 
 def _leave_interrupts_to_the_parent() -> None:
-    """Ctrl-C, and a service manager's SIGTERM (systemd signals the whole control group),
-    reach every process; the parent stops the pool in order, so the analysis workers ignore
-    them instead of dying under a running analysis, which breaks the pool."""
+    """Ctrl-C reaches the whole process group; the parent stops the pool in order, so the
+    analysis workers ignore it instead of dying with a traceback each. SIGTERM is left alone:
+    a worker that ignored it would outlive a parent that is gone (its forkserver dies of it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _now() -> datetime:
@@ -294,6 +294,10 @@ class RecordingService:
             try:
                 # Not shielded: a stop may cut a transcode; the journal resumes it on start.
                 await self.process(recording_id)
+            except BrokenProcessPool:
+                # A service manager's SIGTERM reaches the workers too; the journal resumes the
+                # recording at the next start.
+                log.warning("recording_pool_stopped", extra={"kv": {"recording_id": recording_id}})
             except Exception:
                 log.exception("recording_process_failed", extra={"kv": {"recording_id": recording_id}})
             finally:
