@@ -5,7 +5,9 @@ Asterisk restarted mid-call, the AMI socket dropped)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -186,9 +188,12 @@ async def test_hotline_killed_while_a_caller_waits_the_fallback_rings_and_a_rest
         await ami.action("Setvar", Variable="HOTLINE_FALLBACK_WAIT_S", Value="300")
 
 
-async def test_asterisk_restarted_mid_call_ends_the_call_and_frees_the_agent(
+@contextlib.asynccontextmanager
+async def talking_with_the_switch_to_ourselves(
     hotline: HotlineProcess, sipp: Sipp, tmp_path: Path, live_config: LiveConfig
-) -> None:
+) -> AsyncIterator[tuple[Desk, dict]]:
+    """agent1001 on an answered call, and no AMI session of the test's own left open: the
+    scenarios that break the switch's side watch Hotline alone."""
     ami = AmiSession(lambda _m: [])
     await ami.connect(live_config)
     async with sipp.phone("1001"):
@@ -198,34 +203,30 @@ async def test_asterisk_restarted_mid_call_ends_the_call_and_frees_the_agent(
             await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=60)
             pop = await desk.frame("pop", within_s=40)
             await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"])
-            await cli(live_config, "core restart now")
-            await desk.frame("ended", lambda f: f["call_id"] == pop["call_id"], within_s=60)
-            await hotline.logged_times("event=ami_connected", 2, within_s=60)
-            status = await desk.ok("GET", "/api/agent/status")
-            assert status["state"] in ("wrap-up", "available", "paused"), status
-            assert status["state"] != "on-call"
+            yield desk, pop
         finally:
             await desk.close()
+
+
+async def test_asterisk_restarted_mid_call_ends_the_call_and_frees_the_agent(
+    hotline: HotlineProcess, sipp: Sipp, tmp_path: Path, live_config: LiveConfig
+) -> None:
+    async with talking_with_the_switch_to_ourselves(hotline, sipp, tmp_path, live_config) as (desk, pop):
+        await cli(live_config, "core restart now")
+        await desk.frame("ended", lambda f: f["call_id"] == pop["call_id"], within_s=60)
+        await hotline.logged_times("event=ami_connected", 2, within_s=60)
+        status = await desk.ok("GET", "/api/agent/status")
+        assert status["state"] in ("wrap-up", "available", "paused"), status
 
 
 async def test_a_dropped_ami_socket_reconnects_and_the_call_in_progress_ends_cleanly(
     hotline: HotlineProcess, sipp: Sipp, tmp_path: Path, live_config: LiveConfig
 ) -> None:
-    ami = AmiSession(lambda _m: [])
-    await ami.connect(live_config)
-    async with sipp.phone("1001"):
-        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
-        await ami.close()
-        try:
-            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=60)
-            pop = await desk.frame("pop", within_s=40)
-            await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"])
-            sessions = await cli(live_config, "manager show connected")
-            for fd in re.findall(r"^\s*hotline\s+\S+\s+\d+\s+\d+\s+(\d+)", sessions, re.M):
-                await cli(live_config, f"manager kick session {fd}")
-            await hotline.logged_times("event=ami_connected", 2, within_s=30)
-            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
-            await asyncio.sleep(11)
-            assert activity(hotline)[1:] == (1, 0, 0, 0), hotline.log_tail()
-        finally:
-            await desk.close()
+    async with talking_with_the_switch_to_ourselves(hotline, sipp, tmp_path, live_config) as (desk, pop):
+        sessions = await cli(live_config, "manager show connected")
+        for fd in re.findall(r"^\s*hotline\s+\S+\s+\d+\s+\d+\s+(\d+)", sessions, re.M):
+            await cli(live_config, f"manager kick session {fd}")
+        await hotline.logged_times("event=ami_connected", 2, within_s=30)
+        await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
+        await asyncio.sleep(11)
+        assert activity(hotline)[1:] == (1, 0, 0, 0), hotline.log_tail()
