@@ -131,6 +131,16 @@ class CallEnded(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageLeft(CallEvent):
+    """A caller left a message (the leave-a-message context's UserEvent HotlineMessage)."""
+
+    caller: str
+    queue: str
+    file: str  # the recording's path as Asterisk names it (under its spool directory)
+    status: str  # Record()'s RECORD_STATUS: DTMF, SILENCE, HANGUP, TIMEOUT…
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingStarted(CallEvent):
     channel: str
     file: str = ""

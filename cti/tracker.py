@@ -37,6 +37,7 @@ from cti.events import (
     EndCause,
     IvrLeft,
     IvrStarted,
+    MessageLeft,
     RecordingStarted,
     RecordingStopped,
     SwitchEvent,
@@ -408,6 +409,23 @@ class CallTracker:
             call.cause_code = cause
         return self.drop_channel(channel, self.now(message))
 
+    def _user_event(self, message: AmiMessage) -> list[SwitchEvent]:
+        if message.get("UserEvent") != "HotlineMessage":
+            return []
+        channel = self.channel_of(message)
+        if channel is None:
+            return []
+        return [
+            MessageLeft(
+                at=moment(self.now(message)),
+                call_id=channel.call.call_id,
+                caller=text(message.get("CallerIDNum")),
+                queue=text(message.get("Queue")),
+                file=text(message.get("File")),
+                status=text(message.get("Status")),
+            )
+        ]
+
     # --- queue members ---------------------------------------------------------------------
 
     def _member(self, message: AmiMessage) -> list[SwitchEvent]:
@@ -438,6 +456,7 @@ HANDLERS: dict[str, Handler] = {
     "HangupRequest": CallTracker._hangup_request,
     "SoftHangupRequest": CallTracker._hangup_request,
     "Hangup": CallTracker._hangup,
+    "UserEvent": CallTracker._user_event,
     "QueueMemberAdded": CallTracker._member,
     "QueueMemberRemoved": CallTracker._member,
     "QueueMemberPause": CallTracker._member,

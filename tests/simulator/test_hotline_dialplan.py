@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from cti.ami_protocol import AmiMessage, first
-from cti.events import CallAnswered, CallQueued
+from cti.events import CallAnswered, CallQueued, MessageLeft
 from cti.simulator import AgentScript, CallerScript, Dialplan, SwitchSimulator
 from tests.simulator.capture import ScriptedAgiServer
 from tests.simulator.helpers import Rig, rig
@@ -174,6 +174,9 @@ async def test_the_ivr_message_action_records_a_message_and_tells_hotline() -> N
         assert first(event, "Queue") == "support" and first(event, "Status") == "HANGUP"
         assert first(event, "File").endswith(f"/{first(event, 'Linkedid')}/{first(event, 'Uniqueid')}.wav")
         assert first(event, "Privilege") == "user,all"
+        [left] = [e for e in r.ami.domain_events() if isinstance(e, MessageLeft)]
+        assert (left.queue, left.status, left.file) == ("support", "HANGUP", first(event, "File"))
+        assert left.caller == call.caller and left.call_id == first(event, "Linkedid")
 
 
 async def test_a_caller_who_hangs_up_during_the_message_prompt_left_no_message() -> None:
