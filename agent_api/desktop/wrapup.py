@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from agent_api.context import Services
 from agent_api.desktop.pending import Popped
 from agent_api.desktop.schemas import WrapUpBody, WrapUpDone
 from agent_api.errors import BadRequest, InvalidBody, NotFoundError, UnknownDisposition
-from crm import contacts, offers, tickets
+from crm import contacts, customers, offers, tickets
 from crm.errors import CrmError, InvalidAnswer, NotFound
 from crm.kinds import Channel, Disposition
 
@@ -14,6 +16,7 @@ DISPOSITIONS = tuple(d.value for d in Disposition)
 
 
 async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBody) -> WrapUpDone:
+    popped = await _with_customer(svc, popped)
     if body.disposition not in DISPOSITIONS:
         raise UnknownDisposition(
             f"unknown disposition {body.disposition!r}", details={"allowed": list(DISPOSITIONS)}
@@ -21,7 +24,10 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
     if body.offer is not None and body.offer.campaign_id not in popped.offers:
         raise BadRequest("that offer was not shown on this call", details={"shown": sorted(popped.offers)})
     if (body.new_ticket or body.ticket_update or body.offer) and popped.customer_id is None:
-        raise BadRequest("an unknown caller has no customer record for offers or tickets")
+        raise BadRequest(
+            "an unknown caller has no customer record for offers or tickets: create the customer "
+            "from the pop first"
+        )
     if body.new_ticket is not None and body.ticket_update is not None:
         raise BadRequest("open a ticket or update one, not both: a contact refers to one ticket")
     shown_tickets = {t["id"]: t["number"] for t in popped.payload.get("tickets", ())}
@@ -88,3 +94,12 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
     except CrmError as exc:
         raise BadRequest(str(exc)) from None
     return WrapUpDone(contact_id=contact_id, ticket_number=ticket_number, presentation_id=presentation_id)
+
+
+async def _with_customer(svc: Services, popped: Popped) -> Popped:
+    """A caller unknown when the phone rang may have been made a customer during the call (from
+    the pop): the wrap-up then belongs to the customer who owns the number now."""
+    if popped.customer_id is not None or not popped.caller:
+        return popped
+    match = await customers.find_customer_by_phone(svc.db, popped.caller)
+    return popped if match is None else dataclasses.replace(popped, customer_id=match.customer_id)

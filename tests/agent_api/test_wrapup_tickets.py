@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm import audit as audit_log
+from crm import customers
 from crm.kinds import TicketKind
 from crm.models import Contact, Ticket
 from crm.tickets import NewTicket
@@ -89,3 +90,30 @@ async def test_load_conditions_are_on_the_board_and_every_change_is_audited(stac
     [entry] = [e for e in await audit_log.entries(stack.db, limit=20) if e.action == "threshold-change"]
     assert entry.detail["after"]["stop_service_level"] == 0.7
     assert entry.detail["after"]["queues"] == ["support"]
+
+
+async def test_a_caller_made_a_customer_during_the_call_gets_the_ticket_at_wrap_up(stack: Stack):
+    csrf = await login(stack.client, "agent1001")
+    headers = {"X-CSRF-Token": csrf}
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("w4", caller="13912345678")
+    pop = await next_frame(ws, "pop")
+    assert pop["known"] is False
+    stack.hang_up("w4")
+    await next_frame(ws, "ended")
+    await ws.close()
+    body = {"disposition": "info", "new_ticket": {"kind": "service_request", "subject": "报修"}}
+    refused = await stack.client.post("/api/agent/calls/w4/wrapup", json=body, headers=headers)
+    assert refused.status == 400 and "unknown caller" in (await refused.json())["message"]
+    customer_id = await customers.create_customer(
+        stack.db, customers.NewCustomer("王芳", phones=["139 1234 5678"])
+    )
+    done = await stack.client.post("/api/agent/calls/w4/wrapup", json=body, headers=headers)
+    assert done.status == 200, await done.text()
+    number = (await done.json())["ticket_number"]
+    async with stack.db.read() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+        contact = await session.scalar(select(Contact).where(Contact.call_id == "w4"))
+    assert ticket is not None and ticket.customer_id == customer_id
+    assert contact is not None and (contact.customer_id, contact.ticket_id) == (customer_id, ticket.id)
