@@ -1,19 +1,22 @@
 """The agent state machine, owned by the ACD: pure, time comes in with every input.
 
-    logged out → available → ringing → on call → wrap-up (timed, extendable) → available
+    logged out → available → ringing → on call → wrap-up (timed, extendable once) → available
     available / wrap-up → paused (reason code) → available
+    wrap-up → paused, when the agent asked to pause after the call (``pause_after``)
     available / paused / wrap-up → outbound (busy) → wrap-up, or back to the pause it came from
     ringing → paused "missed" (ring-no-answer) · ringing → available (the caller hung up)
 
 Each method returns the ``AgentStateChanged`` events it caused (none when nothing changed) and
 raises ``IllegalTransition`` for a change the machine does not allow. Wrap-up ends on its own:
-``expire_wrapups(now)`` returns the agents whose wrap-up is over.
+``expire_wrapups(now)`` returns the agents whose wrap-up is over, except those the caller says
+are held (their wrap-up form is still open): they stay in wrap-up past its time until
+``release_wrapup`` (the form was saved or discarded) or ``ready``.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,6 +56,8 @@ class AgentRecord:
     calls_handled: int = 0
     wrapup_until: datetime | None = None
     resume_reason: str = ""  # the pause an outbound call interrupted
+    pause_after: str = ""  # the pause the agent asked for once this call and its wrap-up are over
+    extended: bool = False  # this wrap-up was extended (once per wrap-up)
 
 
 class AgentStates:
@@ -197,18 +202,22 @@ class AgentStates:
         self, at: datetime, record: AgentRecord, call_id: str, wrapup_s: float
     ) -> list[AgentStateChanged]:
         if wrapup_s <= 0:
-            return [self._move(at, record, S.AVAILABLE, CALL_ENDED, call_id=call_id, queue=record.queue)]
+            return [self._end_wrapup(at, record, CALL_ENDED, call_id=call_id, queue=record.queue)]
         event = self._move(at, record, S.WRAP_UP, CALL_ENDED, call_id=call_id, queue=record.queue)
+        record.extended = False
         record.wrapup_until = at + timedelta(seconds=wrapup_s)
         heapq.heappush(self._wrapups, (record.wrapup_until, record.profile.agent))
         return [event]
 
     def extend_wrapup(self, at: datetime, agent: str, seconds: float) -> datetime:
-        """More time to finish the paperwork; returns the new end of wrap-up."""
+        """More time to finish the paperwork, once per wrap-up; returns the new end of wrap-up."""
         record = self._require(agent, "extend wrap-up", S.WRAP_UP)
         if seconds <= 0:
             raise IllegalTransition(agent, record.state, f"extend wrap-up by {seconds} s")
+        if record.extended:
+            raise IllegalTransition(agent, record.state, "extend wrap-up a second time")
         assert record.wrapup_until is not None
+        record.extended = True
         record.wrapup_until = max(record.wrapup_until, at) + timedelta(seconds=seconds)
         heapq.heappush(self._wrapups, (record.wrapup_until, agent))
         return record.wrapup_until
@@ -218,7 +227,29 @@ class AgentStates:
         record = self._require(agent, "become ready", S.PAUSED, S.WRAP_UP, S.AVAILABLE)
         if record.state is S.AVAILABLE:
             return []
+        if record.state is S.WRAP_UP:
+            return [self._end_wrapup(at, record, READY)]
         return [self._move(at, record, S.AVAILABLE, READY)]
+
+    def pause_after_call(self, agent: str, reason: str) -> None:
+        """Pause with ``reason`` once the current call and its wrap-up are over ("" cancels)."""
+        if reason:
+            self._check_reason(reason)
+        record = self._require(agent, "pause after the call", S.RINGING, S.ON_CALL, S.OUTBOUND, S.WRAP_UP)
+        record.pause_after = reason
+
+    def release_wrapup(self, at: datetime, agent: str) -> list[AgentStateChanged]:
+        """The agent's wrap-up form was saved or discarded: a wrap-up held past its time ends."""
+        record = self.get(agent)
+        if record.state is not S.WRAP_UP or record.wrapup_until is None or record.wrapup_until > at:
+            return []
+        return [self._end_wrapup(at, record, WRAPUP_OVER)]
+
+    def _end_wrapup(self, at: datetime, record: AgentRecord, reason: str, **call: str) -> AgentStateChanged:
+        """Available again, or the pause the agent asked for after this call."""
+        if record.pause_after:
+            return self._move(at, record, S.PAUSED, record.pause_after, **call)
+        return self._move(at, record, S.AVAILABLE, reason, **call)
 
     def pause(self, at: datetime, agent: str, reason: str) -> list[AgentStateChanged]:
         self._check_reason(reason)
@@ -262,7 +293,9 @@ class AgentStates:
         record.idle_since = idle_since
         return [event]
 
-    def expire_wrapups(self, now: datetime) -> list[AgentStateChanged]:
+    def expire_wrapups(
+        self, now: datetime, held: Callable[[AgentRecord], bool] | None = None
+    ) -> list[AgentStateChanged]:
         events = []
         while self._wrapups and self._wrapups[0][0] <= now:
             until, agent = heapq.heappop(self._wrapups)
@@ -270,7 +303,9 @@ class AgentStates:
             # An entry whose wrap-up was extended or ended early is stale; the record decides.
             if record is None or record.state is not S.WRAP_UP or record.wrapup_until != until:
                 continue
-            events.append(self._move(until, record, S.AVAILABLE, WRAPUP_OVER))
+            if held is not None and held(record):
+                continue  # stays in wrap-up past its time; release_wrapup ends it
+            events.append(self._end_wrapup(until, record, WRAPUP_OVER))
         return events
 
     def next_wrapup_end(self) -> datetime | None:
@@ -324,6 +359,8 @@ class AgentStates:
             record.call_id, record.queue = "", ""
         if state is not S.WRAP_UP:
             record.wrapup_until = None
+        if state in (S.PAUSED, S.LOGGED_OUT, S.AVAILABLE):
+            record.pause_after = ""  # asked for one call: it is over
         if state is S.AVAILABLE:
             record.idle_since = at
         return AgentStateChanged(

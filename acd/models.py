@@ -70,6 +70,9 @@ class QueueConfig:
     strategy: Strategy = Strategy.LONGEST_IDLE
     weight: int = 0  # queue priority: between calls of equal call priority, a higher weight goes first
     wrapup_s: float | None = None  # None: the site's default (settings [acd] wrapup_s)
+    # False: an agent whose wrap-up form is still open stays in wrap-up past wrapup_s, so no call
+    # is offered until it is saved or discarded; True: wrapup_s alone decides.
+    offer_during_wrapup: bool = False
     service_level_s: float = 20.0  # "answered within T seconds" for the service level
     overflow_after_s: float | None = None
     overflow_to: str = ""
@@ -177,6 +180,12 @@ class AcdConfig:
             sticky_agent_s=acd.sticky_agent_s,
             queues_file=getattr(acd, "queues_file", ""),
         )
+
+    def holds_open_wrapup(self, queue: str) -> bool:
+        """Whether an open wrap-up form keeps an agent of this queue (or of an outbound call, "")
+        out of the next call past the wrap-up time."""
+        config = self.queues.get(queue)
+        return config is None or not config.offer_during_wrapup
 
     def wrapup_for(self, queue: str) -> float:
         config = self.queues.get(queue)

@@ -31,7 +31,8 @@ _ENUMS: Mapping[str, type] = {"strategy": Strategy, "max_wait_action": MaxWaitAc
 _HEADER = """\
 # The ACD's queues (written by Hotline's admin page; comments are not kept). Fields: skill
 # (defaults to the queue's name), strategy (longest-idle | fewest-calls | best-skill), weight
-# (between calls of equal priority, a higher weight goes first), wrapup_s, service_level_s,
+# (between calls of equal priority, a higher weight goes first), wrapup_s, offer_during_wrapup
+# (true: the next call may come while a wrap-up form is still open), service_level_s,
 # overflow_after_s + overflow_to, max_wait_s + max_wait_action (callback | message).
 """
 

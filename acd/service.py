@@ -28,11 +28,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from acd.agents import AgentStates
+from acd.agents import AgentRecord, AgentStates
 from acd.callback_dialer import CallbackDialer
 from acd.callbacks import Admitted, CallbackRequest
 from acd.delivery import Delivery
-from acd.errors import QueueInUse, UnknownQueue
+from acd.errors import AcdError, QueueInUse, UnknownQueue
 from acd.events import (
     AgentStateChanged,
     CallOverflowed,
@@ -121,6 +121,7 @@ class AcdService:
         self.gate = MarketingGate(policies)
         self.fallback = FallbackMembership(switch)
         self._agent_of_call: dict[str, str] = {}
+        self._forms_open: set[str] = set()  # agents with a wrap-up form not yet saved or discarded
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task] = []
         self._wake = asyncio.Event()
@@ -251,6 +252,24 @@ class AcdService:
         until = self.states.extend_wrapup(self._clock(), agent, seconds)
         self._wake.set()
         return until
+
+    def pause_after_call(self, agent: str, reason: str) -> None:
+        """Pause with ``reason`` when the current call and its wrap-up are over ("" cancels)."""
+        self.states.pause_after_call(agent, reason)
+
+    async def wrapup_form(self, agent: str, *, open: bool) -> None:
+        """The agent has a wrap-up form open (or none any more). While one is open the agent stays
+        in wrap-up past its time, unless their queue says ``offer_during_wrapup``; when the last
+        one closes, a wrap-up past its time ends."""
+        if open:
+            self._forms_open.add(agent)
+            return
+        self._forms_open.discard(agent)
+        with contextlib.suppress(AcdError):
+            await self._apply(self.states.release_wrapup(self._clock(), agent))
+
+    def _held_in_wrapup(self, record: AgentRecord) -> bool:
+        return record.profile.agent in self._forms_open and self.config.holds_open_wrapup(record.queue)
 
     async def outbound_started(self, agent: str, call_id: str) -> None:
         """The agent is dialing out (click-to-dial, a marketing task): busy until that call ends."""
@@ -403,7 +422,7 @@ class AcdService:
     async def run_due(self) -> None:
         """Everything the clock decided: wrap-ups over, overflows, maximum waits, ring timeouts."""
         now = self._clock()
-        await self._apply(self.states.expire_wrapups(now))
+        await self._apply(self.states.expire_wrapups(now, held=self._held_in_wrapup))
         await self.callbacks.run_due(now)
         for outcome in self.router.due(now):
             if isinstance(outcome, Assignment):
