@@ -71,22 +71,32 @@ class TicketKind(enum.StrEnum):
 
 
 class TicketStatus(enum.StrEnum):
-    OPEN = "open"
-    ASSIGNED = "assigned"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
+    """Each status is one node of the closed loop (受理 → 派单 → 处理 → 回访 → 关闭)."""
+
+    OPEN = "open"  # 受理: taken in, not yet dispatched
+    ASSIGNED = "assigned"  # 派单: dispatched to a team or a person, not yet taken up
+    IN_PROGRESS = "in_progress"  # 处理: the person it went to is working on it
+    RESOLVED = "resolved"  # 回访: handled, waiting for the follow-up with the customer
+    CLOSED = "closed"  # 关闭
 
 
 class TicketAction(enum.StrEnum):
     OPENED = "opened"
     ASSIGNED = "assigned"
+    STARTED = "started"
     NOTE = "note"
+    WARNED = "warned"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
     EVALUATED = "evaluated"
     FOLLOWED_UP = "followed_up"
     CLOSED = "closed"
     REOPENED = "reopened"
+
+
+class TeamKind(enum.StrEnum):
+    DESK = "desk"  # a service desk in the center
+    FIELD = "field"  # technicians who visit the customer
 
 
 class RuleKind(enum.StrEnum):
@@ -99,6 +109,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     ANALYST = "analyst"
     ADMIN = "admin"
+    TECHNICIAN = "technician"  # field service: works the tickets dispatched to them, from a phone
 
 
 class NoticeTopic(enum.StrEnum):
@@ -106,6 +117,7 @@ class NoticeTopic(enum.StrEnum):
     DELIVERY_PROGRESS = "delivery_progress"
     OFFERS = "offers"
     REPORTS = "reports"  # scheduled custom reports, to staff addresses rather than customers
+    ESCALATION = "escalation"  # a ticket near or past its deadline, to the team and supervisors
 
 
 class OutboxStatus(enum.StrEnum):

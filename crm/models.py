@@ -71,6 +71,9 @@ class Customer(Base):
     address: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when the person's data was erased on request (PIPL): the row stays, emptied, so the
+    # figures of the reports it counted in stand (docs/customers.md).
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     phones: Mapped[list[CustomerPhone]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.id"
@@ -171,6 +174,8 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     assignee: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64), index=True)  # the team it was dispatched to
+    queue: Mapped[str] = mapped_column(String(64), default="", server_default="")  # of the call it came on
     opened_by: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -198,9 +203,24 @@ class TicketStep(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(20))
     assignee: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
 
     ticket: Mapped[Ticket] = relationship(back_populates="steps")
+
+
+class Team(Base):
+    """A team tickets are dispatched to (班组): a service desk or a field-service crew."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(10))  # crm.kinds.TeamKind
+    members: Mapped[list[str]] = mapped_column(JSON, default=list)  # account usernames
+    leader: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")  # where escalations are mailed
 
 
 class Contact(Base):

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _TICKET_STATUS = {
     CrmTicketStatus.OPEN: "open",
     CrmTicketStatus.ASSIGNED: "in_progress",
+    CrmTicketStatus.IN_PROGRESS: "in_progress",
     CrmTicketStatus.RESOLVED: "resolved",
     CrmTicketStatus.CLOSED: "closed",
 }
@@ -37,6 +38,7 @@ _TICKET_STATUS = {
 _ORDER_STATUS = {
     CrmTicketStatus.OPEN: "placed",
     CrmTicketStatus.ASSIGNED: "out_for_delivery",
+    CrmTicketStatus.IN_PROGRESS: "out_for_delivery",
     CrmTicketStatus.RESOLVED: "delivered",
     CrmTicketStatus.CLOSED: "delivered",
 }
