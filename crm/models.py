@@ -142,6 +142,8 @@ class Question(Base):
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
     scale_min: Mapped[int | None] = mapped_column(Integer)
     scale_max: Mapped[int | None] = mapped_column(Integer)
+    # The agent cannot save the call's outcome without an answer to it.
+    required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     campaign: Mapped[Campaign] = relationship(back_populates="questions")
 
