@@ -6,7 +6,14 @@ import asyncio
 import contextlib
 import logging
 
-from acd.events import AgentStateChanged, MarketingDecision, MarketingGateChanged, QueueStatsUpdated
+from acd.events import (
+    AgentStateChanged,
+    CallbackFailed,
+    CallbackStarted,
+    MarketingDecision,
+    MarketingGateChanged,
+    QueueStatsUpdated,
+)
 from agent_api.desktop.services import Desktop
 from agent_api.supervisor.services import Board
 from cti.bus import EventBus, Subscription
@@ -40,6 +47,7 @@ CALL_EVENTS = (
     SwitchResynced,
 )
 BOARD_EVENTS = (AgentStateChanged, QueueStatsUpdated, MarketingDecision, MarketingGateChanged)
+CALLBACK_EVENTS = (CallbackStarted, CallbackFailed)
 
 
 class LiveFeed:
@@ -56,7 +64,7 @@ class LiveFeed:
 
     async def start(self) -> None:
         self._subscription = self._bus.subscribe(
-            "agent_api", *CALL_EVENTS, *BOARD_EVENTS, maxsize=self._maxsize
+            "agent_api", *CALL_EVENTS, *CALLBACK_EVENTS, *BOARD_EVENTS, maxsize=self._maxsize
         )
         self._task = asyncio.create_task(self._run(self._subscription), name="agent-api-feed")
 
@@ -91,6 +99,12 @@ class LiveFeed:
                 await desktop.call_left(event.call_id, event.from_agent)
             if ended:
                 await desktop.calls_ended(ended)
+            return
+        if isinstance(event, CallbackStarted):
+            desktop.callback_started(event)
+            return
+        if isinstance(event, CallbackFailed):
+            await desktop.callback_failed(event)
             return
         if isinstance(event, AgentStateChanged):
             await desktop.state_changed(event)

@@ -4,7 +4,8 @@ Originate rings the agent's own phone first, then dials the number. The switch n
 (its Linkedid) only when that phone rings, so a dial-out starts without a call id and is bound
 to the first ``CallRinging`` of the agent's phone outside any queue; from then on the call's
 answer and end are the dial-out's. The ACD holds the agent as ``outbound`` from the click until
-the dial-out is over, so no inbound call is offered to someone dialing out.
+the dial-out is over, so no inbound call is offered to someone dialing out. A callback the ACD
+gives an agent is bound the same way, so the pop names the customer being called back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class DialOut:
     agent: str
     number: str
     tracked: bool  # the ACD holds the agent as outbound until this is over
+    queue: str = ""  # a callback's queue (the ACD holds the agent for it itself: not tracked)
     call_id: str = ""  # the switch's call, once the agent's phone rang
     answered: bool = False  # the agent picked up: the number was dialed
     over: bool = False
@@ -37,8 +39,8 @@ class DialOuts:
     def of_call(self, call_id: str) -> DialOut | None:
         return self._by_call.get(call_id)
 
-    def start(self, agent: str, number: str, *, tracked: bool) -> DialOut:
-        dial = DialOut(agent, number, tracked)
+    def start(self, agent: str, number: str, *, tracked: bool, queue: str = "") -> DialOut:
+        dial = DialOut(agent, number, tracked, queue)
         self._by_agent[agent] = dial
         return dial
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from acd.errors import AcdError
-from acd.events import AgentStateChanged, MarketingWork
+from acd.events import AgentStateChanged, CallbackFailed, CallbackStarted, MarketingWork
 from acd.models import AgentState
 from agent_api.calls import CallBook, CallInfo
 from agent_api.desktop.dialout import DialOut, DialOuts
@@ -118,7 +118,7 @@ class Desktop:
         payload = {
             "call_id": event.call_id,
             "rung_at": event.at.isoformat(),
-            "queue": call.queue or event.queue,
+            "queue": call.queue or event.queue or (dial.queue if dial is not None else ""),
             "direction": "outbound" if dial is not None else "inbound",
             "caller": number,
             "caller_name": call.caller_name,
@@ -219,6 +219,16 @@ class Desktop:
             del self._active[agent]
 
     # --- click-to-dial ---------------------------------------------------------------------------
+
+    def callback_started(self, event: CallbackStarted) -> None:
+        """The ACD rings the agent's phone for a callback: that ring is the customer's call."""
+        self.dials.start(event.agent, event.number, tracked=False, queue=event.queue)
+
+    async def callback_failed(self, event: CallbackFailed) -> None:
+        """An attempt whose phone never rang is over here; one that rang ends with its call."""
+        dial = self.dials.of_agent(event.agent)
+        if dial is not None and not dial.tracked and not dial.call_id:
+            await self._dial_over(dial, connected=False)
 
     async def dial_started(self, agent: str, number: str) -> DialOut:
         """Before the switch rings the agent's phone: the ACD holds a logged-in agent as outbound

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from acd.events import CallbackFailed, CallbackStarted
 from acd.models import AgentState
 from agent_api.context import SERVICES
 from crm.models import Contact
@@ -144,4 +145,32 @@ async def test_dialing_out_is_refused_while_ringing_or_dialing_already(stack: St
     refused = await stack.client.post("/api/agent/dial", json={"number": "13900001111"}, headers=headers)
     assert refused.status == 409 and "ringing" in (await refused.json())["message"]
     assert "originate" not in stack.switch.names()
+    await ws.close()
+
+
+async def test_a_callback_pops_the_customer_being_called_back(stack: Stack):
+    """The ACD's callback rings the agent's phone outside any queue, as a click-to-dial does: the
+    pop names the customer whose number is dialed, and a failed attempt leaves nothing behind."""
+    await login(stack.client, "agent1001")
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    now = datetime.now(UTC)
+    stack.bus.publish(CallbackStarted(now, "cb-1", CUSTOMER_PHONE, "support", "agent1001", 1))
+    stack.bus.publish(CallRinging(now, "cb-call", "PJSIP/1001", "", "PJSIP/1001-cb"))
+    pop = await next_frame(ws, "pop")
+    assert (pop["call_id"], pop["caller"], pop["queue"], pop["direction"]) == (
+        "cb-call",
+        CUSTOMER_PHONE,
+        "support",
+        "outbound",
+    )
+    assert pop["customer"]["name"] == CUSTOMER_NAME
+    stack.bus.publish(CallEnded(now, "cb-call", EndCause.NO_ANSWER, 0.0))
+    assert (await next_frame(ws, "ended"))["call_id"] == "cb-call"
+    desktop = stack.app[SERVICES].desktop
+    # A second attempt whose phone never rang: the agent can dial out afterwards.
+    stack.bus.publish(CallbackStarted(now, "cb-1", CUSTOMER_PHONE, "support", "agent1001", 2))
+    await until(lambda: desktop.dials.of_agent("agent1001") is not None)
+    stack.bus.publish(CallbackFailed(now, "cb-1", CUSTOMER_PHONE, "support", "agent1001", 2, "unreachable"))
+    await until(lambda: desktop.dials.of_agent("agent1001") is None)
     await ws.close()
