@@ -219,3 +219,62 @@ async def test_a_blind_transfer_pops_the_caller_on_the_next_agents_screen(
         finally:
             await first.close()
             await second.close()
+
+
+async def test_a_caller_hears_their_tickets_status_by_its_number_then_reaches_an_agent(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            # A first call opens the ticket at wrap-up.
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
+            first = await desk.frame("pop", within_s=40)
+            await talk_then_hang_up(desk, first["call_id"], seconds=0.5)
+            done = await desk.ok(
+                "POST",
+                f"/api/agent/calls/{first['call_id']}/wrapup",
+                {
+                    "disposition": "follow_up",
+                    "new_ticket": {"kind": "service_request", "subject": "空调不制冷"},
+                    "ready": True,
+                },
+            )
+            number = done["ticket_number"]
+            assert number
+            # The second call: 1 (Mandarin), 1 (a ticket), its digits (the keypad has no "T") and #,
+            # then 0 after the
+            # status is read back (tried again in case a press lands in a prompt that ignores it).
+            presses = (
+                (6.5, "1"),
+                (2.5, "1"),
+                (3.0, number.removeprefix("T") + "#"),
+                (16.0, "0"),
+                (3.0, "0"),
+                (3.0, "0"),
+            )
+            await place_call(sipp, tmp_path, KNOWN_CALLER, presses=presses, stay_s=30)
+            pop = await desk.frame("pop", lambda f: f["call_id"] != first["call_id"], within_s=90)
+            assert any("ticket_lookup" in step for step in pop["ivr_path"]), pop["ivr_path"]
+            assert number in [t["number"] for t in pop["tickets"]]
+            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
+        finally:
+            await desk.close()
+
+
+async def test_a_callback_asked_for_in_the_ivr_rings_a_free_agent_then_the_customer(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    carrier = await sipp.start("agent.xml", local_ip=sipp.config.carrier_ip, port=5090)
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, presses=((6.5, "1"), (2.5, "4")), stay_s=20)
+            pop = await desk.frame("pop", within_s=90)
+            # The agent's phone rings first; the pop names the customer about to be called back.
+            assert (pop["caller"], pop["known"], pop["queue"]) == (KNOWN_CALLER, True, "support")
+            await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"], within_s=30)
+            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
+        finally:
+            await desk.close()
+            carrier.terminate()
