@@ -42,9 +42,9 @@ async def create_customer(db: Database, new: NewCustomer, *, now: datetime | Non
     """Store a customer with its numbers (normalized); raises on a number another customer has."""
     numbers = [normalize_phone(raw) for raw in new.phones]
     async with db.write() as session:
-        await _refuse_taken_numbers(session, numbers)
+        await refuse_taken_numbers(session, numbers)
         customer = _customer_row(new, now or utcnow())
-        customer.phones = [CustomerPhone(e164=n.e164, kind=n.kind.value) for n in _unique(numbers)]
+        customer.phones = [CustomerPhone(e164=n.e164, kind=n.kind.value) for n in unique_numbers(numbers)]
         session.add(customer)
         await session.flush()
         return customer.id
@@ -55,7 +55,7 @@ async def add_phone(db: Database, customer_id: int, raw: str) -> str:
     async with db.write() as session:
         if await session.get(Customer, customer_id) is None:
             raise NotFound("customer", customer_id)
-        await _refuse_taken_numbers(session, [number], allow=customer_id)
+        await refuse_taken_numbers(session, [number], allow=customer_id)
         owner = await session.scalar(select(CustomerPhone).where(CustomerPhone.e164 == number.e164))
         if owner is None:
             session.add(CustomerPhone(customer_id=customer_id, e164=number.e164, kind=number.kind.value))
@@ -230,7 +230,7 @@ def _customer_row(new: NewCustomer, now: datetime) -> Customer:
     )
 
 
-async def _refuse_taken_numbers(
+async def refuse_taken_numbers(
     session: AsyncSession, numbers: Sequence[PhoneNumber], allow: int | None = None
 ) -> None:
     if not numbers:
@@ -245,7 +245,7 @@ async def _refuse_taken_numbers(
             raise DuplicatePhoneNumber(e164, owner)
 
 
-def _unique(numbers: Sequence[PhoneNumber]) -> list[PhoneNumber]:
+def unique_numbers(numbers: Sequence[PhoneNumber]) -> list[PhoneNumber]:
     seen: dict[str, PhoneNumber] = {}
     for number in numbers:
         seen.setdefault(number.e164, number)

@@ -171,7 +171,7 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str | None] = mapped_column(String(20), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")

@@ -13,7 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from crm import campaigns as campaign_store
-from crm import customers, tickets
+from crm import customers, ticket_escalation, tickets
 from crm.db import Database, utcnow
 from crm.kinds import CampaignStatus, Channel, Role
 from crm.reporting.holdbacks import RuleHoldbacks
@@ -53,6 +53,7 @@ class Crm:
         ticket_working_days: int = 3,
         catalog_refresh_s: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
+        escalation_email: str = "",
     ) -> None:
         self.db = db
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -60,6 +61,7 @@ class Crm:
         self.ticket_working_days = ticket_working_days
         self.catalog = CampaignCatalog(db, refresh_s=catalog_refresh_s)
         self.clock = clock
+        self.escalation_email = escalation_email  # the supervisors' address for overdue tickets
         # Offers a contact rule held back on a call's pop; the composition root sets the sink.
         self.rule_holdbacks = RuleHoldbacks()
 
@@ -115,8 +117,13 @@ class Crm:
         )
 
     async def escalate_overdue(self, now: datetime | None = None) -> list[tuple[str, int]]:
-        return await tickets.escalate_overdue(
-            self.db, calendar=self.calendar, now=now or self.clock(), tz=self.tz
+        """Warn the tickets due within a day and escalate the overdue ones (steps and mails)."""
+        return await ticket_escalation.escalate_overdue(
+            self.db,
+            calendar=self.calendar,
+            now=now or self.clock(),
+            tz=self.tz,
+            supervisors_email=self.escalation_email,
         )
 
     async def create_campaign(self, new: campaign_store.NewCampaign) -> int:

@@ -109,3 +109,32 @@ def escalation_level(due_at: datetime, now: datetime, calendar: WorkCalendar, tz
             level += 1
         day += timedelta(days=1)
     return level
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """What the SLA clock asks of one open ticket now: a warning before the deadline (level 0),
+    or the escalation level it has reached since."""
+
+    level: int
+    warning: bool
+
+
+def escalation_due(
+    due_at: datetime,
+    now: datetime,
+    *,
+    level: int,
+    warned: bool,
+    calendar: WorkCalendar,
+    tz: tzinfo = SHANGHAI,
+    warn_before: timedelta = timedelta(days=1),
+) -> Escalation | None:
+    """None when nothing is due: not yet in the warning window, warned already, or at the level
+    it was already raised to. The warning window is the one the pages call ``due_soon``."""
+    reached = escalation_level(due_at, now, calendar, tz)
+    if reached > level:
+        return Escalation(reached, warning=False)
+    if reached == 0 and not warned and due_at - now <= warn_before:
+        return Escalation(0, warning=True)
+    return None

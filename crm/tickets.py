@@ -19,7 +19,7 @@ from crm.kinds import Channel, Disposition, NoticeTopic, TicketAction, TicketKin
 from crm.models import Contact, Ticket, TicketStep
 from crm.notices import enqueue_in_session
 from crm.results import TicketStatusView, TicketSummary
-from crm.sla import SHANGHAI, WorkCalendar, due_date, escalation_level, sla_state
+from crm.sla import SHANGHAI, WorkCalendar, due_date, sla_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,8 @@ class NewTicket:
     opened_by: str
     description: str = ""
     assignee: str | None = None
+    team: str | None = None
+    queue: str = ""  # the queue of the call it was opened on
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class TicketStepView:
     action: TicketAction
     assignee: str | None
     note: str
+    team: str | None = None
 
 
 def ticket_number(ticket_id: int, opened_at: datetime, tz: tzinfo) -> str:
@@ -64,7 +67,7 @@ async def open_ticket(
 ) -> TicketRef:
     now = now or utcnow()
     due = due_date(now, working_days, calendar, tz)
-    status = TicketStatus.ASSIGNED if new.assignee else TicketStatus.OPEN
+    status = TicketStatus.ASSIGNED if new.assignee or new.team else TicketStatus.OPEN
     async with db.write() as session:
         ticket = Ticket(
             kind=new.kind.value,
@@ -73,6 +76,8 @@ async def open_ticket(
             subject=new.subject,
             description=new.description,
             assignee=new.assignee,
+            team=new.team,
+            queue=new.queue,
             opened_by=new.opened_by,
             opened_at=now,
             due_at=due.at,
@@ -80,10 +85,14 @@ async def open_ticket(
         ticket.steps = [
             TicketStep(at=now, actor=new.opened_by, action=TicketAction.OPENED.value, note=new.description)
         ]
-        if new.assignee:
+        if new.assignee or new.team:
             ticket.steps.append(
                 TicketStep(
-                    at=now, actor=new.opened_by, action=TicketAction.ASSIGNED.value, assignee=new.assignee
+                    at=now,
+                    actor=new.opened_by,
+                    action=TicketAction.ASSIGNED.value,
+                    assignee=new.assignee,
+                    team=new.team,
                 )
             )
         session.add(ticket)
@@ -93,14 +102,42 @@ async def open_ticket(
 
 
 async def assign_ticket(
-    db: Database, ticket_id: int, assignee: str, *, actor: str, note: str = "", now: datetime | None = None
+    db: Database,
+    ticket_id: int,
+    assignee: str | None,
+    *,
+    actor: str,
+    team: str | None = None,
+    note: str = "",
+    now: datetime | None = None,
 ) -> None:
+    """Dispatch (派单) to a person, a team, or a person of a team. Dispatched to a team alone,
+    the ticket waits for one of its members to take it up (``start_ticket``)."""
+    if not assignee and not team:
+        raise ValueError("dispatch to a team, a person, or both")
     async with db.write() as session:
         ticket = await _open_ticket_row(session, ticket_id, "assign")
-        ticket.assignee = assignee
+        ticket.assignee = assignee or None
+        if team:
+            ticket.team = team
         ticket.status = TicketStatus.ASSIGNED.value
-        step = _step(session, ticket, now, actor, TicketAction.ASSIGNED, note, assignee=assignee)
+        step = _step(session, ticket, now, actor, TicketAction.ASSIGNED, note, assignee=assignee or None)
+        step.team = team or None
         await _notify(session, ticket, step)
+
+
+async def start_ticket(
+    db: Database, ticket_id: int, *, actor: str, note: str = "", now: datetime | None = None
+) -> None:
+    """The person it went to takes it up (接单, the 处理 node); a ticket that went to a team
+    only becomes theirs."""
+    async with db.write() as session:
+        ticket = await _ticket_row(session, ticket_id)
+        if ticket.status not in (TicketStatus.OPEN, TicketStatus.ASSIGNED):
+            raise InvalidTransition(f"ticket {ticket.number}", ticket.status, TicketStatus.IN_PROGRESS)
+        ticket.assignee = ticket.assignee or actor
+        ticket.status = TicketStatus.IN_PROGRESS.value
+        _step(session, ticket, now, actor, TicketAction.STARTED, note, assignee=ticket.assignee)
 
 
 async def add_ticket_note(
@@ -212,35 +249,6 @@ async def reopen_ticket(
         await _notify(session, ticket, step)
 
 
-async def escalate_overdue(
-    db: Database, *, calendar: WorkCalendar, now: datetime | None = None, tz: tzinfo = SHANGHAI
-) -> list[tuple[str, int]]:
-    """Raise the escalation level of every overdue open ticket; returns (number, new level) pairs."""
-    now = now or utcnow()
-    raised: list[tuple[str, int]] = []
-    async with db.write() as session:
-        tickets = (
-            await session.scalars(
-                select(Ticket).where(Ticket.status != TicketStatus.CLOSED.value, Ticket.due_at <= now)
-            )
-        ).all()
-        for ticket in tickets:
-            level = escalation_level(ticket.due_at, now, calendar, tz)
-            if level > ticket.escalation_level:
-                ticket.escalation_level = level
-                session.add(
-                    TicketStep(
-                        ticket_id=ticket.id,
-                        at=now,
-                        actor="sla",
-                        action=TicketAction.ESCALATED.value,
-                        note=f"overdue since {ticket.due_at.astimezone(tz):%Y-%m-%d %H:%M}, level {level}",
-                    )
-                )
-                raised.append((ticket.number or str(ticket.id), level))
-    return raised
-
-
 async def ticket_history(db: Database, ticket_id: int) -> tuple[TicketStepView, ...]:
     async with db.read() as session:
         rows = (
@@ -248,7 +256,9 @@ async def ticket_history(db: Database, ticket_id: int) -> tuple[TicketStepView, 
                 select(TicketStep).where(TicketStep.ticket_id == ticket_id).order_by(TicketStep.id)
             )
         ).all()
-    return tuple(TicketStepView(s.at, s.actor, TicketAction(s.action), s.assignee, s.note) for s in rows)
+    return tuple(
+        TicketStepView(s.at, s.actor, TicketAction(s.action), s.assignee, s.note, s.team) for s in rows
+    )
 
 
 async def ticket_status(db: Database, number: str, *, now: datetime | None = None) -> TicketStatusView | None:

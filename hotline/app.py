@@ -113,6 +113,7 @@ class Hotline:
             db,
             tz=settings.timezone,
             ticket_working_days=settings.crm.ticket_working_days,
+            escalation_email=settings.crm.escalation_email,
             catalog_refresh_s=settings.crm.catalog_refresh_s,
         )
         self._start_back_office(settings, crm)

@@ -93,6 +93,7 @@ class AcdSettings:
 @dataclasses.dataclass(slots=True)
 class CrmSettings:
     ticket_working_days: int = 3
+    escalation_email: str = ""  # supervisors' address for tickets near or past their deadline
     catalog_refresh_s: float = 5.0
     notice_sender: str = "log"  # "log" or "smtp"
     smtp_host: str = ""

@@ -1,4 +1,4 @@
-"""ticket teams, the queue a ticket came on, erased customers
+"""ticket teams, the queue a ticket came on, the in_progress status, erased customers
 
 Revision ID: 7d2e5b9c1a40
 Revises: 586a72aef8d8
@@ -31,6 +31,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('team', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('queue', sa.String(length=64), server_default='', nullable=False))
         batch_op.create_index(batch_op.f('ix_tickets_team'), ['team'], unique=False)
+        batch_op.alter_column('status', existing_type=sa.String(length=10), type_=sa.String(length=20),
+                              existing_nullable=False)
     with op.batch_alter_table('ticket_steps', schema=None) as batch_op:
         batch_op.add_column(sa.Column('team', sa.String(length=64), nullable=True))
     with op.batch_alter_table('customers', schema=None) as batch_op:
@@ -43,6 +45,8 @@ def downgrade() -> None:
     with op.batch_alter_table('ticket_steps', schema=None) as batch_op:
         batch_op.drop_column('team')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.alter_column('status', existing_type=sa.String(length=20), type_=sa.String(length=10),
+                              existing_nullable=False)
         batch_op.drop_index(batch_op.f('ix_tickets_team'))
         batch_op.drop_column('queue')
         batch_op.drop_column('team')
