@@ -63,8 +63,9 @@ async def test_click_to_dial_rings_the_agent_then_the_customer_through_the_trunk
             carrier.terminate()
 
 
-async def test_a_supervisor_listens_from_their_phone_to_an_agents_call(
-    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+@pytest.mark.parametrize(("mode", "options"), [("listen", "qE"), ("whisper", "qwE"), ("barge", "qBE")])
+async def test_a_supervisor_listens_whispers_or_barges_from_their_phone(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path, mode: str, options: str
 ) -> None:
     async with sipp.phone("1001"), sipp.phone("2001"):
         desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
@@ -73,12 +74,14 @@ async def test_a_supervisor_listens_from_their_phone_to_an_agents_call(
             await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
             pop = await desk.frame("pop", within_s=40)
             await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"])
-            answer = await boss.ok("POST", "/api/supervisor/agents/agent1001/spy", {"mode": "listen"})
+            answer = await boss.ok("POST", "/api/supervisor/agents/agent1001/spy", {"mode": mode})
             assert answer["success"] is True, answer
+            # The supervisor's phone answered and spies on the agent's channel in that mode.
             await ami.wait_until(
                 lambda: any(
                     m.get("Event") == "Newexten" and m.get("Application") == "ChanSpy"
                     and str(m.get("Channel", "")).startswith("PJSIP/2001")
+                    and m.get("AppData") == f"PJSIP/1001-,{options}"
                     for m in ami.raw
                 ),
                 within_s=15,
