@@ -26,6 +26,8 @@ from agent_api.auth.http import ENDPOINTS as SESSION_ENDPOINTS
 from agent_api.auth.http import session_cookie_middleware
 from agent_api.bus_consume import LiveFeed
 from agent_api.calls import CallBook
+from agent_api.campaigns.http import ENDPOINTS as CAMPAIGN_ENDPOINTS
+from agent_api.campaigns.pages import add_campaign_pages
 from agent_api.context import SERVICES, Services
 from agent_api.desktop.hot_desk import HotDesk
 from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
@@ -148,6 +150,8 @@ def build_app(
     if recordings is not None:
         add_endpoints(app, RECORDING_ENDPOINTS)
         add_recordings(app, recordings)
+    add_endpoints(app, CAMPAIGN_ENDPOINTS)
+    add_campaign_pages(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)
