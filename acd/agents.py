@@ -71,6 +71,10 @@ class AgentStates:
 
     # --- lookups -----------------------------------------------------------------------------
 
+    def add_reason_codes(self, codes: Iterable[str]) -> None:
+        """Pause reasons defined while running (administered in the CRM): accepted from now on."""
+        self._reason_codes = self._reason_codes | frozenset(codes)
+
     def set_profile(self, profile: AgentProfile) -> None:
         """Add an agent, or update one's profile: skills and extension at once (a phone chosen at
         login stays), queues at their next login."""

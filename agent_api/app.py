@@ -29,6 +29,9 @@ from agent_api.calls import CallBook
 from agent_api.campaigns.http import ENDPOINTS as CAMPAIGN_ENDPOINTS
 from agent_api.campaigns.pages import add_campaign_pages
 from agent_api.context import SERVICES, Services
+from agent_api.desk_codes.http import ENDPOINTS as DESK_CODE_ENDPOINTS
+from agent_api.desk_codes.pages import add_desk_code_pages
+from agent_api.desk_codes.service import DESK_CODES_KEY, DeskCodes
 from agent_api.desktop.hot_desk import HotDesk
 from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
 from agent_api.desktop.services import Desktop
@@ -152,6 +155,9 @@ def build_app(
         add_recordings(app, recordings)
     add_endpoints(app, CAMPAIGN_ENDPOINTS)
     add_campaign_pages(app)
+    app[DESK_CODES_KEY] = DeskCodes(db)
+    add_endpoints(app, DESK_CODE_ENDPOINTS)
+    add_desk_code_pages(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)
@@ -198,6 +204,9 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     restored = await svc.desktop.wrapups.load()
     if restored:
         log.info("wrapups_restored", extra={"kv": {"count": restored}})
+    # Dispositions and pause reasons as administered; the ACD accepts the pause reasons.
+    codes = await app[DESK_CODES_KEY].reload()
+    svc.acd.states.add_reason_codes(c.code for c in codes if c.kind == "pause" and c.enabled)
     await feed.start()
     await svc.board.start()
     sweeper = asyncio.create_task(_sweep_sessions(svc.sessions), name="session-sweeper")

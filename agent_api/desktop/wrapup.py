@@ -9,18 +9,17 @@ from agent_api.desktop.pending import Popped
 from agent_api.desktop.schemas import WrapUpBody, WrapUpDone
 from agent_api.errors import BadRequest, InvalidBody, NotFoundError, UnknownDisposition
 from crm import contacts, customers, offers, tickets
+from crm.desk_codes import CodeKind, offered_codes
 from crm.errors import CrmError, InvalidAnswer, NotFound
-from crm.kinds import Channel, Disposition
-
-DISPOSITIONS = tuple(d.value for d in Disposition)
+from crm.kinds import Channel
 
 
 async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBody) -> WrapUpDone:
     popped = await _with_customer(svc, popped)
-    if body.disposition not in DISPOSITIONS:
-        raise UnknownDisposition(
-            f"unknown disposition {body.disposition!r}", details={"allowed": list(DISPOSITIONS)}
-        )
+    queue = popped.payload.get("queue") or ""
+    allowed = [c.code for c in await offered_codes(svc.db, CodeKind.DISPOSITION, queue)]
+    if body.disposition not in allowed:
+        raise UnknownDisposition(f"unknown disposition {body.disposition!r}", details={"allowed": allowed})
     if body.offer is not None and body.offer.campaign_id not in popped.offers:
         raise BadRequest("that offer was not shown on this call", details={"shown": sorted(popped.offers)})
     if (body.new_ticket or body.ticket_update or body.offer) and popped.customer_id is None:

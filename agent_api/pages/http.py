@@ -8,12 +8,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from agent_api.context import services
+from agent_api.desk_codes.service import DESK_CODES_KEY
 from agent_api.i18n import COOKIE, LANGUAGES, catalog, language_of, translate
 from agent_api.pages.charts import service_level_svg
-from agent_api.ports import ACD_SET_REASONS
 from agent_api.recordings.service import RECORDINGS_KEY
 from agent_api.security import Principal, Role, principal_of
-from crm.kinds import Disposition
+from crm.desk_codes import CodeKind
 
 
 def page_context(request: web.Request, principal: Principal | None, page: str) -> dict[str, object]:
@@ -38,9 +38,12 @@ def _desktop_context(request: web.Request) -> dict[str, object]:
     """What the agent page offers in its pickers: the site's pause reasons, where to transfer,
     the dispositions a wrap-up may take."""
     config = services(request).acd.config
+    codes, queues = request.app[DESK_CODES_KEY], sorted(config.queues)
     return {
-        "dispositions": [d.value for d in Disposition],
-        "pause_reasons": sorted(config.all_reason_codes - ACD_SET_REASONS),
+        # administered per queue in the CRM (agent_api/desk_codes): every queue's, labelled
+        "dispositions": [c.code for c in codes.offered_any_queue(CodeKind.DISPOSITION, queues)],
+        "pause_reasons": [c.code for c in codes.offered_any_queue(CodeKind.PAUSE, queues)],
+        "code_labels": _code_labels(request),
         "transfer_queues": sorted(config.queues),
         "transfer_agents": sorted(
             ((p.name or p.agent, p.extension) for p in config.agents.values() if p.extension),
@@ -51,7 +54,17 @@ def _desktop_context(request: web.Request) -> dict[str, object]:
 
 def _board_context(request: web.Request) -> dict[str, object]:
     """The reasons a supervisor may pause an agent with: the site's, as on the agent's page."""
-    return {"pause_reasons": sorted(services(request).acd.config.all_reason_codes - ACD_SET_REASONS)}
+    codes = request.app[DESK_CODES_KEY]
+    queues = sorted(services(request).acd.config.queues)
+    return {
+        "pause_reasons": [c.code for c in codes.offered_any_queue(CodeKind.PAUSE, queues)],
+        "code_labels": _code_labels(request),
+    }
+
+
+def _code_labels(request: web.Request) -> dict[str, str]:
+    language = language_of(request)
+    return {c.code: c.label(language) for c in request.app[DESK_CODES_KEY].codes}
 
 
 def _admin_context(request: web.Request) -> dict[str, object]:
