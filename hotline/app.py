@@ -43,6 +43,7 @@ from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd, ivr_session_fact
+from hotline.back_office_feed import BackOfficeFeed
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.resources import AcceptErrorLog, raise_open_file_limit
 from hotline.session_key import session_signing_key
@@ -50,6 +51,7 @@ from hotline.settings import Settings
 from ivr.events import IvrCompleted
 from ivr.fastagi_server import IvrServer
 from ivr.registry import MenuRegistry
+from recording.message_files import MessageFiles
 from recording.policy import Plan, RecordingPolicy, load_policy
 from recording.service import RecordingConfig, RecordingService
 
@@ -68,6 +70,7 @@ STOP_ORDER = (
     "simulator",
     "ivr",
     "call-log",
+    "back-office-feed",
     "menus",
     "back-office",
     "database",
@@ -131,6 +134,10 @@ class Hotline:
         self.ivr = ivr = IvrServer.from_settings(
             settings, registry=registry, bus=self.bus, customers=CrmCustomerLookup(crm)
         )
+        # Messages left and the callbacks' history, kept in the CRM: subscribed before the IVR runs.
+        feed = BackOfficeFeed(self.bus, db, message_files(settings, ivr.messages_dir))
+        await feed.start()
+        self._on_stop("back-office-feed", feed.stop)
         await ivr.start()
         self._on_stop("ivr", ivr.stop)
 
@@ -292,6 +299,15 @@ def _link_config(settings: Settings) -> AmiLinkConfig:
         connect_timeout_s=ami.connect_timeout_s,
         reconnect_initial_s=ami.reconnect_initial_s,
         reconnect_max_s=ami.reconnect_max_s,
+    )
+
+
+def message_files(settings: Settings, ivr_messages_dir: str) -> MessageFiles:
+    """Where messages are recorded: Asterisk's monitor spool, and the IVR's messages folder."""
+    return MessageFiles(
+        spool_dir=Path(settings.recording.spool_dir),
+        ivr_dir=Path(ivr_messages_dir),
+        asterisk_monitor_dir=settings.recording.asterisk_monitor_dir,
     )
 
 
