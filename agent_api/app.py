@@ -29,6 +29,7 @@ from agent_api.calls import CallBook
 from agent_api.campaigns.http import ENDPOINTS as CAMPAIGN_ENDPOINTS
 from agent_api.campaigns.pages import add_campaign_pages
 from agent_api.context import SERVICES, Services
+from agent_api.customers.pages import add_customers
 from agent_api.desk_codes.http import ENDPOINTS as DESK_CODE_ENDPOINTS
 from agent_api.desk_codes.pages import add_desk_code_pages
 from agent_api.desk_codes.service import DESK_CODES_KEY, DeskCodes
@@ -53,6 +54,7 @@ from agent_api.sessions import SESSIONS_KEY, SessionStore, session_middleware
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
 from agent_api.throttle import LoginThrottle
+from agent_api.tickets.pages import add_tickets
 from agent_api.ws import websocket
 from agent_api.ws_hub import Hub
 from crm import accounts
@@ -150,6 +152,8 @@ def build_app(
     tz = ZoneInfo(getattr(settings, "timezone", None) or "Asia/Shanghai")
     app[CENTER_TZ] = tz
     add_reports(app, Reports(reports or CrmReportEngine(db, tz), tz, clock))
+    add_customers(app)
+    add_tickets(app)
     if recordings is not None:
         add_endpoints(app, RECORDING_ENDPOINTS)
         add_recordings(app, recordings)

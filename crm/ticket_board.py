@@ -24,6 +24,8 @@ from crm.tickets import TicketStepView
 class TicketFilter:
     assignee: str | None = None  # "mine"
     teams: tuple[str, ...] | None = None  # "my team": any of these
+    # A technician's whole list: the tickets that went to them or to one of their teams.
+    worker: tuple[str, tuple[str, ...]] | None = None
     overdue: bool = False
     due_today: bool = False
     escalated: bool = False  # warned before the deadline or escalated after it
@@ -140,6 +142,9 @@ def _filtered(query: Select, f: TicketFilter, now: datetime, tz: tzinfo) -> Sele
         query = query.where(Ticket.team.in_(f.teams))
     if f.team:
         query = query.where(Ticket.team == f.team)
+    if f.worker is not None:
+        username, teams = f.worker
+        query = query.where(or_(Ticket.assignee == username, Ticket.team.in_(teams)))
     if f.overdue:
         query = query.where(open_only, Ticket.due_at <= now)
     if f.due_today:

@@ -193,8 +193,10 @@ async def record_follow_up(
     call_id: str | None = None,
     note: str = "",
     now: datetime | None = None,
+    channel: Channel = Channel.CALL_OUT,
 ) -> int:
-    """A follow-up call (回访): stored as a contact on the ticket; a score, if given, counts for closing."""
+    """A follow-up (回访), a call or an SMS: stored as a contact on the ticket; a score, if given,
+    counts for closing."""
     if satisfaction is not None:
         _check_score(satisfaction)
     async with db.write() as session:
@@ -202,7 +204,7 @@ async def record_follow_up(
         step = _step(session, ticket, now, agent, TicketAction.FOLLOWED_UP, note)
         contact = Contact(
             customer_id=ticket.customer_id,
-            channel=Channel.CALL_OUT.value,
+            channel=channel.value,
             purpose="service",
             at=step.at,
             agent=agent,

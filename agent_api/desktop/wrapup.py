@@ -44,6 +44,7 @@ async def store_wrapup(svc: Services, agent: str, popped: Popped, body: WrapUpBo
                     subject=body.new_ticket.subject,
                     opened_by=agent,
                     description=body.new_ticket.description,
+                    queue=popped.payload.get("queue") or "",
                 )
             )
             ticket_id, ticket_number = ref.id, ref.number

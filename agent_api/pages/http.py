@@ -29,6 +29,7 @@ def page_context(request: web.Request, principal: Principal | None, page: str) -
         "is_supervisor": bool(principal and principal.has(Role.SUPERVISOR, Role.ADMIN)),
         "is_admin": bool(principal and principal.has(Role.ADMIN)),
         "is_agent": bool(principal and principal.has(Role.AGENT)),
+        "is_technician": bool(principal and principal.has(Role.TECHNICIAN)),
         # the recording pause/resume routes exist only when build_app was given a recording service
         "recording_controls": RECORDINGS_KEY in request.app,
     }
@@ -105,6 +106,8 @@ async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/supervisor")
     if principal.has(Role.ADMIN):
         raise web.HTTPFound("/admin")
+    if principal.has(Role.TECHNICIAN):
+        raise web.HTTPFound("/field")
     raise web.HTTPFound("/analyst")
 
 

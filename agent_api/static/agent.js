@@ -105,6 +105,12 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const p of pops.values()) box.append(popCard(p));
   }
 
+  // An unknown caller: create the customer beside the desktop (a new tab keeps this page's
+  // socket), the number filled in; the wrap-up then finds them by it.
+  function newCustomerLink(p) {
+    return el("a", { class: "create-customer", href: "/customers?phone=" + encodeURIComponent(p.caller || ""), target: "_blank", rel: "noopener" }, t("pop.create_customer"));
+  }
+
   function popCard(p) {
     const c = p.customer;
     const title = c ? c.name : t("pop.new_caller");
@@ -120,6 +126,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     return el("article", { class: "pop", "data-call": p.call_id, "data-answered": p.answered ? "true" : null },
       el("h2", { class: "customer-name" }, p.direction === "outbound" ? el("span", { class: "direction" }, t("call.outbound")) : null, title, c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null),
+      c ? null : newCustomerLink(p),
       el("dl", {},
         el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
         c ? [el("dt", {}, t("pop.segment")), el("dd", {}, c.segment)] : null,
