@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from agent_api.recordings.ranges import parse_range
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +81,36 @@ async def send_chunks(
 
 def _aborted(what: str, why: str, sent: int, fields: dict[str, Any]) -> None:
     log.info("stream_aborted", extra={"kv": {"what": what, "why": why, "sent_bytes": sent, **fields}})
+
+
+async def send_file(
+    request: web.Request,
+    path: Path,
+    *,
+    media_type: str,
+    what: str,
+    download_name: str = "",
+    before_sending: Callable[[], Awaitable[None]] | None = None,
+    **fields: Any,
+) -> web.StreamResponse:
+    """A file as an audio player wants it: the whole of it, or the one byte range a seek asks
+    for (206 Partial Content, agent_api/recordings/ranges.py); HEAD answers the headers alone.
+    ``download_name``: sent as an attachment under that name. ``before_sending`` (the audit) is
+    awaited once the range is known to be good, and never for a HEAD: that sends no content."""
+    size = (await asyncio.to_thread(path.stat)).st_size
+    wanted = parse_range(request.headers.get("Range"), size)
+    if before_sending is not None and request.method != "HEAD":
+        await before_sending()
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+    if download_name:
+        headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
+    response.content_type = media_type
+    start, length = (0, size) if wanted is None else (wanted.start, wanted.length)
+    if wanted is not None:
+        response.headers["Content-Range"] = wanted.content_range(size)
+    response.content_length = length
+    if request.method == "HEAD":
+        await response.prepare(request)
+        return response
+    return await send_chunks(request, response, file_chunks(path, start, length), what=what, **fields)

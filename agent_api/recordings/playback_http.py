@@ -14,11 +14,10 @@ from agent_api.errors import BadRequest, Conflict, NotFoundError
 from agent_api.openapi import endpoint
 from agent_api.recordings.access import EVERYONE, _is_supervisor, _out, _visible, own_agents
 from agent_api.recordings.qa_http import _review_out
-from agent_api.recordings.ranges import parse_range
 from agent_api.recordings.schemas import RecordingDetail, SearchQuery, SearchResult
 from agent_api.recordings.service import _recordings
 from agent_api.security import Principal
-from agent_api.streaming import file_chunks, send_chunks
+from agent_api.streaming import send_file
 from crm import recordings as index
 from crm.recordings import RecordingQuery
 from recording.errors import RecordingNotFound, UnsafePath
@@ -88,28 +87,24 @@ async def _send(
         raise NotFoundError(str(exc)) from None
     except UnsafePath as exc:
         raise Conflict(f"recording {recording_id} points outside the store: {exc}") from None
-    size = path.stat().st_size
-    wanted = parse_range(request.headers.get("Range"), size)
     target, call_id = str(recording.id), recording.call_id
-    if request.method != "HEAD":  # a HEAD sends no audio: nobody has heard or taken the recording
+
+    async def audited() -> None:
         if download:
             await audit(request, me.username, "recording-download", target, call_id=call_id)
         elif recordings.first_play(me.username, recording.id, time.monotonic()):
             await audit(request, me.username, "recording-play", target, call_id=call_id)
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
-    if download:
-        headers["Content-Disposition"] = f'attachment; filename="recording-{recording.id}{path.suffix}"'
-    response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
-    response.content_type = _media_type(path)
-    start, length = (0, size) if wanted is None else (wanted.start, wanted.length)
-    if wanted is not None:
-        response.headers["Content-Range"] = wanted.content_range(size)
-    response.content_length = length
-    if request.method == "HEAD":
-        await response.prepare(request)
-        return response
-    chunks = file_chunks(path, start, length)
-    return await send_chunks(request, response, chunks, what="recording", id=recording.id, user=me.username)
+
+    return await send_file(
+        request,
+        path,
+        media_type=_media_type(path),
+        what="recording",
+        download_name=f"recording-{recording.id}{path.suffix}" if download else "",
+        before_sending=audited,
+        id=recording.id,
+        user=me.username,
+    )
 
 
 @endpoint(
