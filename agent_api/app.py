@@ -36,6 +36,9 @@ from agent_api.desk_codes.service import DESK_CODES_KEY, DeskCodes
 from agent_api.desktop.hot_desk import HotDesk
 from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
 from agent_api.desktop.services import Desktop
+from agent_api.messages.http import ENDPOINTS as MESSAGE_ENDPOINTS
+from agent_api.messages.http import MESSAGE_FILES_KEY
+from agent_api.messages.pages import add_message_pages
 from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
 from agent_api.pages.http import add_pages
 from agent_api.ports import Acd, CrmLookups, WrapupStore
@@ -63,6 +66,7 @@ from crm.kinds import Role
 from crm.restart_state import RestartState
 from cti.bus import EventBus
 from cti.switch import Switch
+from recording.message_files import MessageFiles
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,7 @@ def build_app(
     hub: Hub | None = None,
     board_interval_s: float = 0.25,
     recordings: Recordings | None = None,
+    message_files: MessageFiles | None = None,
     reports: ReportEngine | None = None,
     wrapups: WrapupStore | None = None,
     trusted_proxies: Sequence[str] = (),
@@ -162,6 +167,10 @@ def build_app(
     app[DESK_CODES_KEY] = DeskCodes(db)
     add_endpoints(app, DESK_CODE_ENDPOINTS)
     add_desk_code_pages(app)
+    if message_files is not None:  # where messages are played from; without it they are listed
+        app[MESSAGE_FILES_KEY] = message_files
+    add_endpoints(app, MESSAGE_ENDPOINTS)
+    add_message_pages(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)

@@ -1,7 +1,7 @@
 """Messages callers left after hours: stored once per call, listed, called back, done.
 
-The file is kept as its path relative to the recording spool (recording.storage.paths maps
-Asterisk's name of it), so the CRM never holds a path of another machine. A message is *new*
+The file is kept as the message folder's name and the path inside it (recording.message_files
+maps Asterisk's name of it), so the CRM never holds a path of another machine. A message is *new*
 until someone calls the caller back (*called_back*, who and when) or marks it *done*.
 """
 

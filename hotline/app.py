@@ -178,6 +178,7 @@ class Hotline:
             db=db,
             demo=self.demo,
             recordings=Recordings(recording),
+            message_files=message_files(settings, ivr.messages_dir),
             trusted_proxies=settings.http.trusted_proxies,
             hub=Hub(max_per_session=settings.http.ws_per_session, max_per_user=settings.http.ws_per_user),
             sessions=SessionStore(

@@ -29,6 +29,7 @@ from crm.service import Crm
 from cti.bus import EventBus
 from cti.events import CallEnded, CallOffered, CallQueued, CallRinging, EndCause
 from cti.switch import OriginateResult, SpyMode
+from recording.message_files import MessageFiles
 
 CUSTOMER_PHONE = "13800138000"
 CUSTOMER_NAME = "张伟"
@@ -114,6 +115,7 @@ class Stack:
     session_clock: Callable[[], float] = time.time
     session_key: bytes = b"a test signing key, 32 bytes..."
     max_cached_sessions: int = MAX_CACHED
+    message_files: MessageFiles | None = None  # where messages left are played from
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -165,6 +167,7 @@ class Stack:
             board_interval_s=0.05,
             hub=self.hub,
             trusted_proxies=self.trusted_proxies,
+            message_files=self.message_files,
         )
         await self.acd.start()
         self.server = TestServer(self.app, host="127.0.0.1", port=port)
