@@ -31,7 +31,16 @@ from datetime import datetime
 
 from acd.agents import CALLBACK, AgentStates
 from acd.callback_journal import CallbackJournal
-from acd.callbacks import Admission, Admitted, CallbackQueue, CallbackRequest, GaveUp, normalize_number
+from acd.callbacks import (
+    Admission,
+    Admitted,
+    CallbackQueue,
+    CallbackRequest,
+    GaveUp,
+    Phase,
+    normalize_number,
+)
+from acd.errors import CallbackNotWaiting
 from acd.events import (
     AgentStateChanged,
     CallbackCompleted,
@@ -177,6 +186,20 @@ class CallbackDialer:
         attempt = self.queue.start(request.callback_id, agent)
         self._router.agent_unavailable(agent)
         await self.begin(agent, request, attempt)
+
+    def cancel(self, callback_id: str) -> CallbackRequest:
+        """Take a callback out of the queue by hand (cancelled, or taken by a person who dials
+        it); one being dialed now cannot be: its attempt's outcome decides."""
+        phase = self.queue.phase(callback_id)
+        if phase is None:
+            raise CallbackNotWaiting(callback_id, "is not in the callback queue")
+        if phase is Phase.DIALING:
+            raise CallbackNotWaiting(callback_id, "is being dialed now")
+        request = self.queue.cancel(callback_id)
+        assert request is not None
+        self._changed()
+        log.info("acd_callback_cancelled", extra={"kv": {"callback_id": callback_id, "queue": request.queue}})
+        return request
 
     def claim(self, agent: str, skills: Iterable[str]) -> tuple[CallbackRequest, int] | None:
         """For an agent just free: the callback they take instead of a live caller, reserved."""

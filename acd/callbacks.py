@@ -101,6 +101,17 @@ class Phase(enum.StrEnum):
     HELD = "held"  # a failed attempt, waiting for its retry time
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackView:
+    """A callback not done, as a supervisor reads the queue."""
+
+    request: CallbackRequest
+    phase: Phase
+    attempts: int
+    agent: str  # the agent dialing it (DIALING)
+    retry_at: datetime | None  # when it waits again (HELD)
+
+
 class _Entry:
     __slots__ = ("agent", "attempts", "key", "phase", "request", "retry_ts", "skill", "token")
 
@@ -337,6 +348,19 @@ class CallbackQueue:
     def pending(self) -> list[CallbackRequest]:
         """Every callback not done, in the order they would be served."""
         return [entry.request for entry in sorted(self._entries.values(), key=lambda e: e.key)]
+
+    def views(self) -> list[CallbackView]:
+        """Every callback not done, in the order they would be served."""
+        return [
+            CallbackView(
+                entry.request,
+                entry.phase,
+                entry.attempts,
+                entry.agent,
+                datetime.fromtimestamp(entry.retry_ts, UTC) if entry.phase is Phase.HELD else None,
+            )
+            for entry in sorted(self._entries.values(), key=lambda e: e.key)
+        ]
 
     def states(self) -> list[CallbackState]:
         """Every callback not yet made, as kept across a restart."""

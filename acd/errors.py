@@ -58,6 +58,15 @@ class IllegalTransition(AcdError):
         self.action = action
 
 
+class CallbackNotWaiting(AcdError):
+    """A callback that is not in the queue (made, given up, unknown) or is being dialed now, so it
+    cannot be cancelled or taken by hand."""
+
+    def __init__(self, callback_id: str, why: str) -> None:
+        super().__init__(f"callback {callback_id!r} {why}")
+        self.callback_id = callback_id
+
+
 class CallbackQueueFull(AcdError):
     """More callbacks wait than the queue holds: the request is refused, never silently dropped."""
 

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from acd.agents import AgentRecord, AgentStates
 from acd.callback_dialer import CallbackDialer
-from acd.callbacks import Admitted, CallbackRequest
+from acd.callbacks import Admitted, CallbackRequest, CallbackView
 from acd.delivery import Delivery
 from acd.errors import AcdError, QueueInUse, UnknownQueue
 from acd.events import (
@@ -408,6 +408,15 @@ class AcdService:
         Raises ``UnknownQueue``, ``CallbackQueueFull``, or ``ValueError`` for a request without
         a number."""
         return await self.callbacks.request(request)
+
+    def callbacks_waiting(self) -> list[CallbackView]:
+        """Every callback not done, in the order they would be served."""
+        return self.callbacks.queue.views()
+
+    def cancel_callback(self, callback_id: str) -> CallbackRequest:
+        """Take a waiting callback out of the queue (a supervisor cancels it, or someone dials it
+        by hand); raises ``CallbackNotWaiting`` when it is not waiting."""
+        return self.callbacks.cancel(callback_id)
 
     def snapshot(self, queue: str) -> QueueStatsUpdated:
         return self.stats.snapshot(queue, self._clock())
