@@ -214,7 +214,7 @@ async def ensure_demo_accounts(db: Database, passwords: Passwords) -> None:
 async def _live(app: web.Application) -> AsyncIterator[None]:
     svc = app[SERVICES]
     feed = app[FEED_KEY]
-    restored = await svc.desktop.wrapups.load()
+    restored = await svc.desktop.load_wrapups()
     if restored:
         log.info("wrapups_restored", extra={"kv": {"count": restored}})
     # Dispositions and pause reasons as administered; the ACD accepts the pause reasons.

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from aiohttp import web
 
 from acd.errors import AcdError, ExtensionInUse, IllegalTransition, UnknownAgent, UnknownReasonCode
+from acd.models import AgentState
 from agent_api.context import audit, require, services
 from agent_api.desktop.hot_desk import Outcome, TooSoon
 from agent_api.desktop.schemas import (
@@ -18,6 +17,7 @@ from agent_api.desktop.schemas import (
     HoldBody,
     HotDeskPending,
     LoginBody,
+    PauseAfterBody,
     PauseBody,
     TransferBody,
     TransferKind,
@@ -45,6 +45,7 @@ AGENT = (Role.AGENT,)
 TRANSFER_CONTEXT = "hotline-transfer"  # agents by extension, and allowed outside numbers
 REQUEUE_CONTEXT = "hotline-requeue"
 CLICK_TO_DIAL_CONTEXT = "click-to-dial"
+PAUSE_AFTER_STATES = (AgentState.RINGING, AgentState.ON_CALL, AgentState.OUTBOUND, AgentState.WRAP_UP)
 
 
 def _acd_error(exc: AcdError) -> ApiError:
@@ -84,6 +85,10 @@ def status_of(request: web.Request, agent: str) -> AgentStatus:
         reason_codes=sorted(svc.acd.config.all_reason_codes - ACD_SET_REASONS),
         calls=calls,
         pending_wrapups=svc.desktop.pending(agent),
+        state_s=payload.get("state_s", 0.0),
+        wrapup_left_s=payload.get("wrapup_left_s"),
+        wrapup_extended=payload.get("wrapup_extended", False),
+        pause_after=payload.get("pause_after", ""),
     )
 
 
@@ -231,9 +236,71 @@ async def agent_pause(request: web.Request, principal: Principal | None, body: P
     tag="agent",
 )
 async def agent_ready(request: web.Request, principal: Principal | None) -> AgentStatus:
+    """Not while a wrap-up form is open and the queue holds the agent for it: save or discard it."""
     me = require(principal)
+    svc = services(request)
     try:
-        await services(request).acd.ready(me.username)
+        record = svc.acd.states.get(me.username)
+        if (
+            record.state is AgentState.WRAP_UP
+            and svc.desktop.pending(me.username)
+            and svc.acd.config.holds_open_wrapup(record.queue)
+        ):
+            raise Conflict("save or discard the wrap-up first: no call is offered while it is open")
+        await svc.acd.ready(me.username)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    return status_of(request, me.username)
+
+
+# The one extension of a wrap-up: enough to finish a note, not a second break.
+EXTEND_WRAPUP_S = 60.0
+
+
+@endpoint(
+    "POST",
+    "/api/agent/wrapup/extend",
+    summary="More time for my wrap-up (once per wrap-up)",
+    roles=AGENT,
+    response=AgentStatus,
+    tag="agent",
+)
+async def extend_wrapup(request: web.Request, principal: Principal | None) -> AgentStatus:
+    me = require(principal)
+    svc = services(request)
+    try:
+        record = svc.acd.states.get(me.username)
+        if record.state is not AgentState.WRAP_UP:
+            raise Conflict("you are not in wrap-up")
+        if record.extended:
+            raise Conflict("this wrap-up was extended already: it can be extended once")
+        svc.acd.extend_wrapup(me.username, EXTEND_WRAPUP_S)
+    except AcdError as exc:
+        raise _acd_error(exc) from None
+    await audit(request, me.username, "wrapup-extend", seconds=EXTEND_WRAPUP_S)
+    return status_of(request, me.username)
+
+
+@endpoint(
+    "POST",
+    "/api/agent/pause-after",
+    summary='Pause with a reason once my current call and its wrap-up are over ("" cancels)',
+    roles=AGENT,
+    body=PauseAfterBody,
+    response=AgentStatus,
+    tag="agent",
+)
+async def agent_pause_after(
+    request: web.Request, principal: Principal | None, body: PauseAfterBody
+) -> AgentStatus:
+    me = require(principal)
+    if body.reason in ACD_SET_REASONS:
+        raise BadRequest(f"the pause reason {body.reason!r} is set by the ACD, not chosen")
+    svc = services(request)
+    try:
+        if svc.acd.states.get(me.username).state not in PAUSE_AFTER_STATES:
+            raise Conflict("no call in progress: pause now instead")
+        svc.acd.pause_after_call(me.username, body.reason)
     except AcdError as exc:
         raise _acd_error(exc) from None
     return status_of(request, me.username)
@@ -397,10 +464,7 @@ async def call_wrapup(
     except ApiError:
         svc.desktop.restore_pending(me.username, popped)
         raise
-    await svc.desktop.wrapups.saved(me.username, call_id)
-    if body.ready:
-        with contextlib.suppress(AcdError):  # wrap-up may have ended on its own already
-            await svc.acd.ready(me.username)
+    await svc.desktop.wrapup_saved(me.username, call_id, ready=body.ready)
     return done
 
 
@@ -413,7 +477,7 @@ async def call_wrapup(
 )
 async def discard_wrapup(request: web.Request, principal: Principal | None, call_id: str) -> None:
     me = require(principal)
-    if not await services(request).desktop.wrapups.discard(me.username, call_id):
+    if not await services(request).desktop.discard_wrapup(me.username, call_id):
         raise NotFoundError(f"no call {call_id!r} of yours waits for wrap-up")
     await audit(request, me.username, "wrapup-discard", call_id)
 
@@ -425,6 +489,8 @@ ENDPOINTS: list[Endpoint] = [
     agent_logout,
     agent_pause,
     agent_ready,
+    extend_wrapup,
+    agent_pause_after,
     call_hangup,
     call_hold,
     call_transfer,

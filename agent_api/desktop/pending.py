@@ -98,6 +98,9 @@ class PendingWrapups:
         await self._drop(agent, call_id)
         return True
 
+    def agents(self) -> list[str]:
+        return [agent for agent, pending in self._pending.items() if pending]
+
     def calls(self, agent: str) -> list[str]:
         return list(self._pending.get(agent, {}))
 

@@ -39,6 +39,12 @@ class PauseBody(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
+class PauseAfterBody(Strict):
+    """The pause to take once this call and its wrap-up are over; "" cancels it."""
+
+    reason: Annotated[str, StringConstraints(max_length=40)]
+
+
 class TransferKind(enum.StrEnum):
     AGENT = "agent"
     QUEUE = "queue"
@@ -115,6 +121,10 @@ class AgentStatus(BaseModel):
     reason_codes: list[str]
     calls: list[CallView]
     pending_wrapups: list[str]
+    state_s: float = 0.0  # seconds in this state (talk, hold, wrap-up timers count from it)
+    wrapup_left_s: float | None = None  # seconds of wrap-up left (negative: held past its time)
+    wrapup_extended: bool = False  # this wrap-up was extended (once per wrap-up)
+    pause_after: str = ""  # the pause asked for once this call and its wrap-up are over
 
 
 class DialResult(BaseModel):

@@ -212,6 +212,7 @@ class Desktop:
         wrapup = wrapup and (popped.dial is None or popped.dial.answered)
         if wrapup:
             await self.wrapups.keep(agent, popped)
+            await self._acd.wrapup_form(agent, open=True)
         if popped.marketing:
             self._acd.marketing_finished(agent)
         self._hub.send_user(agent, frame("ended", call_id=call_id, wrapup=wrapup))
@@ -327,6 +328,35 @@ class Desktop:
     def pending(self, agent: str) -> list[str]:
         return self.wrapups.calls(agent)
 
+    async def load_wrapups(self) -> int:
+        """At start: the wrap-ups not saved before the stop wait again, and hold their agents."""
+        restored = await self.wrapups.load()
+        for agent in self.wrapups.agents():
+            await self._acd.wrapup_form(agent, open=True)
+        return restored
+
+    async def wrapup_saved(self, agent: str, call_id: str, *, ready: bool) -> None:
+        """The wrap-up is stored. ``ready``: the agent's wrap-up ends now, if no other form is
+        still open (each open form holds them out of the next call)."""
+        await self.wrapups.saved(agent, call_id)
+        await self._forms_closed(agent, ready=ready)
+
+    async def discard_wrapup(self, agent: str, call_id: str) -> bool:
+        if not await self.wrapups.discard(agent, call_id):
+            return False
+        await self._forms_closed(agent, ready=False)
+        return True
+
+    async def _forms_closed(self, agent: str, *, ready: bool) -> None:
+        if self.pending(agent):
+            return
+        try:
+            if ready and self._acd.states.get(agent).state is AgentState.WRAP_UP:
+                await self._acd.ready(agent)  # or the pause the agent asked for after the call
+            await self._acd.wrapup_form(agent, open=False)
+        except AcdError:
+            log.warning("wrapup_end_refused", extra={"kv": {"agent": agent}})
+
     def status_payload(self, agent: str) -> dict[str, Any]:
         try:
             record = self._acd.states.get(agent)
@@ -339,6 +369,14 @@ class Desktop:
             "since": record.since.isoformat() if record.since else None,
             "queues": list(record.queues),
             "extension": record.extension or record.profile.extension,
+            "wrapup_left_s": (
+                round((record.wrapup_until - self._clock()).total_seconds(), 1)
+                if record.state is AgentState.WRAP_UP and record.wrapup_until is not None
+                else None
+            ),
+            "state_s": round((self._clock() - record.since).total_seconds(), 1) if record.since else 0.0,
+            "wrapup_extended": record.extended,
+            "pause_after": record.pause_after,
         }
 
     def _current(self, popped: Popped) -> dict[str, Any]:

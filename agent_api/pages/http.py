@@ -12,6 +12,7 @@ from agent_api.desk_codes.service import DESK_CODES_KEY
 from agent_api.i18n import COOKIE, LANGUAGES, catalog, language_of, translate
 from agent_api.pages.charts import service_level_svg
 from agent_api.recordings.service import RECORDINGS_KEY
+from agent_api.request_parsing import CENTER_TZ
 from agent_api.security import Principal, Role, principal_of
 from crm.desk_codes import CodeKind
 
@@ -32,6 +33,8 @@ def page_context(request: web.Request, principal: Principal | None, page: str) -
         "is_technician": bool(principal and principal.has(Role.TECHNICIAN)),
         # the recording pause/resume routes exist only when build_app was given a recording service
         "recording_controls": RECORDINGS_KEY in request.app,
+        # the center's time zone: every time a person reads is shown in it, whatever the browser's
+        "center_tz": str(request.app.get(CENTER_TZ, "") or ""),
     }
 
 

@@ -1,7 +1,7 @@
 "use strict";
 // The agent desktop: state, screen-pops from the socket, call controls, wrap-up.
 document.addEventListener("DOMContentLoaded", () => {
-  const { t, api, el, connect, fmtSeconds } = H;
+  const { t, api, el, connect, fmtSeconds, fmtTime } = H;
   const $ = (id) => document.getElementById(id);
   const pops = new Map();        // call_id → pop payload, only calls still live
   let wrapupCall = null;         // the call the wrap-up form is for
@@ -13,15 +13,83 @@ document.addEventListener("DOMContentLoaded", () => {
   // Whether a call's recording is paused comes with the pop, "call" frames and every resync.
   const recordingErrors = new Map();  // call_id → the last failure, shown until the next try
 
+  // A code as a person reads it: its word from the catalog, the code itself if it has none.
+  const word = (prefix, value) => { const key = prefix + value; const w = t(key); return w === key ? value : w; };
+  let status = null;   // the agent's state as the server last sent it
+  let statusAt = 0;    // when it came: the timers count on from there
+  const heldSince = new Map();  // call_id → when this page saw the call held
+  const BUSY = ["ringing", "on-call", "outbound"];
+
+  // Errors stay on the page (no alert box over a call) until the next action.
+  function showError(message) {
+    $("agent-error").textContent = message || "";
+    $("agent-error").hidden = !message;
+  }
+
   function showState(s) {
     if (!s) return;
-    $("agent-state").textContent = t("state." + s.state);
-    $("agent-state").dataset.state = s.state;
-    $("agent-reason").textContent = s.reason || "";
+    status = s; statusAt = Date.now();
+    const st = s.state, busy = BUSY.includes(st);
+    $("agent-state").textContent = t("state." + st);
+    $("agent-state").dataset.state = st;
+    $("agent-reason").textContent = s.reason ? word("reason.", s.reason) : "";
+    // Each button only when it can apply; Ready stays off while a wrap-up form is open.
+    $("btn-login").disabled = st !== "logged-out" && st !== "unknown";
+    $("btn-logout").disabled = st === "logged-out" || busy;
+    $("btn-ready").disabled = st === "available" || st === "logged-out" || busy || (st === "wrap-up" && toWrapUp.size > 0);
+    $("btn-pause").disabled = st === "logged-out" || busy || (st === "paused" && s.reason === $("pause-reason").value);
+    $("btn-pause-after").hidden = !(busy || st === "wrap-up");
+    $("btn-pause-after").setAttribute("aria-pressed", s.pause_after ? "true" : "false");
+    $("btn-pause-after").textContent = t(s.pause_after ? "agent.pause_after_cancel" : "agent.pause_after");
+    $("pause-after-note").textContent = s.pause_after ? t("agent.pause_after_set").replace("{reason}", word("reason.", s.pause_after)) : "";
+    $("wrapup-extend").disabled = st !== "wrap-up" || Boolean(s.wrapup_extended);
+    $("wrapup-extend").title = s.wrapup_extended ? t("wrapup.extended") : "";
+    tick();
+  }
+
+  // Timers: time in the state (talk, wrap-up, pause), the wrap-up countdown, hold and ring times.
+  function tick() {
+    if (!status || document.body.classList.contains("stale")) return;  // a page not live counts nothing
+    const passed = (Date.now() - statusAt) / 1000;
+    $("state-timer").textContent = ["logged-out", "unknown"].includes(status.state) ? "" : fmtSeconds((status.state_s || 0) + passed);
+    const countdown = $("wrapup-countdown");
+    if (status.state === "wrap-up" && status.wrapup_left_s !== null && status.wrapup_left_s !== undefined) {
+      const left = status.wrapup_left_s - passed;
+      countdown.dataset.over = left < 0 ? "true" : "false";
+      countdown.textContent = left >= 0 ? t("wrapup.left").replace("{time}", fmtSeconds(left))
+        : t("wrapup.over").replace("{time}", fmtSeconds(-left));
+    } else { countdown.textContent = ""; delete countdown.dataset.over; }
+    $("wrapup-timer").hidden = !countdown.textContent;
+    for (const node of document.querySelectorAll("[data-since]")) {
+      node.textContent = t(node.dataset.label).replace("{time}", fmtSeconds((Date.now() - Number(node.dataset.since)) / 1000));
+    }
+  }
+  setInterval(tick, 1000);
+
+  // The ring: a sound, the card pulsing and the tab's title, until it is answered or gone.
+  const pageTitle = document.title;
+  let ringTimer = null;
+  function ringAlert() {
+    const ringing = [...pops.values()].some((p) => !p.answered && p.direction !== "outbound");
+    document.title = ringing ? `☎ ${t("call.ringing")} · ${pageTitle}` : pageTitle;
+    if (ringing && !ringTimer) { beep(); ringTimer = setInterval(beep, 2000); }
+    if (!ringing && ringTimer) { clearInterval(ringTimer); ringTimer = null; }
+  }
+  let audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      for (const [start, freq] of [[0, 880], [0.25, 660]]) {
+        const osc = audio.createOscillator(), gain = audio.createGain();
+        osc.frequency.value = freq; gain.gain.value = 0.08;
+        osc.connect(gain).connect(audio.destination);
+        osc.start(audio.currentTime + start); osc.stop(audio.currentTime + start + 0.2);
+      }
+    } catch (e) { /* no sound on this browser: the card and the title still ring */ }
   }
 
   function act(fn) {
-    return async () => { try { showState(await fn()); } catch (e) { alert(e.message); } };
+    return async () => { try { showState(await fn()); showError(""); } catch (e) { showError(e.message); } };
   }
   // Another desk's extension (an account allowed to hot-desk): 202, and that phone rings with a
   // code on its display; the agent types it here and is logged in there.
@@ -36,7 +104,8 @@ document.addEventListener("DOMContentLoaded", () => {
       } else {
         showState(answer);
       }
-    } catch (e) { alert(e.message); }
+      showError("");
+    } catch (e) { showError(e.message); }
   });
   $("btn-hot-desk").addEventListener("click", act(async () => {
     const status = await api("POST", "/api/agent/login/confirm", { code: $("hot-desk-code").value });
@@ -47,13 +116,18 @@ document.addEventListener("DOMContentLoaded", () => {
   $("btn-logout").addEventListener("click", act(() => api("POST", "/api/agent/logout")));
   $("btn-ready").addEventListener("click", act(() => api("POST", "/api/agent/ready")));
   $("btn-pause").addEventListener("click", act(() => api("POST", "/api/agent/pause", { reason: $("pause-reason").value })));
+  $("pause-reason").addEventListener("change", () => showState(status));
+  // Pause after this call (and its wrap-up), with the reason chosen beside it; pressed again, cancelled.
+  $("btn-pause-after").addEventListener("click", act(() =>
+    api("POST", "/api/agent/pause-after", { reason: status && status.pause_after ? "" : $("pause-reason").value })));
+  $("wrapup-extend").addEventListener("click", act(() => api("POST", "/api/agent/wrapup/extend")));
   $("btn-dial").addEventListener("click", async () => {
-    try { await api("POST", "/api/agent/dial", { number: $("dial-number").value }); } catch (e) { alert(e.message); }
+    try { await api("POST", "/api/agent/dial", { number: $("dial-number").value }); showError(""); } catch (e) { showError(e.message); }
   });
 
   function control(callId, what, body) {
     return async () => {
-      try { await api("POST", `/api/agent/calls/${encodeURIComponent(callId)}/${what}`, body); } catch (e) { alert(e.message); }
+      try { await api("POST", `/api/agent/calls/${encodeURIComponent(callId)}/${what}`, body); showError(""); } catch (e) { showError(e.message); }
     };
   }
 
@@ -69,7 +143,7 @@ document.addEventListener("DOMContentLoaded", () => {
         holdPending.add(p.call_id); renderPops();
         setTimeout(() => { if (holdPending.delete(p.call_id)) renderPops(); }, 5000);
         try { await api("POST", `/api/agent/calls/${encodeURIComponent(p.call_id)}/hold`, { on: !p.held }); }
-        catch (e) { holdPending.delete(p.call_id); renderPops(); alert(e.message); }
+        catch (e) { holdPending.delete(p.call_id); renderPops(); showError(e.message); }
       } }, t(p.held ? "call.resume" : "call.hold"));
   }
 
@@ -101,8 +175,36 @@ document.addEventListener("DOMContentLoaded", () => {
   function renderPops() {
     const box = $("pop");
     box.replaceChildren();
+    ringAlert();
     if (!pops.size) { box.append(el("p", { id: "no-call" }, t("pop.none"))); return; }
     for (const p of pops.values()) box.append(popCard(p));
+    tick();
+  }
+
+  // What the agent knows of the caller, on the live card and on the wrap-up until it is saved.
+  function callerDetails(p) {
+    const c = p.customer;
+    return [
+      el("dl", {},
+        el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
+        c ? [el("dt", {}, t("pop.segment")), el("dd", {}, word("segment.", c.segment))] : null,
+        el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s || 0)),
+        el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")),
+      el("h3", {}, t("pop.tickets")),
+      el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${word("ticket.status.", k.status)}, ${word("sla.", k.sla)})`))),
+      el("h3", {}, t("pop.contacts")),
+      el("ul", { class: "contacts" }, (p.contacts || []).map((x) => el("li", {}, `${fmtTime(x.at, true)} ${word("channel.", x.channel)} ${word("disposition.", x.disposition)} ${x.note || ""}`))),
+      el("h3", {}, t("pop.offers")),
+      p.offers && p.offers.length
+        ? el("ul", { class: "offers" }, p.offers.map((o) => el("li", { class: "offer", "data-campaign": o.campaign_id }, el("b", {}, o.name), " ", o.offer_text || o.script)))
+        : el("p", { class: "no-offer" }, t("pop.no_offer")),
+    ];
+  }
+
+  function callTitle(p) {
+    const c = p.customer;
+    return [p.direction === "outbound" ? el("span", { class: "direction" }, t("call.outbound")) : null,
+      c ? c.name : (p.caller || t("pop.new_caller")), c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null];
   }
 
   // An unknown caller: create the customer beside the desktop (a new tab keeps this page's
@@ -113,7 +215,6 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function popCard(p) {
     const c = p.customer;
-    const title = c ? c.name : t("pop.new_caller");
     const transferKind = el("select", {}, el("option", { value: "agent" }, t("call.transfer_agent")),
       el("option", { value: "queue" }, t("call.transfer_queue")), el("option", { value: "number" }, t("call.transfer_number")));
     // The target's suggestions follow the kind: agents by extension, queues by name, none for a number.
@@ -124,31 +225,24 @@ document.addEventListener("DOMContentLoaded", () => {
       transferTarget.inputMode = transferKind.value === "number" ? "tel" : "text";
       transferTarget.value = "";
     });
-    return el("article", { class: "pop", "data-call": p.call_id, "data-answered": p.answered ? "true" : null },
-      el("h2", { class: "customer-name" }, p.direction === "outbound" ? el("span", { class: "direction" }, t("call.outbound")) : null, title, c && c.vip_level ? el("span", { class: "vip" }, ` VIP${c.vip_level}`) : null),
+    const ringing = !p.answered;
+    if (p.held && !heldSince.has(p.call_id)) heldSince.set(p.call_id, Date.now());
+    if (!p.held) heldSince.delete(p.call_id);
+    return el("article", { class: "pop" + (ringing ? " ringing" : ""), "data-call": p.call_id, "data-answered": p.answered ? "true" : null },
+      el("h2", { class: "customer-name" }, callTitle(p)),
       c ? null : newCustomerLink(p),
-      el("dl", {},
-        el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
-        c ? [el("dt", {}, t("pop.segment")), el("dd", {}, c.segment)] : null,
-        el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s)),
-        el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")),
+      ringing ? el("p", { class: "ring-cue", role: "status", "data-since": Date.parse(p.rung_at) || Date.now(), "data-label": p.direction === "outbound" ? "call.dialing_for" : "call.ringing_for" }) : null,
+      p.held ? el("p", { class: "hold-cue", role: "status", "data-since": heldSince.get(p.call_id), "data-label": "call.held_for" }) : null,
       el("div", { class: "controls" },
         holdButton(p),
         el("button", { type: "button", class: "hangup", onclick: control(p.call_id, "hangup") }, t("call.hangup")),
         transferKind, transferTarget,
-        el("button", { type: "button", onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
+        el("button", { type: "button", class: "transfer", disabled: !p.answered, onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
         recordingToggle(p)),
       recordingErrors.has(p.call_id) ? el("p", { class: "recording-error error", role: "alert" }, recordingErrors.get(p.call_id)) : null,
-      el("h3", {}, t("pop.tickets")),
-      el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${t("ticket.status." + k.status)}, ${t("sla." + k.sla)})`))),
-      el("h3", {}, t("pop.contacts")),
-      el("ul", { class: "contacts" }, (p.contacts || []).map((x) => el("li", {}, `${x.at.slice(0, 16).replace("T", " ")} ${x.channel} ${x.disposition} ${x.note}`))),
-      el("h3", {}, t("pop.offers")),
-      p.offers && p.offers.length
-        ? el("ul", { class: "offers" }, p.offers.map((o) => el("li", { class: "offer", "data-campaign": o.campaign_id }, el("b", {}, o.name), " ", o.offer_text || o.script)))
-        : el("p", { class: "no-offer" }, t("pop.no_offer")),
+      callerDetails(p),
       c && c.phones && c.phones.length ? el("div", { class: "phones" }, c.phones.map((n) =>
-        el("button", { type: "button", class: "dial-customer", onclick: async () => { try { await api("POST", "/api/agent/dial", { number: n }); } catch (e) { alert(e.message); } } }, `${t("call.dial")} ${n}`))) : null);
+        el("button", { type: "button", class: "dial-customer", onclick: async () => { try { await api("POST", "/api/agent/dial", { number: n }); showError(""); } catch (e) { showError(e.message); } } }, `${t("call.dial")} ${n}`))) : null);
   }
 
   // Calls to wrap up wait their turn: a form being filled in is never replaced by another call.
@@ -160,13 +254,13 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function nextWrapup() {
     const next = toWrapUp.entries().next();
-    if (next.done) { wrapupCall = null; $("wrapup").hidden = true; return; }
+    if (next.done) { wrapupCall = null; $("wrapup").hidden = true; showState(status); return; }
     openWrapup(next.value[0], next.value[1]);
   }
 
   function showWaiting() {
     const more = toWrapUp.size - (wrapupCall ? 1 : 0);
-    $("wrapup-call").textContent = (wrapupCall || "") + (more > 0 ? ` (+${more})` : "");
+    $("wrapup-call").textContent = more > 0 ? t("wrapup.more").replace("{count}", more) : "";
   }
 
   function openWrapup(callId, pop) {
@@ -176,7 +270,13 @@ document.addEventListener("DOMContentLoaded", () => {
     $("ticket-update").hidden = !wrapupTickets.length;
     $("update-ticket-id").replaceChildren(...wrapupTickets.map((k) => el("option", { value: k.id }, `${k.number} ${k.subject}`)));
     $("wrapup").hidden = false;
+    $("wrapup").dataset.call = callId;
+    // Titled with the customer and the time of the call, and their card stays until it is saved.
+    const p = pop || { call_id: callId };
+    $("wrapup-who").replaceChildren(...callTitle(p).filter(Boolean), p.rung_at ? ` · ${fmtTime(p.rung_at)}` : "");
+    $("wrapup-card").replaceChildren(...callerDetails(p).filter(Boolean));
     showWaiting();
+    showState(status);
     $("wrapup-result").textContent = "";
     $("offer-outcome").hidden = !wrapupOffers.length;
     $("offer-campaign").replaceChildren(...wrapupOffers.map((o) => el("option", { value: o.campaign_id }, o.name)));
@@ -241,7 +341,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     try {
       const done = await api("POST", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`, body);
-      $("agent-note").textContent = `${t("wrapup.saved")} ${wrapupCall}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
+      $("agent-note").textContent = `${t("wrapup.saved")} ${$("wrapup-who").textContent}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
       $("wrapup-form").reset();
       ticketChoice();
       toWrapUp.delete(wrapupCall);
@@ -272,6 +372,7 @@ document.addEventListener("DOMContentLoaded", () => {
       toWrapUp.clear();
       for (const w of f.wrapups || []) toWrapUp.set(w.call_id, w);
       if (wrapupCall && toWrapUp.has(wrapupCall)) showWaiting(); else nextWrapup();
+      showState(f.status);
       renderPops();
     } else if (f.type === "pop") {
       pops.set(f.call_id, f); renderPops();
@@ -282,7 +383,9 @@ document.addEventListener("DOMContentLoaded", () => {
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
       pops.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
+      heldSince.delete(f.call_id);
       if (f.wrapup !== false) queueWrapup(f.call_id, p);
+      showState(status);
     } else if (f.type === "state") {
       showState(f);
     }

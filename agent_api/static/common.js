@@ -46,14 +46,31 @@
     function open() {
       const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/ws");
       ws.onopen = () => { delay = 1000; if (status) { status.textContent = t("ws.connected"); status.className = "ws ok"; } };
-      ws.onmessage = (msg) => { try { onFrame(JSON.parse(msg.data)); } catch (e) { console.error(e); } };
-      ws.onclose = (ev) => {
+      ws.onmessage = (msg) => {
+        try {
+          const f = JSON.parse(msg.data);
+          // "hello" replaces all the page showed: from here on it is live again.
+          if (f.type === "hello") document.body.classList.remove("stale");
+          onFrame(f);
+        } catch (e) { console.error(e); }
+      };
+      ws.onclose = async (ev) => {
         // 1008: the session was ended (logged out, expired, a newer login, account changed):
         // log in again; the login form says why.
         if (ev.code === 1008) { location.href = "/login" + (ev.reason ? "?why=" + encodeURIComponent(ev.reason) : ""); return; }
+        // Whatever the page shows is no longer live: it is marked stale until the next "hello".
+        document.body.classList.add("stale");
         // 4429: this session or user has as many pages open as the server allows; try now and then.
         const tooMany = ev.code === 4429;
         if (status) { status.textContent = t(tooMany ? "ws.too_many" : "ws.reconnecting"); status.className = "ws down"; }
+        // A refused handshake (a session the server no longer knows) closes as 1006 like a network
+        // loss: ask the server whether this session still stands; 401 goes to the login form.
+        if (!tooMany) {
+          try {
+            const res = await fetch("/api/session", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+            if (res.status === 401) { location.href = "/login?why=session-expired"; return; }
+          } catch (e) { /* the server is away: keep trying */ }
+        }
         setTimeout(open, tooMany ? 30000 : delay);
         delay = Math.min(delay * 2, 15000);
       };
@@ -67,7 +84,19 @@
     return m ? `${m}:${String(s % 60).padStart(2, "0")}` : `${s}s`;
   }
 
-  window.H = { t, api, el, connect, fmtSeconds };
+  // Times as a person reads them: in the center's time zone (the page's data-tz), not the browser's.
+  const zone = () => (document.body && document.body.dataset.tz) || undefined;
+  function fmtTime(iso, withDate) {
+    if (!iso) return "-";
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    const opts = { timeZone: zone(), hour12: false, hour: "2-digit", minute: "2-digit" };
+    if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
+    try { return new Intl.DateTimeFormat("sv-SE", opts).format(d); }
+    catch (e) { return new Intl.DateTimeFormat("sv-SE", { ...opts, timeZone: undefined }).format(d); }
+  }
+
+  window.H = { t, api, el, connect, fmtSeconds, fmtTime };
   document.addEventListener("DOMContentLoaded", () => {
     const out = document.getElementById("logout");
     if (out) out.addEventListener("click", async () => {

@@ -116,6 +116,7 @@ class Stack:
     session_key: bytes = b"a test signing key, 32 bytes..."
     max_cached_sessions: int = MAX_CACHED
     message_files: MessageFiles | None = None  # where messages left are played from
+    acd_clock: Callable[[], datetime] | None = None  # the ACD's time; None: the real clock
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -142,7 +143,8 @@ class Stack:
             },
             queues_file=self.queues_file,
         )
-        self.acd = AcdService(self.bus, self.switch, lambda: datetime.now(UTC), config)  # type: ignore[arg-type]
+        clock = self.acd_clock or (lambda: datetime.now(UTC))
+        self.acd = AcdService(self.bus, self.switch, clock, config)  # type: ignore[arg-type]
         self.crm = Crm(self.db, catalog_refresh_s=0.0)
         if self.seed:
             await self._seed()

@@ -63,7 +63,7 @@ async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes
         await agent.fill("#notes", "客户同意升级")
         await agent.screenshot(path=str(ARTIFACTS / "agent-wrapup.png"))
         await agent.click("#wrapup-save")
-        await agent.wait_for_selector("#agent-note:has-text('已保存 b1')")
+        await agent.wait_for_selector(f"#agent-note:has-text('已保存 {CUSTOMER_NAME}')")
         assert await agent.locator("#wrapup").is_hidden()
 
         supervisor = await (await browser.new_context(viewport={"width": 1024, "height": 768})).new_page()

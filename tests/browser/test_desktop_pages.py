@@ -102,6 +102,11 @@ async def test_transfer_targets_follow_the_kind_and_reach_the_switch(tmp_path, b
         stack.ring("x1")
         card = page.locator("article.pop[data-call='x1']")
         await card.wait_for()
+        assert await card.locator("button:text-is('转接')").is_disabled()  # a ringing call is not yet ours
+        stack.bus.publish(
+            CallAnswered(datetime.now(UTC), "x1", "PJSIP/1001", "support", 1.0, "PJSIP/1001-01")
+        )
+        await page.wait_for_selector("article.pop[data-call='x1'][data-answered='true']")
         target = card.locator("input.transfer-target")
         assert await target.get_attribute("list") == "transfer-agents"
         await card.locator("select").first.select_option("queue")
@@ -268,7 +273,7 @@ async def test_questionnaire_answers_are_sent_the_way_each_question_asks(tmp_pat
         await page.fill("#questions input[data-kind='text']", "网速再快些")
         await page.screenshot(path=str(ARTIFACTS / "agent-questionnaire.png"), full_page=True)
         await page.click("#wrapup-save")
-        await page.wait_for_selector("#agent-note:has-text('q1')")
+        await page.wait_for_selector("#agent-note:has-text('已保存')")
         async with stack.db.read() as session:
             answers = (await session.scalars(select(Answer).order_by(Answer.question_id))).all()
         got = [(a.value_text, a.value_number, a.value_choices) for a in answers]
@@ -289,21 +294,21 @@ async def test_a_wrap_up_being_filled_in_is_not_replaced_by_the_next_call(tmp_pa
         stack.ring("a1")
         await page.wait_for_selector("article.pop[data-call='a1']")
         stack.hang_up("a1")
-        await page.wait_for_selector("#wrapup:not([hidden]) #wrapup-call:text-is('a1')")
+        await page.wait_for_selector("#wrapup[data-call='a1']:not([hidden])")
         await page.fill("#notes", "客户咨询账单")
         stack.ring("a2", caller="13911112222")
         await page.wait_for_selector("article.pop[data-call='a2']")
         stack.hang_up("a2")
-        await page.wait_for_selector("#wrapup-call:text-is('a1 (+1)')")
+        await page.wait_for_selector("#wrapup[data-call='a1'] #wrapup-call:has-text('1')")
         assert await page.input_value("#notes") == "客户咨询账单"
         await page.click("#wrapup-save")
-        await page.wait_for_selector("#agent-note:has-text('a1')")
-        await page.wait_for_selector("#wrapup:not([hidden]) #wrapup-call:text-is('a2')")
+        await page.wait_for_selector(f"#agent-note:has-text('{CUSTOMER_NAME}')")
+        await page.wait_for_selector("#wrapup[data-call='a2']:not([hidden])")
         assert await page.input_value("#notes") == ""
         await page.reload()  # what is left to wrap up comes back after a reload
-        await page.wait_for_selector("#wrapup:not([hidden]) #wrapup-call:text-is('a2')")
+        await page.wait_for_selector("#wrapup[data-call='a2']:not([hidden])")
         await page.click("#wrapup-save")
-        await page.wait_for_selector("#agent-note:has-text('a2')")
+        await page.wait_for_selector("#agent-note:has-text('13911112222')")
         assert await page.locator("#wrapup").is_hidden()
     finally:
         await stack.stop()

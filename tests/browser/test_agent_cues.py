@@ -1,0 +1,199 @@
+"""The agent desktop through a shift: ring, talk and hold cues, a wrap-up that keeps the customer's
+card and counts down, pause after the call, and a page that recovers from a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from acd.gate import MarketingPolicy
+from agent_api.context import SERVICES
+from cti.events import CallAnswered, CallEnded, CallHeld, EndCause
+from tests.agent_api.stack import CUSTOMER_NAME, Stack
+from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+SCREEN = {"width": 1366, "height": 768}
+
+
+class Later:
+    """The ACD's clock: the real time, moved on by ``ahead``."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium() -> Any:
+    if not HAVE_CHROMIUM:
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def desk(tmp_path_factory, chromium) -> Any:
+    """One server and agent1001's desktop, logged in to the queues, for the module's calls."""
+    clock = Later()
+    stack = await Stack(tmp_path_factory.mktemp("desk"), acd_clock=clock).start()
+    stack.later = clock  # type: ignore[attr-defined]
+    stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))
+    page = await (await chromium.new_context(viewport=SCREEN)).new_page()
+    await log_in(page, stack.base_url, "agent1001")
+    await page.click("#btn-login")
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+    await page.wait_for_selector("#ws-status.ok")
+    yield stack, page
+    await stack.stop()
+
+
+async def log_in(page: Any, base: str, username: str) -> None:
+    await page.goto(base + "/login")
+    await page.fill("#username", username)
+    await page.fill("#password", "demo")
+    await page.click("#login-submit")
+    await page.wait_for_url(lambda url: "/login" not in url)
+
+
+def answer(stack: Stack, call_id: str) -> None:
+    stack.bus.publish(CallAnswered(datetime.now(UTC), call_id, "PJSIP/1001", "support", 2.0, "PJSIP/1001-01"))
+
+
+def end(stack: Stack, call_id: str) -> None:
+    stack.bus.publish(CallEnded(datetime.now(UTC), call_id, EndCause.NORMAL, 30.0, agent="PJSIP/1001"))
+
+
+async def test_ringing_talking_and_holding_each_show_their_cue(desk):
+    stack, page = desk
+    stack.ring("r1")
+    await page.wait_for_selector("article.pop.ringing .ring-cue:has-text('请在话机上接听')")
+    assert (await page.title()).startswith("☎")
+    assert await page.locator("#btn-logout").is_disabled()
+    assert await page.locator("#btn-pause").is_disabled()
+    await page.screenshot(path=str(ARTIFACTS / "agent-ringing.png"))
+    answer(stack, "r1")
+    await page.wait_for_selector('#agent-state[data-state="on-call"]')
+    await page.wait_for_selector("article.pop:not(.ringing)")
+    assert not (await page.title()).startswith("☎")
+    await page.wait_for_function("document.querySelector('#state-timer').textContent.endsWith('s')")
+    call = stack.app[SERVICES].desktop.calls.get("r1")
+    stack.bus.publish(CallHeld(datetime.now(UTC), "r1", call.channel))
+    await page.wait_for_selector(".hold-cue:has-text('保持中')")
+    assert await page.locator("#btn-pause-after").is_visible()
+    await page.screenshot(path=str(ARTIFACTS / "agent-on-hold.png"))
+    end(stack, "r1")
+    await page.wait_for_selector("#wrapup:not([hidden])")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#wrapup-discard")
+    await page.wait_for_selector("#wrapup", state="hidden")
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+
+
+async def test_the_wrap_up_keeps_the_card_counts_down_and_holds_the_agent(desk):
+    stack, page = desk
+    stack.ring("w1")
+    await page.wait_for_selector("article.pop.ringing")
+    answer(stack, "w1")
+    await page.wait_for_selector('#agent-state[data-state="on-call"]')
+    end(stack, "w1")
+    await page.wait_for_selector("#wrapup:not([hidden])")
+    # Titled with the customer and the time, never the switch's call id; the card stays.
+    who = await page.locator("#wrapup-who").text_content()
+    assert CUSTOMER_NAME in who and "w1" not in who
+    assert ":" in who.split("·")[-1]
+    assert await page.locator("#wrapup-card li.offer").count() == 1
+    await page.wait_for_selector("#wrapup-countdown:has-text('小结剩余')")
+    assert await page.locator("#btn-ready").is_disabled()
+    await page.screenshot(path=str(ARTIFACTS / "agent-wrapup-countdown.png"))
+    before = await page.locator("#wrapup-countdown").text_content()
+    await page.click("#wrapup-extend")
+    await page.wait_for_function(
+        "before => document.querySelector('#wrapup-countdown').textContent !== before", arg=before
+    )
+    assert await page.locator("#wrapup-extend").is_disabled()
+    # Long past its time, the ACD keeps the agent in wrap-up while the form is open.
+    stack.later.ahead = timedelta(minutes=5)  # type: ignore[attr-defined]
+    await stack.acd.run_due()
+    assert stack.acd.states.get("agent1001").state == "wrap-up"
+    await page.fill("#notes", "已处理")
+    await page.click("#wrapup-save")
+    await page.wait_for_selector("#wrapup", state="hidden")
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+    assert CUSTOMER_NAME in await page.locator("#agent-note").text_content()
+    stack.later.ahead = timedelta()  # type: ignore[attr-defined]
+
+
+async def test_pause_after_the_call_pauses_once_the_wrap_up_is_saved(desk):
+    stack, page = desk
+    stack.ring("p1")
+    await page.wait_for_selector("article.pop.ringing")
+    answer(stack, "p1")
+    await page.wait_for_selector('#agent-state[data-state="on-call"]')
+    await page.select_option("#pause-reason", "lunch")
+    await page.click("#btn-pause-after")
+    await page.wait_for_selector("#pause-after-note:has-text('用餐')")
+    assert await page.locator("#btn-pause-after").get_attribute("aria-pressed") == "true"
+    end(stack, "p1")
+    await page.wait_for_selector("#wrapup:not([hidden])")
+    await page.click("#wrapup-save")
+    await page.wait_for_selector('#agent-state[data-state="paused"]')
+    assert await page.locator("#agent-reason").text_content() == "用餐"
+    assert await page.locator("#pause-after-note").text_content() == ""
+    await page.click("#btn-ready")
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+
+
+async def test_an_error_shows_on_the_page_not_in_a_box(desk):
+    _, page = desk
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    await page.fill("#dial-number", "12")
+    await page.click("#btn-dial")
+    await page.wait_for_selector("#agent-error:not([hidden])")
+    assert dialogs == []
+
+
+async def test_after_a_restart_the_page_is_marked_stale_then_live_again(tmp_path: Path, chromium):
+    first = await Stack(tmp_path).start()
+    port = first.server.port
+    page = await (await chromium.new_context(viewport=SCREEN)).new_page()
+    await log_in(page, first.base_url, "agent1001")
+    await page.click("#btn-login")
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+    await first.stop()
+    await page.wait_for_selector("body.stale")
+    await page.wait_for_selector("#ws-status.down")
+    await page.screenshot(path=str(ARTIFACTS / "agent-stale.png"))
+    second = await Stack(tmp_path, seed=False).start(port=port)
+    try:
+        await page.wait_for_selector("body:not(.stale)", timeout=20000)
+        # The ACD started afresh: the page says so rather than showing the old state.
+        await page.wait_for_selector('#agent-state[data-state="logged-out"]')
+    finally:
+        await second.stop()
+
+
+async def test_a_session_the_restarted_server_does_not_know_goes_to_the_login_form(tmp_path: Path, chromium):
+    first = await Stack(tmp_path).start()
+    port = first.server.port
+    page = await (await chromium.new_context(viewport=SCREEN)).new_page()
+    await log_in(page, first.base_url, "agent1001")
+    await page.wait_for_selector("#ws-status.ok")
+    await first.stop()
+    other_key = b"another signing key, 32 bytes.."
+    second = await Stack(tmp_path, seed=False, session_key=other_key).start(port=port)
+    try:
+        await page.wait_for_url(lambda url: "/login" in url, timeout=20000)
+        await page.wait_for_selector("#login-note:has-text('会话已过期')")
+    finally:
+        await second.stop()
