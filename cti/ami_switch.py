@@ -327,6 +327,14 @@ class AmiSwitch:
 
         await self._once(request_id, send)
 
+    async def queue_log(
+        self, queue: str, call_id: str, event: str, *, agent: str = "", message: str = ""
+    ) -> None:
+        """Write one queue_log line (app_queue's ``QueueLog`` action): ``call_id|queue|agent|
+        event|message``, ``message`` holding the data fields joined by ``|``."""
+        fields = {"Queue": queue, "Event": event, "UniqueId": call_id, "Interface": agent, "Message": message}
+        await self._action(None, "QueueLog", fields)
+
     # --- plumbing --------------------------------------------------------------------------
 
     async def _action(self, request_id: str | None, action: str, fields: Mapping[str, object]) -> None:

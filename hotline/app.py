@@ -23,6 +23,7 @@ from acd.call_log import CallLog
 from acd.call_log_writer import CallLogWriter
 from acd.models import AcdConfig, AgentProfile
 from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
+from acd.queue_log_writer import QueueLogWriter
 from acd.service import AcdService
 from agent_api.app import build_app
 from agent_api.recordings.service import Recordings
@@ -64,6 +65,7 @@ STOP_ORDER = (
     "demo-traffic",
     "http",
     "ivr-to-acd",
+    "queue-log",
     "acd",
     "recording",
     "ami",
@@ -161,6 +163,10 @@ class Hotline:
         )
         await acd.start()
         self._on_stop("acd", acd.stop)
+        # queue_log: the lines app_queue would have written for the calls the ACD delivers.
+        queue_log = QueueLogWriter(self.bus, cti.switch, lambda queue: queue in acd.config.queues)
+        await queue_log.start()
+        self._on_stop("queue-log", queue_log.stop)
         forwarder = asyncio.create_task(forward_ivr_to_acd(self.bus, acd), name="ivr-to-acd")
         self._on_stop("ivr-to-acd", lambda: _cancel(forwarder))
         self.recording = recording = _recording_service(settings, db, self.bus, cti, acd)

@@ -183,6 +183,7 @@ HANDLERS: dict[str, Handler] = {
     "queueremove": queues.queue_remove,
     "queuepause": queues.queue_pause,
     "queuepenalty": queues.queue_penalty,
+    "queuelog": queues.queue_log,
     "queuestatus": queues.queue_status,
     "queuesummary": queues.queue_summary,
     "queuewithdrawcaller": queues.queue_withdraw_caller,

@@ -146,6 +146,7 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         self.by_device: dict[str, set[Channel]] = {}
         self.bridges: dict[str, Bridge] = {}
         self.global_vars: dict[str, str] = {}
+        self.queue_log: list[str] = []  # lines written by the QueueLog action (app_queue's own: not kept)
         self.calls: list[CallRecord] = []
         self.devices: dict[str, str] = dict(DEFAULT_ENDPOINTS)
         self.offline = {f"PJSIP/{a.extension}" for a in self.phones.values() if not a.registered}

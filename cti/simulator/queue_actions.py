@@ -103,6 +103,26 @@ def queue_withdraw_caller(server: AmiServer, session: Session, action: Action, a
         entry.withdrawn.set_result(None)
 
 
+def queue_log(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
+    """app_queue's manager_queue_log_custom: one line, as ast_queue_log writes it."""
+    queue, event = action.get("queue", ""), action.get("event", "")
+    if not queue or not event:
+        error(session, aid, "Need 'Queue' and 'Event' parameters.")
+        return
+    sim = server.sim
+    call_id = action.get("uniqueid", "") or "NONE"
+    fields = (
+        str(int(sim.clock.time())),
+        call_id,
+        queue,
+        action.get("interface", ""),
+        event,
+        action.get("message", ""),
+    )
+    sim.queue_log.append("|".join(fields))
+    ok(session, aid, "Event added successfully")
+
+
 def queue_penalty(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
     sim = server.sim
     interface = action.get("interface", "")

@@ -6,17 +6,33 @@ wrap-up → available. Every wait is on a domain event from Hotline's bus, bound
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+from sqlalchemy import select
 
 from acd.events import AgentStateChanged
 from acd.models import AgentState
 from crm.customers import NewCustomer, create_customer
 from crm.kinds import TicketKind
+from crm.reporting.queue_log import compare_with_legs, parse_queue_log
+from crm.reporting.tables import QueueLegRow
 from crm.tickets import NewTicket
 from cti.events import CallAnswered, CallEnded, CallQueued, CallRinging, SwitchResynced
 from cti.simulator import CallerScript
+from hotline.app import Hotline
 from ivr.events import IvrCompleted, IvrOutcome
 from tests.e2e.system import running_system
+
+
+async def until_leg_written(hotline: Hotline, call_id: str, within_s: float = 10.0) -> None:
+    async with asyncio.timeout(within_s):
+        while True:
+            async with hotline.db.read() as session:
+                if await session.scalar(select(QueueLegRow).where(QueueLegRow.call_id == call_id)):
+                    return
+            await asyncio.sleep(0.1)
+
 
 KINDS = (SwitchResynced, IvrCompleted, CallQueued, CallRinging, CallAnswered, CallEnded, AgentStateChanged)
 CUSTOMER = "13800131001"
@@ -57,9 +73,25 @@ async def test_a_call_goes_through_menu_and_lookup_to_an_agent_and_the_agent_is_
         answered = await watch.until(CallAnswered, lambda e: e.call_id == call_id)
         assert answered.agent == "PJSIP/1001"
         await watch.until(CallEnded, lambda e: e.call_id == call_id)
+        # queue_log: the delivered call reads as connected and completed, not abandoned, and
+        # agrees with the queue leg Hotline recorded.
+        async with asyncio.timeout(10):
+            while not any("COMPLETECALLER" in line for line in system.sim.queue_log):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)  # the writer's own task sends it
+        lines = [line.split("|") for line in system.sim.queue_log if f"|{call_id}|" in line]
+        assert [(queue, event) for _, _, queue, _, event, *_ in lines] == [
+            ("support", "CONNECT"),
+            ("support", "COMPLETECALLER"),
+        ]
+        assert lines[0][3] == "PJSIP/1001" and abs(int(lines[0][5]) - answered.wait_seconds) <= 1
+        entered = f"{int(queued.at.timestamp())}|{call_id}|support|NONE|ENTERQUEUE||{CUSTOMER}|1"
+        calls, problems = parse_queue_log([entered, *system.sim.queue_log])
+        assert problems == [] and [(c.call_id, c.outcome) for c in calls] == [(call_id, "answered")]
         await watch.until(
             AgentStateChanged, lambda e: e.state is AgentState.AVAILABLE and e.previous is AgentState.WRAP_UP
         )
+        await until_leg_written(hotline, call_id)
+        assert await compare_with_legs(hotline.db, calls) == []
 
         states = [
             (e.previous, e.state) for e in watch.all(AgentStateChanged, lambda e: e.agent == "agent1001")
