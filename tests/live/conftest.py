@@ -10,6 +10,10 @@ from hotline_process import HotlineProcess
 from live_harness import AmiSession, LiveConfig, LiveUnavailable, Sipp, StandInIvr
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_hours: the site's IVR says the centre is closed")
+
+
 @pytest.fixture(scope="session")
 def live_config() -> LiveConfig:
     try:
@@ -53,12 +57,16 @@ async def ivr(live_config: LiveConfig) -> AsyncIterator[StandInIvr]:
 
 
 @pytest.fixture
-async def hotline(live_config: LiveConfig, tmp_path: Path) -> AsyncIterator[HotlineProcess]:
-    """The real ``hotline serve``, production mode, set up as a site sets it up; stopped after."""
+async def hotline(
+    live_config: LiveConfig, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[HotlineProcess]:
+    """The real ``hotline serve``, production mode, set up as a site sets it up; stopped after.
+    A test marked ``after_hours`` gets a site whose IVR says the centre is closed."""
     secret = tmp_path / "ami_secret"
     secret.write_text(live_config.ami_secret)
     secret.chmod(0o600)
-    process = HotlineProcess(live_config, tmp_path / "site", secret)
+    open_now = request.node.get_closest_marker("after_hours") is None
+    process = HotlineProcess(live_config, tmp_path / "site", secret, open_now=open_now)
     await process.set_up()
     await process.start()
     try:

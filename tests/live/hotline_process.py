@@ -3,8 +3,9 @@ child process against the real Asterisk, set up the way docs/deploy.md tells a s
 (``hotline db upgrade``, ``hotline accounts add``, ``hotline import customers``), and the
 people who use it: agents and supervisors through the HTTP API and the page's WebSocket.
 
-The IVR menu is the production one with its business hours widened to the whole day, so the
-tests do not depend on the time they run at.
+The IVR menu is the production one with its business hours widened to the whole day (or, for
+the after-hours scenarios, narrowed to one minute far from now), so the tests do not depend on
+the time they run at.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ import socket
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
+import pytest
 import yaml
 from live_harness import LiveConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
 START_S = 30.0
+CENTRE_TIME = ZoneInfo("Asia/Shanghai")  # the production menu's business hours are local
 STEP_S = 20.0  # the longest one step of a call may take on the real switch
 
 AGENTS = {  # username → (extension, skills)
@@ -48,14 +53,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def whole_day_menus(target: Path) -> Path:
-    """The production menus, open around the clock."""
+def site_menus(target: Path, *, open_now: bool = True) -> Path:
+    """The production menus, open around the clock, or closed but for a minute 12 hours away."""
+    hours = "00:00-24:00"
+    if not open_now:
+        start = datetime.now(CENTRE_TIME) + timedelta(hours=12)
+        hours = f"{start:%H:%M}-{start + timedelta(minutes=1):%H:%M}"
     target.mkdir(parents=True, exist_ok=True)
     for source in (ROOT / "ivr" / "menus").glob("*.yaml"):
         menu = yaml.safe_load(source.read_text(encoding="utf-8"))
         for node in menu["nodes"].values():
             if node.get("kind") == "business_hours":
-                node["workdays"] = node["restdays"] = "00:00-24:00"
+                node["workdays"] = node["restdays"] = hours
         (target / source.name).write_text(yaml.safe_dump(menu, allow_unicode=True, sort_keys=False))
     return target
 
@@ -63,7 +72,9 @@ def whole_day_menus(target: Path) -> Path:
 class HotlineProcess:
     """One site: a data directory, a database, accounts and customers, and the server."""
 
-    def __init__(self, config: LiveConfig, workdir: Path, secret_file: Path) -> None:
+    def __init__(
+        self, config: LiveConfig, workdir: Path, secret_file: Path, *, open_now: bool = True
+    ) -> None:
         self.config = config
         self.workdir = workdir
         self.http_port = free_port()
@@ -80,7 +91,7 @@ class HotlineProcess:
             "HOTLINE_AMI_SECRET_FILE": str(secret_file),
             "HOTLINE_AGI_HOST": config.agi_host,
             "HOTLINE_AGI_PORT": str(config.agi_port),
-            "HOTLINE_AGI_MENUS_DIR": str(whole_day_menus(workdir / "menus")),
+            "HOTLINE_AGI_MENUS_DIR": str(site_menus(workdir / "menus", open_now=open_now)),
             "HOTLINE_AGI_PROMPTS_DIR": str(ROOT / "var" / "prompts"),
             "HOTLINE_HTTP_PORT": str(self.http_port),
             "HOTLINE_ACD_RING_TIMEOUT_S": "8",
@@ -188,6 +199,8 @@ class Desk:
     _ws: aiohttp.ClientWebSocketResponse | None = None
     _reader: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    files_each_call: bool = False
+    _filing: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
     async def log_in(cls, base: str, username: str, password: str = PASSWORD) -> Desk:
@@ -206,8 +219,14 @@ class Desk:
         assert self._ws is not None
         async for message in self._ws:
             if message.type == aiohttp.WSMsgType.TEXT:
-                self.frames.append(json.loads(message.data))
+                data = json.loads(message.data)
+                self.frames.append(data)
                 self._changed.set()
+                if self.files_each_call and data.get("type") == "ended" and data.get("wrapup"):
+                    # As an agent who files every call at once: an open wrap-up form holds them.
+                    body = {"disposition": "info", "ready": True}
+                    path = f"/api/agent/calls/{data['call_id']}/wrapup"
+                    self._filing.add(asyncio.create_task(self.call("POST", path, body)))
         self._changed.set()
 
     async def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
@@ -250,3 +269,29 @@ class Desk:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self.http.close()
+
+
+QUEUE_LOG = Path(os.environ.get("HOTLINE_LIVE_QUEUE_LOG", "/var/log/asterisk/queue_log"))
+
+
+def lines_of(call_ids: set[str]) -> str:
+    """These calls' lines of the switch's queue_log (the call id is a line's second field)."""
+    lines = QUEUE_LOG.read_text().splitlines()
+    return "".join(f"{line}\n" for line in lines if line.split("|")[1:2] in [[c] for c in call_ids])
+
+
+async def queue_log_agrees(hotline: HotlineProcess, call_ids: set[str], tmp_path: Path) -> None:
+    """``hotline reports check-queue-log`` on these calls' queue_log lines finds nothing to
+    disagree with, once Hotline has written their queue legs."""
+    if not QUEUE_LOG.is_file():  # noqa: ASYNC240  (a test's one look)
+        pytest.skip(f"Asterisk's queue_log is not readable here ({QUEUE_LOG}; HOTLINE_LIVE_QUEUE_LOG)")
+    mine = tmp_path / "queue_log"
+    for attempt in range(20):
+        mine.write_text(lines_of(call_ids))
+        try:
+            await hotline.command("reports", "check-queue-log", str(mine))
+            return
+        except AssertionError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(1)  # legs are written a moment after the wrap-up

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from hotline_process import KNOWN_CALLER, KNOWN_NAME, Desk, HotlineProcess
+from hotline_process import KNOWN_CALLER, KNOWN_NAME, Desk, HotlineProcess, lines_of, queue_log_agrees
 from live_harness import AmiSession, Sipp
 from sip_scripts import caller_scenario
 
@@ -128,6 +128,13 @@ async def test_an_agent_who_does_not_answer_is_paused_missed_and_the_next_agent_
             assert [a.agent for a in answered] == ["PJSIP/1002"]
             assert CallAbandoned not in [type(e) for e in events_of(ami, pop["call_id"])]
             assert hotline.log_lines("acd_call_without_channel") == []
+            # queue_log: app_queue's ABANDON at each Redirect is followed by RINGNOANSWER, then
+            # CONNECT and COMPLETECALLER: answered, with the wait from the first join.
+            await second.ok(
+                "POST", f"/api/agent/calls/{pop['call_id']}/wrapup", {"disposition": "info", "ready": True}
+            )
+            await queue_log_agrees(hotline, {pop["call_id"]}, tmp_path)
+            assert "RINGNOANSWER" in lines_of({pop["call_id"]})
         finally:
             await first.close()
             await second.close()

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from hotline_process import KNOWN_CALLER, Desk, HotlineProcess
+from hotline_process import KNOWN_CALLER, Desk, HotlineProcess, queue_log_agrees
 from live_harness import AmiSession, LiveConfig, Sipp
 from sip_scripts import caller_scenario
 from test_live_hotline import TO_AN_AGENT, agent_on_duty, events_of, place_call, talk_then_hang_up
@@ -127,6 +127,8 @@ async def test_a_burst_of_twenty_callers_on_four_agents_counts_every_call_exactl
     phones = ("1001", "1002", "1003", "1004")
     async with sipp.phone(phones[0]), sipp.phone(phones[1]), sipp.phone(phones[2]), sipp.phone(phones[3]):
         desks = [await agent_on_duty(hotline, ami, f"agent{p}", p) for p in phones]
+        for desk in desks:
+            desk.files_each_call = True
         try:
             scenario = caller_scenario(tmp_path / "burst.xml", "1380013[call_number]000", TO_AN_AGENT, 12.0)
             target = f"{live_config.trunk_sip_host}:5060"
@@ -155,6 +157,8 @@ async def test_a_burst_of_twenty_callers_on_four_agents_counts_every_call_exactl
             assert counts[0] == 20
             assert counts[1] == len(answered) and counts[2] == len(abandoned)
             assert counts[3:] == (0, 0), "no call stays in progress or waiting"
+            # Asterisk's queue_log says the same of every call that reached a queue.
+            await queue_log_agrees(hotline, queued_and_left, tmp_path)
         finally:
             for desk in desks:
                 await desk.close()
