@@ -1,4 +1,4 @@
-"""Hold from the agent desktop (docs/hold.md) in hand-built streams shaped like the captures:
+"""Hold from the agent desktop (docs/hold.md) in hand-built streams shaped like capture 17:
 one Redirect with ExtraChannel takes both legs out of the bridge into the hold contexts, a
 Redirect of the caller to hotline-resume bridges them again. The call must stay whole."""
 
@@ -11,7 +11,6 @@ from cti.snapshot import SwitchSnapshot
 from tests.cti.test_tracker_flows import CALL, CALLER, T0, Stream, answered_by_queue
 
 AGENT = "PJSIP/1001-00000011"
-SURROGATE_ID = "1795500030.40"
 
 
 def names(events: list[SwitchEvent]) -> list[str]:
@@ -32,16 +31,13 @@ def hold(stream: Stream, *, agent_first: bool = False) -> None:
     stream.exten(AGENT, "hotline-hold-agent", "s", "Wait", "960")
 
 
-def resume(stream: Stream, *, surrogate_linkedid: str = SURROGATE_ID) -> None:
-    """Redirect to hotline-resume: Bridge() yanks the agent's leg (a surrogate is born and its
-    husk hangs up) and both enter a new bridge, the agent's leg first."""
+def resume(stream: Stream) -> None:
+    """Redirect to hotline-resume: Bridge() moves the agent's leg into a new bridge with the
+    caller, the agent's leg first, with no masquerade (capture 17)."""
     stream.send("MusicOnHoldStop", **stream.chan(CALLER))
     stream.exten(CALLER, "hotline-resume", "s", "Set", "HOTLINE_HOLD_STATE=resumed")
-    stream.exten(CALLER, "hotline-resume", "s", "Bridge", AGENT)
+    stream.exten(CALLER, "hotline-resume", "s", "Bridge", f"{AGENT},x")
     stream.send("BridgeCreate", BridgeUniqueid="bridge-2", BridgeNumChannels="0")
-    stream.new(f"Surrogate/{AGENT}", SURROGATE_ID, surrogate_linkedid)
-    stream.send("Rename", **stream.chan(f"Surrogate/{AGENT}"), Newname=f"{AGENT}<ZOMBIE>")
-    stream.hangup(f"Surrogate/{AGENT}", cause="0")
     stream.bridge("bridge-2", AGENT, CALLER)
 
 
@@ -74,16 +70,6 @@ def test_the_legs_may_leave_the_bridge_in_either_order() -> None:
     resume(stream)
     assert [type(e) for e in stream.events[-2:]] == [CallHeld, CallResumed]
     assert stream.of(CallTransferred) == []
-
-
-def test_a_surrogate_that_carries_the_calls_linkedid_changes_nothing() -> None:
-    stream = Stream()
-    answered_by_queue(stream)
-    hold(stream)
-    resume(stream, surrogate_linkedid=CALL)
-    stream.at(40).hangup(CALLER)
-    stream.hangup(AGENT)
-    assert names(stream.events)[-3:] == ["CallHeld", "CallResumed", "CallEnded"]
 
 
 def test_every_message_twice_gives_the_same_events() -> None:
