@@ -19,6 +19,7 @@ from agent_api.customers.http import (
 )
 from agent_api.openapi import Endpoint, add_endpoints
 from agent_api.pages.http import forbidden_page, page_context
+from agent_api.request_parsing import CENTER_TZ
 from agent_api.security import Principal, Role, principal_of
 from agent_api.tickets.access import STAFF
 from crm.kinds import TicketKind
@@ -50,6 +51,7 @@ def _staff(request: web.Request) -> Principal | web.StreamResponse:
 
 def _context(request: web.Request, me: Principal, page: str) -> dict[str, object]:
     return page_context(request, me, page) | {
+        "center_tz": str(request.app[CENTER_TZ]),
         "may_unmask": me.has(Role.SUPERVISOR, Role.ADMIN),
         "may_merge": me.has(Role.SUPERVISOR, Role.ADMIN),
         "may_erase": me.has(Role.ADMIN),

@@ -12,7 +12,10 @@
     return text !== key ? text : (err && err.message) || t("error.generic");
   }
 
-  const when = (iso) => (iso ? new Date(iso).toLocaleString(lang, { dateStyle: "short", timeStyle: "short" }) : "");
+  // Times read in the center's time zone (the SLA's days are its days), whatever the browser's.
+  const tzMeta = document.querySelector('meta[name="center-tz"]');
+  const timeZone = (tzMeta && tzMeta.content) || undefined;
+  const when = (iso) => (iso ? new Date(iso).toLocaleString(lang, { dateStyle: "short", timeStyle: "short", timeZone }) : "");
 
   // Time left to the deadline, or how long past it: "2d 4h" / "-5h".
   function left(dueIso, now) {

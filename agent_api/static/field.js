@@ -38,7 +38,7 @@
     const working = ["open", "assigned", "in_progress"].includes(k.status);
     $("ft-resolve").hidden = !working;
     $("ft-add-note").hidden = !working;
-    $("ft-note").hidden = !working;
+    $("ft-note-label").hidden = !working;
     $("ft-steps").replaceChildren(...page.steps.map((s) => el("li", {}, `${when(s.at)} ${s.actor} ${t("action." + s.action)} ${s.note}`)));
   }
 

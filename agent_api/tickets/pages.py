@@ -8,6 +8,7 @@ from aiohttp import web
 
 from agent_api.openapi import Endpoint, add_endpoints
 from agent_api.pages.http import forbidden_page, page_context
+from agent_api.request_parsing import CENTER_TZ
 from agent_api.security import Principal, Role, principal_of
 from agent_api.tickets import http, teams_http
 from agent_api.tickets.access import STAFF, field_only
@@ -40,6 +41,7 @@ def _viewer(request: web.Request) -> Principal:
 
 def _context(request: web.Request, me: Principal, page: str) -> dict[str, object]:
     return page_context(request, me, page) | {
+        "center_tz": str(request.app[CENTER_TZ]),
         "nodes": [s.value for s in TicketStatus],
         "ticket_kinds": [k.value for k in TicketKind],
         "views": [v.value for v in View],
