@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from hotline_process import HotlineProcess
+from hotline_process import QUEUE_LOG, HotlineProcess, lines_of
 from live_harness import AmiSession, LiveConfig, LiveUnavailable, Sipp, StandInIvr
+
+from cti.ami_protocol import AmiMessage
+
+# HOTLINE_LIVE_CAPTURE_DIR: keep each scenario's AMI stream (and its calls' queue_log lines) there,
+# in the form of tests/transcripts/live (docs/simulator.md, "Live captures").
+CAPTURE_DIR = os.environ.get("HOTLINE_LIVE_CAPTURE_DIR", "")
+
+
+def save_capture(folder: Path, messages: list[AmiMessage]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(folder / "ami.jsonl.gz", "wt", encoding="utf-8") as out:
+        for message in messages:
+            out.write(json.dumps(message, ensure_ascii=False) + "\n")
+    calls = {message["Linkedid"] for message in messages if isinstance(message.get("Linkedid"), str)}
+    if QUEUE_LOG.is_file():
+        (folder / "queue_log").write_text(lines_of(calls))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,7 +43,7 @@ def live_config() -> LiveConfig:
 
 
 @pytest.fixture
-async def ami(live_config: LiveConfig) -> AsyncIterator[AmiSession]:
+async def ami(live_config: LiveConfig, request: pytest.FixtureRequest) -> AsyncIterator[AmiSession]:
     from cti.tracker import CallTracker
 
     session = AmiSession(CallTracker().feed)
@@ -34,6 +54,9 @@ async def ami(live_config: LiveConfig) -> AsyncIterator[AmiSession]:
     yield session
     # Whatever a failed test left talking on the switch would keep the next test's phones busy.
     await session.action("Hangup", Channel="/^PJSIP\\//")
+    if CAPTURE_DIR:
+        await asyncio.sleep(1.0)  # the hang-ups' events: a capture holds whole calls
+        save_capture(Path(CAPTURE_DIR) / request.node.name, session.raw)
     await session.close()
     print("--- domain events seen ---")  # shown when the test fails
     for event in session.events:
