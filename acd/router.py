@@ -11,7 +11,8 @@ best waiting call among their skills (the tops of a few heaps).
   then arrival. Entries are removed lazily: each agent and call carries a token, bumped whenever
   it leaves the index, and stale entries are dropped when they reach the top (or on compaction).
 - Last-agent stickiness: a returning customer is offered to the agent who last answered them,
-  within ``sticky_agent_s``, when that agent is free and has the skill.
+  within ``sticky_agent_s``, when that agent is free and has the skill — not the same call
+  transferred back into a queue, which that agent handed on.
 - Overflow: after a queue's ``overflow_after_s`` the call may also be served by the agents of
   ``overflow_to`` (under that queue's skill and strategy); it keeps its place and its queue.
 - Ring-no-answer: the call goes back to its place and the next agent is tried; the agent stays
@@ -100,7 +101,8 @@ class Router:
         self._calls: dict[str, CallEntry] = {}
         self._index = SkillIndex()
         self._timers: list[tuple[float, int, _Timer, str, int]] = []
-        self._last_agent: dict[str, tuple[str, float]] = {}  # customer → (agent, answered at)
+        # customer → (agent, answered at, the call they answered)
+        self._last_agent: dict[str, tuple[str, float, str]] = {}
         self._seq = itertools.count()
 
     # --- agents --------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ class Router:
         call = self.remove_call(call_id)
         key = call.customer_key if call is not None else ""
         if key:
-            self._last_agent[key] = (agent, _ts(now))
+            self._last_agent[key] = (agent, _ts(now), call_id)
         return call
 
     def ring_no_answer(self, call_id: str, now: datetime) -> tuple[str, list[Assignment]]:
@@ -399,10 +401,12 @@ class Router:
         last = self._last_agent.get(key)
         if last is None:
             return None
-        agent, at = last
+        agent, at, call_id = last
         if now_ts - at > self._sticky_s:
             del self._last_agent[key]
             return None
+        if call_id == entry.call.call_id:
+            return None  # the same call back in a queue: that agent handed it on
         record = self._agents.get(agent)
         if record is None or not record.available:
             return None

@@ -126,6 +126,18 @@ def test_a_returning_customer_goes_back_to_their_last_agent_when_free() -> None:
     assert (second.agent, second.sticky) == ("a", True)
 
 
+def test_a_call_transferred_into_a_queue_is_not_stuck_to_the_agent_who_handed_it_on() -> None:
+    router = router_with()
+    for name, idle in [("a", 0), ("b", 1)]:
+        router.set_agent(name, {"support": 1})
+        router.agent_available(name, at(idle))
+    router.add_call(call("c1", customer_id="cust-7"), at(10))
+    router.answered("c1", "a", at(12))
+    router.agent_available("a", at(20))  # free again after the wrap-up; b has been idle longer
+    [back] = router.add_call(call("c1", customer_id="cust-7"), at(30))
+    assert (back.agent, back.sticky) == ("b", False)
+
+
 def test_stickiness_ends_after_the_time_limit() -> None:
     router = router_with()
     for name, idle in [("a", 0), ("b", 1)]:
