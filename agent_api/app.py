@@ -25,6 +25,8 @@ from agent_api.admin.http import ENDPOINTS as ADMIN_ENDPOINTS
 from agent_api.auth.http import ENDPOINTS as SESSION_ENDPOINTS
 from agent_api.auth.http import session_cookie_middleware
 from agent_api.bus_consume import LiveFeed
+from agent_api.callbacks.http import ENDPOINTS as CALLBACK_ENDPOINTS
+from agent_api.callbacks.pages import add_callback_pages
 from agent_api.calls import CallBook
 from agent_api.campaigns.http import ENDPOINTS as CAMPAIGN_ENDPOINTS
 from agent_api.campaigns.pages import add_campaign_pages
@@ -171,6 +173,8 @@ def build_app(
         app[MESSAGE_FILES_KEY] = message_files
     add_endpoints(app, MESSAGE_ENDPOINTS)
     add_message_pages(app)
+    add_endpoints(app, CALLBACK_ENDPOINTS)
+    add_callback_pages(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)

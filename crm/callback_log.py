@@ -23,6 +23,7 @@ class CallbackStep(enum.StrEnum):
     FAILED = "failed"  # an attempt did not get through; another follows
     GAVE_UP = "gave_up"  # no attempt left
     CANCELLED = "cancelled"
+    TAKEN = "taken"  # someone took it out of the queue and dialed it by hand
     OUTCOME = "outcome"  # what the agent says came of it
 
 
@@ -98,6 +99,18 @@ async def known(db: Database, callback_id: str) -> bool:
         )
 
 
+async def steps_of(db: Database, callback_id: str) -> tuple[LogEntry, ...]:
+    """One callback's history, oldest first."""
+    query = (
+        select(CallbackLogRow)
+        .where(CallbackLogRow.callback_id == callback_id)
+        .order_by(CallbackLogRow.at, CallbackLogRow.id)
+        .limit(MAX_LIST)
+    )
+    async with db.read() as session:
+        return tuple(_entry(r) for r in (await session.scalars(query)).all())
+
+
 async def recent(db: Database, *, agent: str | None = None, limit: int = 200) -> tuple[LogEntry, ...]:
     """The newest steps first; ``agent`` limits them to that agent's callbacks."""
     query = select(CallbackLogRow).order_by(CallbackLogRow.at.desc(), CallbackLogRow.id.desc())
@@ -106,9 +119,10 @@ async def recent(db: Database, *, agent: str | None = None, limit: int = 200) ->
         query = query.where(CallbackLogRow.callback_id.in_(mine))
     async with db.read() as session:
         rows = (await session.scalars(query.limit(min(limit, MAX_LIST)))).all()
-    return tuple(
-        LogEntry(
-            r.id, r.callback_id, r.at, CallbackStep(r.step), r.number, r.queue, r.agent, r.outcome, r.detail
-        )
-        for r in rows
+    return tuple(_entry(r) for r in rows)
+
+
+def _entry(r: CallbackLogRow) -> LogEntry:
+    return LogEntry(
+        r.id, r.callback_id, r.at, CallbackStep(r.step), r.number, r.queue, r.agent, r.outcome, r.detail
     )
