@@ -39,6 +39,7 @@ live-test-compose:
 	asterisk-config/make-secrets
 	export HOTLINE_SECRETS_GID=$$(id -g); \
 	docker compose --profile live up -d --build --wait asterisk harness \
+	&& docker compose --profile live exec -T harness python3 -m hotline.cli prompts \
 	&& docker compose --profile live exec -T harness python3 -m pytest -q -p no:cacheprovider -m live tests/live; \
 	status=$$?; docker compose --profile live down; exit $$status
 

@@ -32,6 +32,8 @@ from live_harness import LiveConfig
 ROOT = Path(__file__).resolve().parents[2]
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
 START_S = 30.0
+# Where Asterisk can read the IVR's prompts: `make prompts` here, the shared sounds volume in compose.
+PROMPTS_DIR = os.environ.get("HOTLINE_LIVE_PROMPTS_DIR", str(ROOT / "var" / "prompts"))
 CENTRE_TIME = ZoneInfo("Asia/Shanghai")  # the production menu's business hours are local
 STEP_S = 20.0  # the longest one step of a call may take on the real switch
 
@@ -92,7 +94,7 @@ class HotlineProcess:
             "HOTLINE_AGI_HOST": config.agi_host,
             "HOTLINE_AGI_PORT": str(config.agi_port),
             "HOTLINE_AGI_MENUS_DIR": str(site_menus(workdir / "menus", open_now=open_now)),
-            "HOTLINE_AGI_PROMPTS_DIR": str(ROOT / "var" / "prompts"),
+            "HOTLINE_AGI_PROMPTS_DIR": PROMPTS_DIR,
             "HOTLINE_HTTP_PORT": str(self.http_port),
             "HOTLINE_ACD_RING_TIMEOUT_S": "8",
             "HOTLINE_ACD_WRAPUP_S": "2",
