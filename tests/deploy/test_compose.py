@@ -149,10 +149,16 @@ def test_the_hotline_image_is_built_as_specified() -> None:
     assert {".git", ".venv", "asterisk-config/secrets", "var"} <= set(ignored)
 
 
-def test_the_harness_image_is_debian_sipp() -> None:
+def test_the_harness_image_has_sipp_and_what_hotline_needs_to_run() -> None:
     dockerfile = (ROOT / "tests" / "sip" / "Dockerfile").read_text()
-    assert "FROM debian:bookworm-slim" in dockerfile
-    assert "sip-tester" in dockerfile
+    assert "FROM python:3.11-slim-bookworm" in dockerfile  # the Hotline image's base
+    assert "sip-tester" in dockerfile and "ffmpeg" in dockerfile
+    assert "pip install --no-cache-dir '/opt/hotline-build[test]'" in dockerfile
+    harness = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["harness"]
+    assert harness["build"] == {"context": ".", "dockerfile": "tests/sip/Dockerfile"}
+    mounts = {volume.split(":")[0]: volume.split(":")[1] for volume in harness["volumes"]}
+    assert mounts["asterisk-logs"] == "/var/log/asterisk"  # queue_log, read-only
+    assert mounts["sounds"] == "/var/lib/asterisk/sounds"  # the IVR's prompts, where Asterisk plays them
 
 
 def _compose_command() -> list[str] | None:
