@@ -66,26 +66,25 @@ def callback_step(event: CallbackEvent) -> Step:
     """A callback event as a step of the callback log."""
     common: dict[str, object] = {"at": event.at, "number": event.number, "queue": event.queue}
     if isinstance(event, CallbackScheduled):
-        detail = f"{event.source.value}, merged" if event.merged else event.source.value
+        detail = f"{event.source.value} merged" if event.merged else event.source.value
         return Step(event.callback_id, CallbackStep.SCHEDULED, {**common, "detail": detail})
     if isinstance(event, CallbackStarted):
         return Step(
             event.callback_id,
             CallbackStep.STARTED,
-            {**common, "agent": event.agent, "detail": f"attempt {event.attempt}"},
+            {**common, "agent": event.agent, "detail": f"#{event.attempt}"},
         )
     if isinstance(event, CallbackCompleted):
         return Step(
             event.callback_id,
             CallbackStep.COMPLETED,
-            {**common, "agent": event.agent, "detail": f"attempt {event.attempt}"},
+            {**common, "agent": event.agent, "detail": f"#{event.attempt}"},
         )
     step = CallbackStep.FAILED if event.retry_at is not None else CallbackStep.GAVE_UP
-    retry = f", again at {event.retry_at.isoformat()}" if event.retry_at is not None else ""
     return Step(
         event.callback_id,
         step,
-        {**common, "agent": event.agent, "detail": f"attempt {event.attempt}: {event.error}{retry}"},
+        {**common, "agent": event.agent, "detail": f"#{event.attempt} {event.error}"},
     )
 
 

@@ -185,7 +185,8 @@ async def cancel_callback(
         at=services(request).clock(),
         number=view.request.number,
         queue=view.request.queue,
-        detail=f"{me.username}: {reason}" if reason else me.username,
+        agent=me.username,
+        detail=reason,
     )
     await audit(request, me.username, "callback-cancel", callback_id, queue=view.request.queue)
     return _waiting_out(view)
@@ -227,7 +228,7 @@ async def take_callback(request: web.Request, principal: Principal | None, callb
         number=taken.number,
         queue=taken.queue,
         agent=me.username,
-        detail=f"attempt {view.attempts + 1}, dialed by hand",
+        detail=f"#{view.attempts + 1}",
     )
     await audit(request, me.username, "callback-take", callback_id, queue=taken.queue)
     return result

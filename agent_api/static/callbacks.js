@@ -37,9 +37,16 @@
       el("td", {}, el("span", { class: "bo-badge", "data-status": c.phase === "waiting" ? "new" : "paused" }, phase)),
       el("td", {}, when(c.retry_at)), actions);
   }
-  function outcomeCell(s) {
+  // Words the log keeps as data (a source, "merged"), in the reader's language.
+  function detailText(s) {
+    return s.detail.split(" ").map((word) => {
+      const key = s.step === "scheduled" ? "callbacks.source." + word : "callbacks.detail." + word;
+      return t(key) !== key ? t(key) : word;
+    }).join(" ");
+  }
+  function outcomeCell(s, answered) {
     if (s.step === "outcome") return el("td", {}, t("callbacks.outcome." + s.outcome));
-    if (s.step !== "completed" && s.step !== "taken") return el("td", {});
+    if ((s.step !== "completed" && s.step !== "taken") || answered.has(s.callback_id)) return el("td", {});
     const pick = el("select", { "aria-label": t("callbacks.outcome") },
       el("option", { value: "" }, "—"), ...OUTCOMES.map((o) => el("option", { value: o }, t("callbacks.outcome." + o))));
     pick.addEventListener("change", () => {
@@ -47,10 +54,10 @@
     });
     return el("td", {}, pick);
   }
-  function historyRow(s) {
+  function historyRow(s, answered) {
     return el("tr", { "data-step": s.step, "data-callback": s.callback_id },
       el("td", {}, when(s.at)), el("td", {}, s.number), el("td", {}, s.queue),
-      el("td", {}, t("callbacks.step." + s.step)), el("td", {}, s.agent), el("td", {}, s.detail), outcomeCell(s));
+      el("td", {}, t("callbacks.step." + s.step)), el("td", {}, s.agent), el("td", {}, detailText(s)), outcomeCell(s, answered));
   }
   async function load() {
     try {
@@ -58,7 +65,8 @@
       document.querySelector("#callback-queue tbody").replaceChildren(...data.waiting.map(waitingRow));
       document.getElementById("callbacks-empty").hidden = data.waiting.length > 0;
       document.getElementById("callbacks-count").textContent = t("callbacks.waiting_count").replace("{n}", data.waiting.length);
-      document.querySelector("#callback-history tbody").replaceChildren(...data.history.map(historyRow));
+      const answered = new Set(data.history.filter((s) => s.step === "outcome").map((s) => s.callback_id));
+      document.querySelector("#callback-history tbody").replaceChildren(...data.history.map((s) => historyRow(s, answered)));
     } catch (err) { show(err.message, true); }
   }
   document.addEventListener("DOMContentLoaded", () => {

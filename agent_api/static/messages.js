@@ -31,7 +31,7 @@
           const player = el("audio", { controls: true, autoplay: true, preload: "none", src: `/api/messages/${m.id}/audio` });
           ev.target.replaceWith(player);
         } }, t("messages.play"))
-      : el("span", { class: "note" }, t("messages.no_audio"));
+      : el("span", { class: "muted" }, t("messages.no_audio"));
     const actions = el("td", { class: "bo-actions" });
     if (section.dataset.canDial && m.status !== "done") {
       actions.append(el("button", { type: "button", class: "call-back", onclick: () => callBack(m) }, t("messages.call_back")));
@@ -39,7 +39,7 @@
     const act = async (status) => { try { await setStatus(m, status); } catch (err) { show(err.message, true); } };
     if (m.status !== "done") actions.append(el("button", { type: "button", class: "done", onclick: () => act("done") }, t("messages.mark_done")));
     else actions.append(el("button", { type: "button", class: "reopen", onclick: () => act("new") }, t("messages.reopen")));
-    const caller = el("td", {}, m.caller || t("messages.unknown_caller"), m.customer_name ? el("div", { class: "note" }, m.customer_name) : null);
+    const caller = el("td", {}, m.caller || t("messages.unknown_caller"), m.customer_name ? el("div", { class: "muted" }, m.customer_name) : null);
     const handled = m.handled_by ? `${m.handled_by} · ${when(m.handled_at)}` : "";
     return el("tr", { "data-message": m.id, class: m.status === "done" ? "bo-done" : "" },
       el("td", {}, when(m.at)), caller, el("td", {}, m.queue || "—"), el("td", {}, audio),
