@@ -9,9 +9,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
+from acd.callbacks import CallbackView
 from acd.events import MarketingDecision, MarketingWork, QueueStatsUpdated
 from acd.gate import MarketingPolicy
-from acd.models import AcdConfig, AgentProfile, PauseReason, QueueConfig
+from acd.models import AcdConfig, AgentProfile, PauseReason, QueueConfig, WaitingCall
 from acd.service import Persist
 from crm.kinds import CampaignStatus, Channel, Role
 from crm.restart_state import PendingWrapup
@@ -58,10 +59,17 @@ class GateLike(Protocol):
     def marketing_agents(self, group: str) -> dict[str, MarketingWork]: ...
 
 
+class RouterLike(Protocol):
+    def calls(self) -> list[WaitingCall]: ...
+
+
 class Acd(Protocol):
     config: AcdConfig
     states: AgentStatesLike
     gate: GateLike
+    router: RouterLike
+
+    def callbacks_waiting(self) -> list[CallbackView]: ...
 
     async def login(self, agent: str, *, extension: str = "", paused_reason: str = "") -> None: ...
 

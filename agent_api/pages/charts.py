@@ -26,15 +26,18 @@ def service_level_svg(board: Wallboard, title: str) -> str:
     ]
     for i, queue in enumerate(board.queues):
         x = GAP + i * (BAR_W + GAP)
-        h = round(HEIGHT * queue.service_level)
-        color = "#2e7d32" if queue.service_level >= 0.8 else "#c62828"
+        # A queue that was offered no call has no service level: a grey stub, not 100 % in green.
+        empty = queue.offered == 0
+        h = 4 if empty else round(HEIGHT * queue.service_level)
+        color = "#9e9e9e" if empty else ("#2e7d32" if queue.service_level >= 0.8 else "#c62828")
+        level = "—" if empty else f"{queue.service_level:.0%}"
         parts.append(
             f'<rect x="{x}" y="{HEIGHT + 10 - h}" width="{BAR_W}" height="{h}" fill="{color}">'
-            f"<title>{escape(queue.queue)}: {queue.service_level:.0%}</title></rect>"
+            f"<title>{escape(queue.queue)}: {level}</title></rect>"
         )
         parts.append(
             f'<text x="{x + BAR_W / 2}" y="{HEIGHT + 8 - h}" text-anchor="middle" font-size="12">'
-            f"{queue.service_level:.0%} · {queue.waiting}</text>"
+            f"{level} · {queue.waiting}</text>"
         )
         parts.append(
             f'<text x="{x + BAR_W / 2}" y="{HEIGHT + 28}" text-anchor="middle" font-size="12">'

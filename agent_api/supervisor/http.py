@@ -8,8 +8,10 @@ from aiohttp import web
 
 from acd.errors import AcdError
 from acd.gate import MarketingPolicy
+from acd.models import AgentState
 from agent_api.context import audit, require, services
 from agent_api.errors import BadRequest, Conflict, NotFoundError, SwitchUnavailable
+from agent_api.i18n import language_of, translate
 from agent_api.openapi import Endpoint, endpoint
 from agent_api.ports import ACD_SET_REASONS
 from agent_api.security import Principal, Role
@@ -92,6 +94,11 @@ def _agent_record(request: web.Request, agent: str):  # type: ignore[no-untyped-
         raise NotFoundError(f"no agent {agent!r}") from None
 
 
+SPIED_STATES = (AgentState.ON_CALL, AgentState.OUTBOUND)
+# Asterisk's Originate reasons (3: no answer, 5: busy) as the sentence the supervisor reads.
+SPY_FAILURES = {"3": "spy.result.no_answer", "5": "spy.result.busy"}
+
+
 @endpoint(
     "POST",
     "/api/supervisor/agents/{agent}/spy",
@@ -102,17 +109,26 @@ def _agent_record(request: web.Request, agent: str):  # type: ignore[no-untyped-
     tag="supervisor",
 )
 async def spy(request: web.Request, principal: Principal | None, agent: str, body: SpyBody) -> SpyResult:
+    """Refused at once (409) when the agent is on no call: the supervisor's phone would ring for
+    nothing. Otherwise the answer comes when the supervisor's phone answers or gives up, with
+    a sentence the page shows (``message``, in the page's language)."""
     me = require(principal)
     record = _agent_record(request, agent)
     if not me.extension:
         raise Conflict("your account has no extension to ring")
+    if record.state not in SPIED_STATES:
+        raise Conflict(f"{record.profile.name or agent} is on no call: there is nothing to listen to")
     extension = record.extension or record.profile.extension
     try:
         result = await services(request).switch.spy(f"PJSIP/{me.extension}", extension, body.mode)
     except SwitchError as exc:
         raise SwitchUnavailable(str(exc)) from None
     await audit(request, me.username, f"spy-{body.mode}", agent, success=result.success)
-    return SpyResult(success=result.success, channel=result.channel)
+    key = "spy.result.connected"
+    if not result.success:
+        key = SPY_FAILURES.get(result.reason, "spy.result.unreachable")
+    message = translate(language_of(request), key).replace("{extension}", me.extension)
+    return SpyResult(success=result.success, channel=result.channel, reason=result.reason, message=message)
 
 
 @endpoint(

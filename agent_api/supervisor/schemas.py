@@ -21,6 +21,27 @@ class QueueFigures(BaseModel):
     abandoned: int
     asa_s: float
     aht_s: float
+    offered: int = 0  # answered + abandoned in the window; 0: the service level means nothing yet
+    answered_within_sl: int = 0
+    service_level_s: float = 20.0  # the T of "answered within T seconds"
+
+
+class WaitingLine(BaseModel):
+    """A caller waiting in a queue, as the wallboard lists them (the number's last digits only)."""
+
+    call_id: str
+    queue: str
+    wait_s: float
+    priority: int
+    caller: str
+
+
+class CallbackLine(BaseModel):
+    queue: str
+    number: str  # the last digits only
+    phase: str
+    attempts: int
+    wait_s: float
 
 
 class AgentLine(BaseModel):
@@ -55,6 +76,9 @@ class Wallboard(BaseModel):
     queues: list[QueueFigures]
     agents: list[AgentLine]
     marketing: list[MarketingLine]
+    window_s: float = 1800.0  # the figures count the calls of this last stretch of time
+    waiting_calls: list[WaitingLine] = []  # longest waiting first, at most BOARD_LIST_MAX
+    callbacks: list[CallbackLine] = []  # in serving order, at most BOARD_LIST_MAX
 
 
 class PolicyBody(BaseModel):
@@ -87,3 +111,5 @@ class ForcePauseBody(BaseModel):
 class SpyResult(BaseModel):
     success: bool
     channel: str = ""
+    reason: str = ""  # the switch's reason when the supervisor's phone was not connected
+    message: str = ""  # what happened, in the page's language

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agent_api.ports import Acd
-from agent_api.supervisor.schemas import AgentLine, MarketingLine, QueueFigures, Wallboard
+from agent_api.supervisor.schemas import (
+    AgentLine,
+    CallbackLine,
+    MarketingLine,
+    QueueFigures,
+    WaitingLine,
+    Wallboard,
+)
 from agent_api.ws_hub import Hub, frame
 from crm.kinds import Role
 
@@ -21,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BOARD_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 BOARD_INTERVAL_S = 0.25
+BOARD_LIST_MAX = 50  # waiting callers and callbacks listed; the counts say how many in all
 
 
 class Board:
@@ -55,6 +63,9 @@ class Board:
                     abandoned=s.abandoned,
                     asa_s=round(s.asa_s, 1),
                     aht_s=round(s.aht_s, 1),
+                    offered=s.answered + s.abandoned,
+                    answered_within_sl=s.answered_within_sl,
+                    service_level_s=acd.config.queues[name].service_level_s,
                 )
             )
         agents = []
@@ -95,7 +106,43 @@ class Board:
                     min_hold_s=policy.min_hold_s,
                 )
             )
-        return Wallboard(at=now.isoformat(), queues=queues, agents=agents, marketing=marketing)
+        return Wallboard(
+            at=now.isoformat(),
+            queues=queues,
+            agents=agents,
+            marketing=marketing,
+            window_s=acd.config.stats_window_s,
+            waiting_calls=self._waiting_calls(now),
+            callbacks=self._callbacks(now),
+        )
+
+    def _waiting_calls(self, now: datetime) -> list[WaitingLine]:
+        calls = sorted(self._acd.router.calls(), key=lambda c: c.queued_at or now)
+        return [
+            WaitingLine(
+                call_id=call.call_id,
+                queue=call.queue,
+                wait_s=round((now - call.queued_at).total_seconds(), 1) if call.queued_at else 0.0,
+                priority=call.priority,
+                caller=_last_digits(call.caller),
+            )
+            for call in calls[:BOARD_LIST_MAX]
+        ]
+
+    def _callbacks(self, now: datetime) -> list[CallbackLine]:
+        lines = []
+        for view in self._acd.callbacks_waiting()[:BOARD_LIST_MAX]:
+            requested = view.request.requested_at
+            lines.append(
+                CallbackLine(
+                    queue=view.request.queue,
+                    number=_last_digits(view.request.number),
+                    phase=str(view.phase),
+                    attempts=view.attempts,
+                    wait_s=round((now - requested).total_seconds(), 1) if requested else 0.0,
+                )
+            )
+        return lines
 
     def board_frame(self) -> str:
         return frame("board", board=self.wallboard().model_dump())
@@ -120,3 +167,8 @@ class Board:
             except Exception:
                 log.exception("wallboard_failed")
             await asyncio.sleep(self._interval_s)  # the coalescing window, not a wait for an event
+
+
+def _last_digits(number: str) -> str:
+    """A caller's number as a wallboard on the floor's wall may show it."""
+    return "…" + number[-4:] if len(number) > 4 else number

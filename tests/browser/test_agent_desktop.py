@@ -78,6 +78,7 @@ async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes
             arg=shown,
             timeout=5000,
         )
+        await supervisor.click("#marketing-box summary")  # the marketing form folds away
         await supervisor.fill("#policy-group", "default")
         await supervisor.fill("#policy-queues", "support")
         await supervisor.fill("#policy-max", "0")

@@ -193,6 +193,7 @@ async def test_the_supervisor_sees_the_policy_in_force_and_sets_load_conditions(
             MarketingPolicy("default", ("support",), max_agents=3, stop_waiting=5, resume_waiting=2)
         )
         page = await _page(browser, stack.base_url, "supervisor", DESKTOP)
+        await page.click("#marketing-box summary")  # the marketing form folds away
         await page.wait_for_function("document.getElementById('policy-max').value === '3'")
         assert await page.input_value("#policy-queues") == "support"
         assert await page.input_value("#policy-resume-waiting") == "2"
