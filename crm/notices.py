@@ -328,7 +328,10 @@ async def run_outbox(
     """Deliver due notices every ``interval_s`` until ``stop`` is set (run it in the app's TaskGroup)."""
     await recover_interrupted(db)
     while not stop.is_set():
-        await deliver_due(db, senders)
+        try:
+            await deliver_due(db, senders)
+        except Exception:  # the database was unreachable a moment: the next round tries again
+            log.exception("outbox_round_failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
 

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from crm.customers import NewCustomer, create_customer
@@ -13,7 +11,6 @@ from crm.models import OutboxMessage
 from crm.notices import (
     LogSender,
     Notice,
-    SmtpSender,
     deliver_due,
     enqueue_notice,
     recover_interrupted,
@@ -104,70 +101,6 @@ async def test_a_send_interrupted_by_a_crash_is_never_retried(db: Database) -> N
     sender = LogSender()
     assert (await deliver_due(db, {Channel.SMS: sender, Channel.EMAIL: sender}, now=NOW)).sent == 0
     assert sender.sent == []
-
-
-async def test_the_smtp_sender_speaks_smtp_to_a_real_server(unused_smtp: SmtpServer) -> None:
-    sender = SmtpSender("127.0.0.1", unused_smtp.port, "hotline@example.cn", timeout_s=5)
-    await sender.send(
-        Notice(1, Channel.EMAIL, "wang@example.cn", NoticeTopic.TICKET_PROGRESS, "工单进度", "已派单")
-    )
-    message = await asyncio.wait_for(unused_smtp.received.get(), 5)
-    assert "RCPT TO:<wang@example.cn>" in message
-    assert "Subject:" in message
-
-
-class SmtpServer:
-    """Just enough SMTP on loopback to accept one message and hand its transcript to the test."""
-
-    def __init__(self) -> None:
-        self.received: asyncio.Queue[str] = asyncio.Queue(maxsize=10)
-        self.port = 0
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._session, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        transcript: list[str] = []
-        writer.write(b"220 test ESMTP\r\n")
-        in_data = False
-        while line := await reader.readline():
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
-            transcript.append(text)
-            if in_data:
-                if text == ".":
-                    in_data = False
-                    writer.write(b"250 queued\r\n")
-                continue
-            verb = text.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                writer.write(b"250 test\r\n")
-            elif verb == "DATA":
-                in_data = True
-                writer.write(b"354 go ahead\r\n")
-            elif verb == "QUIT":
-                writer.write(b"221 bye\r\n")
-                await writer.drain()
-                break
-            else:
-                writer.write(b"250 ok\r\n")
-            await writer.drain()
-        writer.close()
-        self.received.put_nowait("\n".join(transcript))
-
-
-@pytest.fixture
-async def unused_smtp():
-    server = SmtpServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_a_subscribed_customer_is_told_of_ticket_progress_once_per_step(db: Database) -> None:
