@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -318,19 +318,33 @@ async def deliver_due(
     return DeliveryReport(sent, retrying, failed)
 
 
+class ReceiptSource(Protocol):
+    async def poll_receipts(self, *, limit: int = 100) -> int:
+        """Ask the provider how the messages it accepted were delivered; how many got an answer."""
+
+
 async def run_outbox(
     db: Database,
     senders: Mapping[Channel, NoticeSender],
     stop: asyncio.Event,
     *,
     interval_s: float = 5.0,
+    receipts: Sequence[ReceiptSource] = (),
+    receipts_every_s: float = 300.0,
 ) -> None:
-    """Deliver due notices every ``interval_s`` until ``stop`` is set (run it in the app's TaskGroup)."""
+    """Deliver due notices every ``interval_s`` until ``stop`` is set (run it in the app's
+    TaskGroup); every ``receipts_every_s``, ask ``receipts`` for delivery receipts."""
     await recover_interrupted(db)
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
     while not stop.is_set():
         try:
             await deliver_due(db, senders)
-        except Exception:  # the database was unreachable a moment: the next round tries again
+            if receipts and loop.time() - asked >= receipts_every_s:
+                asked = loop.time()
+                for source in receipts:
+                    await source.poll_receipts()
+        except Exception:  # the database or the provider was unreachable: the next round tries again
             log.exception("outbox_round_failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
@@ -344,17 +358,19 @@ def build_senders(
     smtp_from: str = "",
     smtp_username: str = "",
     smtp_password: str = "",
+    sms: NoticeSender | None = None,
 ) -> dict[Channel, NoticeSender]:
     """The senders for ``[crm] notice_sender``: ``log`` for both channels, or ``smtp`` for e-mail.
 
-    SMS goes to the log sender either way: an SMS gateway is site-specific and plugs in here.
+    SMS goes through ``sms`` (the provider ``[sms]`` configures, crm/sms.py), else to the log.
     """
     log_sender = LogSender()
+    sms_sender = sms or log_sender
     if kind == "log":
-        return {Channel.SMS: log_sender, Channel.EMAIL: log_sender}
+        return {Channel.SMS: sms_sender, Channel.EMAIL: log_sender}
     if kind == "smtp":
         if not smtp_host or not smtp_from:
             raise ValueError("notice_sender = smtp needs [crm] smtp_host and smtp_from")
         smtp = SmtpSender(smtp_host, smtp_port, smtp_from, username=smtp_username, password=smtp_password)
-        return {Channel.SMS: log_sender, Channel.EMAIL: smtp}
+        return {Channel.SMS: sms_sender, Channel.EMAIL: smtp}
     raise ValueError(f"unknown notice_sender {kind!r}: use log or smtp")

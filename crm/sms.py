@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import aiohttp
 from sqlalchemy import ForeignKey, Integer, String, select
@@ -276,6 +277,55 @@ def _delivery_of(answer: Mapping[str, object]) -> tuple[str, str]:
     if status == "2":
         return Delivery.FAILED, str(found[0].get("ErrCode", ""))
     return Delivery.PENDING, ""
+
+
+class SmsSettingsLike(Protocol):
+    """hotline.settings.SmsSettings, as far as the CRM reads it."""
+
+    provider: str
+    access_key_id: str
+    access_key_secret: str
+    sign_name: str
+    template_code: str
+    topic_templates: list[str]
+    endpoint: str
+    per_second: float
+    per_number_s: float
+
+
+def aliyun_from_settings(sms: SmsSettingsLike, db: Database | None = None) -> AliyunSms | None:
+    """The SMS sender ``[sms]`` asks for: None for no provider (SMS notices go to the log);
+    ValueError naming what is missing when the provider cannot be used as configured."""
+    if not sms.provider:
+        return None
+    if sms.provider != "aliyun":
+        raise ValueError(f"[sms] provider {sms.provider!r} is unknown: leave it empty or use aliyun")
+    wanted = {
+        "access_key_id": sms.access_key_id,
+        "access_key_secret": sms.access_key_secret,
+        "sign_name": sms.sign_name,
+        "template_code": sms.template_code,
+    }
+    missing = [name for name, value in wanted.items() if not value]
+    if missing:
+        raise ValueError(f"[sms] provider aliyun needs {', '.join(missing)} (see docs/notices.md)")
+    topics: dict[str, str] = {}
+    for entry in sms.topic_templates:
+        topic, _, code = entry.partition("=")
+        if not topic.strip() or not code.strip():
+            raise ValueError(f"[sms] topic_templates entry {entry!r} is not 'topic=TEMPLATE_CODE'")
+        topics[topic.strip()] = code.strip()
+    config = AliyunConfig(
+        access_key_id=sms.access_key_id,
+        access_key_secret=sms.access_key_secret,
+        sign_name=sms.sign_name,
+        template_code=sms.template_code,
+        topic_templates=topics,
+        endpoint=sms.endpoint,
+        per_second=sms.per_second,
+        per_number_s=sms.per_number_s,
+    )
+    return AliyunSms(config, db)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from crm.notices import build_senders, run_outbox
 from crm.reporting.schedule import run_report_schedule
 from crm.restart_state import RestartState
 from crm.service import Crm
+from crm.sms import aliyun_from_settings
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
 from cti.service import CtiService
@@ -232,6 +233,7 @@ class Hotline:
 
     def _start_back_office(self, settings: Settings, crm: Crm) -> None:
         """The notice outbox and the overdue-ticket escalation run beside the calls."""
+        sms = aliyun_from_settings(settings.sms, crm.db)  # None: SMS notices go to the log
         senders = build_senders(
             settings.crm.notice_sender,
             smtp_host=settings.crm.smtp_host,
@@ -239,9 +241,19 @@ class Hotline:
             smtp_from=settings.crm.smtp_from,
             smtp_username=settings.crm.smtp_username,
             smtp_password=settings.crm.smtp_password,
+            sms=sms,
         )
         outbox_stop = asyncio.Event()
-        outbox = asyncio.create_task(run_outbox(crm.db, senders, outbox_stop), name="notice-outbox")
+        outbox = asyncio.create_task(
+            run_outbox(
+                crm.db,
+                senders,
+                outbox_stop,
+                receipts=[sms] if sms is not None else [],
+                receipts_every_s=settings.sms.receipts_every_s,
+            ),
+            name="notice-outbox",
+        )
 
         reports = asyncio.create_task(
             run_report_schedule(crm.db, crm.tz, outbox_stop), name="report-schedule"

@@ -104,6 +104,20 @@ class CrmSettings:
 
 
 @dataclasses.dataclass(slots=True)
+class SmsSettings:
+    provider: str = ""  # empty: SMS notices go to the log; "aliyun": Aliyun SMS (docs/notices.md)
+    access_key_id: str = ""
+    access_key_secret: str = dataclasses.field(default="", repr=False)
+    sign_name: str = ""  # the registered signature (签名)
+    template_code: str = ""  # a template with one variable ${content}
+    topic_templates: list[str] = dataclasses.field(default_factory=list)  # "topic=TEMPLATE_CODE"
+    endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    per_second: float = 10.0
+    per_number_s: float = 60.0
+    receipts_every_s: float = 300.0  # how often delivery receipts are asked for
+
+
+@dataclasses.dataclass(slots=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -115,6 +129,7 @@ class Settings:
     recording: RecordingSettings = dataclasses.field(default_factory=RecordingSettings)
     acd: AcdSettings = dataclasses.field(default_factory=AcdSettings)
     crm: CrmSettings = dataclasses.field(default_factory=CrmSettings)
+    sms: SmsSettings = dataclasses.field(default_factory=SmsSettings)
 
 
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
