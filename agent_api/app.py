@@ -56,6 +56,7 @@ from agent_api.reports.service import Reports
 from agent_api.request_parsing import CENTER_TZ, MAX_BODY_BYTES
 from agent_api.security import Passwords, security_headers
 from agent_api.sessions import SESSIONS_KEY, SessionStore, session_middleware
+from agent_api.subscriptions.http import ENDPOINTS as SUBSCRIPTION_ENDPOINTS
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
 from agent_api.throttle import LoginThrottle
@@ -175,6 +176,7 @@ def build_app(
     add_message_pages(app)
     add_endpoints(app, CALLBACK_ENDPOINTS)
     add_callback_pages(app)
+    add_endpoints(app, SUBSCRIPTION_ENDPOINTS)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)

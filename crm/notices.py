@@ -31,6 +31,8 @@ from crm.models import Customer, CustomerPhone, OutboxMessage, Subscription
 
 log = logging.getLogger(__name__)
 
+OPTED_OUT = "the customer opted out before it was sent"
+
 
 @dataclass(frozen=True, slots=True)
 class Notice:
@@ -133,7 +135,9 @@ async def subscribe(
             )
 
 
-async def unsubscribe(db: Database, customer_id: int, topic: NoticeTopic, channel: Channel) -> None:
+async def unsubscribe(db: Database, customer_id: int, topic: NoticeTopic, channel: Channel) -> int:
+    """Opt out: no more notices of ``topic`` by ``channel``, and those queued but not yet sent
+    are not sent either (failed, "opted out"); returns how many were held back."""
     async with db.write() as session:
         rows = await session.scalars(
             select(Subscription).where(
@@ -144,6 +148,37 @@ async def unsubscribe(db: Database, customer_id: int, topic: NoticeTopic, channe
         )
         for row in rows:
             await session.delete(row)
+        held = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.topic == topic.value,
+                OutboxMessage.channel == channel.value,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+            )
+            .values(status=OutboxStatus.FAILED.value, last_error=OPTED_OUT)
+        )
+        return held.rowcount or 0  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    topic: NoticeTopic
+    channel: Channel
+    since: datetime
+
+
+async def subscriptions_of(db: Database, customer_id: int) -> tuple[SubscriptionView, ...]:
+    """The notices a customer chose; NotFound for no such customer."""
+    async with db.read() as session:
+        if await session.get(Customer, customer_id) is None:
+            raise NotFound("customer", customer_id)
+        rows = (
+            await session.scalars(
+                select(Subscription).where(Subscription.customer_id == customer_id).order_by(Subscription.id)
+            )
+        ).all()
+    return tuple(SubscriptionView(NoticeTopic(r.topic), Channel(r.channel), r.created_at) for r in rows)
 
 
 async def enqueue_notice(
