@@ -128,7 +128,12 @@ def generate(path: Path, customers: int, per_customer: int) -> None:
                 created,
             )
 
-    con.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", customer_rows())
+    con.executemany(
+        "INSERT INTO customers (id, name, segment, vip_level, tags, consent_marketing, consent_sms,"
+        " consent_email, language, owner_agent, email, id_number, address, created_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        customer_rows(),
+    )
 
     def phone_rows():
         n = 0
@@ -254,7 +259,12 @@ def generate(path: Path, customers: int, per_customer: int) -> None:
                 None,
             )
 
-    con.executemany("INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", ticket_rows())
+    con.executemany(
+        "INSERT INTO tickets (id, number, kind, status, customer_id, subject, description, assignee,"
+        " opened_by, opened_at, due_at, resolved_at, closed_at, escalation_level, satisfaction,"
+        " evaluation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        ticket_rows(),
+    )
     print(f"  rows in {time.perf_counter() - started:.0f} s; indexing", flush=True)
     con.execute("CREATE INDEX ix_contacts_customer_at ON contacts (customer_id, at)")
     con.execute("CREATE INDEX ix_contacts_call_id ON contacts (call_id)")
