@@ -38,6 +38,7 @@ from agent_api.desk_codes.service import DESK_CODES_KEY, DeskCodes
 from agent_api.desktop.hot_desk import HotDesk
 from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
 from agent_api.desktop.services import Desktop
+from agent_api.i18n.errors import localized_errors_middleware
 from agent_api.messages.http import ENDPOINTS as MESSAGE_ENDPOINTS
 from agent_api.messages.http import MESSAGE_FILES_KEY
 from agent_api.messages.pages import add_message_pages
@@ -141,6 +142,7 @@ def build_app(
             security_headers,
             session_middleware,
             session_cookie_middleware,
+            localized_errors_middleware,
         ],
         client_max_size=MAX_BODY_BYTES,
     )

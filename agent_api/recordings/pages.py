@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from agent_api.i18n import catalog, language_of
 from agent_api.recordings.service import RECORDINGS_KEY, Recordings
+from agent_api.request_parsing import CENTER_TZ
 from agent_api.security import Role, principal_of
-
-HERE = Path(__file__).parent
 
 
 def _catalog(language: str) -> dict[str, str]:
-    own = json.loads((HERE / "i18n" / f"{language.replace('-', '_')}.json").read_text(encoding="utf-8"))
-    return {**catalog(language), **own}
+    return catalog(language)  # the one catalog of every page (agent_api/i18n)
 
 
 def _translator(strings: dict[str, str]) -> Callable[[str], str]:
@@ -40,6 +37,7 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
         "catalog_json": json.dumps(strings, ensure_ascii=False),
         "me": principal,
         "page": "recordings.html",
+        "center_tz": str(request.app.get(CENTER_TZ, "") or ""),
         "is_supervisor": True,
         "is_admin": principal.has(Role.ADMIN),
         "is_agent": principal.has(Role.AGENT),

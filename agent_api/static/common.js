@@ -7,7 +7,8 @@
   const csrf = () => (csrfMeta ? csrfMeta.content : "");
 
   async function api(method, path, body) {
-    const headers = { "Accept": "application/json" };
+    // Errors come back in the page's language (the server's catalog; agent_api/i18n/errors.py).
+    const headers = { "Accept": "application/json", "X-Hotline-Lang": document.documentElement.lang || "zh-CN" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRF-Token"] = csrf();
     const res = await fetch(path, {

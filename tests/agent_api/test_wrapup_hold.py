@@ -124,3 +124,12 @@ async def test_pause_after_refuses_acd_reasons_bad_bodies_and_an_idle_agent(stac
     await stack.client.post("/api/agent/login", json={}, headers=headers)
     answer = await stack.client.post("/api/agent/pause-after", json=body, headers=headers)
     assert answer.status == code
+
+
+async def test_a_chinese_page_reads_the_error_in_chinese_and_a_script_in_english(stack: Stack):
+    headers = {"X-CSRF-Token": await login(stack.client, "agent1001")}
+    await stack.client.post("/api/agent/login", json={}, headers=headers)
+    page = await stack.client.post("/api/agent/wrapup/extend", headers={**headers, "X-Hotline-Lang": "zh-CN"})
+    assert (page.status, (await page.json())["message"]) == (409, "您当前不在话后处理")
+    script = await stack.client.post("/api/agent/wrapup/extend", headers=headers)
+    assert (await script.json())["message"] == "you are not in wrap-up"
