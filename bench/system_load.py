@@ -314,6 +314,12 @@ async def run_hotline() -> None:
     hotline = Hotline(settings)
     await hotline.start()
     say("READY", {"url": hotline.url, "agi_port": hotline.ivr.port, "accounts_s": made_s})
+    profiler = None
+    if config["profile"]:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         while line := (await commands.readline()).decode().strip():
             if line == "STATS":
@@ -328,6 +334,9 @@ async def run_hotline() -> None:
                     count = await session.scalar(select(func.count()).select_from(RecordingRow))
                 say("RECORDINGS", {"rows": count})
     finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(config["profile"])
         await hotline.stop()
 
 
@@ -623,6 +632,7 @@ async def drive(args: argparse.Namespace, crm_file: Path) -> list[StepResult]:
         await switch.send(json.dumps(switch_config))
         ami = await switch.expect("READY")
         hotline_config = {**ami, "data_dir": str(work), "prompts_dir": prompts, "agents": agents}
+        hotline_config["profile"] = args.profile or ""
         await hotline.send(json.dumps(hotline_config))
         ready = await hotline.expect("READY", 300)
         await switch.send(f"AGI {ready['agi_port']}")
@@ -651,6 +661,14 @@ async def drive(args: argparse.Namespace, crm_file: Path) -> list[StepResult]:
             answered += sum(1 for c in placed["calls"] if c["answered"])
             return judge(rate, placed, seen, before, after, lag.take())
 
+        if args.idle > 0:
+            await hotline.send("STATS")
+            before = await hotline.expect("STATS")
+            await asyncio.sleep(args.idle)
+            await hotline.send("STATS")
+            after = await hotline.expect("STATS")
+            share = (after["cpu_s"] - before["cpu_s"]) / args.idle
+            print(f"Hotline idle, {len(agents)} pages connected: {share:.0%} of a core")
         # Warm: the first calls compile queries and fill caches, as in any server just started.
         if args.warmup > 0:
             warm = await step(args.rates[0], args.warmup)
@@ -733,6 +751,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="arrivals per step, seconds (default 20)")
     parser.add_argument("--customers", type=int, default=40_000, help="CRM data set size (default 40000)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of unmeasured calls first")
+    parser.add_argument(
+        "--idle", type=float, default=5.0, help="seconds of Hotline's idle CPU measured first"
+    )
+    parser.add_argument("--profile", help="write a cProfile of the Hotline process to this file")
     parser.add_argument("--ring", type=float, default=0.5, help="seconds a phone rings before answering")
     parser.add_argument("--talk", type=float, default=2.0, help="seconds of talk before the agent hangs up")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and the processes' logs")
@@ -744,9 +766,11 @@ def main() -> None:
     if args.role:
         asyncio.run(run_switch() if args.role == "switch" else run_hotline())
         return
+    if args.profile:
+        args.profile = os.path.abspath(args.profile)
     if args.quick:
         args.agents, args.rates, args.seconds, args.customers = 20, [2.0], 3.0, 2_000
-        args.talk, args.ring, args.warmup = 0.5, 0.2, 0.0
+        args.talk, args.ring, args.warmup, args.idle = 0.5, 0.2, 0.0, 0.0
     if any(b <= a for a, b in zip(args.rates, args.rates[1:], strict=False)) or min(args.rates) <= 0:
         parser.error("--rates must be positive and rising, e.g. 5,10,20,40")
     print(f"{os.cpu_count()} CPUs; {args.agents} agents; steps {args.rates} calls/s, {args.seconds:g} s each")
