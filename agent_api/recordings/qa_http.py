@@ -5,13 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from agent_api.context import audit, require
-from agent_api.errors import InvalidBody
+from agent_api.errors import Conflict, InvalidBody
 from agent_api.openapi import endpoint
 from agent_api.recordings.access import EVERYONE, SUPERVISOR, _is_supervisor, _visible, own_agents
 from agent_api.recordings.schemas import FormOut, Forms, ReviewBody, ReviewOut, ScoreRow, Scores, ScoresQuery
 from agent_api.recordings.service import _recordings
 from agent_api.security import Principal
 from crm import recordings as index
+from crm.recording_tables import RecordingState
 from recording.errors import BadAnswers
 from recording.quality import Form, score
 
@@ -19,9 +20,13 @@ from recording.quality import Form, score
 def _review_out(review: index.Review, forms: dict[str, Form]) -> ReviewOut:
     form = forms.get(review.form)
     sections = {}
+    failed: list[str] = []
     if form is not None:
         try:
-            sections = score(form, review.answers).sections
+            scored = score(form, review.answers)
+            sections = scored.sections
+            texts = {q.id: q.text for section in form.sections for q in section.questions}
+            failed = [texts.get(q, q) for q in scored.failed_critical]
         except BadAnswers:
             sections = {}  # the form changed since the review; the stored score stands
     return ReviewOut(
@@ -30,6 +35,7 @@ def _review_out(review: index.Review, forms: dict[str, Form]) -> ReviewOut:
         form=review.form,
         score=review.score,
         sections=sections,
+        failed_critical=failed,
         answers=review.answers,
         comments=list(review.comments),  # type: ignore[arg-type]
         summary=review.summary,
@@ -66,6 +72,12 @@ async def review_recording(
     me = require(principal)
     recording = await _visible(request, me, recording_id)
     recordings = _recordings(request)
+    if recording.state in (RecordingState.RECORDING, RecordingState.FAILED):
+        raise Conflict(
+            "a recording still being made cannot be scored: score it once the call has ended"
+            if recording.state is RecordingState.RECORDING
+            else "a failed recording cannot be scored: nobody can play it"
+        )
     form = recordings.forms.get(body.form)
     if form is None:
         raise InvalidBody(f"no QA form {body.form!r}", details={"forms": sorted(recordings.forms)})

@@ -73,6 +73,7 @@ class ReviewOut(BaseModel):
     form: str
     score: float
     sections: dict[str, float] = {}
+    failed_critical: list[str] = []  # the critical questions failed: why the score is 0
     answers: dict[str, bool | float]
     comments: list[Comment]
     summary: str

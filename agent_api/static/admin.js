@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!$("audit")) return;
     const { entries } = await api("GET", "/api/admin/audit");
     $("audit").tBodies[0].replaceChildren(...entries.slice(0, 50).map((e) => el("tr", {},
-      el("td", {}, e.at.slice(0, 19).replace("T", " ")), el("td", {}, e.actor), el("td", {}, e.action), el("td", {}, e.target))));
+      el("td", {}, H.fmtTime(e.at, true, true)), el("td", {}, e.actor), el("td", {}, e.action), el("td", {}, e.target))));
   }
   // A user may hold several roles (a team leader who also takes calls: agent and supervisor).
   const pickedRoles = (id) => [...$(id).querySelectorAll("input:checked")].map((box) => box.value);

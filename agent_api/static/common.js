@@ -87,12 +87,13 @@
 
   // Times as a person reads them: in the center's time zone (the page's data-tz), not the browser's.
   const zone = () => (document.body && document.body.dataset.tz) || undefined;
-  function fmtTime(iso, withDate) {
+  function fmtTime(iso, withDate, withSeconds) {
     if (!iso) return "-";
     const d = new Date(iso);
     if (isNaN(d)) return String(iso);
     const opts = { timeZone: zone(), hour12: false, hour: "2-digit", minute: "2-digit" };
     if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
+    if (withSeconds) opts.second = "2-digit";
     try { return new Intl.DateTimeFormat("sv-SE", opts).format(d); }
     catch (e) { return new Intl.DateTimeFormat("sv-SE", { ...opts, timeZone: undefined }).format(d); }
   }

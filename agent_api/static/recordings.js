@@ -6,6 +6,13 @@
   let forms = [];
   let current = null;
   let comments = [];
+  const PAGE = 50;       // rows a page; the server's pager (offset) goes on from there
+  let offset = 0;
+  let rows = [];         // the rows of this page, sorted by the heading last clicked
+  let sortBy = null, sortDown = false;
+  const SCORABLE = ["pending", "transcoding", "stored"];
+  // A code as a person reads it: its word from the catalog, the code itself if it has none.
+  const word = (prefix, value) => { const key = prefix + value; const w = t(key); return w === key ? value : w; };
 
   const pct = (v) => (v === null || v === undefined ? "" : Math.round(v * 100) + "%");
   const secs = (v) => (v === null || v === undefined ? "" : fmtSeconds(Math.round(v)));
@@ -17,25 +24,46 @@
     put("disposition", "q-disposition"); put("min_duration_s", "q-min-duration"); put("min_score", "q-min-score");
     if ($("q-since").value) q.set("since", $("q-since").value + "T00:00:00Z");
     if ($("q-until").value) q.set("until", $("q-until").value + "T23:59:59Z");
+    q.set("limit", PAGE + 1);  // one more than shown: whether a next page exists
+    q.set("offset", offset);
     return q.toString();
   }
 
   async function search(ev) {
-    if (ev) ev.preventDefault();
+    if (ev) { ev.preventDefault(); offset = 0; }  // a new search starts at its first page
     $("rec-error").textContent = "";
     try {
       const data = await api("GET", "/api/recordings?" + query());
-      const body = $("rec-results").querySelector("tbody");
-      body.replaceChildren();
-      if (!data.recordings.length) body.append(el("tr", {}, el("td", { colspan: 10 }, t("rec.none"))));
-      for (const r of data.recordings) {
-        body.append(el("tr", { "data-id": r.id, class: "rec-row", onclick: () => open(r.id) },
-          el("td", {}, r.id), el("td", {}, new Date(r.started_at).toLocaleString()), el("td", {}, r.agent),
-          el("td", {}, r.queue), el("td", {}, r.number), el("td", {}, secs(r.duration_s)),
-          el("td", {}, pct(r.talk_ratio)), el("td", {}, r.crosstalk_s === null ? "" : r.crosstalk_s.toFixed(1) + " s"),
-          el("td", {}, r.qa_score === null ? "" : r.qa_score.toFixed(1)), el("td", {}, r.held ? r.state + " ⚖" : r.state)));
-      }
+      rows = data.recordings.slice(0, PAGE);
+      $("rec-next").disabled = data.recordings.length <= PAGE;
+      $("rec-prev").disabled = offset === 0;
+      $("rec-page").textContent = t("rec.page").replace("{page}", offset / PAGE + 1);
+      renderRows();
     } catch (err) { $("rec-error").textContent = err.message; }
+  }
+
+  function renderRows() {
+    const body = $("rec-results").querySelector("tbody");
+    body.replaceChildren();
+    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 10 }, t("rec.none"))));
+    const shown = [...rows];
+    if (sortBy) {
+      shown.sort((a, b) => {
+        const x = a[sortBy], y = b[sortBy];
+        const order = x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1;
+        return sortDown ? -order : order;
+      });
+    }
+    for (const th of $("rec-results").querySelectorAll("th[data-sort]")) {
+      th.dataset.sorted = th.dataset.sort === sortBy ? (sortDown ? "down" : "up") : "";
+    }
+    for (const r of shown) {
+      body.append(el("tr", { "data-id": r.id, class: "rec-row" + (current && current.id === r.id ? " picked" : ""), onclick: () => open(r.id) },
+        el("td", {}, r.id), el("td", {}, H.fmtTime(r.started_at, true, true)), el("td", {}, r.agent),
+        el("td", {}, r.queue), el("td", {}, r.number), el("td", {}, secs(r.duration_s)),
+        el("td", {}, pct(r.talk_ratio)), el("td", {}, r.crosstalk_s === null ? "" : r.crosstalk_s.toFixed(1) + " s"),
+        el("td", {}, r.qa_score === null ? "" : r.qa_score.toFixed(1)), el("td", { "data-state": r.state }, word("rec.state.", r.state) + (r.held ? " ⚖" : ""))));
+    }
   }
 
   function renderForm() {
@@ -64,15 +92,30 @@
     comments = [];
     renderComments();
     $("rec-detail").hidden = false;
+    $("rec-pick").hidden = true;
+    renderRows();
+    // Only a recording that can be played can be scored: not one still being made, nor a failed one.
+    const scorable = SCORABLE.includes(current.state);
+    $("review-form").hidden = !scorable;
+    $("review-unavailable").hidden = scorable;
+    $("review-unavailable").textContent = scorable ? "" : t("rec.not_scorable").replace("{state}", word("rec.state.", current.state));
+    $("player").hidden = !scorable;
     $("rec-title").textContent = `#${current.id} · ${current.agent} · ${current.queue}`;
     const player = $("player");
     const src = `/api/recordings/${id}/audio`;
     if (player.getAttribute("src") !== src) player.src = src;  // reopening keeps the position
     $("rec-download").href = `/api/recordings/${id}/download`;
-    $("rec-facts").textContent = `${secs(current.duration_s)} · ${current.format} · ${current.channels === 2 ? "stereo" : "mono"} · ${t("rec.talk")} ${pct(current.talk_ratio)} · ${t("rec.retain_until")} ${current.retain_until ? current.retain_until.slice(0, 10) : ""}`;
+    $("rec-facts").textContent = `${secs(current.duration_s)} · ${current.format} · ${t(current.channels === 2 ? "rec.stereo" : "rec.mono")} · ${t("rec.talk")} ${pct(current.talk_ratio)} · ${t("rec.retain_until")} ${current.retain_until ? current.retain_until.slice(0, 10) : ""}`;
     renderHold();
-    $("rec-reviews").replaceChildren(...data.reviews.map((r) => el("li", {}, `${r.score.toFixed(1)} — ${r.reviewer} (${r.form})`,
+    $("rec-reviews").replaceChildren(...data.reviews.map((r) => el("li", {}, `${r.score.toFixed(1)} — ${r.reviewer} (${r.form}) ${H.fmtTime(r.at, true)}`,
+      criticalNote(r),
       ...r.comments.map((c) => el("div", {}, `@${fmtSeconds(Math.round(c.offset_s))} ${c.text}`)))));
+  }
+
+  // A score of 0 from a failed critical question says which question.
+  function criticalNote(review) {
+    if (!review.failed_critical || !review.failed_critical.length) return null;
+    return el("div", { class: "critical-failed error" }, t("rec.failed_critical").replace("{questions}", review.failed_critical.join("、")));
   }
 
   function renderHold() {
@@ -98,7 +141,7 @@
       const review = await api("POST", `/api/recordings/${current.id}/reviews`, {
         form: $("review-form-id").value, answers, comments, summary: $("review-summary").value,
       });
-      $("review-result").textContent = `${t("rec.score")}: ${review.score.toFixed(1)}`;
+      $("review-result").replaceChildren(`${t("rec.score")}: ${review.score.toFixed(1)}`, criticalNote(review) || "");
       await open(current.id);
       await search();
     } catch (err) { $("review-result").textContent = err.message; }
@@ -106,6 +149,15 @@
 
   document.addEventListener("DOMContentLoaded", async () => {
     $("rec-search").addEventListener("submit", search);
+    $("rec-prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); search(); });
+    $("rec-next").addEventListener("click", () => { offset += PAGE; search(); });
+    for (const th of $("rec-results").querySelectorAll("th[data-sort]")) {
+      th.addEventListener("click", () => {
+        sortDown = sortBy === th.dataset.sort ? !sortDown : false;
+        sortBy = th.dataset.sort;
+        renderRows();
+      });
+    }
     $("hold-form").addEventListener("submit", toggleHold);
     $("review-form").addEventListener("submit", submitReview);
     $("comment-add").addEventListener("click", () => {

@@ -158,3 +158,11 @@ async def test_a_campaign_paused_for_a_failing_target_rule_says_why_on_the_list_
     audit = await (await stack.client.get("/api/admin/audit")).json()
     [entry] = [e for e in audit["entries"] if e["action"] == "campaign-rule-failed"]
     assert (entry["actor"], entry["target"]) == ("hotline", str(failing))
+
+
+async def test_reading_the_audit_log_again_and_again_is_logged_once(stack: Stack):
+    await login(stack.client, "admin")
+    for _ in range(3):
+        assert (await stack.client.get("/api/admin/audit")).status == 200
+    reads = await audit_log.entries(stack.db, action="audit-read")
+    assert [e.actor for e in reads] == ["admin"]

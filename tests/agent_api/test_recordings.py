@@ -296,3 +296,23 @@ async def test_a_wrap_up_saved_after_the_recording_links_its_customer_and_dispos
     assert [r["id"] for r in by_customer["recordings"]] == [stored.id]
     by_disposition = await (await stack.client.get("/api/recordings?disposition=resolved")).json()
     assert [r["id"] for r in by_disposition["recordings"]] == [stored.id]
+
+
+async def test_a_recording_still_being_made_cannot_be_scored_and_a_critical_failure_is_named(stack, clip):
+    stored = await stack.recorded_call("1795416380.90", clip)
+    ongoing = await stack.recorded_call("1795416380.91", clip, process=False)
+    await index.update_recording(stack.db, ongoing.id, state=RecordingState.RECORDING)
+    csrf = await login(stack.client, "supervisor")
+    answers = {"greeting": True, "identity": False, "understood": 4, "accurate": 5, "hold": True}
+    body = {"form": "standard", "answers": answers | {"summary": True, "courtesy": 5}}
+    refused = await stack.client.post(
+        f"/api/recordings/{ongoing.id}/reviews", json=body, headers={"X-CSRF-Token": csrf}
+    )
+    assert refused.status == 409
+    assert "still being made" in (await refused.json())["message"]
+    scored = await stack.client.post(
+        f"/api/recordings/{stored.id}/reviews", json=body, headers={"X-CSRF-Token": csrf}
+    )
+    review = await scored.json()
+    assert review["score"] == 0.0
+    assert review["failed_critical"] == ["Verified the caller's identity before discussing the account"]
