@@ -40,6 +40,7 @@ async def report_catalog(request: web.Request, principal: Principal | None) -> C
                         filter=f.filter,
                         aggregations=list(f.aggregations),
                         operators=list(f.operators),
+                        flag=f.flag,
                     )
                     for f in s.fields
                 ],

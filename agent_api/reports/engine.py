@@ -92,6 +92,7 @@ class CrmReportEngine:
                         filter=f.filter,
                         aggregations=tuple(sorted(a.value for a in f.aggregations)),
                         operators=tuple(o.value for o in Operator if o in ops),  # eq first: the usual choice
+                        flag=f.flag,
                     )
                 )
             out.append(

@@ -7,6 +7,7 @@ chart (``POST /reports/custom/preview``) so a figure is formatted in one place o
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,8 +15,10 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
+from agent_api.context import services
 from agent_api.errors import ApiError
 from agent_api.i18n import language_of, translate
+from agent_api.i18n.errors import localized
 from agent_api.openapi import error_response
 from agent_api.pages.http import forbidden_page, page_context
 from agent_api.reports import access
@@ -82,15 +85,21 @@ async def standard_page(request: web.Request) -> web.StreamResponse:
     title = title_of(language_of(request), info)
     context |= {"info": info, "title": title, "error": "", "table": None, "chart": "", "notes": ()}
     raw = {k: v for k, v in request.query.items() if v != ""}
+    page_text = raw.pop("page", "1")
+    page_no = int(page_text) if page_text.isdigit() and len(page_text) < 6 else 1
+    language = language_of(request)
+    context |= _pickers(request)
     try:
         query_in = StandardQueryIn.model_validate(raw)
         scoped, result = await run_standard(request, me, name, query_in)
     except ValidationError as exc:
-        context["error"] = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+        labels = "、".join(translate(language, f"reports.filter.{f}") for f in fields)
+        context["error"] = translate(language, "reports.bad_filters").replace("{fields}", labels)
         context["filters"] = raw
         return aiohttp_jinja2.render_template("reports_standard.html", request, context)
     except ApiError as exc:
-        context["error"] = exc.message
+        context["error"] = localized(language, exc.message, exc.error_id)
         context["filters"] = raw
         return aiohttp_jinja2.render_template("reports_standard.html", request, context)
     context["filters"] = {
@@ -103,7 +112,26 @@ async def standard_page(request: web.Request) -> web.StreamResponse:
     }
     context["export_query"] = urlencode({k: v for k, v in context["filters"].items() if v})
     context |= result_context(request, result, title)
+    # A long report reads a page at a time (an hourly report over two weeks is hundreds of rows);
+    # the chart and the totals cover the whole of it, and the exports hold every row.
+    table = context["table"]
+    pages = max(1, -(-len(table.rows) // STANDARD_PAGE_ROWS))
+    page_no = min(page_no, pages)
+    if pages > 1:
+        start = (page_no - 1) * STANDARD_PAGE_ROWS
+        context["table"] = dataclasses.replace(table, rows=table.rows[start : start + STANDARD_PAGE_ROWS])
+        context |= {"std_pages": pages, "std_page": page_no, "std_rows": len(table.rows)}
     return aiohttp_jinja2.render_template("reports_standard.html", request, context)
+
+
+STANDARD_PAGE_ROWS = 100
+
+
+def _pickers(request: web.Request) -> dict[str, Any]:
+    """The queues and agents a filter may name, to pick from rather than type."""
+    config = services(request).acd.config
+    agents = sorted((p.agent, p.name or p.agent) for p in config.agents.values())
+    return {"queue_choices": sorted(config.queues), "agent_choices": agents}
 
 
 async def custom_page(request: web.Request) -> web.StreamResponse:

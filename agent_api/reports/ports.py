@@ -64,6 +64,7 @@ class CatalogField:
     filter: bool
     aggregations: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
+    flag: bool = False  # a yes/no field
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,7 @@ class FieldOut(BaseModel):
     filter: bool
     aggregations: list[str]
     operators: list[str]
+    flag: bool = False  # a yes/no field: filtered with true or false
 
 
 class SourceOut(BaseModel):

@@ -68,12 +68,19 @@
     const field = el("select", { class: "f-field" }, ...options(filterable.map((f) => [f.name, f.label]), c.field));
     const op = el("select", { class: "f-op" });
     const value = el("input", { class: "f-value", size: 16, value: c.value === undefined ? "" : (Array.isArray(c.value) ? c.value.join(",") : String(c.value)) });
-    const row = el("div", { class: "bar filter" }, field, op, value,
+    // A yes/no field is picked, not typed ("true" was the only word it understood).
+    const flag = el("select", { class: "f-flag", hidden: true }, ...options([["true", t("reports.yes")], ["false", t("reports.no")]], String(c.value === false ? "false" : "true")));
+    flag.addEventListener("change", () => { value.value = flag.value; });
+    const row = el("div", { class: "bar filter" }, field, op, value, flag,
       el("button", { type: "button", class: "remove", onclick: () => row.remove(), "aria-label": t("reports.custom.remove") }, "×"));
     function refresh(initial) {
       const f = fieldOf(field.value);
       const ops = f ? f.operators : [];
       op.replaceChildren(...options(ops.map((o) => [o, t("reports.op." + o)]), initial ? c.op : op.value));
+      const isFlag = Boolean(f && f.flag);
+      flag.hidden = !isFlag;
+      value.hidden = isFlag;
+      if (isFlag) value.value = flag.value;
     }
     field.addEventListener("change", () => refresh(false));
     refresh(true);

@@ -236,3 +236,54 @@ async def test_an_agent_sees_only_their_own_assessment(center: Stack, browser):
     await page.screenshot(path=str(ARTIFACTS / "report-agent-own.png"), full_page=True)
     response = await page.goto(f"{center.base_url}/reports/queue_performance")
     assert response is not None and response.status == 403
+
+
+async def test_a_long_report_reads_a_page_at_a_time_with_queues_and_agents_to_pick(
+    center: Stack, browser, monkeypatch
+):
+    import agent_api.reports.pages as report_pages
+
+    monkeypatch.setattr(report_pages, "STANDARD_PAGE_ROWS", 2)
+    page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+    await log_in(page, center.base_url, "supervisor")
+    await page.goto(f"{center.base_url}/reports/queue_performance?{RANGE}&grain=hour")
+    assert await page.locator("#report-table tbody tr").count() == 2
+    info = await page.locator("#std-page-info").text_content()
+    assert info.startswith("1 / ")
+    await page.click("#std-next")
+    await page.wait_for_selector("#std-pager[data-page='2']")
+    assert await page.locator("#f-grain").input_value() == "hour"  # the filters carry on
+    queues = await page.locator("#f-queue option").evaluate_all("os => os.map(o => o.value)")
+    assert queues == ["", "sales", "support"]
+    await page.select_option("#f-queue", "support")
+    await page.click("#f-run")
+    await page.wait_for_selector("#report-table")
+    assert "queue=support" in page.url
+
+
+async def test_a_filter_that_is_not_right_is_said_in_chinese(center: Stack, browser):
+    page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+    await log_in(page, center.base_url, "supervisor")
+    await page.goto(f"{center.base_url}/reports/queue_performance?from=2026-13-45")
+    error = await page.locator("#report-error").text_content()
+    assert error == "筛选条件不正确：开始日期"
+
+
+async def test_a_yes_no_field_is_filtered_by_picking_yes_or_no(center: Stack, browser):
+    page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+    await log_in(page, center.base_url, "ana")
+    await page.goto(center.base_url + "/reports/custom")
+    await page.wait_for_selector("#builder[data-ready='yes']")
+    flags = await page.evaluate(
+        "async () => (await H.api('GET', '/api/reports/catalog')).sources"
+        ".flatMap(s => s.fields.filter(f => f.flag && f.filter).map(f => [s.name, f.name]))"
+    )
+    assert flags, "the catalog names its yes/no fields"
+    source, field = flags[0]
+    await page.select_option("#c-source", source)
+    await page.click("#c-add-filter")
+    row = page.locator("#c-filters .filter").last
+    await row.locator(".f-field").select_option(field)
+    assert await row.locator(".f-value").is_hidden()
+    await row.locator(".f-flag").select_option("false")
+    assert await row.locator(".f-value").input_value() == "false"
