@@ -185,11 +185,12 @@ document.addEventListener("DOMContentLoaded", () => {
   function callerDetails(p) {
     const c = p.customer;
     return [
+      // An outbound call is the agent's own dial: the number dialed, no queue wait, no IVR.
       el("dl", {},
-        el("dt", {}, t("pop.caller")), el("dd", {}, p.caller || "-"),
+        el("dt", {}, t(p.direction === "outbound" ? "pop.dialed" : "pop.caller")), el("dd", {}, p.caller || "-"),
         c ? [el("dt", {}, t("pop.segment")), el("dd", {}, word("segment.", c.segment))] : null,
-        el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s || 0)),
-        el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")),
+        p.direction === "outbound" ? null : [el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s || 0)),
+          el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")]),
       el("h3", {}, t("pop.tickets")),
       el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${word("ticket.status.", k.status)}, ${word("sla.", k.sla)})`))),
       el("h3", {}, t("pop.contacts")),

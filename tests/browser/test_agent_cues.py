@@ -197,3 +197,12 @@ async def test_a_session_the_restarted_server_does_not_know_goes_to_the_login_fo
         await page.wait_for_selector("#login-note:has-text('会话已过期')")
     finally:
         await second.stop()
+
+
+async def test_the_tab_says_which_page_it_is_and_has_the_products_icon(desk):
+    stack, page = desk
+    assert (await page.title()).startswith("坐席工作台 · ")
+    icon = await page.locator("link[rel='icon']").get_attribute("href")
+    assert icon == "/static/favicon.svg"
+    answer = await page.request.get(stack.base_url + icon)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg")
