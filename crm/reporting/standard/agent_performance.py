@@ -27,6 +27,7 @@ from crm.reporting.tables import QueueLegRow as L
 NAME = "agent_performance"
 TITLE_KEY = "report.title.agent_performance"
 
+NOTE_QUEUE_FILTER = "report.note.agent_queue_filter"
 LOGGED_OUT = "logged-out"
 PAUSED = "paused"
 # acd.models.PauseReason, in the order the columns show them; a site's own reasons follow.
@@ -76,6 +77,8 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
         chart=ChartSpec(ChartKind.STACKED_BAR, "agent", ("talk", "hold", "wrap_up"), TITLE_KEY),
         totals=totals,
         total_rows=len(rows),
+        # Logged-in and pause time, offers and questionnaires are the agent's, not a queue's.
+        notes=(NOTE_QUEUE_FILTER,) if params.queues else (),
     )
 
 
@@ -94,6 +97,7 @@ def _row(agent: str | None, f: dict[str, Any], pause_seconds: list[float]) -> tu
         *pause_seconds,
         ratio(talk + hold + wrap, logged_in - paused) if logged_in > paused else None,
         ratio(f.get("qa_sum", 0.0), f.get("qa_count", 0)),
+        int(f.get("qa_count", 0)),  # how many reviews the average is of
         int(f.get("presented", 0)),
         int(f.get("accepted", 0)),
         ratio(f.get("accepted", 0), f.get("presented", 0)),
@@ -117,6 +121,7 @@ def _columns(reasons: list[str]) -> tuple[ResultColumn, ...]:
         *pause_columns,
         measure("occupancy", ValueType.PERCENT),
         measure("qa_score", ValueType.FLOAT),
+        measure("qa_reviews"),
         measure("offers_presented"),
         measure("offers_accepted"),
         measure("conversion", ValueType.PERCENT),

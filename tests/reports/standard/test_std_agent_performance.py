@@ -175,7 +175,7 @@ async def test_an_agent_sees_only_their_own_row(db: Database) -> None:
     await seed(db)
     result = await STANDARD_REPORTS["agent_performance"].run(db, params(DAY, agents=("alice",)), tz=SHANGHAI)
     assert table(result, "agent", "handled", "paused", "offers_presented") == [("alice", 2, 4500.0, 3)]
-    assert totals(result, "handled", "qa_score", "questionnaires_completed") == (2, 85.0, 1)
+    assert totals(result, "handled", "qa_score", "qa_reviews", "questionnaires_completed") == (2, 85.0, 2, 1)
     assert [c.name for c in result.columns if c.name.startswith("pause_")] == ["pause_break", "pause_lunch"]
 
 
@@ -184,6 +184,8 @@ async def test_queue_and_campaign_filters(db: Database) -> None:
     run = STANDARD_REPORTS["agent_performance"].run
     sales = await run(db, params(DAY, queues=("sales",)), tz=SHANGHAI)
     assert table(sales, "agent", "handled", "talk")[0] == ("alice", 1, 60.0)
+    assert sales.notes == ("report.note.agent_queue_filter",)  # says what the queue filter covers
+    assert (await run(db, params(DAY), tz=SHANGHAI)).notes == ()
     survey_only = await run(db, params(DAY, campaign_ids=(2,)), tz=SHANGHAI)
     assert table(survey_only, "agent", "offers_presented", "questionnaires_completed") == [
         ("alice", 0, 1),
