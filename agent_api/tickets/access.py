@@ -59,8 +59,3 @@ async def check_field_access(request: web.Request, principal: Principal, ticket:
     if ticket.team and ticket.team in await my_teams(request, principal):
         return
     raise Forbidden("this ticket was not dispatched to you or your team")
-
-
-def check_staff(principal: Principal, what: str) -> None:
-    if field_only(principal):
-        raise Forbidden(f"{what} is the service desk's step, not the field's")

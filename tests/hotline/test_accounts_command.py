@@ -157,7 +157,7 @@ def test_two_different_answers_at_the_prompt_add_no_account(
         (
             ("--role", "boss"),
             PASSWORD,
-            "--role 'boss': Input should be 'agent', 'supervisor', 'analyst' or 'admin'",
+            "--role 'boss': Input should be 'agent', 'supervisor', 'analyst', 'admin' or 'technician'",
         ),
         (("--role", "agent", "--skills", "support"), PASSWORD, "--skills: 'support' is not SKILL:LEVEL"),
         (
