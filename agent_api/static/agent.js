@@ -366,6 +366,12 @@ document.addEventListener("DOMContentLoaded", () => {
 
   connect((f) => {
     if (f.type === "hello") {
+      // Signed in before the connection dropped, signed out now (the server restarted, or a
+      // supervisor logged the agent out): say so plainly instead of leaving it to be noticed.
+      const before = status && status.state;
+      if (before && before !== "logged-out" && f.status && f.status.state === "logged-out") {
+        $("agent-note").textContent = t("agent.signed_out_again");
+      }
       pops.clear();
       for (const p of f.pops || []) pops.set(p.call_id, p);
       showState(f.status);

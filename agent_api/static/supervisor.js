@@ -63,8 +63,9 @@ document.addEventListener("DOMContentLoaded", () => {
     $("t-abandoned").textContent = sum("abandoned");
     $("t-sl").textContent = slText(sl);
     $("t-sl").className = slClass(sl);
-    $("t-asa").textContent = fmtSeconds(weighted("asa_s"));
-    $("t-aht").textContent = fmtSeconds(weighted("aht_s"));
+    // AHT counts calls whose wrap-up is over: none yet, none to show.
+    $("t-aht").textContent = weighted("aht_s") ? fmtSeconds(weighted("aht_s")) : "—";
+    $("t-asa").textContent = answered ? fmtSeconds(weighted("asa_s")) : "—";
     $("t-callbacks").textContent = board.callbacks.length;
     const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
     for (const a of board.agents) counts[a.state] = (counts[a.state] || 0) + 1;
@@ -116,7 +117,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return el("tr", { "data-queue": q.queue, class: late ? "alerting" : "" }, el("td", {}, q.queue), el("td", { class: "waiting" }, q.waiting),
         el("td", { "data-seconds": q.longest_wait_s, "data-grows": q.waiting > 0 ? "" : null }, fmtSeconds(q.longest_wait_s)),
         el("td", {}, q.offered), el("td", {}, q.answered), el("td", {}, q.offered ? pct(q.abandon_rate) : "—"),
-        el("td", { class: "sl " + slClass(sl) }, slText(sl)), el("td", {}, q.answered ? fmtSeconds(q.asa_s) : "—"), el("td", {}, q.answered ? fmtSeconds(q.aht_s) : "—"));
+        el("td", { class: "sl " + slClass(sl) }, slText(sl)), el("td", {}, q.answered ? fmtSeconds(q.asa_s) : "—"), el("td", {}, q.aht_s ? fmtSeconds(q.aht_s) : "—"));
     }));
     $("waiting-count").textContent = board.waiting_calls.length ? `(${board.waiting_calls.length})` : "";
     $("waiting-calls").tBodies[0].replaceChildren(...board.waiting_calls.map((c) =>

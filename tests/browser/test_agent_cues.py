@@ -179,6 +179,7 @@ async def test_after_a_restart_the_page_is_marked_stale_then_live_again(tmp_path
         await page.wait_for_selector("body:not(.stale)", timeout=20000)
         # The ACD started afresh: the page says so rather than showing the old state.
         await page.wait_for_selector('#agent-state[data-state="logged-out"]')
+        await page.wait_for_selector("#agent-note:has-text('请点“签入”')")
     finally:
         await second.stop()
 
