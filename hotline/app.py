@@ -90,6 +90,7 @@ class Hotline:
     cti: CtiService
     acd: AcdService
     recording: RecordingService
+    web: web.Application
     call_log: CallLogWriter
 
     def __init__(
@@ -176,7 +177,7 @@ class Hotline:
         await cti.start()
         self._on_stop("ami", cti.stop)
 
-        app = build_app(
+        self.web = app = build_app(
             settings,
             bus=self.bus,
             switch=cti.switch,
