@@ -22,10 +22,10 @@ from agent_api.i18n import language_of, translate
 from agent_api.reports.errors import InvalidDefinition
 from agent_api.reports.ports import DefinitionInvalid, ExportFormat, ReportEngine
 from agent_api.reports.schemas import ChartOut, ColumnOut, ResultOut
-from agent_api.reports.view import column_label, custom_labels
+from agent_api.reports.view import column_label, custom_labels, display
 from agent_api.security import Principal
 from agent_api.streaming import close_iterator, file_chunks, send_chunks
-from crm.reporting.results import ReportResult, ResultColumn, ValueType
+from crm.reporting.results import ColumnRole, ReportResult, ResultColumn, ValueType
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ async def export_response(
     else:
         custom_columns, rows = await reports.engine.custom_rows(definition)
         columns = custom_labels(custom_columns, raw_definition or {}, lambda key: translate(language, key))
+    rows = _as_shown(rows, columns, lambda key: translate(language, key), fmt)
     await audit(
         request,
         me.username,
@@ -143,6 +144,35 @@ async def export_response(
         return await _send_xlsx(request, response, reports.engine, columns, rows, named)
     finally:
         await close_iterator(rows)  # the database cursor behind them, if the client left early
+
+
+async def _as_shown(
+    rows: AsyncIterator[tuple[Any, ...]],
+    columns: Sequence[ResultColumn],
+    tr: Callable[[str], str],
+    fmt: ExportFormat,
+) -> AsyncIterator[tuple[Any, ...]]:
+    """The rows as the page shows them: a code in words (complaint → 投诉); in a CSV, which has
+    no cell formats, ratios and decimals rounded as on the screen (85.8%), seconds whole. An
+    XLSX keeps its numbers and gives them the screen's formats instead."""
+    try:
+        async for row in rows:
+            shown = []
+            for column, value in zip(columns, row, strict=False):
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                code = isinstance(value, str) and value and column.role is ColumnRole.DIMENSION
+                rounded = fmt is ExportFormat.CSV and number and column.type in ROUNDED_IN_CSV
+                if code or rounded:
+                    value = display(value, column, tr)
+                elif fmt is ExportFormat.CSV and number and column.type is ValueType.SECONDS:
+                    value = round(value)
+                shown.append(value)
+            yield tuple(shown)
+    finally:
+        await close_iterator(rows)
+
+
+ROUNDED_IN_CSV = (ValueType.PERCENT, ValueType.FLOAT)
 
 
 async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

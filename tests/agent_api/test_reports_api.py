@@ -202,6 +202,9 @@ async def test_a_standard_export_streams_the_table_as_csv_and_is_audited(reports
     support = next(r for r in body if "support" in r)
     assert support[header.index("队列") + 1 : header.index("队列") + 4] == ["3", "2", "1"]
     assert "合计" in body[-1]  # the totals row, named in its first text column
+    # Ratios as the screen rounds them, not 0.6666666666666666.
+    abandon = support[header.index("放弃率")]
+    assert abandon == "33.3%", abandon
     entries = await audit_log.entries(reports.db, action="report-export")
     assert entries[0].actor == "supervisor"
     assert entries[0].target == "standard:queue_performance"
@@ -426,3 +429,15 @@ def test_an_export_grouped_by_free_text_answers_is_marked_as_personal_data():
     assert personal_data({"dimensions": [{"field": "answer"}, "campaign"]}) is True
     assert personal_data({"dimensions": ["campaign", {"field": "day", "grain": "week"}]}) is False
     assert personal_data(None) is False
+
+
+async def test_an_export_shows_codes_in_words_as_the_page_does(reports: Stack):
+    csrf = await login(reports.client, "ana")
+    definition = {**CALLS_BY_QUEUE, "dimensions": [{"field": "outcome"}], "measures": [{"fn": "count"}]}
+    response = await reports.client.post(
+        "/api/reports/custom/export", json={"definition": definition}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status == 200
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    outcomes = {row[0] for row in rows[1:]}
+    assert "接通" in outcomes and "answered" not in outcomes
