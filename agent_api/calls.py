@@ -39,6 +39,7 @@ class CallInfo:
     queued_at: datetime | None = None
     queue: str = ""
     ivr_path: list[str] = field(default_factory=list)
+    ivr_keys: list[str] = field(default_factory=list)  # what the caller pressed, menu by menu
     customer_id: str | None = None
     agent_interface: str = ""
     agent_channel: str = ""
@@ -79,6 +80,7 @@ class CallBook:
         elif isinstance(event, IvrCompleted):
             call = self._call(event.call_id)
             call.ivr_path = [_path_label(entry) for entry in event.path]
+            call.ivr_keys = [str(entry.digits) for entry in event.path if getattr(entry, "digits", "")]
             call.customer_id = event.customer_id
             call.channel = call.channel or event.channel
             call.caller = call.caller or event.caller

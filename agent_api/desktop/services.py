@@ -125,6 +125,7 @@ class Desktop:
             "known": pop.customer is not None,
             "customer": _plain(pop.customer),
             "ivr_path": list(call.ivr_path),
+            "ivr_keys": list(call.ivr_keys),
             "wait_s": round(call.wait_seconds(event.at), 1),
             "contacts": _plain(pop.contacts[:CONTACTS_SHOWN]),
             "tickets": _plain(pop.open_tickets),

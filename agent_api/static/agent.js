@@ -190,7 +190,9 @@ document.addEventListener("DOMContentLoaded", () => {
         el("dt", {}, t(p.direction === "outbound" ? "pop.dialed" : "pop.caller")), el("dd", {}, p.caller || "-"),
         c ? [el("dt", {}, t("pop.segment")), el("dd", {}, word("segment.", c.segment))] : null,
         p.direction === "outbound" ? null : [el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s || 0)),
-          el("dt", {}, t("pop.ivr_path")), el("dd", { class: "ivr" }, (p.ivr_path || []).join(" › ") || "-")]),
+          // What the caller pressed reads at a glance; the menu path is there on hover.
+          el("dt", {}, t("pop.ivr_keys")), el("dd", { class: "ivr", title: (p.ivr_path || []).join(" › ") },
+            (p.ivr_keys || []).length ? p.ivr_keys.join(" → ") : t("pop.ivr_no_keys"))]),
       el("h3", {}, t("pop.tickets")),
       el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${word("ticket.status.", k.status)}, ${word("sla.", k.sla)})`))),
       el("h3", {}, t("pop.contacts")),
