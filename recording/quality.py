@@ -9,7 +9,7 @@ agent who skipped identity checks failed the call, however polite they were.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ class Question:
     max: int = 1
     weight: float = 1.0
     critical: bool = False
+    text_zh: str = ""  # the text a Chinese page shows; empty: the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Section:
     title: str
     weight: float
     questions: tuple[Question, ...]
+    title_zh: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Form:
     id: str
     title: str
     sections: tuple[Section, ...]
+    title_zh: str = ""
 
     def questions(self) -> dict[str, Question]:
         return {q.id: q for s in self.sections for q in s.questions}
@@ -92,6 +95,7 @@ def form_from_mapping(data: Any, *, source: str = "form") -> Form:
                     max=top if kind == "scale" else 1,
                     weight=_positive(q.get("weight", 1), q_where),
                     critical=bool(q.get("critical", False)),
+                    text_zh=str(q.get("text_zh", "")),
                 )
             )
         sections.append(
@@ -99,9 +103,33 @@ def form_from_mapping(data: Any, *, source: str = "form") -> Form:
                 str(raw.get("title", f"section {s_index + 1}")),
                 _positive(raw.get("weight", 1), where),
                 tuple(questions),
+                str(raw.get("title_zh", "")),
             )
         )
-    return Form(id=str(data["id"]), title=str(data.get("title", data["id"])), sections=tuple(sections))
+    return Form(
+        id=str(data["id"]),
+        title=str(data.get("title", data["id"])),
+        sections=tuple(sections),
+        title_zh=str(data.get("title_zh", "")),
+    )
+
+
+def in_language(form: Form, language: str) -> Form:
+    """The form as a page in ``language`` shows it: the Chinese texts where the form has them."""
+    if not language.startswith("zh"):
+        return form
+    return replace(
+        form,
+        title=form.title_zh or form.title,
+        sections=tuple(
+            replace(
+                s,
+                title=s.title_zh or s.title,
+                questions=tuple(replace(q, text=q.text_zh or q.text) for q in s.questions),
+            )
+            for s in form.sections
+        ),
+    )
 
 
 def load_form(path: str | Path) -> Form:

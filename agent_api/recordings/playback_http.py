@@ -11,6 +11,7 @@ from aiohttp import web
 
 from agent_api.context import audit, require
 from agent_api.errors import BadRequest, Conflict, NotFoundError
+from agent_api.i18n import language_of
 from agent_api.openapi import endpoint
 from agent_api.recordings.access import EVERYONE, _is_supervisor, _out, _visible, own_agents
 from agent_api.recordings.qa_http import _review_out
@@ -68,7 +69,8 @@ async def recording_detail(
     recordings = _recordings(request)
     reviews = await index.reviews_of(recordings.service.db, recording.id)
     return RecordingDetail(
-        recording=_out(recording, me), reviews=[_review_out(r, recordings.forms) for r in reviews]
+        recording=_out(recording, me),
+        reviews=[_review_out(r, recordings.forms, language_of(request)) for r in reviews],
     )
 
 

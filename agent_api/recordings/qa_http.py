@@ -6,6 +6,7 @@ from aiohttp import web
 
 from agent_api.context import audit, require
 from agent_api.errors import Conflict, InvalidBody
+from agent_api.i18n import language_of
 from agent_api.openapi import endpoint
 from agent_api.recordings.access import EVERYONE, SUPERVISOR, _is_supervisor, _visible, own_agents
 from agent_api.recordings.schemas import FormOut, Forms, ReviewBody, ReviewOut, ScoreRow, Scores, ScoresQuery
@@ -14,10 +15,10 @@ from agent_api.security import Principal
 from crm import recordings as index
 from crm.recording_tables import RecordingState
 from recording.errors import BadAnswers
-from recording.quality import Form, score
+from recording.quality import Form, in_language, score
 
 
-def _review_out(review: index.Review, forms: dict[str, Form]) -> ReviewOut:
+def _review_out(review: index.Review, forms: dict[str, Form], language: str = "en") -> ReviewOut:
     form = forms.get(review.form)
     sections = {}
     failed: list[str] = []
@@ -25,7 +26,8 @@ def _review_out(review: index.Review, forms: dict[str, Form]) -> ReviewOut:
         try:
             scored = score(form, review.answers)
             sections = scored.sections
-            texts = {q.id: q.text for section in form.sections for q in section.questions}
+            shown = in_language(form, language)
+            texts = {q.id: q.text for section in shown.sections for q in section.questions}
             failed = [texts.get(q, q) for q in scored.failed_critical]
         except BadAnswers:
             sections = {}  # the form changed since the review; the stored score stands
@@ -53,7 +55,10 @@ def _review_out(review: index.Review, forms: dict[str, Form]) -> ReviewOut:
 )
 async def qa_forms(request: web.Request, principal: Principal | None) -> Forms:
     forms = _recordings(request).forms.values()
-    return Forms(forms=[FormOut.model_validate(form, from_attributes=True) for form in forms])
+    language = language_of(request)
+    return Forms(
+        forms=[FormOut.model_validate(in_language(form, language), from_attributes=True) for form in forms]
+    )
 
 
 @endpoint(
@@ -106,7 +111,7 @@ async def review_recording(
     )
     await audit(request, me.username, "recording-review", str(recording.id), score=scored.score)
     review = (await index.reviews_of(db, recording.id))[-1]
-    return _review_out(review, recordings.forms)
+    return _review_out(review, recordings.forms, language_of(request))
 
 
 @endpoint(

@@ -315,4 +315,14 @@ async def test_a_recording_still_being_made_cannot_be_scored_and_a_critical_fail
     )
     review = await scored.json()
     assert review["score"] == 0.0
-    assert review["failed_critical"] == ["Verified the caller's identity before discussing the account"]
+    assert review["failed_critical"] == ["谈及账户前核实了来电人身份"]  # in the page's language
+
+
+async def test_the_qa_form_reads_in_the_pages_language(stack):
+    await login(stack.client, "supervisor")
+    [chinese] = (await (await stack.client.get("/api/recordings/forms")).json())["forms"]
+    assert chinese["title"] == "标准通话质检"
+    assert chinese["sections"][0]["questions"][1]["text"] == "谈及账户前核实了来电人身份"
+    stack.client.session.cookie_jar.update_cookies({"hotline_lang": "en"})
+    [english] = (await (await stack.client.get("/api/recordings/forms")).json())["forms"]
+    assert english["title"] == "Standard call review"
