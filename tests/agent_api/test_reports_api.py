@@ -441,3 +441,21 @@ async def test_an_export_shows_codes_in_words_as_the_page_does(reports: Stack):
     rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
     outcomes = {row[0] for row in rows[1:]}
     assert "接通" in outcomes and "answered" not in outcomes
+
+
+async def test_agent_states_and_pause_reasons_export_in_words(reports: Stack):
+    csrf = await login(reports.client, "ana")
+    definition = {
+        "source": "agent_states",
+        "date_from": DAY,
+        "date_to": DAY,
+        "dimensions": [{"field": "state"}],
+        "measures": [{"fn": "count"}],
+    }
+    response = await reports.client.post(
+        "/api/reports/custom/export", json={"definition": definition}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status == 200, await response.text()
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    states = {row[0] for row in rows[1:-1] if row}
+    assert states and not states & {"on-call", "available", "paused", "wrap-up", "logged-out"}, states
