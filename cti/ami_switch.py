@@ -60,6 +60,9 @@ class ActionSender(Protocol):
     ) -> ActionResult: ...
 
 
+DTMF_MS = 250  # a keypad press's tone length, long enough for any IVR to read
+
+
 class AmiSwitch:
     def __init__(
         self,
@@ -260,6 +263,12 @@ class AmiSwitch:
         its party hears) or ``both`` — e.g. while a caller reads card data out."""
         fields = {"Channel": channel, "Direction": direction, "State": 1 if mute else 0}
         await self._action(request_id, "MixMonitorMute", fields)
+
+    async def send_dtmf(self, channel: str, digit: str, *, request_id: str | None = None) -> None:
+        """One DTMF digit (0-9, *, #, A-D) played to the party of ``channel``, as the agent's
+        phone keypad would: AMI ``PlayDTMF`` with a 250 ms tone."""
+        fields = {"Channel": channel, "Digit": digit, "Duration": DTMF_MS}
+        await self._action(request_id, "PlayDTMF", fields)
 
     # --- channel variables -----------------------------------------------------------------
 

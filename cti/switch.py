@@ -99,6 +99,10 @@ class Switch(Protocol):
         self, channel: str, *, mute: bool, direction: str = "both", request_id: str | None = None
     ) -> None: ...
 
+    async def send_dtmf(self, channel: str, digit: str, *, request_id: str | None = None) -> None:
+        """Send one DTMF digit to the party of ``channel`` (an IVR the agent reached, say)."""
+        ...
+
     async def get_var(self, channel: str, name: str) -> str: ...
 
     async def set_var(

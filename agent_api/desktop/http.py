@@ -14,6 +14,7 @@ from agent_api.desktop.schemas import (
     ConfirmBody,
     DialBody,
     DialResult,
+    DtmfBody,
     HoldBody,
     HotDeskPending,
     LoginBody,
@@ -359,6 +360,30 @@ async def call_hold(request: web.Request, principal: Principal | None, call_id: 
 
 @endpoint(
     "POST",
+    "/api/agent/calls/{call_id}/dtmf",
+    summary="Send keypad digits to the other party of my answered call (an IVR I reached)",
+    roles=AGENT,
+    body=DtmfBody,
+    tag="agent",
+)
+async def call_dtmf(request: web.Request, principal: Principal | None, call_id: str, body: DtmfBody) -> None:
+    """The digits go one by one, in order, to the caller's (or dialed party's) channel."""
+    me = require(principal)
+    call = _my_call(request, me, call_id)
+    if not (call.answered and call.channel):
+        raise Conflict("keypad digits go to an answered call only")
+    switch = services(request).switch
+    try:
+        for index, digit in enumerate(body.digits):
+            await switch.send_dtmf(call.channel, digit, request_id=f"web-dtmf-{call_id}-{index}")
+    except AmiActionFailed as exc:
+        raise Conflict(f"the switch refused: {exc.message}") from None
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+
+
+@endpoint(
+    "POST",
     "/api/agent/calls/{call_id}/transfer",
     summary="Blind transfer to an agent, queue or number",
     roles=AGENT,
@@ -493,6 +518,7 @@ ENDPOINTS: list[Endpoint] = [
     agent_pause_after,
     call_hangup,
     call_hold,
+    call_dtmf,
     call_transfer,
     click_to_dial,
     call_wrapup,

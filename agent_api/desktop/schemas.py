@@ -60,6 +60,10 @@ class HoldBody(Strict):
     on: bool
 
 
+class DtmfBody(Strict):
+    digits: Annotated[str, StringConstraints(pattern=r"^[0-9*#A-D]{1,20}$")]
+
+
 class DialBody(Strict):
     number: PhoneNumber
 

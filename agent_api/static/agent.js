@@ -147,6 +147,22 @@ document.addEventListener("DOMContentLoaded", () => {
       } }, t(p.held ? "call.resume" : "call.hold"));
   }
 
+  // The keypad: digits to the other party of an answered call (an IVR the agent reached).
+  function keypad(p) {
+    if (!p.answered) return null;
+    const shown = el("output", { class: "dtmf-sent", "aria-live": "polite" });
+    const press = (digit) => async () => {
+      try {
+        await api("POST", `/api/agent/calls/${encodeURIComponent(p.call_id)}/dtmf`, { digits: digit });
+        shown.textContent += digit;
+        showError("");
+      } catch (e) { showError(e.message); }
+    };
+    return el("details", { class: "keypad" }, el("summary", {}, t("call.keypad")),
+      el("div", { class: "keys" }, [..."123456789*0#"].map((d) => el("button", { type: "button", "data-digit": d, onclick: press(d) }, d))),
+      shown);
+  }
+
   function toggleRecording(callId) {
     return async (ev) => {
       const paused = pops.has(callId) && pops.get(callId).recording_paused === true;
@@ -242,6 +258,7 @@ document.addEventListener("DOMContentLoaded", () => {
         transferKind, transferTarget,
         el("button", { type: "button", class: "transfer", disabled: !p.answered, onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
         recordingToggle(p)),
+      keypad(p),
       recordingErrors.has(p.call_id) ? el("p", { class: "recording-error error", role: "alert" }, recordingErrors.get(p.call_id)) : null,
       callerDetails(p),
       c && c.phones && c.phones.length ? el("div", { class: "phones" }, c.phones.map((n) =>

@@ -195,4 +195,5 @@ HANDLERS: dict[str, Handler] = {
     "mixmonitor": channels.mixmonitor,
     "stopmixmonitor": channels.stop_mixmonitor,
     "mixmonitormute": channels.mixmonitor_mute,
+    "playdtmf": channels.play_dtmf,
 }

@@ -274,3 +274,18 @@ def mixmonitor_mute(server: AmiServer, session: Session, action: Action, aid: wi
     session.respond([("Response", "Success"), *aid])
     channel.muted = state == "1"
     sim.channel_event("MixMonitorMute", channel, [("Direction", direction), ("State", state)])
+
+
+def play_dtmf(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
+    """PlayDTMF: the digit goes to the channel's party; the simulator notes it on the channel."""
+    sim = server.sim
+    channel = sim.find_channel(action.get("channel", ""))
+    digit = action.get("digit", "")
+    if channel is None:
+        error(session, aid, "Channel not found")
+        return
+    if len(digit) != 1 or digit not in "0123456789*#ABCD":
+        error(session, aid, "No digit specified")
+        return
+    session.respond([("Response", "Success"), ("Message", "DTMF successfully queued"), *aid])
+    channel.dtmf_sent += digit

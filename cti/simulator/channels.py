@@ -30,6 +30,7 @@ class Channel:
     has_media: bool = True
     recording: bool = False
     muted: bool = False
+    dtmf_sent: str = ""  # digits played to this channel's party (PlayDTMF)
     hung_up: bool = False
     sip_call_id: str = ""  # what BRIDGEPVTCALLID shows
     on_hold: bool = False

@@ -83,6 +83,9 @@ class RecordingSwitch:
         self._note("resume", caller_channel, agent_channel)
         self.variables[(caller_channel, "HOTLINE_HOLD_STATE")] = "resumed"
 
+    async def send_dtmf(self, channel: str, digit: str, **kwargs: Any) -> None:
+        self._note("dtmf", channel, digit)
+
     async def spy(
         self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any
     ) -> OriginateResult:

@@ -133,3 +133,28 @@ async def test_a_chinese_page_reads_the_error_in_chinese_and_a_script_in_english
     assert (page.status, (await page.json())["message"]) == (409, "您当前不在话后处理")
     script = await stack.client.post("/api/agent/wrapup/extend", headers=headers)
     assert (await script.json())["message"] == "you are not in wrap-up"
+
+
+async def test_keypad_digits_go_to_the_other_party_of_an_answered_call_only(stack: Stack):
+    headers = {"X-CSRF-Token": await login(stack.client, "agent1001")}
+    await stack.client.post("/api/agent/login", json={}, headers=headers)
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+    stack.ring("d1")
+    await next_frame(ws, "pop")
+    ringing = await stack.client.post("/api/agent/calls/d1/dtmf", json={"digits": "1"}, headers=headers)
+    assert ringing.status == 409
+    stack.bus.publish(CallAnswered(datetime.now(UTC), "d1", "PJSIP/1001", "support", 2.0, "PJSIP/1001-01"))
+    await next_frame(ws, "call")
+    await ws.close()
+    sent = await stack.client.post("/api/agent/calls/d1/dtmf", json={"digits": "12#"}, headers=headers)
+    assert sent.status == 204
+    assert [r[1] for r in stack.switch.requests if r[0] == "dtmf"] == [
+        ("PJSIP/trunk-d1", "1"),
+        ("PJSIP/trunk-d1", "2"),
+        ("PJSIP/trunk-d1", "#"),
+    ]
+    bad = await stack.client.post("/api/agent/calls/d1/dtmf", json={"digits": "9x"}, headers=headers)
+    assert bad.status == 422
+    other = await stack.client.post("/api/agent/calls/zz/dtmf", json={"digits": "1"}, headers=headers)
+    assert other.status == 404
