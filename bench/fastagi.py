@@ -239,7 +239,6 @@ async def main() -> None:
             bus=bus,
             customers=Customers(),
             prompts=PromptPaths("/var/lib/hotline/prompts"),
-            messages_dir="/var/lib/hotline/messages",
             port=0,
             clock=lambda: NOW,
         )

@@ -139,7 +139,7 @@ class Hotline:
             settings, registry=registry, bus=self.bus, customers=CrmCustomerLookup(crm)
         )
         # Messages left and the callbacks' history, kept in the CRM: subscribed before the IVR runs.
-        feed = BackOfficeFeed(self.bus, db, message_files(settings, ivr.messages_dir))
+        feed = BackOfficeFeed(self.bus, db, message_files(settings))
         await feed.start()
         self._on_stop("back-office-feed", feed.stop)
         await ivr.start()
@@ -186,7 +186,7 @@ class Hotline:
             db=db,
             demo=self.demo,
             recordings=Recordings(recording),
-            message_files=message_files(settings, ivr.messages_dir),
+            message_files=message_files(settings),
             trusted_proxies=settings.http.trusted_proxies,
             hub=Hub(max_per_session=settings.http.ws_per_session, max_per_user=settings.http.ws_per_user),
             sessions=SessionStore(
@@ -322,11 +322,10 @@ def _link_config(settings: Settings) -> AmiLinkConfig:
     )
 
 
-def message_files(settings: Settings, ivr_messages_dir: str) -> MessageFiles:
-    """Where messages are recorded: Asterisk's monitor spool, and the IVR's messages folder."""
+def message_files(settings: Settings) -> MessageFiles:
+    """Where messages are recorded: Asterisk's monitor spool (asterisk-config's hotline-message)."""
     return MessageFiles(
         spool_dir=Path(settings.recording.spool_dir),
-        ivr_dir=Path(ivr_messages_dir),
         asterisk_monitor_dir=settings.recording.asterisk_monitor_dir,
     )
 

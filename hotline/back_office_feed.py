@@ -1,10 +1,10 @@
 """Bus → the CRM's back office: messages callers left, and what became of each callback.
 
-A message comes from either place that records one: the tracker's ``MessageLeft`` (the dialplan's
-leave-a-message context, when Hotline's IVR was not reachable) or the IVR's own ``IvrCompleted``
-with the MESSAGE outcome. Both are kept in one table, once per call. The ACD's callback events
-become steps of the callback log. The translations are plain functions; the shell is one task
-that writes each event as it comes (a few a minute: no batching), logging a write that fails.
+A message is the tracker's ``MessageLeft``: the dialplan's leave-a-message context records every
+message (after the IVR's message node, or at the end of the fallback). It is kept once per call.
+The ACD's callback events become steps of the callback log. The translations are plain
+functions; the shell is one task that writes each event as it comes (a few a minute: no
+batching), logging a write that fails.
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ from crm.db import Database
 from crm.messages import NewMessage
 from cti.bus import EventBus, Subscription
 from cti.events import MessageLeft
-from ivr.events import IvrCompleted, IvrOutcome
 from recording.errors import UnsafePath
 from recording.message_files import MessageFiles
 
 log = logging.getLogger(__name__)
 
-CONSUMED = (MessageLeft, IvrCompleted, CallbackScheduled, CallbackStarted, CallbackCompleted, CallbackFailed)
-IVR_RECORDED = "IVR"  # the record status of a message the IVR took (RECORD FILE reports none)
+CONSUMED = (MessageLeft, CallbackScheduled, CallbackStarted, CallbackCompleted, CallbackFailed)
 WRITE_TIMEOUT_S = 30.0
 
 CallbackEvent = CallbackScheduled | CallbackStarted | CallbackCompleted | CallbackFailed
@@ -41,24 +39,23 @@ class Step:
     fields: dict[str, object]
 
 
-def message_of(event: object, files: MessageFiles) -> NewMessage | None:
-    """The message an event tells of; None for an IvrCompleted that took none. A file in neither
-    message folder is logged and left out: the caller's number is kept all the same."""
-    if isinstance(event, MessageLeft):
-        file, status, queue, caller = event.file, event.status, event.queue, event.caller
-    elif isinstance(event, IvrCompleted) and event.outcome is IvrOutcome.MESSAGE and event.message_file:
-        file, status, queue, caller = event.message_file, IVR_RECORDED, event.queue, event.caller
-    else:
-        return None
+def message_of(event: MessageLeft, files: MessageFiles) -> NewMessage:
+    """The message the dialplan recorded. A file outside the spool is logged and left out: the
+    caller's number is kept all the same."""
     try:
-        stored = files.stored_name(file) if file else ""
+        stored = files.stored_name(event.file) if event.file else ""
     except UnsafePath as exc:
         log.warning(
             "message_file_outside_folders", extra={"kv": {"call_id": event.call_id, "error": str(exc)}}
         )
         stored = ""
     return NewMessage(
-        call_id=event.call_id, at=event.at, caller=caller, queue=queue, file=stored, record_status=status
+        call_id=event.call_id,
+        at=event.at,
+        caller=event.caller,
+        queue=event.queue,
+        file=stored,
+        record_status=event.status,
     )
 
 
@@ -122,7 +119,7 @@ class BackOfficeFeed:
             if not subscription.pending():
                 self._idle.set()
 
-    async def write(self, event: object) -> None:
+    async def write(self, event: MessageLeft | CallbackEvent) -> None:
         self._writing = True
         try:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
@@ -132,7 +129,7 @@ class BackOfficeFeed:
                     self.written += 1
                     return
                 message = message_of(event, self._files)
-                if message is not None and await messages.store_message(self._db, message) is not None:
+                if await messages.store_message(self._db, message) is not None:
                     self.written += 1
                     log.info(
                         "message_left_stored",

@@ -47,7 +47,6 @@ class IvrCompleted(CallEvent):
     language: str
     customer_id: str | None
     outcome: IvrOutcome
-    message_file: str = ""  # set when outcome is MESSAGE: the recording, as Asterisk wrote it
     transfer_to: str = ""
     started_at: datetime | None = None  # when the IVR took the call; None: not known (``at``)
 

@@ -34,7 +34,6 @@ from ivr.steps import (
     HangupChannel,
     LookupAnswer,
     LookupStatus,
-    RecordFile,
     SayDigits,
     SayNumber,
     SetVariable,
@@ -45,9 +44,7 @@ log = logging.getLogger(__name__)
 
 ROUTE = "ivr"
 _HUNG_UP = AgiReply(ReplyKind.RESULT, 200, "1")
-_PLAIN_AGI_STEPS = frozenset(
-    {StreamFile, GetData, SayDigits, SayNumber, SetVariable, GetVariable, RecordFile}
-)
+_PLAIN_AGI_STEPS = frozenset({StreamFile, GetData, SayDigits, SayNumber, SetVariable, GetVariable})
 
 
 class IvrServer:
@@ -60,7 +57,6 @@ class IvrServer:
         bus: EventBus,
         customers: CustomerLookup,
         prompts: PromptPaths,
-        messages_dir: str,
         timezone: str = "Asia/Shanghai",
         command_timeout_s: float = 30.0,
         lookup_timeout_s: float = 2.0,
@@ -73,7 +69,6 @@ class IvrServer:
         self.bus = bus
         self.customers = customers
         self.prompts = prompts
-        self.messages_dir = messages_dir
         self.command_timeout_s = command_timeout_s
         self.lookup_timeout_s = lookup_timeout_s
         self.default_queue = default_queue
@@ -94,7 +89,6 @@ class IvrServer:
             bus=bus,
             customers=customers,
             prompts=PromptPaths(str(Path(settings.agi.prompts_dir).resolve())),
-            messages_dir=str((Path(settings.data_dir) / "messages").resolve()),
             timezone=settings.timezone,
             command_timeout_s=settings.agi.command_timeout_s,
             host=settings.agi.host,
@@ -147,7 +141,6 @@ class IvrServer:
             now=self.clock(),
             calendar=self.registry.calendar(menu.number),
             prompts=self.prompts,
-            messages_dir=self.messages_dir,
         )
         try:
             step = run.start()
@@ -230,7 +223,6 @@ class IvrServer:
                 language=run.language,
                 customer_id=run.customer_id,
                 outcome=run.outcome,
-                message_file=run.message_file,
                 transfer_to=run.transfer_to,
                 started_at=run.now,
             )

@@ -30,7 +30,6 @@ from ivr.steps import (
     HangupChannel,
     LookupAnswer,
     LookupStatus,
-    RecordFile,
     SayDigits,
     SayNumber,
     SetVariable,
@@ -69,7 +68,6 @@ class MenuRun:
         now: datetime,
         calendar: WorkCalendar,
         prompts: PromptPaths,
-        messages_dir: str,
     ) -> None:
         self.menu = menu
         self.caller = caller
@@ -84,13 +82,11 @@ class MenuRun:
         self.skill = ""
         self.priority = 0
         self.outcome = IvrOutcome.FAILED
-        self.message_file = ""
         self.transfer_to = ""
         self.callback: CallbackRequest | None = None
         self.calendar_estimated = False
         self._calendar = calendar
         self._prompts = prompts
-        self._messages_dir = messages_dir
         self._script = self._main()
 
     def start(self) -> Step:
@@ -276,18 +272,18 @@ class MenuRun:
         return None
 
     def _message(self, node: n.Message) -> Script:
+        """The dialplan's hotline-message records it, the one place messages are recorded (and
+        announced: UserEvent HotlineMessage); the menu names its prompts, in the caller's
+        language, and its limits."""
         if node.prompt:
-            yield StreamFile(self._file(node.prompt))
-        file = f"{self._messages_dir}/{self.uniqueid}"
-        reply: AgiReply = yield RecordFile(file, node.max_s, node.silence_s)
-        if not reply.failed:
-            self.message_file = f"{file}.wav"
+            yield SetVariable("HOTLINE_MESSAGE_PROMPT", self._file(node.prompt))
+        if node.goodbye_prompt:
+            yield SetVariable("HOTLINE_MESSAGE_GOODBYE", self._file(node.goodbye_prompt))
+        yield SetVariable("HOTLINE_MESSAGE_SILENCE_S", str(node.silence_s))
+        yield SetVariable("HOTLINE_MESSAGE_MAX_S", str(node.max_s))
         yield SetVariable("HOTLINE_ACTION", "message")
         self.outcome = IvrOutcome.MESSAGE
-        self._note(node, result="recorded" if self.message_file else "not recorded")
-        if node.goodbye_prompt:
-            yield StreamFile(self._file(node.goodbye_prompt))
-        yield HangupChannel()
+        self._note(node)
         return None
 
     def _transfer(self, node: n.Transfer) -> Script:

@@ -1,7 +1,7 @@
 """What the menu engine asks the FastAGI shell to do next: an AGI command, a CRM question, or stop.
 
 AGI steps know their command line and how long Asterisk may legitimately take before replying
-(``patience_s``: GET DATA waits for the caller, RECORD FILE for the message); the shell adds
+(``patience_s``: GET DATA waits for the caller); the shell adds
 its own command timeout on top.
 """
 
@@ -92,28 +92,6 @@ class GetVariable:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordFile:
-    file: str  # without extension: Asterisk adds ".wav"
-    max_s: int
-    silence_s: int
-
-    def line(self) -> bytes:
-        return command_line(
-            "RECORD FILE",
-            quote(self.file),
-            "wav",
-            '"#"',
-            str(self.max_s * 1000),
-            "BEEP",
-            f"s={self.silence_s}",
-        )
-
-    @property
-    def patience_s(self) -> float:
-        return float(self.max_s)
-
-
-@dataclass(frozen=True, slots=True)
 class HangupChannel:
     def line(self) -> bytes:
         return b"HANGUP\n"
@@ -129,9 +107,7 @@ def _cached_line(verb: str, *arguments: str) -> bytes:
     return command_line(verb, *(quote(argument) for argument in arguments))
 
 
-AgiStep = (
-    StreamFile | GetData | SayDigits | SayNumber | SetVariable | GetVariable | RecordFile | HangupChannel
-)
+AgiStep = StreamFile | GetData | SayDigits | SayNumber | SetVariable | GetVariable | HangupChannel
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ class Redirected(Exception):
 
 
 async def message(sim: SwitchSimulator, leg: Leg, queue: str = "") -> None:
-    """hotline-message: the prompt, Record up to MESSAGE_MAX_S, the h extension's UserEvent."""
+    """hotline-message: the prompt, Record up to its maximum, the h extension's UserEvent. The
+    IVR's message node names its own prompts and limits (HOTLINE_MESSAGE_*); Asterisk's otherwise."""
     channel = leg.channel
     if queue:
         goto(channel, "hotline-message", queue)
@@ -36,15 +37,18 @@ async def message(sim: SwitchSimulator, leg: Leg, queue: str = "") -> None:
         sim.newexten(channel, 2, "Goto", "s,1")
     goto(channel, "hotline-message", "s")
     queue = channel.variables.get("HOTLINE_QUEUE", "")
+    given = channel.variables.get
     sim.newexten(channel, 1, "NoOp", f"Message from {channel.linkedid} for {queue}")
-    if not await playback(sim, leg, 2, "vm-intro"):
+    if not await playback(sim, leg, 2, given("HOTLINE_MESSAGE_PROMPT", "") or "vm-intro"):
         message_hangup(sim, leg)
         return
     path = f"{SPOOL}/messages/{day(sim)}/{channel.linkedid}/{channel.uniqueid}.wav"
     set_var(sim, channel, 3, "HOTLINE_MESSAGE_FILE", path)
-    sim.newexten(channel, 4, "Record", f"{path},3,{MESSAGE_MAX_S},k")
+    silence = given("HOTLINE_MESSAGE_SILENCE_S", "") or "3"
+    longest = given("HOTLINE_MESSAGE_MAX_S", "") or str(MESSAGE_MAX_S)
+    sim.newexten(channel, 4, "Record", f"{path},{silence},{longest},k")
     # No media here: the caller speaks until they hang up or the maximum length is reached.
-    limit = sim.clock.timer(MESSAGE_MAX_S)
+    limit = sim.clock.timer(float(longest) if longest.isdigit() else MESSAGE_MAX_S)
     try:
         await first_of(leg.gone, leg.redirect, limit)
     finally:
@@ -58,7 +62,7 @@ async def message(sim: SwitchSimulator, leg: Leg, queue: str = "") -> None:
         message_hangup(sim, leg)
         return
     sim.varset(channel, "RECORD_STATUS", "TIMEOUT")
-    if await playback(sim, leg, 5, "vm-goodbye"):
+    if await playback(sim, leg, 5, given("HOTLINE_MESSAGE_GOODBYE", "") or "vm-goodbye"):
         hangup(sim, leg, 6, 16, then=lambda: message_h(sim, channel))
     else:
         message_hangup(sim, leg)

@@ -19,7 +19,7 @@ AUDIO = b"RIFF" + bytes(range(256)) * 8
 
 @pytest.fixture
 async def stack(tmp_path: Path):
-    files = MessageFiles(spool_dir=tmp_path / "spool", ivr_dir=tmp_path / "ivr")
+    files = MessageFiles(spool_dir=tmp_path / "spool")
     clip = files.spool_dir / "messages" / "2026" / "12" / "07" / "c1" / "c1.wav"
     clip.parent.mkdir(parents=True)
     clip.write_bytes(AUDIO)
@@ -28,7 +28,7 @@ async def stack(tmp_path: Path):
         [
             ("c1", "support", "spool/messages/2026/12/07/c1/c1.wav"),
             ("c2", "sales", ""),
-            ("c3", "support", "ivr/gone.wav"),
+            ("c3", "support", "spool/messages/2026/12/07/c3/gone.wav"),
             ("c4", "support", "spool/../../etc/passwd"),
         ]
     ):

@@ -44,13 +44,13 @@ def silence(path: Path) -> None:
 
 
 async def test_messages_are_played_called_back_and_closed_on_the_page(tmp_path: Path, browser: Any):
-    files = MessageFiles(spool_dir=tmp_path / "spool", ivr_dir=tmp_path / "ivr")
-    silence(files.ivr_dir / "m1.wav")
+    files = MessageFiles(spool_dir=tmp_path / "spool")
+    silence(files.spool_dir / "messages" / "2026" / "12" / "07" / "m1" / "m1.wav")
     stack = await Stack(tmp_path, message_files=files).start()
     try:
         for n, (call_id, caller, queue, file) in enumerate(
             [
-                ("m1", CUSTOMER_PHONE, "support", "ivr/m1.wav"),
+                ("m1", CUSTOMER_PHONE, "support", "spool/messages/2026/12/07/m1/m1.wav"),
                 ("m2", "13900139000", "support", ""),
                 ("m3", "13700137000", "sales", ""),
             ]

@@ -1,4 +1,4 @@
-"""Messages left and callback steps, from the bus into the CRM: both sources, once per call."""
+"""Messages left and callback steps, from the bus into the CRM, once per call."""
 
 from __future__ import annotations
 
@@ -16,34 +16,15 @@ from crm.migrate import upgrade
 from cti.bus import EventBus
 from cti.events import MessageLeft
 from hotline.back_office_feed import BackOfficeFeed, message_of
-from ivr.events import IvrCompleted, IvrOutcome
 from recording.message_files import MessageFiles
 
 AT = datetime(2026, 12, 7, 13, 5, tzinfo=UTC)
 MONITOR = "/var/spool/asterisk/monitor"
 
 
-def ivr_completed(call_id: str, outcome: IvrOutcome, message_file: str = "") -> IvrCompleted:
-    return IvrCompleted(
-        at=AT,
-        call_id=call_id,
-        channel="PJSIP/trunk-1",
-        caller="13800138000",
-        dialed="4008001234",
-        path=(),
-        queue="support",
-        skill="support",
-        priority=0,
-        language="zh",
-        customer_id=None,
-        outcome=outcome,
-        message_file=message_file,
-    )
-
-
 @pytest.fixture
 def files(tmp_path: Path) -> MessageFiles:
-    return MessageFiles(spool_dir=tmp_path / "spool", ivr_dir=tmp_path / "data" / "messages")
+    return MessageFiles(spool_dir=tmp_path / "spool")
 
 
 @pytest.fixture
@@ -64,30 +45,17 @@ def test_a_message_from_the_dialplan_is_kept_relative_to_the_spool(files: Messag
         status="SILENCE",
     )
     message = message_of(event, files)
-    assert message is not None
     assert message.file == "spool/messages/2026/12/07/1733.7/1733.8.wav"
     assert (message.caller, message.queue, message.record_status) == ("13800138000", "support", "SILENCE")
 
 
-def test_a_message_the_ivr_recorded_is_kept_in_the_ivr_folder(files: MessageFiles):
-    event = ivr_completed("1733.9", IvrOutcome.MESSAGE, f"{files.ivr_dir}/1733.9.wav")
-    message = message_of(event, files)
-    assert message is not None and message.file == "ivr/1733.9.wav"
-    assert message.record_status == "IVR"
-
-
-def test_an_ivr_session_without_a_message_is_no_message(files: MessageFiles):
-    assert message_of(ivr_completed("1.1", IvrOutcome.QUEUED), files) is None
-    assert message_of(ivr_completed("1.2", IvrOutcome.MESSAGE), files) is None  # nothing recorded
-
-
-def test_a_file_outside_both_folders_keeps_the_message_without_its_file(files: MessageFiles):
+def test_a_file_outside_the_spool_keeps_the_message_without_its_file(files: MessageFiles):
     event = MessageLeft(at=AT, call_id="9.9", caller="138", queue="", file="/etc/passwd", status="HANGUP")
     message = message_of(event, files)
-    assert message is not None and message.file == "" and message.caller == "138"
+    assert message.file == "" and message.caller == "138"
 
 
-async def test_both_sources_are_stored_once_per_call(db: Database, files: MessageFiles):
+async def test_a_message_is_stored_once_per_call(db: Database, files: MessageFiles):
     bus = EventBus()
     feed = BackOfficeFeed(bus, db, files)
     await feed.start()
@@ -102,13 +70,11 @@ async def test_both_sources_are_stored_once_per_call(db: Database, files: Messag
         )
         bus.publish(left)
         bus.publish(left)  # the same event again (a resync): still one message
-        bus.publish(ivr_completed("1733.9", IvrOutcome.MESSAGE, f"{files.ivr_dir}/1733.9.wav"))
-        bus.publish(ivr_completed("1733.10", IvrOutcome.QUEUED))
         await feed.drained()
     finally:
         await feed.stop()
     stored = await messages.list_messages(db)
-    assert sorted(m.call_id for m in stored) == ["1733.7", "1733.9"]
+    assert [m.call_id for m in stored] == ["1733.7"]
     assert all(m.status is MessageStatus.NEW for m in stored)
 
 

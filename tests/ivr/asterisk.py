@@ -141,8 +141,6 @@ class AsteriskScript:
             return ["200 result=0"] if value is None else [f"200 result=1 ({value})"]
         if verb in ("SAY DIGITS", "SAY NUMBER"):
             return ["200 result=0"]
-        if verb == "RECORD FILE":
-            return ["200 result=0 (timeout) endpos=24000"]
         if verb == "HANGUP":
             self.hung_up = True
             return ["200 result=1", "HANGUP"]

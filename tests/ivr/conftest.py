@@ -50,7 +50,6 @@ async def ivr_server(
         bus=bus,
         customers=customers,
         prompts=PromptPaths("/var/lib/hotline/prompts"),
-        messages_dir="/var/lib/hotline/messages",
         command_timeout_s=2.0,
         lookup_timeout_s=1.0,
         port=0,

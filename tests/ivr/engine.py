@@ -18,7 +18,6 @@ from ivr.steps import (
     GetVariable,
     LookupAnswer,
     LookupStatus,
-    RecordFile,
     Step,
     StreamFile,
 )
@@ -51,8 +50,6 @@ class Caller:
                 if fragment in step.file:
                     return parse_reply(f"200 result={ord(digit)} endpos=100")
             return parse_reply("200 result=0 endpos=8000")
-        if isinstance(step, RecordFile):
-            return parse_reply("200 result=0 (timeout) endpos=24000")
         return parse_reply("200 result=1")
 
 
@@ -64,7 +61,6 @@ def start_run(menu: MenuDefinition, *, now: datetime | None = None, caller: str 
         now=now or datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI),
         calendar=WorkCalendar(menu.calendar),
         prompts=PROMPTS,
-        messages_dir="/m",
     )
 
 

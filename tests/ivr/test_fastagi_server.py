@@ -55,7 +55,6 @@ async def make_server(
             "bus": bus,
             "customers": customers,
             "prompts": PromptPaths("/var/lib/hotline/prompts"),
-            "messages_dir": "/var/lib/hotline/messages",
             "command_timeout_s": 2.0,
             "port": 0,
             "clock": clock,
@@ -299,5 +298,4 @@ async def test_the_server_is_built_from_the_settings_with_absolute_prompt_paths(
     welcome = commands[2].split()[2]
     assert Path(welcome).is_absolute()
     assert welcome.endswith("var/prompts/4008123456/en/welcome")
-    assert server.messages_dir == str(tmp_path / "data" / "messages")
     assert (await next_event(completed)).outcome is IvrOutcome.QUEUED

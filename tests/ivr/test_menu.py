@@ -226,18 +226,18 @@ def test_a_collected_phone_number_must_be_a_valid_mainland_number() -> None:
     assert run.path[0] == PathEntry("ask", "collect", "99999999999", "invalid")
 
 
-def test_when_closed_a_message_is_recorded_with_record_file_and_the_call_ends() -> None:
+def test_when_closed_the_message_is_left_to_the_dialplan_with_the_menus_prompts_and_limits() -> None:
     run = start_run(HOTLINE, now=datetime(2026, 11, 23, 22, 30, tzinfo=SHANGHAI))
     steps = lines(drive(run, Caller(digits=["1"])))
     assert steps[-5:] == [
-        'STREAM FILE /p/4008123456/zh/leave-message ""',
-        'RECORD FILE /m/1795416380.155 wav "#" 120000 BEEP s=5',
+        "SET VARIABLE HOTLINE_MESSAGE_PROMPT /p/4008123456/zh/leave-message",
+        "SET VARIABLE HOTLINE_MESSAGE_GOODBYE /p/4008123456/zh/message-thanks",
+        "SET VARIABLE HOTLINE_MESSAGE_SILENCE_S 5",
+        "SET VARIABLE HOTLINE_MESSAGE_MAX_S 120",
         "SET VARIABLE HOTLINE_ACTION message",
-        'STREAM FILE /p/4008123456/zh/message-thanks ""',
-        "HANGUP",
     ]
     assert run.outcome is IvrOutcome.MESSAGE
-    assert run.message_file == "/m/1795416380.155.wav"
+    assert run.path[-1] == PathEntry("leave_message", "message", "", "")
 
 
 def test_a_transfer_sets_the_action_and_the_number_for_the_dialplan() -> None:

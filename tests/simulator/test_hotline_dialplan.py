@@ -179,6 +179,22 @@ async def test_the_ivr_message_action_records_a_message_and_tells_hotline() -> N
         assert left.caller == call.caller and left.call_id == first(event, "Linkedid")
 
 
+async def test_the_menus_own_message_prompts_and_limits_are_played_and_used() -> None:
+    ivr = [
+        set_variable("HOTLINE_MESSAGE_PROMPT", "/p/4008123456/zh/leave-message"),
+        set_variable("HOTLINE_MESSAGE_SILENCE_S", "5"),
+        set_variable("HOTLINE_MESSAGE_MAX_S", "60"),
+        set_variable("HOTLINE_ACTION", "message"),
+    ]
+    async with hotline(ivr=ivr) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=20.0))
+        await call.done
+        await r.ami.sync()
+        run = {first(m, "Application"): first(m, "AppData") for m in r.ami.events("Newexten")}
+        assert run["Playback"] == "/p/4008123456/zh/leave-message"
+        assert run["Record"].endswith(".wav,5,60,k")
+
+
 async def test_a_caller_who_hangs_up_during_the_message_prompt_left_no_message() -> None:
     async with hotline(ivr=[set_variable("HOTLINE_ACTION", "message")]) as r:
         r.sim.prompt_lengths["vm-intro"] = 5.0
