@@ -285,3 +285,29 @@ async def test_a_callback_asked_for_in_the_ivr_rings_a_free_agent_then_the_custo
         finally:
             await desk.close()
             carrier.terminate()
+
+
+@pytest.mark.after_hours
+async def test_a_message_left_after_hours_is_listed_and_played_for_the_supervisor(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    boss = await Desk.log_in(hotline.url, "supervisor")
+    try:
+        # 1 (Mandarin); the centre is closed: 1 to leave a message; the caller speaks for a
+        # while and hangs up, as most callers end a message.
+        caller = await place_call(sipp, tmp_path, KNOWN_CALLER, presses=((6.5, "1"), (2.5, "1")), stay_s=15)
+        await caller.wait()
+        async with asyncio.timeout(30):
+            while not (listed := (await boss.ok("GET", "/api/messages"))["messages"]):  # noqa: ASYNC110
+                await asyncio.sleep(0.5)  # the page polls too: no frame tells of a new message
+        [message] = listed
+        assert (message["caller"], message["customer_name"], message["status"]) == (
+            KNOWN_CALLER,
+            KNOWN_NAME,
+            "new",
+        )
+        assert message["has_audio"] is True, message
+        status, audio = await boss.download(f"/api/messages/{message['id']}/audio")
+        assert status == 200 and audio[:4] == b"RIFF" and len(audio) > 8000, (status, audio[:64])
+    finally:
+        await boss.close()
