@@ -63,7 +63,8 @@ class AgentRecord:
 class AgentStates:
     def __init__(self, profiles: Mapping[str, AgentProfile], reason_codes: Iterable[str] = ()) -> None:
         self._agents: dict[str, AgentRecord] = {}
-        self._by_interface: dict[str, str] = {}
+        self._by_interface: dict[str, str] = {}  # a phone's interface → who answers on it now
+        self._owners: dict[str, str] = {}  # an extension → the agent whose own phone it is
         for profile in profiles.values():
             self.set_profile(profile)
         self._reason_codes = frozenset(PauseReason) | frozenset(reason_codes)
@@ -83,10 +84,12 @@ class AgentStates:
             self._agents[profile.agent] = AgentRecord(profile=profile)
         else:
             self._by_interface.pop(record.profile.interface, None)
+            self._owners.pop(record.profile.extension, None)
             if record.extension == record.profile.extension:  # not a phone chosen at login
                 record.extension = profile.extension if record.state is not S.LOGGED_OUT else ""
             record.profile = profile
         self._by_interface[profile.interface] = profile.agent
+        self._owners[profile.extension] = profile.agent
 
     def get(self, agent: str) -> AgentRecord:
         try:
@@ -101,13 +104,9 @@ class AgentStates:
     def holder_of(self, extension: str, *, besides: str) -> str | None:
         """The agent other than ``besides`` whose own extension this is, or who is logged in on
         it; None when it is free for ``besides``."""
-        for record in self._agents.values():
-            if record.profile.agent == besides:
-                continue
-            if record.profile.extension == extension:
-                return record.profile.agent
-            if record.state is not S.LOGGED_OUT and record.extension == extension:
-                return record.profile.agent
+        for holder in (self._by_interface.get(_interface(extension)), self._owners.get(extension)):
+            if holder is not None and holder != besides:
+                return holder
         return None
 
     def logged_in(self) -> list[AgentRecord]:
