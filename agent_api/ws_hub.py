@@ -201,6 +201,11 @@ class Hub:
             conn.drop(why)
         return len(conns)
 
+    def has_roles(self, roles: Iterable[Role]) -> bool:
+        """Whether any page of someone with one of these roles is connected."""
+        wanted = frozenset(roles)
+        return any(conn.roles & wanted for conn in self._all)
+
     def send_roles(self, roles: Iterable[Role], text: str) -> int:
         wanted = frozenset(roles)
         sent = 0

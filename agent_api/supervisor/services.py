@@ -162,8 +162,10 @@ class Board:
             await self._dirty.wait()
             self._dirty.clear()
             try:
-                self._hub.send_roles(BOARD_ROLES, self.board_frame())
-                self.pushed += 1
+                # Nobody watching: no board is built (a supervisor's page gets one as it connects).
+                if self._hub.has_roles(BOARD_ROLES):
+                    self._hub.send_roles(BOARD_ROLES, self.board_frame())
+                    self.pushed += 1
             except Exception:
                 log.exception("wallboard_failed")
             await asyncio.sleep(self._interval_s)  # the coalescing window, not a wait for an event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from acd.models import WaitingCall
@@ -143,6 +144,31 @@ async def test_the_board_socket_gets_coalesced_updates(stack: Stack):
             break
         extra += message["type"] == "board"
     assert service.pushed - before == 1 and extra == 0
+    await ws.close()
+
+
+async def test_no_board_is_built_while_no_supervisor_watches(stack: Stack):
+    service = stack.app[SERVICES].board
+    built = 0
+    real = service.board_frame
+
+    def counted() -> str:
+        nonlocal built
+        built += 1
+        return real()
+
+    service.board_frame = counted  # type: ignore[method-assign]
+    await _agent_logged_in(stack)  # a change the board would show
+    for _ in range(3):
+        service.mark_dirty()
+        await asyncio.sleep(0.2)
+    assert built == 0
+    await login(stack.client, "supervisor")
+    ws = await stack.client.ws_connect("/api/ws")
+    assert (await next_frame(ws, "board"))["board"]["agents"][0]["state"] == "available"
+    service.mark_dirty()
+    await next_frame(ws, "board")
+    assert built >= 2  # the page's first board, then the change
     await ws.close()
 
 
