@@ -374,8 +374,10 @@ async def call_dtmf(request: web.Request, principal: Principal | None, call_id: 
         raise Conflict("keypad digits go to an answered call only")
     switch = services(request).switch
     try:
-        for index, digit in enumerate(body.digits):
-            await switch.send_dtmf(call.channel, digit, request_id=f"web-dtmf-{call_id}-{index}")
+        # No request id: the switch sends a request id once only, and the agent may well press
+        # the same key twice in one call.
+        for digit in body.digits:
+            await switch.send_dtmf(call.channel, digit)
     except AmiActionFailed as exc:
         raise Conflict(f"the switch refused: {exc.message}") from None
     except SwitchError as exc:

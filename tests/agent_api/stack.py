@@ -84,7 +84,7 @@ class RecordingSwitch:
         self.variables[(caller_channel, "HOTLINE_HOLD_STATE")] = "resumed"
 
     async def send_dtmf(self, channel: str, digit: str, **kwargs: Any) -> None:
-        self._note("dtmf", channel, digit)
+        self._note("dtmf", channel, digit, **kwargs)
 
     async def spy(
         self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any

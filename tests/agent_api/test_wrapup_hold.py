@@ -154,6 +154,13 @@ async def test_keypad_digits_go_to_the_other_party_of_an_answered_call_only(stac
         ("PJSIP/trunk-d1", "2"),
         ("PJSIP/trunk-d1", "#"),
     ]
+    # The same key again in a later press is sent again: the switch sends a request id once only.
+    again = await stack.client.post("/api/agent/calls/d1/dtmf", json={"digits": "1"}, headers=headers)
+    assert again.status == 204
+    presses = [r for r in stack.switch.requests if r[0] == "dtmf"]
+    assert [r[1][1] for r in presses] == ["1", "2", "#", "1"]
+    ids = [r[2].get("request_id") for r in presses if r[2].get("request_id") is not None]
+    assert len(ids) == len(set(ids))
     bad = await stack.client.post("/api/agent/calls/d1/dtmf", json={"digits": "9x"}, headers=headers)
     assert bad.status == 422
     other = await stack.client.post("/api/agent/calls/zz/dtmf", json={"digits": "1"}, headers=headers)

@@ -311,3 +311,24 @@ async def test_a_message_left_after_hours_is_listed_and_played_for_the_superviso
         assert status == 200 and audio[:4] == b"RIFF" and len(audio) > 8000, (status, audio[:64])
     finally:
         await boss.close()
+
+
+async def test_the_desktops_keypad_plays_digits_to_the_caller_through_the_switch(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=30)
+            pop = await desk.frame("pop", within_s=40)
+            await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"])
+            # As an agent in a supplier's menu: 1, then 1 again in a second press, then 2#. Each
+            # is Asterisk's PlayDTMF, answered Success (the AMI user reads no "dtmf" events: the
+            # digits themselves are not seen here; the desktop tests count them).
+            for digits in ("1", "1", "2#"):
+                await desk.ok("POST", f"/api/agent/calls/{pop['call_id']}/dtmf", {"digits": digits})
+            refused = await desk.call("POST", f"/api/agent/calls/{pop['call_id']}/dtmf", {"digits": "x"})
+            assert refused[0] == 422
+            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
+        finally:
+            await desk.close()
