@@ -94,10 +94,10 @@ async def test_transfer_targets_follow_the_kind_and_reach_the_switch(tmp_path, b
             "support",
         ]
         assert await page.locator("#pause-reason option").evaluate_all("os => os.map(o => o.value)") == [
-            "break",
+            "break",  # in the order the pause reasons are administered in
             "lunch",
-            "meeting",
             "training",
+            "meeting",
         ]
         stack.ring("x1")
         card = page.locator("article.pop[data-call='x1']")
