@@ -46,6 +46,9 @@ class CallInfo:
     answered: bool = False
     held: bool = False
     recording_paused: bool = False  # the agent muted the recording (card numbers read out)
+    # The agent's microphone is muted on the switch (the caller hears nothing). A hold from the
+    # desktop unmutes it first; the phone's own hold key leaves the switch's mute, so this stays.
+    muted: bool = False
 
     def wait_seconds(self, now: datetime) -> float:
         start = self.queued_at or self.offered_at

@@ -270,6 +270,13 @@ class AmiSwitch:
         fields = {"Channel": channel, "Digit": digit, "Duration": DTMF_MS}
         await self._action(request_id, "PlayDTMF", fields)
 
+    async def mute(self, channel: str, on: bool, *, request_id: str | None = None) -> None:
+        """Mute (or unmute) what ``channel``'s phone sends into the switch — the agent's
+        microphone on the agent's leg: the other party stops hearing them, they still hear the
+        other party. AMI ``MuteAudio`` (res_mutestream) with ``Direction: in``."""
+        fields = {"Channel": channel, "Direction": "in", "State": "on" if on else "off"}
+        await self._action(request_id, "MuteAudio", fields)
+
     # --- channel variables -----------------------------------------------------------------
 
     async def get_var(self, channel: str, name: str) -> str:

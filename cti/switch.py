@@ -103,6 +103,11 @@ class Switch(Protocol):
         """Send one DTMF digit to the party of ``channel`` (an IVR the agent reached, say)."""
         ...
 
+    async def mute(self, channel: str, on: bool, *, request_id: str | None = None) -> None:
+        """Mute (``on``) or unmute the audio ``channel``'s phone sends: its party no longer hears
+        it, while it still hears its party."""
+        ...
+
     async def get_var(self, channel: str, name: str) -> str: ...
 
     async def set_var(

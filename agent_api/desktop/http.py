@@ -18,6 +18,7 @@ from agent_api.desktop.schemas import (
     HoldBody,
     HotDeskPending,
     LoginBody,
+    MuteBody,
     PauseAfterBody,
     PauseBody,
     TransferBody,
@@ -74,6 +75,7 @@ def status_of(request: web.Request, agent: str) -> AgentStatus:
                     held=call.held,
                     answered=call.answered,
                     recording_paused=call.recording_paused,
+                    muted=call.muted,
                 )
             )
     return AgentStatus(
@@ -345,6 +347,9 @@ async def call_hold(request: web.Request, principal: Principal | None, call_id: 
     try:
         if body.on:
             if not call.held:
+                if call.muted:  # the switch keeps a mute on the leg across the hold: let it go
+                    await switch.mute(call.agent_channel, False)
+                    services(request).desktop.mute_changed(call_id, False)
                 await switch.hold(call.channel, call.agent_channel)
             return
         # Only a hold made here is resumed here: a phone's hold is the phone's to end.
@@ -382,6 +387,34 @@ async def call_dtmf(request: web.Request, principal: Principal | None, call_id: 
         raise Conflict(f"the switch refused: {exc.message}") from None
     except SwitchError as exc:
         raise SwitchUnavailable(str(exc)) from None
+
+
+@endpoint(
+    "POST",
+    "/api/agent/calls/{call_id}/mute",
+    summary="Mute or unmute my microphone on my answered call (the caller stops hearing me)",
+    roles=AGENT,
+    body=MuteBody,
+    tag="agent",
+)
+async def call_mute(request: web.Request, principal: Principal | None, call_id: str, body: MuteBody) -> None:
+    """What the agent's phone sends is muted on the agent's leg; the agent still hears the caller.
+    Muting a muted call, or unmuting one that is not muted, is sent again all the same: the
+    switch's answer is the truth, whatever the page believed."""
+    me = require(principal)
+    call = _my_call(request, me, call_id)
+    if not (call.answered and call.agent_channel) or call.held:
+        raise Conflict("only an answered call that is not on hold can be muted")
+    try:
+        # No request id: the switch sends a request id once only, and an agent mutes and unmutes
+        # many times in one call.
+        await services(request).switch.mute(call.agent_channel, body.muted)
+    except AmiActionFailed as exc:
+        raise Conflict(f"the switch refused: {exc.message}") from None
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+    services(request).desktop.mute_changed(call_id, body.muted)
+    await audit(request, me.username, "call-mute" if body.muted else "call-unmute", call_id)
 
 
 @endpoint(
@@ -521,6 +554,7 @@ ENDPOINTS: list[Endpoint] = [
     call_hangup,
     call_hold,
     call_dtmf,
+    call_mute,
     call_transfer,
     click_to_dial,
     call_wrapup,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from crm.kinds import Disposition, OfferOutcome, TicketKind
 
@@ -58,6 +58,10 @@ class TransferBody(Strict):
 
 class HoldBody(Strict):
     on: bool
+
+
+class MuteBody(Strict):
+    muted: StrictBool  # "yes" or 1 is a mistake to report, not a mute to guess
 
 
 class DtmfBody(Strict):
@@ -113,6 +117,7 @@ class CallView(BaseModel):
     held: bool
     answered: bool
     recording_paused: bool = False
+    muted: bool = False
 
 
 class AgentStatus(BaseModel):

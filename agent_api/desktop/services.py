@@ -134,6 +134,7 @@ class Desktop:
             "answered": call.answered,
             "held": call.held,
             "recording_paused": call.recording_paused,
+            "muted": call.muted,
             "lookup_failed": lookup_failed,
         }
         popped = Popped(
@@ -180,6 +181,7 @@ class Desktop:
                 answered=call.answered,
                 held=call.held,
                 recording_paused=call.recording_paused,
+                muted=call.muted,
             ),
         )
 
@@ -188,6 +190,13 @@ class Desktop:
         call = self.calls.get(call_id)
         if call is not None:
             call.recording_paused = paused
+            self.call_changed(call_id)
+
+    def mute_changed(self, call_id: str, muted: bool) -> None:
+        """The agent's microphone was muted or unmuted on the switch: the agent's pages show it."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.muted = muted
             self.call_changed(call_id)
 
     async def calls_ended(self, call_ids: list[str]) -> None:
@@ -389,6 +398,7 @@ class Desktop:
             "answered": call.answered,
             "held": call.held,
             "recording_paused": call.recording_paused,
+            "muted": call.muted,
         }
 
     def hello(self, agent: str) -> str:

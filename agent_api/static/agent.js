@@ -147,6 +147,22 @@ document.addEventListener("DOMContentLoaded", () => {
       } }, t(p.held ? "call.resume" : "call.hold"));
   }
 
+  // Mute: the agent's microphone, on the switch (the caller stops hearing the agent, the agent
+  // still hears the caller). The button follows "muted" as the pop, "call" frames and every
+  // resync carry it; a hold lets the microphone go, so a held call has no mute to press.
+  const mutePending = new Set();  // call ids whose mute or unmute is on its way
+  function muteButton(p) {
+    const muted = p.muted === true;
+    return el("button", { type: "button", class: "mute" + (muted ? " is-muted" : ""), "data-muted": muted ? "true" : "false",
+      "aria-pressed": muted ? "true" : "false", disabled: !p.answered || p.held || mutePending.has(p.call_id),
+      onclick: async () => {
+        mutePending.add(p.call_id); renderPops();
+        try { await api("POST", `/api/agent/calls/${encodeURIComponent(p.call_id)}/mute`, { muted: !muted }); showError(""); }
+        catch (e) { showError(e.message); }
+        mutePending.delete(p.call_id); renderPops();
+      } }, t(muted ? "call.unmute" : "call.mute"));
+  }
+
   // The keypad: digits to the other party of an answered call (an IVR the agent reached).
   function keypad(p) {
     if (!p.answered) return null;
@@ -252,8 +268,10 @@ document.addEventListener("DOMContentLoaded", () => {
       c ? null : newCustomerLink(p),
       ringing ? el("p", { class: "ring-cue", role: "status", "data-since": Date.parse(p.rung_at) || Date.now(), "data-label": p.direction === "outbound" ? "call.dialing_for" : "call.ringing_for" }) : null,
       p.held ? el("p", { class: "hold-cue", role: "status", "data-since": heldSince.get(p.call_id), "data-label": "call.held_for" }) : null,
+      p.muted && !p.held ? el("p", { class: "mute-cue", role: "status" }, t("call.muted")) : null,
       el("div", { class: "controls" },
         holdButton(p),
+        muteButton(p),
         el("button", { type: "button", class: "hangup", onclick: control(p.call_id, "hangup") }, t("call.hangup")),
         transferKind, transferTarget,
         el("button", { type: "button", class: "transfer", disabled: !p.answered, onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
@@ -406,9 +424,10 @@ document.addEventListener("DOMContentLoaded", () => {
       const p = pops.get(f.call_id);
       if (p) { if (p.held !== f.held) holdPending.delete(f.call_id); p.answered = f.answered; p.held = f.held; renderPops(); }
       if (p && "recording_paused" in f) { p.recording_paused = f.recording_paused; renderPops(); }
+      if (p && "muted" in f) { p.muted = f.muted; renderPops(); }
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
-      pops.delete(f.call_id); recordingErrors.delete(f.call_id); renderPops();
+      pops.delete(f.call_id); recordingErrors.delete(f.call_id); mutePending.delete(f.call_id); renderPops();
       heldSince.delete(f.call_id);
       if (f.wrapup !== false) queueWrapup(f.call_id, p);
       showState(status);

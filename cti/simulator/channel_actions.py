@@ -289,3 +289,31 @@ def play_dtmf(server: AmiServer, session: Session, action: Action, aid: wire.Hea
         return
     session.respond([("Response", "Success"), ("Message", "DTMF successfully queued"), *aid])
     channel.dtmf_sent += digit
+
+
+MUTE_DIRECTIONS = {"in": frozenset({"in"}), "out": frozenset({"out"}), "all": frozenset({"in", "out"})}
+
+
+def mute_audio(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
+    """MuteAudio (res_mutestream.c): its checks in its order, with its words; the state is on
+    when Asterisk's ast_true() says so (on, yes, true, 1…), off otherwise; unmuting a channel that
+    is not muted succeeds."""
+    sim = server.sim
+    name, state, direction = (action.get(key, "") for key in ("channel", "state", "direction"))
+    for value, missing in ((name, "Channel"), (state, "State"), (direction, "Direction")):
+        if not value:
+            error(session, aid, f"{missing} not specified")
+            return
+    channel = sim.find_channel(name)
+    if channel is None:
+        error(session, aid, "No such channel")
+        return
+    directions = MUTE_DIRECTIONS.get(direction)  # case-sensitive, as its strcmp
+    if directions is None:
+        error(session, aid, "Failed to mute/unmute stream")
+        return
+    session.respond([("Response", "Success"), *aid])
+    if truthy(state):
+        channel.audio_muted |= directions
+    else:
+        channel.audio_muted -= directions

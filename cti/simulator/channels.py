@@ -31,6 +31,7 @@ class Channel:
     recording: bool = False
     muted: bool = False
     dtmf_sent: str = ""  # digits played to this channel's party (PlayDTMF)
+    audio_muted: frozenset[str] = frozenset()  # MuteAudio's directions in force: "in", "out"
     hung_up: bool = False
     sip_call_id: str = ""  # what BRIDGEPVTCALLID shows
     on_hold: bool = False

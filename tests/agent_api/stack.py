@@ -86,6 +86,9 @@ class RecordingSwitch:
     async def send_dtmf(self, channel: str, digit: str, **kwargs: Any) -> None:
         self._note("dtmf", channel, digit, **kwargs)
 
+    async def mute(self, channel: str, on: bool, **kwargs: Any) -> None:
+        self._note("mute", channel, on, **kwargs)
+
     async def spy(
         self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any
     ) -> OriginateResult:

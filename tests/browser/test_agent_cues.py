@@ -236,3 +236,37 @@ async def test_the_keypad_sends_digits_to_the_other_party(desk):
     page.once("dialog", lambda dialog: dialog.accept())
     await page.click("#wrapup-discard")
     await page.wait_for_selector("#wrapup", state="hidden")
+
+
+async def test_mute_shows_plainly_and_a_hold_lets_it_go(desk):
+    stack, page = desk
+    stack.ring("u1")
+    card = page.locator("article.pop[data-call='u1']")
+    await page.wait_for_selector("article.pop[data-call='u1']")
+    assert await card.locator("button.mute").is_disabled()  # not while ringing
+    answer(stack, "u1")
+    await page.wait_for_selector("article.pop[data-call='u1'][data-answered='true'] button.mute:enabled")
+    await card.locator("button.mute").click()
+    await page.wait_for_selector(
+        "article.pop[data-call='u1'] button.mute[aria-pressed='true']:has-text('取消静音')"
+    )
+    assert await card.locator(".mute-cue").inner_text() == "麦克风已静音：客户听不到您的声音"
+    await page.screenshot(path=str(ARTIFACTS / "agent-muted.png"))
+    assert [r[1] for r in stack.switch.requests if r[0] == "mute"][-1] == ("PJSIP/1001-01", True)
+    await card.locator("button.mute").click()
+    await page.wait_for_selector("article.pop[data-call='u1'] button.mute[aria-pressed='false']")
+    assert await card.locator(".mute-cue").count() == 0
+    await card.locator("button.mute").click()
+    await page.wait_for_selector("article.pop[data-call='u1'] .mute-cue")
+    await card.locator("button.hold").click()
+    await page.wait_for_selector("article.pop[data-call='u1'] button.mute[aria-pressed='false']")
+    stack.bus.publish(CallHeld(datetime.now(UTC), "u1", "PJSIP/1001-01"))
+    await page.wait_for_selector("article.pop[data-call='u1'] .hold-cue")
+    assert await card.locator("button.mute").is_disabled()
+    assert await card.locator(".mute-cue").count() == 0
+    assert [r[1][1] for r in stack.switch.requests if r[0] == "mute"][-2:] == [True, False]
+    end(stack, "u1")
+    await page.wait_for_selector("#wrapup:not([hidden])")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#wrapup-discard")
+    await page.wait_for_selector("#wrapup", state="hidden")
