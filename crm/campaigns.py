@@ -224,6 +224,7 @@ def _view(campaign: Campaign) -> CampaignView:
                 choices=tuple(q.choices or ()),
                 scale_min=q.scale_min,
                 scale_max=q.scale_max,
+                required=bool(q.required),
             )
             for q in campaign.questions
         ),

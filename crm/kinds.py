@@ -54,6 +54,8 @@ class OfferOutcome(enum.StrEnum):
     DECLINED = "declined"
     LATER = "later"
     NOT_SUITABLE = "not_suitable"
+    # Shown on the pop, not put to the customer: kept so reports tell it from an offer made.
+    NOT_PRESENTED = "not_presented"
 
 
 class QuestionKind(enum.StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -43,6 +43,21 @@ async def record_presentation(
         session.add(presentation)
         await session.flush()
         return presentation.id
+
+
+async def missing_required(db: Database, campaign_id: int, answered: Iterable[int]) -> list[str]:
+    """The texts of the campaign's required questions not among ``answered`` (question ids), in
+    the campaign's order."""
+    answered = set(answered)
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(Question.id, Question.text)
+                .where(Question.campaign_id == campaign_id, Question.required.is_(True))
+                .order_by(Question.position, Question.id)
+            )
+        ).all()
+    return [text for question_id, text in rows if question_id not in answered]
 
 
 async def record_outcome(

@@ -95,6 +95,7 @@ class QuestionView:
     choices: tuple[str, ...]
     scale_min: int | None
     scale_max: int | None
+    required: bool = False  # an accepted offer is saved only with an answer to it
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,8 @@ class WrapUpBody(Strict):
         Field(json_schema_extra={"enum": [d.value for d in Disposition]}),
     ]
     notes: Text = ""
-    offer: OfferResult | None = None
+    offer: OfferResult | None = None  # one offer's outcome; ``offers`` holds one per offer shown
+    offers: list[OfferResult] = Field(default_factory=list, max_length=20)
     new_ticket: NewTicketForm | None = None
     ticket_update: TicketUpdateForm | None = None
     ready: bool = False  # end wrap-up at once
@@ -107,7 +108,8 @@ class WrapUpBody(Strict):
 class WrapUpDone(BaseModel):
     contact_id: int
     ticket_number: str | None = None
-    presentation_id: int | None = None
+    presentation_id: int | None = None  # the first offer's, as before several were recorded
+    presentation_ids: list[int] = Field(default_factory=list)
 
 
 class CallView(BaseModel):

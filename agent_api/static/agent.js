@@ -317,36 +317,42 @@ document.addEventListener("DOMContentLoaded", () => {
     showState(status);
     $("wrapup-result").textContent = "";
     $("offer-outcome").hidden = !wrapupOffers.length;
-    $("offer-campaign").replaceChildren(...wrapupOffers.map((o) => el("option", { value: o.campaign_id }, o.name)));
-    $("offer-campaign").hidden = wrapupOffers.length < 2;
-    showQuestions();
+    $("offer-list").replaceChildren(...wrapupOffers.map(offerResult));
   }
 
-  // The questions of the chosen offer, each answered the way its kind asks (the server checks them).
-  function showQuestions() {
-    const offer = wrapupOffers.find((o) => String(o.campaign_id) === $("offer-campaign").value);
-    $("questions").replaceChildren(...((offer && offer.questions) || []).map(questionField));
+  // One outcome per offer the pop showed ("not presented" until the agent says otherwise), with
+  // that offer's questions; an accepted offer needs its required answers (the server checks them).
+  const OUTCOMES = ["not_presented", "accepted", "declined", "later", "not_suitable"];
+  function offerResult(o) {
+    const outcome = el("select", { class: "outcome", "aria-label": `${t("wrapup.offer_outcome")}: ${o.name}` },
+      OUTCOMES.map((v) => el("option", { value: v }, t(`outcome.${v}`))));
+    const questions = el("div", { class: "questions" }, (o.questions || []).map(questionField));
+    const markRequired = () => {
+      for (const f of questions.querySelectorAll("[data-required='1']:not(fieldset)")) f.required = outcome.value === "accepted";
+    };
+    outcome.addEventListener("change", markRequired);
+    return el("fieldset", { class: "offer-result", "data-campaign": o.campaign_id }, el("legend", {}, o.name), outcome, questions);
   }
-  $("offer-campaign").addEventListener("change", showQuestions);
 
   function questionField(q) {
-    const attrs = { "data-question": q.id, "data-kind": q.kind };
+    const attrs = { "data-question": q.id, "data-kind": q.kind, "data-required": q.required ? "1" : "0" };
+    const text = q.required ? [q.text, el("span", { class: "required" }, ` (${t("wrapup.required")})`)] : [q.text];
     if (q.kind === "single") {
-      return el("label", {}, q.text, " ", el("select", attrs, el("option", { value: "" }, "-"), q.choices.map((c) => el("option", { value: c }, c))));
+      return el("label", {}, ...text, " ", el("select", attrs, el("option", { value: "" }, "-"), q.choices.map((c) => el("option", { value: c }, c))));
     }
     if (q.kind === "multiple") {
-      return el("fieldset", attrs, el("legend", {}, q.text),
+      return el("fieldset", attrs, el("legend", {}, ...text),
         q.choices.map((c) => el("label", {}, el("input", { type: "checkbox", value: c }), c)));
     }
     if (q.kind === "scale") {
-      return el("label", {}, q.text, " ", el("input", { ...attrs, type: "number", min: q.scale_min, max: q.scale_max, size: 4 }));
+      return el("label", {}, ...text, " ", el("input", { ...attrs, type: "number", min: q.scale_min, max: q.scale_max, size: 4 }));
     }
-    return el("label", {}, q.text, " ", el("input", { ...attrs, maxlength: 200 }));
+    return el("label", {}, ...text, " ", el("input", { ...attrs, maxlength: 200 }));
   }
 
-  function answers() {
+  function answers(questions) {
     const out = {};
-    for (const field of $("questions").querySelectorAll("[data-question]")) {
+    for (const field of questions.querySelectorAll("[data-question]")) {
       const kind = field.dataset.kind;
       if (kind === "multiple") {
         const picked = [...field.querySelectorAll("input:checked")].map((c) => c.value);
@@ -370,9 +376,10 @@ document.addEventListener("DOMContentLoaded", () => {
     ev.preventDefault();
     if (!wrapupCall) return;
     const body = { disposition: $("disposition").value, notes: $("notes").value, ready: true };
-    if (wrapupOffers.length && $("outcome").value) {
-      body.offer = { campaign_id: Number($("offer-campaign").value), outcome: $("outcome").value, answers: answers() };
-    }
+    body.offers = [...$("offer-list").querySelectorAll("fieldset.offer-result")].map((f) => {
+      const outcome = f.querySelector("select.outcome").value;
+      return { campaign_id: Number(f.dataset.campaign), outcome, answers: outcome === "not_presented" ? {} : answers(f.querySelector(".questions")) };
+    });
     if ($("new-ticket").checked) body.new_ticket = { kind: $("ticket-kind").value, subject: $("ticket-subject").value || $("disposition").value };
     else if ($("update-ticket").checked && $("update-ticket-id").value) {
       body.ticket_update = { ticket_id: Number($("update-ticket-id").value), note: $("update-note").value || $("disposition").value, resolve: $("update-resolve").checked };

@@ -19,7 +19,7 @@ from crm import campaigns
 from crm import recordings as index
 from crm.db import Database
 from crm.kinds import CampaignKind, CampaignStatus, Channel, QuestionKind, TicketKind
-from crm.models import Answer, Ticket
+from crm.models import Answer, OfferPresentation, Ticket
 from crm.tickets import NewTicket
 from cti.events import CallAnswered, CallRinging
 from cti.switch import OriginateResult
@@ -264,14 +264,18 @@ async def test_questionnaire_answers_are_sent_the_way_each_question_asks(tmp_pat
         stack.ring("q1")
         await page.wait_for_selector(f"article.pop[data-call='q1'] li.offer[data-campaign='{survey}']")
         stack.hang_up("q1")
-        await page.wait_for_selector("#offer-outcome:not([hidden]) #offer-campaign:not([hidden])")
-        await page.select_option("#offer-campaign", str(survey))
-        await page.select_option("#outcome", "accepted")
-        await page.select_option("#questions select", "满意")
-        await page.check("#questions fieldset label:has-text('宽带') input")
-        await page.check("#questions fieldset label:has-text('固话') input")
-        await page.fill("#questions input[type='number']", "4")
-        await page.fill("#questions input[data-kind='text']", "网速再快些")
+        # One outcome per offer shown, each with its own questions.
+        await page.wait_for_selector("#offer-outcome:not([hidden])")
+        assert await page.locator("#offer-list fieldset.offer-result").count() == 2
+        mine = f"#offer-list fieldset.offer-result[data-campaign='{survey}']"
+        other = f"#offer-list fieldset.offer-result[data-campaign='{stack.campaign_id}']"
+        await page.select_option(f"{mine} select.outcome", "accepted")
+        await page.select_option(f"{other} select.outcome", "declined")
+        await page.select_option(f"{mine} .questions select", "满意")
+        await page.check(f"{mine} .questions fieldset label:has-text('宽带') input")
+        await page.check(f"{mine} .questions fieldset label:has-text('固话') input")
+        await page.fill(f"{mine} .questions input[type='number']", "4")
+        await page.fill(f"{mine} .questions input[data-kind='text']", "网速再快些")
         await page.screenshot(path=str(ARTIFACTS / "agent-questionnaire.png"), full_page=True)
         await page.click("#wrapup-save")
         await page.wait_for_selector("#agent-note:has-text('已保存')")
@@ -284,6 +288,11 @@ async def test_questionnaire_answers_are_sent_the_way_each_question_asks(tmp_pat
             (None, 4, None),
             ("网速再快些", None, None),
         ]
+        async with stack.db.read() as session:
+            outcomes = (
+                await session.execute(select(OfferPresentation.campaign_id, OfferPresentation.outcome))
+            ).all()
+        assert sorted(outcomes) == sorted([(survey, "accepted"), (stack.campaign_id, "declined")])
     finally:
         await stack.stop()
 

@@ -20,6 +20,7 @@ from crm.models import Answer, Campaign, OfferPresentation, Question
 from crm.recording_tables import RecordingRow
 from crm.reporting.results import ChartKind, ChartSpec, ReportResult, ResultColumn, ValueType
 from crm.reporting.standard.base import ANSWERED, count_if, dimension, measure, ratio
+from crm.reporting.standard.marketing_detail import presented_only
 from crm.reporting.standard.params import ReportParams
 from crm.reporting.tables import AgentIntervalRow as I
 from crm.reporting.tables import QueueLegRow as L
@@ -189,6 +190,7 @@ def _presentations(params: ReportParams, start: Any, end: Any, kind: CampaignKin
         P.presented_at < end,
         P.agent.is_not(None),
         Campaign.kind == kind.value,
+        presented_only(P),  # an offer shown and not put to the customer was not made
     ]
     if params.agents:
         conditions.append(P.agent.in_(params.agents))

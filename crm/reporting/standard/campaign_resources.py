@@ -22,6 +22,7 @@ from crm.kinds import CampaignStatus, Channel
 from crm.models import Campaign, Contact, OfferPresentation
 from crm.reporting.results import ChartKind, ChartSpec, ReportResult, ValueType
 from crm.reporting.standard.base import dimension, measure
+from crm.reporting.standard.marketing_detail import presented_only
 from crm.reporting.standard.params import ReportParams
 from crm.reporting.standard.targets import count_targets
 from crm.reporting.tables import ContactDayCountRow as C
@@ -50,7 +51,7 @@ async def campaign_resources(
     P = OfferPresentation
     reached_query = (
         select(P.campaign_id, func.count(func.distinct(P.customer_id)).label("reached"))
-        .where(P.presented_at < end)
+        .where(P.presented_at < end, presented_only(P))
         .group_by(P.campaign_id)
     )
     contacts_query = (
@@ -60,7 +61,7 @@ async def campaign_resources(
     )
     # An offer made on a call is a contact of its campaign, though the call's contact row names
     # no campaign; a campaign contact that also has a presentation is counted once.
-    in_range = (P.presented_at >= start, P.presented_at < end)
+    in_range = (P.presented_at >= start, P.presented_at < end, presented_only(P))
     presented_query = (
         select(P.campaign_id, P.channel, func.count().label("contacts"))
         .where(*in_range)

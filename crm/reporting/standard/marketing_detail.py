@@ -1,5 +1,6 @@
 """Marketing detail (营销明细): per campaign × agent × customer segment, what was presented,
-accepted and declined, and how often the gate or a contact rule held an offer back.
+accepted, declined or left for later, the offers shown on a call and not put to the customer,
+and how often the gate or a contact rule held an offer back.
 
 A rule holdback names its campaign and lands on that campaign's row. A gate holdback has no
 campaign (the gate held every offer of the call), so it gets a row of its own per agent and
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 
 from crm.db import Database
 from crm.kinds import OfferOutcome
@@ -26,6 +27,13 @@ NAME = "marketing_detail"
 TITLE_KEY = "report.title.marketing_detail"
 GATE = HoldbackSource.GATE.value
 RULE = HoldbackSource.RULE.value
+NOT_PRESENTED = OfferOutcome.NOT_PRESENTED.value
+WIDTH = 7  # presented, accepted, declined, later, not presented, held by the gate, by a rule
+
+
+def presented_only(P: Any) -> Any:
+    """An offer put to the customer: any outcome but "not presented" (none yet counts)."""
+    return or_(P.outcome.is_(None), P.outcome != NOT_PRESENTED)
 
 
 async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult:
@@ -38,9 +46,11 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
             P.campaign_id,
             P.agent,
             Customer.segment,
-            func.count().label("presented"),
+            count_if(presented_only(P)).label("presented"),
             count_if(P.outcome == OfferOutcome.ACCEPTED.value).label("accepted"),
             count_if(P.outcome == OfferOutcome.DECLINED.value).label("declined"),
+            count_if(P.outcome == OfferOutcome.LATER.value).label("later"),
+            count_if(P.outcome == NOT_PRESENTED).label("not_presented"),
         )
         .outerjoin(Customer, Customer.id == P.customer_id)
         .where(P.presented_at >= start, P.presented_at < end)
@@ -71,14 +81,16 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
     async with db.read() as session:
         cells: dict[tuple[int | None, str, str], list[int]] = {}
         for row in (await session.execute(presented)).all():
-            cell = cells.setdefault((row.campaign_id, row.agent or "", row.segment or ""), [0] * 5)
+            cell = cells.setdefault((row.campaign_id, row.agent or "", row.segment or ""), [0] * WIDTH)
             cell[0] += row.presented
             cell[1] += row.accepted
             cell[2] += row.declined
+            cell[3] += row.later
+            cell[4] += row.not_presented
         for row in (await session.execute(held)).all():
-            cell = cells.setdefault((row.campaign_id, row.agent or "", row.segment or ""), [0] * 5)
-            cell[3] += row.gate
-            cell[4] += row.rule
+            cell = cells.setdefault((row.campaign_id, row.agent or "", row.segment or ""), [0] * WIDTH)
+            cell[5] += row.gate
+            cell[6] += row.rule
         ids = {campaign_id for campaign_id, _, _ in cells if campaign_id is not None}
         names = dict(
             (await session.execute(select(Campaign.id, Campaign.name).where(Campaign.id.in_(ids)))).all()
@@ -91,7 +103,7 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
     rows = []
     for key in sorted(cells, key=order):
         campaign_id, agent_name, segment_name = key
-        p, a, d, gate, rule = cells[key]
+        p, a, d, later, unpresented, gate, rule = cells[key]
         rows.append(
             (
                 campaign_id,
@@ -102,11 +114,13 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
                 a,
                 d,
                 ratio(a, p),
+                later,
+                unpresented,
                 gate,
                 rule,
             )
         )
-    sums = [sum(c[i] for c in cells.values()) for i in range(5)]
+    sums = [sum(c[i] for c in cells.values()) for i in range(WIDTH)]
     totals = (None, None, None, None, *sums[:3], ratio(sums[1], sums[0]), *sums[3:])
     return ReportResult(
         columns=(
@@ -118,6 +132,8 @@ async def run(db: Database, params: ReportParams, *, tz: tzinfo) -> ReportResult
             measure("accepted"),
             measure("declined"),
             measure("conversion", ValueType.PERCENT),
+            measure("later"),
+            measure("not_presented"),
             measure("held_by_gate"),
             measure("held_by_rule"),
         ),
