@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 
 from crm import campaigns as campaign_store
 from crm.contacts import CONTACT_COLUMNS, contact_summary
 from crm.customers import card_from_row, do_not_contact_clause, open_complaint_clause
 from crm.db import Database, Reader, utcnow
-from crm.kinds import Channel, Purpose, Role
-from crm.models import Contact, Customer, CustomerPhone
+from crm.kinds import Channel, OfferOutcome, Purpose, Role
+from crm.models import Campaign, Contact, Customer, CustomerPhone, OfferPresentation
 from crm.phones import try_normalize_phone
 from crm.results import ContactSummary, CustomerCard, Eligibility, OfferCard, RefusedOffer, ScreenPop
 from crm.rules import CampaignView, ContactPolicy, CustomerFacts, PastContact, Reason, decide_offers
@@ -31,6 +31,7 @@ from crm.tickets import load_open_tickets
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 200  # contacts read per customer: enough for any cap window and the timeline
+OFFER_NOT_MADE = OfferOutcome.NOT_PRESENTED.value
 TIMELINE_SHOWN = 10
 NEVER = 9999.0
 
@@ -84,6 +85,25 @@ _HISTORY = (
 )
 
 
+# The offers made to a customer, newest first (one shown and not presented was not made).
+_OFFERS_MADE = (
+    select(
+        OfferPresentation.presented_at,
+        OfferPresentation.channel,
+        OfferPresentation.campaign_id,
+        OfferPresentation.contact_id,
+        Campaign.kind,
+    )
+    .join(Campaign, Campaign.id == OfferPresentation.campaign_id)
+    .where(
+        OfferPresentation.customer_id == bindparam("customer_id"),
+        or_(OfferPresentation.outcome.is_(None), OfferPresentation.outcome != OFFER_NOT_MADE),
+    )
+    .order_by(OfferPresentation.presented_at.desc())
+    .limit(HISTORY_LIMIT)
+)
+
+
 async def screen_pop(
     db: Database,
     catalog: CampaignCatalog,
@@ -103,8 +123,9 @@ async def screen_pop(
         if row is None:
             return ScreenPop(caller_number, number.e164, None, (), (), (), ())
         card, history, tickets = await _customer_view(reader, row, role, now)
+        offered = tuple(await reader.rows(_OFFERS_MADE, {"customer_id": row.id}))
     campaigns, policy = await catalog.get()
-    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
+    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row, offered)
     await _disable_failed(db, catalog, eligibility, card.id, now)
     return ScreenPop(
         caller_number=caller_number,
@@ -133,8 +154,9 @@ async def eligible_offers(
         if row is None:
             return Eligibility((), ())
         card, history, tickets = await _customer_view(reader, row, Role.AGENT, now)
+        offered = tuple(await reader.rows(_OFFERS_MADE, {"customer_id": row.id}))
     campaigns, policy = await catalog.get()
-    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row)
+    eligibility = _eligibility(card, history, tickets, campaigns, policy, channel, now, tz, row, offered)
     await _disable_failed(db, catalog, eligibility, customer_id, now)
     return eligibility
 
@@ -186,6 +208,7 @@ def _eligibility(
     now: datetime,
     tz: tzinfo,
     customer: Any,
+    offered: Sequence[Any] = (),
 ) -> Eligibility:
     past = tuple(PastContact(c.at, c.channel, c.purpose, c.campaign_id) for c in history)
     facts = CustomerFacts(
@@ -197,7 +220,8 @@ def _eligibility(
         has_open_complaint=card.has_open_complaint,
         fields=target_fields(card, past, len(tickets), now, customer.created_at),
     )
-    decision = decide_offers(facts, campaigns, past, policy, channel, now, tz)
+    touches = (*past, *offers_made(history, offered))  # the caps count offers made on service calls
+    decision = decide_offers(facts, campaigns, touches, policy, channel, now, tz)
     return Eligibility(
         offers=tuple(
             OfferCard(c.id, c.name, c.kind, c.script, c.offer_text, c.questions)  # type: ignore[arg-type]
@@ -208,6 +232,25 @@ def _eligibility(
             for r in decision.refused
         ),
     )
+
+
+def offers_made(history: Sequence[ContactSummary], offered: Sequence[Any]) -> list[PastContact]:
+    """The offers made to the customer as contacts of their campaigns' purpose, for the frequency
+    caps: a service call on which an agent presented an offer was also a marketing contact on
+    that channel. One call counts once per purpose however many offers it made, and not again
+    when its contact is already stored under a campaign of that purpose."""
+    stored = {(c.id, c.purpose) for c in history}
+    out: list[PastContact] = []
+    seen: set[tuple[int, Purpose]] = set()
+    for row in offered:
+        purpose = Purpose(row.kind)
+        if row.contact_id is not None:
+            key = (row.contact_id, purpose)
+            if key in stored or key in seen:
+                continue
+            seen.add(key)
+        out.append(PastContact(row.presented_at, Channel(row.channel), purpose, row.campaign_id))
+    return out
 
 
 def target_fields(

@@ -118,3 +118,32 @@ async def test_an_accepted_questionnaire_needs_its_required_answers(stack: Stack
     declined = {"disposition": "resolved", "offers": [{"campaign_id": survey, "outcome": "declined"}]}
     response = await stack.client.post("/api/agent/calls/m3/wrapup", json=declined, headers=headers)
     assert response.status == 200, await response.text()
+
+
+async def test_a_call_that_made_an_offer_counts_against_the_marketing_cap_of_its_channel(stack: Stack):
+    await campaigns.save_frequency_cap(stack.db, "一月一次电话营销", 1, 30, channels=[Channel.CALL_IN])
+    stack.crm.catalog.invalidate()
+    csrf = await login(stack.client, "agent1001")
+    headers = {"X-CSRF-Token": csrf}
+    await stack.client.post("/api/agent/login", json={}, headers=headers)
+    stack.acd.gate.set_policy(MarketingPolicy("default", ("support",), max_agents=5))
+    ws = await stack.client.ws_connect("/api/ws")
+    await next_frame(ws, "hello")
+
+    async def call(call_id: str, outcome: str) -> list[int]:
+        stack.ring(call_id)
+        pop = await next_frame(ws, "pop")
+        stack.hang_up(call_id)
+        await next_frame(ws, "ended")
+        offers = [{"campaign_id": o["campaign_id"], "outcome": outcome} for o in pop["offers"]]
+        body = {"disposition": "resolved", "offers": offers}
+        response = await stack.client.post(f"/api/agent/calls/{call_id}/wrapup", json=body, headers=headers)
+        assert response.status == 200, await response.text()
+        return [o["campaign_id"] for o in pop["offers"]]
+
+    # Shown and not presented: no marketing contact, the offer comes again.
+    assert await call("f1", "not_presented") == [stack.campaign_id]
+    assert await call("f2", "declined") == [stack.campaign_id]
+    # The service call of f2 made an offer: the cap of one marketing call a month is used.
+    assert await call("f3", "later") == []
+    await ws.close()
