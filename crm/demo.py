@@ -16,7 +16,7 @@ from crm.campaigns import NewCampaign, NewQuestion
 from crm.db import Database, utcnow
 from crm.import_store import insert_customer_rows
 from crm.kinds import CampaignKind, CampaignStatus, Channel, Disposition, Purpose, QuestionKind, TicketKind
-from crm.models import Campaign, Contact, Customer, CustomerPhone
+from crm.models import Campaign, Contact, Customer, CustomerPhone, Ticket
 from crm.phones import try_normalize_phone
 from crm.reporting.facts import count_contacts, upsert_contact_counts
 from crm.sla import SHANGHAI, ChinaWorkCalendar
@@ -163,6 +163,14 @@ async def demo_caller_numbers(db: Database, limit: int = 500) -> list[str]:
     async with db.read() as session:
         rows = await session.scalars(select(CustomerPhone.e164).order_by(CustomerPhone.id).limit(limit))
         return [number.removeprefix("+86") for number in rows]
+
+
+async def demo_ticket_numbers(db: Database, limit: int = 200) -> list[str]:
+    """Ticket numbers as a caller types them on the phone's keypad (digits only, no ``T``), so
+    that simulated callers asking the IVR for a ticket's status find a real one."""
+    async with db.read() as session:
+        rows = await session.scalars(select(Ticket.number).where(Ticket.number.is_not(None)).limit(limit))
+        return ["".join(c for c in number if c.isdigit()) for number in rows if number]
 
 
 async def _ticket_history(

@@ -9,6 +9,7 @@ steadily, some of them customers from the demo CRM data so that screen-pops show
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import time
 from dataclasses import replace
@@ -26,7 +27,7 @@ from agent_api.app import ensure_demo_accounts
 from agent_api.security import Passwords
 from crm.customers import count_customers
 from crm.db import Database
-from crm.demo import demo_caller_numbers, load_demo_data
+from crm.demo import demo_caller_numbers, demo_ticket_numbers, load_demo_data
 from crm.reporting.demo_history import DemoAgent, DemoQueue, seed_history
 from cti.simulator import AgentScript, DemoTraffic, SwitchSimulator
 from hotline.settings import AmiSettings
@@ -42,6 +43,12 @@ DEMO_HISTORY_DAYS = 14  # report history seeded once, so every report shows data
 DEMO_MARKETING = MarketingPolicy(
     "default", ("support", "sales"), max_agents=2, stop_waiting=3, resume_waiting=1, min_hold_s=10
 )
+# What demo callers choose in the production menu (ivr/menus/4008123456.yaml), as shares of the
+# callers the menu asks (known VIPs and callers with an open complaint are routed before it):
+# 0 an agent (support), 3 to buy (sales), 1 a ticket's status by its number, 4 a callback, and
+# some who press nothing, whom the menu sends to support after its retries.
+DEMO_CHOICES = (("0", 0.40), ("3", 0.28), ("1", 0.12), ("4", 0.05), ("", 0.15))
+DEMO_ENGLISH = 0.1  # callers who choose English at the language prompt
 HUMAN_EXTENSION = "1001"
 ROBOTS = (
     ("robot1002", "1002", "演示坐席 1002", {"support": 6, "sales": 3, "vip": 7}),
@@ -67,6 +74,27 @@ HISTORY_QUEUES = {
     "vip": (0.1, 180.0),
     "complaints": (0.15, 300.0),
 }
+
+
+class MenuCaller:
+    """Draws one demo caller's keys through the production menu: the language, then a choice a
+    few seconds later (while the menu's prompt plays or waits), then a ticket number and #."""
+
+    def __init__(self, tickets: list[str]) -> None:
+        self.tickets = tickets
+
+    def __call__(self, rng: random.Random) -> tuple[tuple[float, str], ...]:
+        language_at = round(rng.uniform(2.0, 3.5), 3)
+        presses = [(language_at, "2" if rng.random() < DEMO_ENGLISH else "1")]
+        choice = rng.choices([c for c, _ in DEMO_CHOICES], [share for _, share in DEMO_CHOICES])[0]
+        if choice == "1" and not self.tickets:
+            choice = "0"
+        if choice:
+            choice_at = round(language_at + rng.uniform(1.0, 3.0), 3)
+            presses.append((choice_at, choice))
+            if choice == "1":
+                presses.append((round(choice_at + rng.uniform(2.0, 3.0), 3), rng.choice(self.tickets) + "#"))
+        return tuple(presses)
 
 
 def round_the_clock_menus(source: Path, target: Path) -> Path:
@@ -162,7 +190,11 @@ class DemoSwitch:
         for agent, *_ in ROBOTS:
             await acd.login(agent)
         self.traffic = DemoTraffic(
-            self.simulator, rate=DEMO_RATE, stay_s=DEMO_STAY_S, numbers=await demo_caller_numbers(self.db)
+            self.simulator,
+            rate=DEMO_RATE,
+            stay_s=DEMO_STAY_S,
+            numbers=await demo_caller_numbers(self.db),
+            menu=MenuCaller(await demo_ticket_numbers(self.db)),
         )
         self.traffic.start()
 

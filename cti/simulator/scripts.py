@@ -77,10 +77,12 @@ def random_caller(
     patience_s: tuple[float, float] = (4.0, 20.0),
     stay_s: tuple[float, float] = (25.0, 60.0),
     numbers: Sequence[str] = (),
+    presses: tuple[tuple[float, str], ...] = (),
 ) -> CallerScript:
     """A caller for load: a random number, a menu choice, and a hang-up ``stay_s`` after dialling
     — or, for ``abandon_ratio`` of them, an impatient one after ``patience_s``. With ``numbers``
-    (customers the CRM knows), most callers call from one of them."""
+    (customers the CRM knows), most callers call from one of them. ``presses``, when given, are
+    the caller's keys through a menu instead of the one random choice."""
     if numbers and rng.random() < KNOWN_CALLER_SHARE:
         number = rng.choice(numbers)
     else:
@@ -93,4 +95,5 @@ def random_caller(
         digits=rng.choice("112"),
         digits_after_s=round(rng.uniform(2.0, 3.5), 3),
         hangup_after_s=hangup,
+        presses=presses,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,7 +47,8 @@ def summarize(calls: list[CallRecord]) -> TrafficSummary:
 
 
 class DemoTraffic:
-    """``calls`` callers arriving at ``rate`` calls per second (Poisson, seeded)."""
+    """``calls`` callers arriving at ``rate`` calls per second (Poisson, seeded); ``menu``, when
+    given, draws each caller's keys through the IVR menu."""
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class DemoTraffic:
         stay_s: tuple[float, float] = (25.0, 60.0),
         script: CallerScript | None = None,
         numbers: Sequence[str] = (),
+        menu: Callable[[random.Random], tuple[tuple[float, str], ...]] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive (calls per second)")
@@ -70,6 +72,7 @@ class DemoTraffic:
         self.stay_s = stay_s
         self.script = script
         self.numbers = tuple(numbers)  # known callers' numbers, for most of the calls
+        self.menu = menu  # each caller's keys through the menu (ivr/menus), drawn from the seed
         self._rng = random.Random(seed)
         self.placed: list[CallRecord] = []
         self._task: asyncio.Task[None] | None = None
@@ -107,6 +110,7 @@ class DemoTraffic:
                 patience_s=self.patience_s,
                 stay_s=self.stay_s,
                 numbers=self.numbers,
+                presses=self.menu(self._rng) if self.menu is not None else (),
             )
             self.placed.append(self.sim.place_call(script))
             if calls is None or index < calls:
