@@ -80,7 +80,6 @@ async def test_the_ivr_server_says_when_the_session_started(transcripts: Path, t
         bus=bus,
         customers=FakeCustomers(),
         prompts=PromptPaths("/var/lib/hotline/prompts"),
-        messages_dir=str(tmp_path / "messages"),
         command_timeout_s=2.0,
         lookup_timeout_s=1.0,
         port=0,
