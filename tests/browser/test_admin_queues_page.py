@@ -50,9 +50,7 @@ async def test_an_admin_changes_a_queues_service_level_threshold_and_sees_it_on_
         await add.locator('input[name="skill"]').fill("support")
         await add.locator('input[name="overflow_after_s"]').fill("30")
         await add.locator("button[type='submit']").click()
-        await (
-            add.locator(".result").filter(has_text="overflow_after_s and overflow_to go together").wait_for()
-        )
+        await add.locator(".result").filter(has_text="溢出等待和溢出到须同时设置").wait_for()
         assert "billing" not in stack.acd.config.queues
         await add.locator('select[name="overflow_to"]').select_option("support")
         await add.locator("button[type='submit']").click()
