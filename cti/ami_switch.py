@@ -273,9 +273,11 @@ class AmiSwitch:
     async def mute(self, channel: str, on: bool, *, request_id: str | None = None) -> None:
         """Mute (or unmute) what ``channel``'s phone sends into the switch — the agent's
         microphone on the agent's leg: the other party stops hearing them, they still hear the
-        other party. AMI ``MuteAudio`` (res_mutestream) with ``Direction: in``."""
-        fields = {"Channel": channel, "Direction": "in", "State": "on" if on else "off"}
-        await self._action(request_id, "MuteAudio", fields)
+        other party. ``Setvar`` of res_mutestream's ``MUTEAUDIO(in)``: its AMI action
+        ``MuteAudio`` needs the ``system`` write class, which also loads and unloads modules;
+        Hotline's AMI user does not have it (the real switch answers "Permission denied")."""
+        fields = {"Channel": channel, "Variable": "MUTEAUDIO(in)", "Value": "on" if on else "off"}
+        await self._action(request_id, "Setvar", fields)
 
     # --- channel variables -----------------------------------------------------------------
 

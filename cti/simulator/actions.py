@@ -196,5 +196,4 @@ HANDLERS: dict[str, Handler] = {
     "stopmixmonitor": channels.stop_mixmonitor,
     "mixmonitormute": channels.mixmonitor_mute,
     "playdtmf": channels.play_dtmf,
-    "muteaudio": channels.mute_audio,
 }

@@ -12,6 +12,7 @@ from cti.simulator.responses import error, ok, respond_list, truthy
 
 if TYPE_CHECKING:
     from cti.simulator.ami_server import Action, AmiServer, Session
+    from cti.simulator.channels import Channel
 
 
 def duration(seconds: float) -> str:
@@ -107,6 +108,13 @@ def setvar(server: AmiServer, session: Session, action: Action, aid: wire.Header
         channel = sim.find_channel(name)
         if channel is None:
             error(session, aid, "No such channel")
+            return
+        mute = MUTEAUDIO.fullmatch(variable)
+        if mute is not None:  # a dialplan function: written, no VarSet
+            if mute_audio(channel, mute.group(1), value):
+                ok(session, aid, "Variable Set")
+            else:
+                error(session, aid, "Variable not set")
             return
         ok(session, aid, "Variable Set")
         sim.varset(channel, variable, value)
@@ -291,29 +299,19 @@ def play_dtmf(server: AmiServer, session: Session, action: Action, aid: wire.Hea
     channel.dtmf_sent += digit
 
 
+MUTEAUDIO = re.compile(r"MUTEAUDIO\((\w*)\)")
 MUTE_DIRECTIONS = {"in": frozenset({"in"}), "out": frozenset({"out"}), "all": frozenset({"in", "out"})}
 
 
-def mute_audio(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
-    """MuteAudio (res_mutestream.c): its checks in its order, with its words; the state is on
-    when Asterisk's ast_true() says so (on, yes, true, 1…), off otherwise; unmuting a channel that
-    is not muted succeeds."""
-    sim = server.sim
-    name, state, direction = (action.get(key, "") for key in ("channel", "state", "direction"))
-    for value, missing in ((name, "Channel"), (state, "State"), (direction, "Direction")):
-        if not value:
-            error(session, aid, f"{missing} not specified")
-            return
-    channel = sim.find_channel(name)
-    if channel is None:
-        error(session, aid, "No such channel")
-        return
-    directions = MUTE_DIRECTIONS.get(direction)  # case-sensitive, as its strcmp
+def mute_audio(channel: Channel, direction: str, value: str) -> bool:
+    """res_mutestream's MUTEAUDIO(direction)=value, written by Setvar: the direction as its
+    strcmp reads it, on when Asterisk's ast_true() says so; unmuting what is not muted is no
+    error. False (Asterisk's "Variable not set") for a direction it does not know."""
+    directions = MUTE_DIRECTIONS.get(direction)
     if directions is None:
-        error(session, aid, "Failed to mute/unmute stream")
-        return
-    session.respond([("Response", "Success"), *aid])
-    if truthy(state):
+        return False
+    if truthy(value):
         channel.audio_muted |= directions
     else:
         channel.audio_muted -= directions
+    return True
