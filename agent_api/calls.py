@@ -40,6 +40,8 @@ class CallInfo:
     queue: str = ""
     ivr_path: list[str] = field(default_factory=list)
     ivr_keys: list[str] = field(default_factory=list)  # what the caller pressed, menu by menu
+    # The path as the page puts it in words, in its own language: each node's kind, keys, result.
+    ivr_steps: list[dict[str, str]] = field(default_factory=list)
     customer_id: str | None = None
     agent_interface: str = ""
     agent_channel: str = ""
@@ -83,7 +85,12 @@ class CallBook:
         elif isinstance(event, IvrCompleted):
             call = self._call(event.call_id)
             call.ivr_path = [_path_label(entry) for entry in event.path]
-            call.ivr_keys = [str(entry.digits) for entry in event.path if getattr(entry, "digits", "")]
+            call.ivr_keys = [  # a lookup's digits are the number collected before, not a press
+                str(entry.digits)
+                for entry in event.path
+                if getattr(entry, "digits", "") and getattr(entry, "kind", "") != "lookup"
+            ]
+            call.ivr_steps = [_step(entry) for entry in event.path]
             call.customer_id = event.customer_id
             call.channel = call.channel or event.channel
             call.caller = call.caller or event.caller
@@ -114,6 +121,10 @@ class CallBook:
                 del self._calls[call_id]
             return gone
         return []
+
+
+def _step(entry: object) -> dict[str, str]:
+    return {key: str(getattr(entry, key, "")) for key in ("kind", "digits", "result")}
 
 
 def _path_label(entry: object) -> str:

@@ -126,6 +126,7 @@ class Desktop:
             "customer": _plain(pop.customer),
             "ivr_path": list(call.ivr_path),
             "ivr_keys": list(call.ivr_keys),
+            "ivr_steps": list(call.ivr_steps),
             "wait_s": round(call.wait_seconds(event.at), 1),
             "contacts": _plain(pop.contacts[:CONTACTS_SHOWN]),
             "tickets": _plain(pop.open_tickets),

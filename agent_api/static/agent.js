@@ -213,6 +213,31 @@ document.addEventListener("DOMContentLoaded", () => {
     tick();
   }
 
+  // The caller's way through the IVR in words, in the page's language: each step by its kind
+  // (a greeting, or a branch that changed nothing, says nothing worth reading).
+  function ivrStep(s) {
+    const put = (key, name, value) => t(key).replace(`{${name}}`, value);
+    switch (s.kind) {
+      case "business_hours": return t(s.result.startsWith("open") ? "ivr.step.open" : "ivr.step.closed");
+      case "branch": return s.result === "else" ? null : t("ivr.step.routed");
+      case "language": return put("ivr.step.language", "language", word("ivr.language.", s.result.split(" ")[0]));
+      case "menu": return s.result ? t("ivr.step.no_choice") : put("ivr.step.pressed", "digits", s.digits);
+      case "collect": return s.result ? t("ivr.step.invalid_number") : put("ivr.step.entered", "digits", s.digits);
+      case "lookup":
+        if (s.result === "not-found") return t("ivr.step.not_found");
+        if (s.result === "unavailable") return t("ivr.step.unavailable");
+        return put("ivr.step.looked_up", "status", word("ticket.status.", s.result));
+      case "queue": return put("ivr.step.queued", "queue", s.result);
+      case "callback": return t("ivr.step.callback");
+      case "message": return t("ivr.step.message");
+      case "transfer": return put("ivr.step.transferred", "number", s.result);
+      case "hangup": return t("ivr.step.hung_up");
+      case "guard": return t("ivr.step.too_many_turns");
+      default: return null;
+    }
+  }
+  const ivrWords = (p) => (p.ivr_steps || []).map(ivrStep).filter(Boolean).join(" › ");
+
   // What the agent knows of the caller, on the live card and on the wrap-up until it is saved.
   function callerDetails(p) {
     const c = p.customer;
@@ -222,9 +247,11 @@ document.addEventListener("DOMContentLoaded", () => {
         el("dt", {}, t(p.direction === "outbound" ? "pop.dialed" : "pop.caller")), el("dd", {}, p.caller || "-"),
         c ? [el("dt", {}, t("pop.segment")), el("dd", {}, word("segment.", c.segment))] : null,
         p.direction === "outbound" ? null : [el("dt", {}, t("pop.wait")), el("dd", {}, fmtSeconds(p.wait_s || 0)),
-          // What the caller pressed reads at a glance; the menu path is there on hover.
-          el("dt", {}, t("pop.ivr_keys")), el("dd", { class: "ivr", title: (p.ivr_path || []).join(" › ") },
-            (p.ivr_keys || []).length ? p.ivr_keys.join(" → ") : t("pop.ivr_no_keys"))]),
+          // What the caller pressed reads at a glance, and the way through the menu in words.
+          el("dt", {}, t("pop.ivr_keys")), el("dd", { class: "ivr" },
+            (p.ivr_keys || []).length ? p.ivr_keys.join(" → ") : t("pop.ivr_no_keys")),
+          ivrWords(p) ? el("dt", {}, t("pop.ivr_path")) : null,
+          ivrWords(p) ? el("dd", { class: "ivr-path" }, ivrWords(p)) : null]),
       el("h3", {}, t("pop.tickets")),
       el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${word("ticket.status.", k.status)}, ${word("sla.", k.sla)})`))),
       el("h3", {}, t("pop.contacts")),

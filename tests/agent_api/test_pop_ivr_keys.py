@@ -42,3 +42,8 @@ async def test_the_pop_carries_the_keys_the_caller_pressed(stack: Stack):
     await ws.close()
     assert pop["ivr_keys"] == ["3", "1"]
     assert pop["ivr_path"] == ["welcome", "main [3]", "buy [1] → sales"]
+    assert pop["ivr_steps"] == [
+        {"kind": "play", "digits": "", "result": ""},
+        {"kind": "menu", "digits": "3", "result": ""},
+        {"kind": "menu", "digits": "1", "result": "sales"},
+    ]

@@ -12,7 +12,8 @@ import pytest_asyncio
 
 from acd.gate import MarketingPolicy
 from agent_api.context import SERVICES
-from cti.events import CallAnswered, CallEnded, CallHeld, EndCause
+from cti.events import CallAnswered, CallEnded, CallHeld, CallOffered, EndCause
+from ivr.events import IvrCompleted, IvrOutcome, PathEntry
 from tests.agent_api.stack import CUSTOMER_NAME, Stack
 from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM
 
@@ -266,6 +267,62 @@ async def test_mute_shows_plainly_and_a_hold_lets_it_go(desk):
     assert await card.locator(".mute-cue").count() == 0
     assert [r[1][1] for r in stack.switch.requests if r[0] == "mute"][-2:] == [True, False]
     end(stack, "u1")
+    await page.wait_for_selector("#wrapup:not([hidden])")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#wrapup-discard")
+    await page.wait_for_selector("#wrapup", state="hidden")
+
+
+async def test_the_pop_tells_the_callers_way_through_the_menu_in_words(desk):
+    stack, page = desk
+    now = datetime.now(UTC)
+    stack.bus.publish(CallOffered(now, "v1", "13800138000", "", "4008123456", "PJSIP/trunk-v1"))
+    path = (
+        PathEntry("welcome", "play"),
+        PathEntry("hours", "business_hours", result="open (workday)"),
+        PathEntry("who", "branch", result="else"),
+        PathEntry("language", "language", digits="1", result="zh"),
+        PathEntry("main", "menu", digits="1"),
+        PathEntry("ask_ticket", "collect", digits="261123000042"),
+        PathEntry("ticket_lookup", "lookup", digits="261123000042", result="resolved"),
+        PathEntry("after_lookup", "menu", digits="0"),
+        PathEntry("support_queue", "queue", result="support"),
+    )
+    ivr = IvrCompleted(
+        now,
+        "v1",
+        "PJSIP/trunk-v1",
+        "13800138000",
+        "4008123456",
+        path,
+        "support",
+        "support",
+        0,
+        "zh",
+        None,
+        IvrOutcome.QUEUED,
+    )
+    stack.bus.publish(ivr)
+    stack.ring("v1")
+    await page.wait_for_selector("article.pop[data-call='v1']")
+    words = page.locator("article.pop[data-call='v1'] .ivr-path")
+    assert await words.inner_text() == " › ".join(
+        (
+            "工作时间",
+            "语言：中文",
+            "菜单按 1",
+            "输入号码 261123000042",
+            "自助查询：已解决",
+            "菜单按 0",
+            "进入队列 support",
+        )
+    )
+    # The keys are what the caller pressed: the number the lookup used is not pressed again.
+    keys = page.locator("article.pop[data-call='v1'] dd.ivr")
+    assert await keys.inner_text() == "1 → 1 → 261123000042 → 0"
+    await page.screenshot(path=str(ARTIFACTS / "agent-ivr-words.png"))
+    answer(stack, "v1")
+    end(stack, "v1")
     await page.wait_for_selector("#wrapup:not([hidden])")
     page.once("dialog", lambda dialog: dialog.accept())
     await page.click("#wrapup-discard")
