@@ -90,7 +90,6 @@ class Hotline:
     cti: CtiService
     acd: AcdService
     recording: RecordingService
-    web: web.Application
     call_log: CallLogWriter
 
     def __init__(
@@ -177,7 +176,7 @@ class Hotline:
         await cti.start()
         self._on_stop("ami", cti.stop)
 
-        self.web = app = build_app(
+        app = build_app(
             settings,
             bus=self.bus,
             switch=cti.switch,

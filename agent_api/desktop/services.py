@@ -83,7 +83,10 @@ class Desktop:
         self._active: dict[str, OrderedDict[str, Popped]] = {}  # agent → ringing/talking calls
         self.wrapups = PendingWrapups(wrapups, clock)  # agent → calls to wrap up
         self.dials = DialOuts()
-        self._retiring: set[str] = set()  # disabled agents to log out once their call is over
+        self._retiring: set[str] = set()
+        # Agents who opened the desk page since the start: only they have wrap-up forms. An agent
+        # with no page (a phone-only agent, the demo's robots) is not held by a form nobody sees.
+        self._with_page: set[str] = set()  # disabled agents to log out once their call is over
 
     def agent_of_interface(self, interface: str) -> str | None:
         record = self._acd.states.by_interface(interface)
@@ -220,7 +223,7 @@ class Desktop:
         if active is None or popped is None:
             return
         # A dial-out the agent never picked up dialed nobody: nothing to wrap up.
-        wrapup = wrapup and (popped.dial is None or popped.dial.answered)
+        wrapup = wrapup and (popped.dial is None or popped.dial.answered) and agent in self._with_page
         if wrapup:
             await self.wrapups.keep(agent, popped)
             await self._acd.wrapup_form(agent, open=True)
@@ -403,6 +406,7 @@ class Desktop:
         }
 
     def hello(self, agent: str) -> str:
+        self._with_page.add(agent)
         return frame(
             "hello",
             status=self.status_payload(agent),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from agent_api.context import SERVICES
 from crm import audit as audit_log
 from cti.events import CallAnswered, CallEnded, EndCause
 from tests.agent_api.stack import Stack, login, next_frame
@@ -76,6 +78,22 @@ async def test_the_agent_stays_in_wrap_up_past_its_time_while_the_form_is_open(s
     )
     assert saved.status == 200, await saved.text()
     assert (await status(stack))["state"] == "available"
+
+
+async def test_an_agent_who_never_opened_the_desk_page_is_not_held_by_a_form(stack: Stack):
+    """A phone-only agent (or the demo's robots): no page, no form, the queue's wrap-up time only."""
+    headers = {"X-CSRF-Token": await login(stack.client, "agent1001")}
+    assert (await stack.client.post("/api/agent/login", json={}, headers=headers)).status == 200
+    stack.ring("c1")
+    stack.bus.publish(CallAnswered(datetime.now(UTC), "c1", "PJSIP/1001", "support", 2.0, "PJSIP/1001-01"))
+    stack.bus.publish(CallEnded(datetime.now(UTC), "c1", EndCause.NORMAL, 30.0, agent="PJSIP/1001"))
+    async with asyncio.timeout(5):
+        while (await status(stack))["state"] != "wrap-up":  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # the bus's consumers take the call's end in their turn
+    stack.later.ahead = timedelta(seconds=60)  # type: ignore[attr-defined]
+    await stack.acd.run_due()
+    assert (await status(stack))["state"] == "available"
+    assert stack.app[SERVICES].desktop.pending("agent1001") == []
 
 
 async def test_a_discarded_form_lets_a_wrap_up_past_its_time_end(stack: Stack):

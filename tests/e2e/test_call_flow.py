@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from acd.events import AgentStateChanged
 from acd.models import AgentState
-from agent_api.context import SERVICES
 from crm.customers import NewCustomer, create_customer
 from crm.kinds import TicketKind
 from crm.reporting.queue_log import compare_with_legs, parse_queue_log
@@ -24,16 +23,6 @@ from cti.simulator import CallerScript
 from hotline.app import Hotline
 from ivr.events import IvrCompleted, IvrOutcome
 from tests.e2e.system import running_system
-
-
-async def files_the_wrapup(hotline: Hotline, call_id: str, within_s: float = 10.0) -> None:
-    """What agent1001's page does when they save the wrap-up: an open form holds them."""
-    desktop = hotline.web[SERVICES].desktop
-    async with asyncio.timeout(within_s):
-        while call_id not in desktop.pending("agent1001"):  # noqa: ASYNC110
-            await asyncio.sleep(0.05)  # the desktop keeps the form as the call's end reaches it
-    assert desktop.wrapups.take("agent1001", call_id) is not None  # as the wrap-up handler does
-    await desktop.wrapup_saved("agent1001", call_id, ready=True)
 
 
 async def until_leg_written(hotline: Hotline, call_id: str, within_s: float = 10.0) -> None:
@@ -98,7 +87,6 @@ async def test_a_call_goes_through_menu_and_lookup_to_an_agent_and_the_agent_is_
         entered = f"{int(queued.at.timestamp())}|{call_id}|support|NONE|ENTERQUEUE||{CUSTOMER}|1"
         calls, problems = parse_queue_log([entered, *system.sim.queue_log])
         assert problems == [] and [(c.call_id, c.outcome) for c in calls] == [(call_id, "answered")]
-        await files_the_wrapup(hotline, call_id)
         await watch.until(
             AgentStateChanged, lambda e: e.state is AgentState.AVAILABLE and e.previous is AgentState.WRAP_UP
         )
@@ -164,8 +152,6 @@ async def test_a_vip_caller_is_answered_before_an_earlier_caller_when_one_agent_
         assert first.call_id == vip.call_id
         answered = await watch.until(CallAnswered)
         assert answered.call_id == vip.call_id
-        await watch.until(CallEnded, lambda e: e.call_id == vip.call_id)
-        await files_the_wrapup(hotline, vip.call_id)
         # Then, after the VIP call and its wrap-up, the earlier caller.
         later = await watch.until(CallAnswered, lambda e: e.call_id == normal.call_id)
         assert later.agent == "PJSIP/1001"
