@@ -332,3 +332,23 @@ async def test_the_desktops_keypad_plays_digits_to_the_caller_through_the_switch
             await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
         finally:
             await desk.close()
+
+
+async def test_the_agent_mutes_and_unmutes_their_microphone_on_the_real_switch(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=30)
+            pop = await desk.frame("pop", within_s=40)
+            call_id = pop["call_id"]
+            await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
+            # Each is the switch's answer to Setvar MUTEAUDIO(in): 409 had it refused.
+            await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": True})
+            await desk.frame("call", lambda f: f["call_id"] == call_id and f.get("muted") is True)
+            await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": False})
+            await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": True})
+            await talk_then_hang_up(desk, call_id, seconds=0.5)
+        finally:
+            await desk.close()
