@@ -59,7 +59,7 @@ async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes
         stack.hang_up("b1")
         await agent.wait_for_selector("#no-call")
         await agent.wait_for_selector("#wrapup:not([hidden])")
-        await agent.select_option("#outcome", "accepted")
+        await agent.select_option("fieldset.offer-result select.outcome", "accepted")
         await agent.fill("#notes", "客户同意升级")
         await agent.screenshot(path=str(ARTIFACTS / "agent-wrapup.png"))
         await agent.click("#wrapup-save")
