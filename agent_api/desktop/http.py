@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from aiohttp import web
 
 from acd.errors import AcdError, ExtensionInUse, IllegalTransition, UnknownAgent, UnknownReasonCode
@@ -309,6 +312,17 @@ async def agent_pause_after(
     return status_of(request, me.username)
 
 
+@contextlib.contextmanager
+def switch_answers() -> Iterator[None]:
+    """The switch's refusal is a conflict with the call's state (409); a switch out of reach, 503."""
+    try:
+        yield
+    except AmiActionFailed as exc:
+        raise Conflict(f"the switch refused: {exc.message}") from None
+    except SwitchError as exc:
+        raise SwitchUnavailable(str(exc)) from None
+
+
 def _my_call(request: web.Request, me: Principal, call_id: str):  # type: ignore[no-untyped-def]
     call = services(request).desktop.owns_call(me.username, call_id)
     if call is None:
@@ -344,7 +358,7 @@ async def call_hold(request: web.Request, principal: Principal | None, call_id: 
     if not (call.answered and call.channel and call.agent_channel):
         raise Conflict("only an answered call whose caller and agent legs are known can be held here")
     switch = services(request).switch
-    try:
+    with switch_answers():
         if body.on:
             if not call.held:
                 if call.muted:  # the switch keeps a mute on the leg across the hold: let it go
@@ -357,10 +371,6 @@ async def call_hold(request: web.Request, principal: Principal | None, call_id: 
             await switch.resume(call.channel, call.agent_channel)
         elif call.held:
             raise Conflict("the call was held with the phone's hold key; resume it there")
-    except AmiActionFailed as exc:
-        raise Conflict(f"the switch refused: {exc.message}") from None
-    except SwitchError as exc:
-        raise SwitchUnavailable(str(exc)) from None
 
 
 @endpoint(
@@ -378,15 +388,11 @@ async def call_dtmf(request: web.Request, principal: Principal | None, call_id: 
     if not (call.answered and call.channel):
         raise Conflict("keypad digits go to an answered call only")
     switch = services(request).switch
-    try:
+    with switch_answers():
         # No request id: the switch sends a request id once only, and the agent may well press
         # the same key twice in one call.
         for digit in body.digits:
             await switch.send_dtmf(call.channel, digit)
-    except AmiActionFailed as exc:
-        raise Conflict(f"the switch refused: {exc.message}") from None
-    except SwitchError as exc:
-        raise SwitchUnavailable(str(exc)) from None
 
 
 @endpoint(
@@ -405,14 +411,10 @@ async def call_mute(request: web.Request, principal: Principal | None, call_id: 
     call = _my_call(request, me, call_id)
     if not (call.answered and call.agent_channel) or call.held:
         raise Conflict("only an answered call that is not on hold can be muted")
-    try:
+    with switch_answers():
         # No request id: the switch sends a request id once only, and an agent mutes and unmutes
         # many times in one call.
         await services(request).switch.mute(call.agent_channel, body.muted)
-    except AmiActionFailed as exc:
-        raise Conflict(f"the switch refused: {exc.message}") from None
-    except SwitchError as exc:
-        raise SwitchUnavailable(str(exc)) from None
     services(request).desktop.mute_changed(call_id, body.muted)
     await audit(request, me.username, "call-mute" if body.muted else "call-unmute", call_id)
 
