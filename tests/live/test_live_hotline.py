@@ -7,6 +7,8 @@ counts and what Hotline stored."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -171,31 +173,40 @@ async def _first_pop(desks: list[Desk]) -> Desk:
         await asyncio.sleep(0.1)
 
 
-async def test_the_desktops_hold_and_resume_keep_the_call_and_its_recording(
-    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
-) -> None:
+@contextlib.asynccontextmanager
+async def answered_call(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path, stay_s: float = 30.0
+) -> AsyncIterator[tuple[Desk, str]]:
+    """Agent 1001 on duty, a known caller put through the IVR to them and answered: their desk
+    and the call's id. The desk is closed after."""
     async with sipp.phone("1001"):
         desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
         try:
-            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=40)
-            pop = await desk.frame("pop", within_s=40)
-            call_id = pop["call_id"]
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=stay_s)
+            call_id = (await desk.frame("pop", within_s=40))["call_id"]
             await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
-            await desk.ok("POST", f"/api/agent/calls/{call_id}/hold", {"on": True})
-            await desk.frame("call", lambda f: f["call_id"] == call_id and f["held"])
-            await ami.wait_until(lambda: any(isinstance(e, CallHeld) for e in events_of(ami, call_id)), 10)
-            await asyncio.sleep(2.0)  # the caller hears music on hold
-            await desk.ok("POST", f"/api/agent/calls/{call_id}/hold", {"on": False})
-            await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"] and not f["held"])
-            await ami.wait_until(lambda: any(isinstance(e, CallResumed) for e in events_of(ami, call_id)), 10)
-            await talk_then_hang_up(desk, call_id, seconds=1.0)
-            await ami.wait_until(lambda: any(isinstance(e, CallEnded) for e in events_of(ami, call_id)), 10)
-            kinds = [type(e) for e in events_of(ami, call_id)]
-            assert CallAbandoned not in kinds and CallTransferred not in kinds
-            ended = next(e for e in events_of(ami, call_id) if isinstance(e, CallEnded))
-            assert ended.agent == "PJSIP/1001" and ended.talk_seconds > 2.0
+            yield desk, call_id
         finally:
             await desk.close()
+
+
+async def test_the_desktops_hold_and_resume_keep_the_call_and_its_recording(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    async with answered_call(hotline, ami, sipp, tmp_path, stay_s=40) as (desk, call_id):
+        await desk.ok("POST", f"/api/agent/calls/{call_id}/hold", {"on": True})
+        await desk.frame("call", lambda f: f["call_id"] == call_id and f["held"])
+        await ami.wait_until(lambda: any(isinstance(e, CallHeld) for e in events_of(ami, call_id)), 10)
+        await asyncio.sleep(2.0)  # the caller hears music on hold
+        await desk.ok("POST", f"/api/agent/calls/{call_id}/hold", {"on": False})
+        await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"] and not f["held"])
+        await ami.wait_until(lambda: any(isinstance(e, CallResumed) for e in events_of(ami, call_id)), 10)
+        await talk_then_hang_up(desk, call_id, seconds=1.0)
+        await ami.wait_until(lambda: any(isinstance(e, CallEnded) for e in events_of(ami, call_id)), 10)
+        kinds = [type(e) for e in events_of(ami, call_id)]
+        assert CallAbandoned not in kinds and CallTransferred not in kinds
+        ended = next(e for e in events_of(ami, call_id) if isinstance(e, CallEnded))
+        assert ended.agent == "PJSIP/1001" and ended.talk_seconds > 2.0
 
 
 @pytest.mark.parametrize(
@@ -316,39 +327,24 @@ async def test_a_message_left_after_hours_is_listed_and_played_for_the_superviso
 async def test_the_desktops_keypad_plays_digits_to_the_caller_through_the_switch(
     hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
 ) -> None:
-    async with sipp.phone("1001"):
-        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
-        try:
-            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=30)
-            pop = await desk.frame("pop", within_s=40)
-            await desk.frame("call", lambda f: f["call_id"] == pop["call_id"] and f["answered"])
-            # As an agent in a supplier's menu: 1, then 1 again in a second press, then 2#. Each
-            # is Asterisk's PlayDTMF, answered Success (the AMI user reads no "dtmf" events: the
-            # digits themselves are not seen here; the desktop tests count them).
-            for digits in ("1", "1", "2#"):
-                await desk.ok("POST", f"/api/agent/calls/{pop['call_id']}/dtmf", {"digits": digits})
-            refused = await desk.call("POST", f"/api/agent/calls/{pop['call_id']}/dtmf", {"digits": "x"})
-            assert refused[0] == 422
-            await talk_then_hang_up(desk, pop["call_id"], seconds=0.5)
-        finally:
-            await desk.close()
+    async with answered_call(hotline, ami, sipp, tmp_path) as (desk, call_id):
+        # As an agent in a supplier's menu: 1, then 1 again in a second press, then 2#. Each is
+        # Asterisk's PlayDTMF, answered Success (the AMI user reads no "dtmf" events: the digits
+        # themselves are not seen here; the desktop tests count them).
+        for digits in ("1", "1", "2#"):
+            await desk.ok("POST", f"/api/agent/calls/{call_id}/dtmf", {"digits": digits})
+        refused = await desk.call("POST", f"/api/agent/calls/{call_id}/dtmf", {"digits": "x"})
+        assert refused[0] == 422
+        await talk_then_hang_up(desk, call_id, seconds=0.5)
 
 
 async def test_the_agent_mutes_and_unmutes_their_microphone_on_the_real_switch(
     hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
 ) -> None:
-    async with sipp.phone("1001"):
-        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
-        try:
-            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=30)
-            pop = await desk.frame("pop", within_s=40)
-            call_id = pop["call_id"]
-            await desk.frame("call", lambda f: f["call_id"] == call_id and f["answered"])
-            # Each is the switch's answer to Setvar MUTEAUDIO(in): 409 had it refused.
-            await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": True})
-            await desk.frame("call", lambda f: f["call_id"] == call_id and f.get("muted") is True)
-            await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": False})
-            await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": True})
-            await talk_then_hang_up(desk, call_id, seconds=0.5)
-        finally:
-            await desk.close()
+    async with answered_call(hotline, ami, sipp, tmp_path) as (desk, call_id):
+        # Each is the switch's answer to Setvar MUTEAUDIO(in): 409 had it refused.
+        await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": True})
+        await desk.frame("call", lambda f: f["call_id"] == call_id and f.get("muted") is True)
+        await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": False})
+        await desk.ok("POST", f"/api/agent/calls/{call_id}/mute", {"muted": True})
+        await talk_then_hang_up(desk, call_id, seconds=0.5)
