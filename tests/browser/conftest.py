@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,3 +38,13 @@ async def browser() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+async def until_true(page: Any, function: str, timeout_s: float = 10.0) -> None:
+    """Polls a page function from here: Playwright's wait_for_function evals its predicate inside
+    the page, which the pages' Content-Security-Policy (no 'unsafe-eval') rightly refuses."""
+    deadline = time.monotonic() + timeout_s
+    while not await page.evaluate(function):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s}s: {function}")
+        await asyncio.sleep(0.05)

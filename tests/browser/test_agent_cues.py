@@ -3,12 +3,14 @@ card and counts down, pause after the call, and a page that recovers from a rest
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from playwright.async_api import expect
 
 from acd.gate import MarketingPolicy
 from agent_api.context import SERVICES
@@ -86,7 +88,7 @@ async def test_ringing_talking_and_holding_each_show_their_cue(desk):
     await page.wait_for_selector('#agent-state[data-state="on-call"]')
     await page.wait_for_selector("article.pop:not(.ringing)")
     assert not (await page.title()).startswith("☎")
-    await page.wait_for_function("document.querySelector('#state-timer').textContent.endsWith('s')")
+    await expect(page.locator("#state-timer")).to_have_text(re.compile(r"s$"))
     call = stack.app[SERVICES].desktop.calls.get("r1")
     stack.bus.publish(CallHeld(datetime.now(UTC), "r1", call.channel))
     await page.wait_for_selector(".hold-cue:has-text('保持中')")
@@ -118,9 +120,7 @@ async def test_the_wrap_up_keeps_the_card_counts_down_and_holds_the_agent(desk):
     await page.screenshot(path=str(ARTIFACTS / "agent-wrapup-countdown.png"))
     before = await page.locator("#wrapup-countdown").text_content()
     await page.click("#wrapup-extend")
-    await page.wait_for_function(
-        "before => document.querySelector('#wrapup-countdown').textContent !== before", arg=before
-    )
+    await expect(page.locator("#wrapup-countdown")).not_to_have_text(before or "")
     assert await page.locator("#wrapup-extend").is_disabled()
     # Long past its time, the ACD keeps the agent in wrap-up while the form is open.
     stack.later.ahead = timedelta(minutes=5)  # type: ignore[attr-defined]
@@ -227,9 +227,7 @@ async def test_the_keypad_sends_digits_to_the_other_party(desk):
     await card.locator(".keypad summary").click()
     await card.locator(".keypad button[data-digit='5']").click()
     await card.locator(".keypad button[data-digit='#']").click()
-    await page.wait_for_function(
-        "document.querySelector(\"article.pop[data-call='k1'] .dtmf-sent\").textContent === '5#'"
-    )
+    await expect(card.locator(".dtmf-sent")).to_have_text("5#")
     await page.screenshot(path=str(ARTIFACTS / "agent-keypad.png"))
     assert [r[1][1] for r in stack.switch.requests if r[0] == "dtmf"][-2:] == ["5", "#"]
     end(stack, "k1")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
+from playwright.async_api import expect
 
 import tests.agent_api.stack as stack_module
 from acd.gate import MarketingPolicy
@@ -72,10 +73,8 @@ async def test_agent_takes_a_call_wraps_up_and_the_supervisors_threshold_removes
         await supervisor.wait_for_selector("tr[data-agent='agent1001']")
         duration = supervisor.locator("tr[data-agent='agent1001'] td[data-seconds]")
         shown = await duration.text_content()
-        await supervisor.wait_for_function(
-            "shown => document.querySelector(\"tr[data-agent='agent1001'] td[data-seconds]\")"
-            ".textContent !== shown",
-            arg=shown,
+        await expect(supervisor.locator("tr[data-agent='agent1001'] td[data-seconds]")).not_to_have_text(
+            shown,
             timeout=5000,
         )
         await supervisor.click("#marketing-box summary")  # the marketing form folds away

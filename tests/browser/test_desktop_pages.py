@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 from sqlalchemy import select
 
 import tests.agent_api.stack as stack_module
@@ -194,7 +195,7 @@ async def test_the_supervisor_sees_the_policy_in_force_and_sets_load_conditions(
         )
         page = await _page(browser, stack.base_url, "supervisor", DESKTOP)
         await page.click("#marketing-box summary")  # the marketing form folds away
-        await page.wait_for_function("document.getElementById('policy-max').value === '3'")
+        await expect(page.locator("#policy-max")).to_have_value("3")
         assert await page.input_value("#policy-queues") == "support"
         assert await page.input_value("#policy-resume-waiting") == "2"
         await page.fill("#policy-stop-sl", "70")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, until_true
 from tests.recording import audio
 from tests.recording.calls import call_events
 from tests.recording.stack import RecordingStack
@@ -39,9 +39,10 @@ async def test_a_supervisor_plays_a_recording_seeks_into_it_and_scores_it(tmp_pa
         await row.wait_for()
         assert "agent1001" in await row.text_content()
         await row.click()
-        await page.wait_for_function(
+        await until_true(
+            page,
             "() => { const p = document.getElementById('player');"
-            " return p.readyState >= 1 && p.duration > 5; }"
+            " return p.readyState >= 1 && p.duration > 5; }",
         )
         duration = await page.evaluate("document.getElementById('player').duration")
         assert duration == pytest.approx(stored.duration_s, abs=0.5)
