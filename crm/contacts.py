@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy import select
 
+from crm.call_surveys import apply_to_contact
 from crm.db import Database, utcnow
 from crm.kinds import Channel, Purpose
 from crm.models import Campaign, Contact
@@ -54,6 +55,8 @@ async def record_contact(db: Database, new: NewContact, *, tz: tzinfo = SHANGHAI
         )
         session.add(contact)
         await session.flush()
+        # The caller may have answered the post-call survey before the agent wrapped up.
+        await apply_to_contact(session, contact)
         counted = {
             "at": contact.at,
             "queue": new.queue,

@@ -120,6 +120,7 @@ class NoticeTopic(enum.StrEnum):
     OFFERS = "offers"
     REPORTS = "reports"  # scheduled custom reports, to staff addresses rather than customers
     ESCALATION = "escalation"  # a ticket near or past its deadline, to the team and supervisors
+    SURVEY = "survey"  # the post-call satisfaction survey by SMS (crm/call_surveys.py)
 
 
 class OutboxStatus(enum.StrEnum):

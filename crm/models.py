@@ -242,8 +242,29 @@ class Contact(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     disposition: Mapped[str] = mapped_column(String(40), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # The caller's own score of this call, 1–5, from the post-call survey (crm/call_surveys.py).
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_contacts_customer_at", "customer_id", "at"),)
+
+
+class CallSurvey(Base):
+    """The post-call satisfaction survey of one call: asked in the IVR (the agent hung up first)
+    or by SMS (the caller did), at most once per call, and the score the caller gave."""
+
+    __tablename__ = "call_surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    way: Mapped[str] = mapped_column(String(8))  # ivr | sms
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(20), default="")  # E.164, where an SMS went
+    status: Mapped[str] = mapped_column(String(12))  # asked | answered | unanswered
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_call_surveys_number_status", "number", "status"),)
 
 
 class OfferPresentation(Base):

@@ -171,17 +171,31 @@ async def record_evaluation(
     """The customer's own evaluation (IVR survey, SMS reply, web), 1 (poor) to 5 (very good)."""
     _check_score(satisfaction)
     async with db.write() as session:
-        ticket = await _ticket_row(session, ticket_id)
-        ticket.satisfaction = satisfaction
-        ticket.evaluation = comment
-        _step(
-            session,
-            ticket,
-            now,
-            actor,
-            TicketAction.EVALUATED,
-            f"satisfaction {satisfaction}. {comment}".strip(),
-        )
+        await evaluate_in_session(session, ticket_id, satisfaction, comment=comment, actor=actor, now=now)
+
+
+async def evaluate_in_session(
+    session: AsyncSession,
+    ticket_id: int,
+    satisfaction: int,
+    *,
+    comment: str = "",
+    actor: str = "customer",
+    now: datetime | None = None,
+) -> None:
+    """As :func:`record_evaluation`, inside the caller's write transaction."""
+    _check_score(satisfaction)
+    ticket = await _ticket_row(session, ticket_id)
+    ticket.satisfaction = satisfaction
+    ticket.evaluation = comment
+    _step(
+        session,
+        ticket,
+        now,
+        actor,
+        TicketAction.EVALUATED,
+        f"satisfaction {satisfaction}. {comment}".strip(),
+    )
 
 
 async def record_follow_up(
