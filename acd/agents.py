@@ -30,6 +30,7 @@ LOGIN = "login"
 LOGOUT = "logout"
 READY = "ready"  # the agent said they are ready (unpause, end of wrap-up)
 WRAPUP_OVER = "wrap-up-over"
+WRAPUP_OPEN = "wrap-up-open"  # logged in with a wrap-up form still open: held in wrap-up
 CALLER_HUNG_UP = "caller-hung-up"
 CALL_ENDED = "call-ended"
 DELIVERY_FAILED = "delivery-failed"
@@ -240,6 +241,16 @@ class AgentStates:
             self._check_reason(reason)
         record = self._require(agent, "pause after the call", S.RINGING, S.ON_CALL, S.OUTBOUND, S.WRAP_UP)
         record.pause_after = reason
+
+    def hold_in_wrapup(self, at: datetime, agent: str) -> list[AgentStateChanged]:
+        """An available agent still has a wrap-up form open (one kept across a restart of Hotline,
+        found at log-in): in wrap-up at once, its time already over, until ``release_wrapup``."""
+        record = self._require(agent, "stay in wrap-up", S.AVAILABLE)
+        event = self._move(at, record, S.WRAP_UP, WRAPUP_OPEN)
+        record.extended = False
+        record.wrapup_until = at
+        heapq.heappush(self._wrapups, (at, agent))
+        return [event]
 
     def release_wrapup(self, at: datetime, agent: str) -> list[AgentStateChanged]:
         """The agent's wrap-up form was saved or discarded: a wrap-up held past its time ends."""

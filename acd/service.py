@@ -230,9 +230,13 @@ class AcdService:
     async def login(self, agent: str, *, extension: str = "", paused_reason: str = "") -> None:
         profile = self.states.get(agent).profile
         queues = self.config.queues_for_skills(profile.skills)
-        events = self.states.login(
-            self._clock(), agent, queues, extension=extension, paused_reason=paused_reason
-        )
+        now = self._clock()
+        events = self.states.login(now, agent, queues, extension=extension, paused_reason=paused_reason)
+        # A wrap-up form still open (kept across a restart) holds the agent as it did before.
+        held = any(map(self.config.holds_open_wrapup, queues))
+        if held and not paused_reason and agent in self._forms_open:
+            events += self.states.hold_in_wrapup(now, agent)
+            self._wake.set()
         await self.fallback.login(profile, paused_reason)
         await self._apply(events)
 

@@ -116,3 +116,28 @@ async def test_a_queue_that_offers_during_wrap_up_ends_it_on_time_with_the_form_
     h.clock.now = at(40)
     await h.acd.run_due()
     assert h.state("alice") is S.AVAILABLE
+
+
+async def test_a_wrap_up_form_kept_across_a_restart_holds_the_agent_from_the_log_in() -> None:
+    h = Harness()
+    await h.acd.wrapup_form("alice", open=True)  # restored at start, before anyone logged in
+    await h.acd.login("alice")
+    assert h.state("alice") is S.WRAP_UP
+    await h.feed(offered("c2", 31), queued("c2", 31))
+    h.clock.now = at(60)
+    await h.acd.run_due()
+    assert h.state("alice") is S.WRAP_UP
+    assert h.switch.of("redirect") == []
+    await h.acd.wrapup_form("alice", open=False)  # saved: the waiting call comes now
+    assert h.state("alice") is S.RINGING
+
+
+async def test_a_kept_wrap_up_form_does_not_hold_an_agent_who_logs_in_paused_or_where_queues_offer() -> None:
+    h = Harness()
+    await h.acd.wrapup_form("alice", open=True)
+    await h.acd.login("alice", paused_reason="break")
+    assert h.state("alice") is S.PAUSED
+    offering = Harness(config(offer_during_wrapup=True))
+    await offering.acd.wrapup_form("alice", open=True)
+    await offering.acd.login("alice")
+    assert offering.state("alice") is S.AVAILABLE
