@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := ffmpeg sox espeak-ng chromium postgresql postgresql-contrib fonts-wqy-microhei
+DEB_PACKAGES := ffmpeg sox espeak-ng chromium postgresql postgresql-contrib fonts-wqy-microhei redis-server
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench live-test live-test-compose deb venv clean prompts
