@@ -33,6 +33,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("agent-state").textContent = t("state." + st);
     $("agent-state").dataset.state = st;
     $("agent-reason").textContent = s.reason ? word("reason.", s.reason) : "";
+    // "Signed out by a restart: sign in again" is over once the agent is signed in again.
+    if (st !== "logged-out" && $("agent-note").textContent === t("agent.signed_out_again")) $("agent-note").textContent = "";
     // Each button only when it can apply; Ready stays off while a wrap-up form is open.
     $("btn-login").disabled = st !== "logged-out" && st !== "unknown";
     $("btn-logout").disabled = st === "logged-out" || busy;

@@ -32,6 +32,7 @@ document.addEventListener("DOMContentLoaded", () => {
   let boardAt = Date.now();
   // Durations and waits grow between board frames (frames come only on changes): tick them here.
   setInterval(() => {
+    if (document.body.classList.contains("stale")) return;  // a board not live counts nothing on
     const extra = (Date.now() - boardAt) / 1000;
     for (const cell of document.querySelectorAll("[data-seconds]")) {
       cell.textContent = fmtSeconds(Number(cell.dataset.seconds) + (cell.dataset.grows !== undefined ? extra : 0));

@@ -177,16 +177,44 @@ async def test_after_a_restart_the_page_is_marked_stale_then_live_again(tmp_path
     await log_in(page, first.base_url, "agent1001")
     await page.click("#btn-login")
     await page.wait_for_selector('#agent-state[data-state="available"]')
+    board = await (await chromium.new_context(viewport=SCREEN)).new_page()
+    await log_in(board, first.base_url, "supervisor")
+    await board.wait_for_selector("tr[data-agent='agent1001']")
+    # A call ends and its wrap-up form is left open over the restart.
+    first.ring("r1")
+    await page.wait_for_selector("article.pop.ringing")
+    answer(first, "r1")
+    await page.wait_for_selector('#agent-state[data-state="on-call"]')
+    end(first, "r1")
+    await page.wait_for_selector("#wrapup[data-call='r1']:not([hidden])")
+    await page.fill("#notes", "重启前写的")
     await first.stop()
     await page.wait_for_selector("body.stale")
     await page.wait_for_selector("#ws-status.down")
     await page.screenshot(path=str(ARTIFACTS / "agent-stale.png"))
+    # The stale wallboard stops counting: its durations are those of the last live frame.
+    await board.wait_for_selector("body.stale")
+    durations = board.locator("#agents td[data-seconds]")
+    shown = await durations.all_text_contents()
+    await board.wait_for_timeout(2200)
+    assert await durations.all_text_contents() == shown
     second = await Stack(tmp_path, seed=False).start(port=port)
     try:
         await page.wait_for_selector("body:not(.stale)", timeout=20000)
         # The ACD started afresh: the page says so rather than showing the old state.
         await page.wait_for_selector('#agent-state[data-state="logged-out"]')
         await page.wait_for_selector("#agent-note:has-text('请点“签入”')")
+        # The form is still there, as typed; signing in again keeps the agent out of the next
+        # call until it is saved, and the "sign in again" note is over.
+        await expect(page.locator("#wrapup")).to_have_attribute("data-call", "r1")
+        await expect(page.locator("#notes")).to_have_value("重启前写的")
+        await page.click("#btn-login")
+        await page.wait_for_selector('#agent-state[data-state="wrap-up"]')
+        await expect(page.locator("#agent-note")).to_have_text("")
+        assert second.acd.states.get("agent1001").state == "wrap-up"
+        await page.click("#wrapup-save")
+        await page.wait_for_selector('#agent-state[data-state="available"]')
+        await board.wait_for_selector("body:not(.stale)", timeout=20000)
     finally:
         await second.stop()
 
