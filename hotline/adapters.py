@@ -13,6 +13,8 @@ from acd.callbacks import CallbackRequest
 from acd.events import CallbackSource
 from acd.models import WaitingCall
 from acd.service import AcdService
+from crm import call_surveys
+from crm.db import Database
 from crm.kinds import TicketKind
 from crm.kinds import TicketStatus as CrmTicketStatus
 from crm.reporting.facts import IvrSessionFact
@@ -95,6 +97,27 @@ class CrmCustomerLookup:
         except Exception as exc:
             raise LookupUnavailable(f"ticket lookup failed: {type(exc).__name__}") from exc
         return view
+
+
+class CrmSurveyAnswers:
+    """ivr.crm_port.SurveyAnswers over the CRM's post-call surveys (crm/call_surveys.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record_answer(self, call_id: str, caller: str, satisfaction: int | None) -> None:
+        try:
+            await call_surveys.record_ivr_answer(self._db, call_id, caller, satisfaction)
+        except Exception as exc:
+            raise LookupUnavailable(f"survey answer not stored: {type(exc).__name__}") from exc
+
+    async def queue_sms_survey(self, call_id: str, caller: str) -> None:
+        try:
+            outcome = await call_surveys.queue_sms_survey(self._db, call_id, caller)
+        except Exception as exc:
+            raise LookupUnavailable(f"SMS survey not queued: {type(exc).__name__}") from exc
+        if isinstance(outcome, call_surveys.SmsSkipped):
+            log.info("sms_survey_skipped", extra={"kv": {"call_id": call_id, "reason": outcome.value}})
 
 
 def waiting_call(event: IvrCompleted) -> WaitingCall | None:

@@ -44,7 +44,7 @@ from cti.service import CtiService
 from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
-from hotline.adapters import CrmCustomerLookup, forward_ivr_to_acd, ivr_session_fact
+from hotline.adapters import CrmCustomerLookup, CrmSurveyAnswers, forward_ivr_to_acd, ivr_session_fact
 from hotline.back_office_feed import BackOfficeFeed
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.resources import AcceptErrorLog, raise_open_file_limit
@@ -135,7 +135,11 @@ class Hotline:
         await registry.start()
         self._on_stop("menus", registry.stop)
         self.ivr = ivr = IvrServer.from_settings(
-            settings, registry=registry, bus=self.bus, customers=CrmCustomerLookup(crm)
+            settings,
+            registry=registry,
+            bus=self.bus,
+            customers=CrmCustomerLookup(crm),
+            surveys=CrmSurveyAnswers(crm.db),
         )
         # Messages left and the callbacks' history, kept in the CRM: subscribed before the IVR runs.
         feed = BackOfficeFeed(self.bus, db, message_files(settings))

@@ -20,7 +20,7 @@ from cti.bus import EventBus
 from hotline.settings import Settings
 from ivr.agi import AgiEnvironment, AgiReply, ReplyKind
 from ivr.agi_application import AgiRequest, FastAgiApplication
-from ivr.crm_port import CustomerLookup, LookupSource
+from ivr.crm_port import CustomerLookup, LookupSource, SurveyAnswers
 from ivr.errors import AgiError, AgiHangup, AgiTimeout, LookupUnavailable
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 from ivr.menu import MenuRun
@@ -39,10 +39,12 @@ from ivr.steps import (
     SetVariable,
     StreamFile,
 )
+from ivr.survey import SMS_ARGUMENT, QueueSmsSurvey, RecordAnswer, SurveyRun
 
 log = logging.getLogger(__name__)
 
 ROUTE = "ivr"
+SURVEY_ROUTE = "survey"
 _HUNG_UP = AgiReply(ReplyKind.RESULT, 200, "1")
 _PLAIN_AGI_STEPS = frozenset({StreamFile, GetData, SayDigits, SayNumber, SetVariable, GetVariable})
 
@@ -57,6 +59,7 @@ class IvrServer:
         bus: EventBus,
         customers: CustomerLookup,
         prompts: PromptPaths,
+        surveys: SurveyAnswers | None = None,
         timezone: str = "Asia/Shanghai",
         command_timeout_s: float = 30.0,
         lookup_timeout_s: float = 2.0,
@@ -68,6 +71,7 @@ class IvrServer:
         self.registry = registry
         self.bus = bus
         self.customers = customers
+        self.surveys = surveys
         self.prompts = prompts
         self.command_timeout_s = command_timeout_s
         self.lookup_timeout_s = lookup_timeout_s
@@ -82,12 +86,19 @@ class IvrServer:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, registry: MenuRegistry, bus: EventBus, customers: CustomerLookup
+        cls,
+        settings: Settings,
+        *,
+        registry: MenuRegistry,
+        bus: EventBus,
+        customers: CustomerLookup,
+        surveys: SurveyAnswers | None = None,
     ) -> IvrServer:
         return cls(
             registry=registry,
             bus=bus,
             customers=customers,
+            surveys=surveys,
             prompts=PromptPaths(str(Path(settings.agi.prompts_dir).resolve())),
             timezone=settings.timezone,
             command_timeout_s=settings.agi.command_timeout_s,
@@ -103,6 +114,7 @@ class IvrServer:
     async def start(self) -> None:
         self._app = FastAgiApplication(command_timeout_s=self.command_timeout_s)
         self._app.add_route(ROUTE, self.run_session)
+        self._app.add_route(SURVEY_ROUTE, self.run_survey)
         self._app.start()
         self._server = await asyncio.start_server(self._app.handler, self.host, self.requested_port)
         log.info("agi_listening", extra={"kv": {"host": self.host, "port": self.port}})
@@ -167,6 +179,63 @@ class IvrServer:
             log.exception("ivr_failed", extra={"kv": {"call_id": run.call_id, "queue": run.queue}})
         finally:
             self._publish(run, environment)
+
+    async def run_survey(self, request: AgiRequest) -> None:
+        """The post-call survey (ivr/survey.py): keypad, or an SMS when the caller is gone."""
+        environment = request.environment
+        menu = self.registry.get(environment.dialed)
+        by_sms = environment.get("agi_arg_1") == SMS_ARGUMENT
+        if menu is None or menu.survey is None or self.surveys is None:
+            log.info("survey_skipped", extra={"kv": {"dialed": environment.dialed, "sms": by_sms}})
+            return
+        run = SurveyRun(
+            menu,
+            menu.survey,
+            caller=environment.caller,
+            uniqueid=environment.uniqueid,
+            language=environment.get("agi_language"),
+            prompts=self.prompts,
+            by_sms=by_sms,
+        )
+        answered = False
+        try:
+            step = run.start()
+            while not isinstance(step, Finished):
+                if isinstance(step, RecordAnswer):
+                    answered = True
+                    await self._ask_surveys(
+                        request,
+                        "record_answer",
+                        self.surveys.record_answer(step.call_id, step.caller, step.satisfaction),
+                    )
+                    step = run.send(None)
+                elif isinstance(step, QueueSmsSurvey):
+                    await self._ask_surveys(
+                        request, "queue_sms_survey", self.surveys.queue_sms_survey(step.call_id, step.caller)
+                    )
+                    step = run.send(None)
+                else:
+                    step = run.send(await self._perform(request, step))
+        except AgiHangup:
+            run.stop()
+            if not answered and not by_sms:
+                # Asked and hung up on: kept as unanswered, so the call is not surveyed again.
+                await self._ask_surveys(
+                    request, "record_answer", self.surveys.record_answer(run.call_id, run.caller, None)
+                )
+        except AgiError as exc:
+            run.stop()
+            log.warning("survey_agi_error", extra={"kv": {"call_id": run.call_id, "reason": str(exc)}})
+        log.info(
+            "survey_done",
+            extra={"kv": {"call_id": run.call_id, "sms": by_sms, "satisfaction": run.satisfaction}},
+        )
+
+    async def _ask_surveys(self, request: AgiRequest, what: str, question: Awaitable[None]) -> None:
+        try:
+            await request.wait_for(question, self.lookup_timeout_s)
+        except (LookupUnavailable, TimeoutError) as exc:
+            log.warning("survey_not_stored", extra={"kv": {"what": what, "reason": str(exc) or "timeout"}})
 
     async def _perform(self, request: AgiRequest, step: Any) -> object:
         if isinstance(step, FindCaller):

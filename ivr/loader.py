@@ -41,6 +41,7 @@ KIND_CLASSES: dict[str, type[n.Node]] = {
     n.NodeKind.TRANSFER: n.Transfer,
     n.NodeKind.HANGUP: n.Hangup,
 }
+SURVEY_CLASSES: dict[str, type[n.Node]] = {"survey": n.Survey}
 _RENAMED = {"else": "otherwise"}  # YAML key → field, where the field name is a Python keyword
 
 
@@ -86,7 +87,7 @@ def parse_menu(raw: bytes | str, *, file: str, number: str) -> n.MenuDefinition:
 
 
 def _build(data: Mapping[str, Any], number: str, problems: _Problems) -> n.MenuDefinition | None:
-    known = {"number", "languages", "fallback_queue", "start", "prompts", "nodes", "calendar"}
+    known = {"number", "languages", "fallback_queue", "start", "prompts", "nodes", "calendar", "survey"}
     for key in data:
         if key not in known:
             problems.add("", f"unknown key {key!r} (known: {', '.join(sorted(known))})")
@@ -109,6 +110,12 @@ def _build(data: Mapping[str, Any], number: str, problems: _Problems) -> n.MenuD
         fallback_queue = ""
     prompts = _prompts(data.get("prompts"), languages, problems)
     calendar = _calendar(data.get("calendar"), problems)
+    survey = None
+    raw_survey = data.get("survey")
+    if isinstance(raw_survey, Mapping):
+        survey = _node("survey", {**raw_survey, "kind": "survey"}, problems, SURVEY_CLASSES)
+    elif raw_survey is not None:
+        problems.add("survey", "survey must be a mapping with prompt and thanks_prompt")
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, Mapping) or not raw_nodes:
         problems.add("", "nodes is missing or empty")
@@ -131,6 +138,7 @@ def _build(data: Mapping[str, Any], number: str, problems: _Problems) -> n.MenuD
         prompts=prompts,
         nodes=built,
         calendar=calendar,
+        survey=survey,  # type: ignore[arg-type]
     )
 
 
@@ -166,14 +174,16 @@ def _calendar(raw: Any, problems: _Problems) -> n.CalendarOverrides:
     return n.CalendarOverrides(holidays=days["holidays"], workdays=days["workdays"])
 
 
-def _node(name: str, spec: Any, problems: _Problems) -> n.Node | None:
+def _node(
+    name: str, spec: Any, problems: _Problems, classes: Mapping[str, type[n.Node]] = KIND_CLASSES
+) -> n.Node | None:
     if not isinstance(spec, Mapping):
         problems.add(name, "a node must be a mapping with a kind")
         return None
     kind = spec.get("kind")
-    cls = KIND_CLASSES.get(kind)  # type: ignore[arg-type]
+    cls = classes.get(kind)  # type: ignore[arg-type]
     if cls is None:
-        problems.add(name, f"unknown kind {kind!r} (known: {', '.join(KIND_CLASSES)})")
+        problems.add(name, f"unknown kind {kind!r} (known: {', '.join(classes)})")
         return None
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "name"}
     hints = typing.get_type_hints(cls)
@@ -296,7 +306,7 @@ def _check_node(node: n.Node, problems: _Problems) -> None:
 def _check_graph(menu: n.MenuDefinition, problems: _Problems) -> None:
     nodes = menu.nodes
     collected = {node.into: node for node in nodes.values() if isinstance(node, n.Collect)}
-    for node in nodes.values():
+    for node in (*nodes.values(), *([menu.survey] if menu.survey else [])):
         for label, target in node.targets():
             if target not in nodes:
                 problems.add(node.name, f"{label} goes to unknown node {target!r}")

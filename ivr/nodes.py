@@ -275,6 +275,24 @@ class Hangup(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Survey(Node):
+    """The post-call satisfaction survey (docs/survey.md): not part of the menu's graph, run
+    when the agent hung up first and the caller is still on the line."""
+
+    prompt: str  # asks for 1–5
+    thanks_prompt: str  # after a valid key
+    goodbye_prompt: str | None = None  # no valid key after the retries
+    invalid_prompt: str | None = None  # a key other than 1–5, before asking again
+    timeout_s: float = 6.0
+    retries: int = 1
+
+    kind = "survey"  # type: ignore[assignment]
+
+    def prompts(self) -> Iterator[str]:
+        return _present(self.prompt, self.thanks_prompt, self.goodbye_prompt, self.invalid_prompt)
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarOverrides:
     """Days the operator knows better than the packaged calendar (e.g. next year's schedule)."""
 
@@ -292,6 +310,7 @@ class MenuDefinition:
     prompts: Mapping[str, Mapping[str, str]]  # prompt → language → text
     nodes: Mapping[str, Node]
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
+    survey: Survey | None = None  # the post-call survey; None: this number has none
 
     @property
     def default_language(self) -> str:
