@@ -3,9 +3,11 @@
 A notice is enqueued with a ``dedupe_key`` (e.g. ``ticket:T2611230001:resolved``); enqueueing it
 again is a no-op, so a retried request never sends a second message. Delivery claims a row
 (pending → sending) in one transaction, sends, then records sent or failed in another. A definite
-failure is retried with backoff up to ``max_attempts``. A row found still *sending* after a
-crash may or may not have gone out; it is marked *unknown* and never retried, because the rule
-is "never sent twice" — an operator can requeue it by hand.
+failure is retried with backoff up to ``max_attempts``. A send that may or may not have gone out
+— the sender said so (:class:`SendOutcomeUnknown`), it ran past ``send_timeout_s``, or a crash
+left the row *sending* — is marked *unknown* and never simply retried, because the rule is "never
+sent twice": a sender that can ask its provider (:class:`StatusLookup`) settles it later
+(crm.outbox.check_unknown), otherwise an operator requeues it by hand.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import aiosmtplib
 from sqlalchemy import select, update
@@ -46,7 +48,23 @@ class Notice:
 
 class NoticeSender(Protocol):
     async def send(self, notice: Notice) -> None:
-        """Deliver or raise; an exception means it was definitely not delivered."""
+        """Deliver or raise; an exception means it was definitely not delivered, except
+        :class:`SendOutcomeUnknown`."""
+
+
+class SendOutcomeUnknown(Exception):
+    """The request may have reached the provider and been accepted, and its answer was lost
+    (a timeout after sending, a garbled answer): sending again could send twice."""
+
+
+@runtime_checkable
+class StatusLookup(Protocol):
+    """A sender that can ask its provider whether it took a message (by the outbox id it was
+    sent with), so a send whose outcome is unknown is settled rather than guessed."""
+
+    async def was_accepted(self, notice: Notice, *, since: datetime) -> bool | None:
+        """True: the provider has it (it went out); False: it has no such message; None: it
+        cannot tell now (unreachable). ``since``: when the message was first queued."""
 
 
 class LogSender:
@@ -107,6 +125,10 @@ class DeliveryReport:
     sent: int
     retrying: int
     failed: int
+    unknown: int = 0  # may have gone out: checked with the provider, never simply retried
+
+
+UNKNOWN_CHECK_AFTER = timedelta(minutes=2)  # time for the provider's records to show a message
 
 
 async def subscribe(
@@ -264,13 +286,20 @@ async def enqueue_in_session(
     return added
 
 
-async def recover_interrupted(db: Database) -> int:
-    """At start: rows left *sending* by a crash become *unknown* (not retried; see the module doc)."""
+async def recover_interrupted(
+    db: Database, *, now: datetime | None = None, check_after: timedelta = UNKNOWN_CHECK_AFTER
+) -> int:
+    """At start: rows left *sending* by a crash become *unknown* (not retried; see the module doc),
+    to be checked with the provider after ``check_after``."""
     async with db.write() as session:
         result = await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.SENDING.value)
-            .values(status=OutboxStatus.UNKNOWN.value)
+            .values(
+                status=OutboxStatus.UNKNOWN.value,
+                last_error="interrupted while sending",
+                next_attempt_at=(now or utcnow()) + check_after,
+            )
         )
         count = result.rowcount or 0  # type: ignore[attr-defined]
     if count:
@@ -287,6 +316,7 @@ async def deliver_due(
     max_attempts: int = 5,
     retry_after: timedelta = timedelta(minutes=1),
     send_timeout_s: float = 30.0,
+    check_after: timedelta = UNKNOWN_CHECK_AFTER,
 ) -> DeliveryReport:
     """Send what is due now; each message is claimed before it is sent, so no two workers send it."""
     now = now or utcnow()
@@ -319,17 +349,25 @@ async def deliver_due(
                     row.attempts,
                 )
             )
-    sent = retrying = failed = 0
+    sent = retrying = failed = unknown = 0
     for notice, attempts in claimed:
         sender = senders.get(notice.channel)
         error: str | None = None
+        undecided = False
         if sender is None:
             error = f"no sender configured for {notice.channel}"
         else:
+            deadline = asyncio.timeout(send_timeout_s)
             try:
-                async with asyncio.timeout(send_timeout_s):
+                async with deadline:
                     await sender.send(notice)
-            except Exception as exc:  # any failure of the sender is a definite non-delivery
+            except SendOutcomeUnknown as exc:
+                error, undecided = f"outcome unknown: {exc}"[:500], True
+            except TimeoutError as exc:
+                # Ours: the request may be at the provider. The sender's own: it said it failed.
+                undecided = deadline.expired()
+                error = "outcome unknown: no answer in time" if undecided else f"TimeoutError: {exc}"[:500]
+            except Exception as exc:  # any other failure of the sender is a definite non-delivery
                 error = f"{type(exc).__name__}: {exc}"[:500]
         async with db.write() as session:
             row = await session.get(OutboxMessage, notice.id)
@@ -338,6 +376,12 @@ async def deliver_due(
                 row.status = OutboxStatus.SENT.value
                 row.sent_at = now
                 sent += 1
+            elif undecided:
+                row.status = OutboxStatus.UNKNOWN.value
+                row.last_error = error
+                row.next_attempt_at = now + check_after
+                unknown += 1
+                log.warning("notice_outcome_unknown", extra={"kv": {"id": notice.id, "error": error}})
             elif attempts >= max_attempts or sender is None:
                 row.status = OutboxStatus.FAILED.value
                 row.last_error = error
@@ -350,7 +394,75 @@ async def deliver_due(
                 row.last_error = error
                 row.next_attempt_at = now + retry_after * (2 ** (attempts - 1))
                 retrying += 1
-    return DeliveryReport(sent, retrying, failed)
+    return DeliveryReport(sent, retrying, failed, unknown)
+
+
+async def check_unknown(
+    db: Database,
+    senders: Mapping[Channel, NoticeSender],
+    *,
+    now: datetime | None = None,
+    batch: int = 50,
+    max_attempts: int = 5,
+    check_after: timedelta = UNKNOWN_CHECK_AFTER,
+) -> DeliveryReport:
+    """Settle sends whose outcome is unknown by asking the provider: one it took is sent; one
+    it never saw goes back to the queue (or fails, out of attempts); when it cannot tell, ask
+    again after ``check_after``. Channels whose sender cannot ask stay unknown for an operator."""
+    now = now or utcnow()
+    askable = {channel: s for channel, s in senders.items() if isinstance(s, StatusLookup)}
+    if not askable:
+        return DeliveryReport(0, 0, 0)
+    async with db.read() as session:
+        rows = (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.UNKNOWN.value,
+                    OutboxMessage.next_attempt_at <= now,
+                    OutboxMessage.channel.in_([c.value for c in askable]),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(batch)
+            )
+        ).all()
+        due = [
+            (
+                Notice(r.id, Channel(r.channel), r.address, NoticeTopic(r.topic), r.subject, r.body),
+                r.created_at,
+                r.attempts,
+            )
+            for r in rows
+        ]
+    sent = retrying = failed = unknown = 0
+    for notice, since, attempts in due:
+        answer = await askable[notice.channel].was_accepted(notice, since=since)
+        async with db.write() as session:
+            row = await session.get(OutboxMessage, notice.id)
+            if row is None or row.status != OutboxStatus.UNKNOWN.value:
+                continue  # an operator requeued it meanwhile
+            if answer is True:
+                row.status = OutboxStatus.SENT.value
+                row.sent_at = now
+                row.last_error = None
+                sent += 1
+            elif answer is None:
+                row.next_attempt_at = now + check_after
+                unknown += 1
+            elif attempts >= max_attempts:
+                row.status = OutboxStatus.FAILED.value
+                row.last_error = "the provider never received it, and it was out of attempts"
+                failed += 1
+            else:
+                row.status = OutboxStatus.PENDING.value
+                row.last_error = "the provider never received it: sent again"
+                row.next_attempt_at = now
+                retrying += 1
+        log.info(
+            "notice_outcome_checked",
+            extra={"kv": {"id": notice.id, "accepted": answer, "attempts": attempts}},
+        )
+    return DeliveryReport(sent, retrying, failed, unknown)
 
 
 class ReceiptSource(Protocol):
@@ -374,6 +486,7 @@ async def run_outbox(
     asked = loop.time()
     while not stop.is_set():
         try:
+            await check_unknown(db, senders)
             await deliver_due(db, senders)
             if receipts and loop.time() - asked >= receipts_every_s:
                 asked = loop.time()

@@ -10,6 +10,11 @@ second across numbers, and one message per number every ``per_number_s``. A mess
 a limit, or refused by the provider's own flow control (isv.BUSINESS_LIMIT_CONTROL), raises
 :class:`SmsRefused`, which the outbox retries later; it was definitely not sent. Once the provider
 has accepted a message nothing raises, so the outbox never sends it twice.
+
+A request that may have reached the provider without its answer reaching us (a timeout, a
+dropped connection, a garbled answer) raises :class:`crm.notices.SendOutcomeUnknown`: the outbox
+does not retry it but asks later (``was_accepted``) whether the provider lists a message with
+the outbox id as its OutId — sent, or never received and safe to send again.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
 
 import aiohttp
@@ -33,12 +38,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.db import Database, utcnow
 from crm.models import Base, UtcDateTime
+from crm.notices import Notice, SendOutcomeUnknown
 
 log = logging.getLogger(__name__)
 
 ALIYUN_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 ALIYUN_VERSION = "2017-05-25"
 RECEIPT_WINDOW = timedelta(days=3)  # the provider keeps send details for a few days only
+CHINA = timezone(timedelta(hours=8))  # the provider's SendDate is a mainland calendar day
 
 
 class SmsRefused(Exception):
@@ -163,12 +170,13 @@ class AliyunSms:
             http.post(self.config.endpoint, data=params) as response,
         ):
             text = await response.text()
+        # Not the provider's own JSON (a gateway's error page): whether it acted is not known.
         try:
             answer = json.loads(text)
         except ValueError:
-            raise SmsRefused(f"provider answered {response.status} without JSON") from None
+            raise SendOutcomeUnknown(f"provider answered {response.status} without JSON") from None
         if not isinstance(answer, dict):
-            raise SmsRefused(f"provider answered {response.status} with {type(answer).__name__}")
+            raise SendOutcomeUnknown(f"provider answered {response.status} with {type(answer).__name__}")
         return answer
 
     async def send(self, notice: object) -> None:
@@ -176,7 +184,21 @@ class AliyunSms:
         held = self._limit.admit(number, self._clock())
         if held:
             raise SmsRefused(held)
-        answer = await self.call(
+        try:
+            answer = await self._send_sms(notice, number)
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing reached it
+            raise SmsRefused(f"provider unreachable: {exc}"[:300]) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise SendOutcomeUnknown(f"no answer from the provider ({type(exc).__name__})") from None
+        if answer.get("Code") != "OK":
+            raise SmsRefused(f"{answer.get('Code')}: {answer.get('Message', '')}"[:300])
+        # Accepted: from here on nothing raises, or the outbox would send it again.
+        await self._keep_receipt(
+            int(getattr(notice, "id", 0)), str(answer.get("BizId") or ""), Delivery.PENDING, ""
+        )
+
+    async def _send_sms(self, notice: object, number: str) -> dict[str, object]:
+        return await self.call(
             "SendSms",
             {
                 "PhoneNumbers": number.removeprefix("+86").lstrip("+"),
@@ -188,25 +210,50 @@ class AliyunSms:
                 "OutId": str(getattr(notice, "id", "")),
             },
         )
-        if answer.get("Code") != "OK":
-            raise SmsRefused(f"{answer.get('Code')}: {answer.get('Message', '')}"[:300])
-        # Accepted: from here on nothing raises, or the outbox would send it again.
-        biz_id = str(answer.get("BizId") or "")
-        if self.db is not None and biz_id:
-            try:
-                async with self.db.write() as session:
-                    session.add(
-                        SmsReceiptRow(
-                            outbox_id=int(getattr(notice, "id", 0)),
-                            provider=self.name,
-                            provider_ref=biz_id,
-                            delivery=Delivery.PENDING,
-                            error="",
-                            sent_at=self._now(),
-                        )
+
+    async def _keep_receipt(self, outbox_id: int, biz_id: str, delivery: str, error: str) -> None:
+        """Remember a message the provider took, for its delivery receipt; never raises."""
+        if self.db is None:
+            return
+        try:
+            async with self.db.write() as session:
+                session.add(
+                    SmsReceiptRow(
+                        outbox_id=outbox_id,
+                        provider=self.name,
+                        provider_ref=biz_id,  # empty: found by OutId, asked for by it
+                        delivery=delivery,
+                        error=error[:200],
+                        sent_at=self._now(),
+                        reported_at=None if delivery == Delivery.PENDING else self._now(),
                     )
-            except Exception:
-                log.exception("sms_receipt_not_kept", extra={"kv": {"outbox_id": getattr(notice, "id", "")}})
+                )
+        except Exception:
+            log.exception("sms_receipt_not_kept", extra={"kv": {"outbox_id": outbox_id}})
+
+    async def was_accepted(self, notice: Notice, *, since: datetime) -> bool | None:
+        """Whether the provider lists a message to the notice's number with its outbox id as
+        OutId, on any day since ``since`` (within the days it keeps); None when it cannot say."""
+        number = notice.address.removeprefix("+86").lstrip("+")
+        now = self._now()
+        for day in _send_dates(max(since, now - RECEIPT_WINDOW), now):
+            try:
+                answer = await self.call(
+                    "QuerySendDetails",
+                    {"PhoneNumber": number, "SendDate": day, "PageSize": "50", "CurrentPage": "1"},
+                )
+            except (SmsRefused, SendOutcomeUnknown, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("sms_status_query_failed", extra={"kv": {"error": str(exc)[:200]}})
+                return None
+            if answer.get("Code") != "OK":
+                log.warning("sms_status_query_refused", extra={"kv": {"code": str(answer.get("Code"))}})
+                return None
+            detail = _detail_for(answer, str(notice.id))
+            if detail is not None:
+                delivery, error = _delivery_in(detail)
+                await self._keep_receipt(notice.id, "", delivery, error)
+                return True
+        return False
 
     async def poll_receipts(self, *, limit: int = 100) -> int:
         """Ask for the delivery of messages still pending; returns how many got their answer."""
@@ -220,6 +267,7 @@ class AliyunSms:
                 await session.execute(
                     select(
                         SmsReceiptRow.id,
+                        SmsReceiptRow.outbox_id,
                         SmsReceiptRow.provider_ref,
                         SmsReceiptRow.sent_at,
                         OutboxMessage.address,
@@ -236,21 +284,21 @@ class AliyunSms:
             ).all()
         answered = 0
         for row in rows:
+            query = {
+                "PhoneNumber": row.address.removeprefix("+86").lstrip("+"),
+                "SendDate": row.sent_at.astimezone(UTC).strftime("%Y%m%d"),
+                "PageSize": "50",
+                "CurrentPage": "1",
+            }
+            if row.provider_ref:
+                query["BizId"] = row.provider_ref
             try:
-                answer = await self.call(
-                    "QuerySendDetails",
-                    {
-                        "PhoneNumber": row.address.removeprefix("+86").lstrip("+"),
-                        "BizId": row.provider_ref,
-                        "SendDate": row.sent_at.astimezone(UTC).strftime("%Y%m%d"),
-                        "PageSize": "10",
-                        "CurrentPage": "1",
-                    },
-                )
-            except (SmsRefused, aiohttp.ClientError, TimeoutError) as exc:
+                answer = await self.call("QuerySendDetails", query)
+            except (SmsRefused, SendOutcomeUnknown, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("sms_receipt_query_failed", extra={"kv": {"error": str(exc)[:200]}})
                 break
-            status, error = _delivery_of(answer)
+            detail = _detail_for(answer, str(row.outbox_id), any_one=bool(row.provider_ref))
+            status, error = _delivery_in(detail) if detail is not None else (Delivery.PENDING, "")
             if status == Delivery.PENDING:
                 continue
             async with self.db.write() as session:
@@ -263,20 +311,44 @@ class AliyunSms:
         return answered
 
 
-def _delivery_of(answer: Mapping[str, object]) -> tuple[str, str]:
-    """SendStatus 1 waiting, 2 failed, 3 delivered (QuerySendDetails)."""
+def _detail_for(answer: Mapping[str, object], out_id: str, *, any_one: bool = False) -> Mapping | None:
+    """The send detail (QuerySendDetails) of the message sent with ``out_id`` as its OutId; with
+    ``any_one`` (asked by BizId: one message) the first detail when none names an OutId."""
     if answer.get("Code") != "OK":
-        return Delivery.PENDING, ""
+        return None
     details = answer.get("SmsSendDetailDTOs") or {}
     found = details.get("SmsSendDetailDTO") if isinstance(details, dict) else None
-    if not isinstance(found, list) or not found or not isinstance(found[0], dict):
-        return Delivery.PENDING, ""
-    status = str(found[0].get("SendStatus", ""))
+    if not isinstance(found, list):
+        return None
+    found = [d for d in found if isinstance(d, dict)]
+    for detail in found:
+        if str(detail.get("OutId", "")) == out_id:
+            return detail
+    if any_one and found and all(not d.get("OutId") for d in found):
+        return found[0]
+    return None
+
+
+def _delivery_in(detail: Mapping) -> tuple[str, str]:
+    """SendStatus 1 waiting, 2 failed, 3 delivered."""
+    status = str(detail.get("SendStatus", ""))
     if status == "3":
         return Delivery.DELIVERED, ""
     if status == "2":
-        return Delivery.FAILED, str(found[0].get("ErrCode", ""))
+        return Delivery.FAILED, str(detail.get("ErrCode", ""))
     return Delivery.PENDING, ""
+
+
+def _send_dates(since: datetime, until: datetime) -> list[str]:
+    """The provider's SendDate values (yyyyMMdd) a message sent between the two could carry,
+    on the mainland calendar and on UTC's, oldest first."""
+    days: set[date] = set()
+    for zone in (CHINA, UTC):
+        day, last = since.astimezone(zone).date(), until.astimezone(zone).date()
+        while day <= last:
+            days.add(day)
+            day += timedelta(days=1)
+    return [d.strftime("%Y%m%d") for d in sorted(days)]
 
 
 class SmsSettingsLike(Protocol):

@@ -3,12 +3,18 @@
 It checks what the real service checks before it sends: the signature (its own HMAC-SHA1 over the
 sorted, percent-encoded parameters, written here apart from crm/sms.py), a nonce used once, the
 registered signature name and template codes, and its own flow control per number; it keeps each
-accepted message and answers QuerySendDetails with the delivery a test decides.
+accepted message and answers QuerySendDetails with the delivery a test decides: by BizId, or
+every message to a number (each naming its OutId), as the real service does. A test may make it
+lose its answers: ``stall`` "after_accept" keeps the message and answers only when released (the
+client times out not knowing), "before_accept" holds the request without taking it; ``down``
+answers every request with a gateway's HTML error page.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -41,7 +47,10 @@ class FakeAliyun:
     refused: list[str] = field(default_factory=list)  # the Code of each refusal
     delivery: dict[str, tuple[str, str]] = field(default_factory=dict)  # biz id → (SendStatus, ErrCode)
     nonces: set[str] = field(default_factory=set)
+    stall: str = ""  # "", "after_accept" or "before_accept" (SendSms only)
+    down: bool = False
     server: TestServer | None = None
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> str:
         app = web.Application()
@@ -51,6 +60,7 @@ class FakeAliyun:
         return str(self.server.make_url("/"))
 
     async def stop(self) -> None:
+        self.released.set()
         if self.server is not None:
             await self.server.close()
 
@@ -65,8 +75,14 @@ class FakeAliyun:
         self.refused.append(code)
         return web.json_response({"Code": code, "Message": message, "RequestId": "r"})
 
+    async def _held(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.released.wait(), timeout=10)
+
     async def _rpc(self, request: web.Request) -> web.Response:
         params = {k: str(v) for k, v in (await request.post()).items()}
+        if self.down:
+            return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
         if params.get("AccessKeyId") != self.key_id:
             return self._refuse("InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         if params.get("Signature") != self._signature(params):
@@ -78,7 +94,13 @@ class FakeAliyun:
             return self._refuse("SignatureNonceUsed", "Specified signature nonce was used already.")
         self.nonces.add(nonce)
         if params.get("Action") == "SendSms":
-            return self._send(params)
+            if self.stall == "before_accept":
+                await self._held()
+                return self._refuse("isp.RAM_PERMISSION_DENY", "held and dropped")
+            answer = self._send(params)
+            if self.stall == "after_accept":
+                await self._held()
+            return answer
         if params.get("Action") == "QuerySendDetails":
             return self._details(params)
         return self._refuse("InvalidAction.NotFound", "Specified api is not found.")
@@ -108,13 +130,23 @@ class FakeAliyun:
 
     def _details(self, params: dict[str, str]) -> web.Response:
         biz_id = params.get("BizId", "")
-        found = [s for s in self.sent if s.biz_id == biz_id and s.number == params.get("PhoneNumber")]
-        if not found:
-            return web.json_response(
-                {"Code": "OK", "TotalCount": 0, "SmsSendDetailDTOs": {"SmsSendDetailDTO": []}}
+        found = [
+            s
+            for s in self.sent
+            if s.number == params.get("PhoneNumber") and (not biz_id or s.biz_id == biz_id)
+        ]
+        details = []
+        for sent in found:
+            status, error = self.delivery.get(sent.biz_id, ("1", ""))
+            details.append(
+                {
+                    "PhoneNum": sent.number,
+                    "SendStatus": int(status),
+                    "ErrCode": error or "DELIVERED",
+                    "TemplateCode": sent.template,
+                    "OutId": sent.out_id,
+                }
             )
-        status, error = self.delivery.get(biz_id, ("1", ""))
-        detail = {"PhoneNum": found[0].number, "SendStatus": int(status), "ErrCode": error or "DELIVERED"}
         return web.json_response(
-            {"Code": "OK", "TotalCount": 1, "SmsSendDetailDTOs": {"SmsSendDetailDTO": [detail]}}
+            {"Code": "OK", "TotalCount": len(details), "SmsSendDetailDTOs": {"SmsSendDetailDTO": details}}
         )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -11,6 +12,7 @@ from crm.models import OutboxMessage
 from crm.notices import (
     LogSender,
     Notice,
+    check_unknown,
     deliver_due,
     enqueue_notice,
     recover_interrupted,
@@ -101,6 +103,39 @@ async def test_a_send_interrupted_by_a_crash_is_never_retried(db: Database) -> N
     sender = LogSender()
     assert (await deliver_due(db, {Channel.SMS: sender, Channel.EMAIL: sender}, now=NOW)).sent == 0
     assert sender.sent == []
+
+
+class SlowSender:
+    """Takes the message, and answers long after the outbox stopped waiting."""
+
+    def __init__(self) -> None:
+        self.took: list[Notice] = []
+
+    async def send(self, notice: Notice) -> None:
+        self.took.append(notice)
+        await asyncio.sleep(5)
+
+
+async def test_a_send_past_its_deadline_is_unknown_and_without_a_way_to_ask_left_for_an_operator(
+    db: Database,
+) -> None:
+    customer_id = await subscribed_customer(db)
+    await enqueue_notice(
+        db, customer_id, NoticeTopic.TICKET_PROGRESS, subject="s", body="b", dedupe_key="k", now=NOW
+    )
+    slow = SlowSender()
+    senders = {Channel.SMS: slow, Channel.EMAIL: slow}
+    report = await deliver_due(db, senders, now=NOW, send_timeout_s=0.05)
+    assert (report.sent, report.retrying, report.unknown) == (0, 0, 2)
+    later = NOW + timedelta(hours=1)
+    assert (await check_unknown(db, senders, now=later)).sent == 0
+    assert (await deliver_due(db, senders, now=later, send_timeout_s=0.05)).unknown == 0
+    assert len(slow.took) == 2  # each once
+    async with db.read() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert {(r.status, r.last_error) for r in rows} == {
+        (OutboxStatus.UNKNOWN.value, "outcome unknown: no answer in time")
+    }
 
 
 async def test_a_subscribed_customer_is_told_of_ticket_progress_once_per_step(db: Database) -> None:

@@ -4,7 +4,9 @@ the settings that choose it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +16,7 @@ from crm.customers import NewCustomer, create_customer
 from crm.db import Database
 from crm.kinds import Channel, NoticeTopic, OutboxStatus
 from crm.models import OutboxMessage
-from crm.notices import build_senders, deliver_due, enqueue_notice, subscribe
+from crm.notices import build_senders, check_unknown, deliver_due, enqueue_notice, subscribe
 from crm.sms import AliyunSms, Delivery, aliyun_from_settings, receipt_of, sign
 from hotline.settings import SettingsError, SmsSettings, load_settings
 from tests.crm.fake_aliyun import FakeAliyun
@@ -216,3 +218,72 @@ def test_without_a_provider_sms_stays_in_the_log_and_a_half_configured_one_says_
     assert sender is not None and sender.config.template_for("offers") == "SMS_2"
     with pytest.raises(SettingsError):
         load_settings(config, {"HOTLINE_SMS_PER_SECOND": "fast"})
+
+
+def losing_answers(db: Database, url: str) -> AliyunSms:
+    """A provider client that gives up on an answer after 0.3 s, with no gap per number."""
+    sender = provider(db, url, Clock(), per_number_s=0.0)
+    sender._clock = time.monotonic  # the request rate: real time
+    sender.config = replace(sender.config, timeout_s=0.3)
+    return sender
+
+
+async def test_a_send_whose_answer_is_lost_is_found_at_the_provider_and_never_sent_twice(
+    db: Database, aliyun
+):
+    fake, url = aliyun
+    fake.stall = "after_accept"
+    sender = losing_answers(db, url)
+    senders = build_senders("log", sms=sender)
+    await notify(db, await sms_customer(db), "T1")
+    report = await deliver_due(db, senders, now=NOW)
+    assert (report.sent, report.retrying, report.unknown) == (0, 0, 1)
+    assert len(fake.sent) == 1 and await outbox(db) == [(OutboxStatus.UNKNOWN.value, 1)]
+    assert (await deliver_due(db, senders, now=NOW + timedelta(hours=1))).sent == 0  # not retried blindly
+    assert (await check_unknown(db, senders, now=NOW + timedelta(seconds=30))).sent == 0  # too soon to ask
+    settled = await check_unknown(db, senders, now=NOW + timedelta(minutes=3))
+    assert (settled.sent, settled.retrying) == (1, 0)
+    assert await outbox(db) == [(OutboxStatus.SENT.value, 1)]
+    assert len(fake.sent) == 1  # found by its OutId, not sent again
+    [sent] = fake.sent
+    receipt = await receipt_of(db, int(sent.out_id))
+    assert receipt is not None and receipt.delivery == Delivery.PENDING
+    fake.delivery[sent.biz_id] = ("3", "")
+    assert await sender.poll_receipts() == 1  # its receipt is asked for by its OutId
+    assert (await receipt_of(db, int(sent.out_id))).delivery == Delivery.DELIVERED  # type: ignore[union-attr]
+
+
+async def test_a_send_the_provider_never_took_is_sent_again_once_it_says_so(db: Database, aliyun):
+    fake, url = aliyun
+    fake.stall = "before_accept"
+    sender = losing_answers(db, url)
+    senders = build_senders("log", sms=sender)
+    await notify(db, await sms_customer(db), "T1")
+    assert (await deliver_due(db, senders, now=NOW)).unknown == 1
+    assert fake.sent == []
+    fake.stall, fake.down = "", True  # the provider cannot be asked: it stays unknown
+    later = NOW + timedelta(minutes=3)
+    assert (await check_unknown(db, senders, now=later)).unknown == 1
+    assert await outbox(db) == [(OutboxStatus.UNKNOWN.value, 1)]
+    fake.down = False
+    assert (await check_unknown(db, senders, now=later + timedelta(minutes=1))).unknown == 0  # asked later
+    settled = await check_unknown(db, senders, now=later + timedelta(minutes=3))
+    assert settled.retrying == 1
+    assert (await deliver_due(db, senders, now=later + timedelta(minutes=3))).sent == 1
+    assert len(fake.sent) == 1
+    assert await outbox(db) == [(OutboxStatus.SENT.value, 2)]
+
+
+async def test_a_garbled_answer_is_an_unknown_outcome_and_an_unreachable_provider_a_refusal(
+    db: Database, aliyun
+):
+    fake, url = aliyun
+    fake.down = True
+    sender = losing_answers(db, url)
+    customer_id = await sms_customer(db)
+    await notify(db, customer_id, "T1")
+    assert (await deliver_due(db, build_senders("log", sms=sender), now=NOW)).unknown == 1
+    await fake.stop()
+    await notify(db, customer_id, "T2")
+    report = await deliver_due(db, build_senders("log", sms=sender), now=NOW)
+    assert report.retrying == 1  # never connected: definitely not sent, tried again later
