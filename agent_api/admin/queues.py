@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from acd.errors import AcdConfigError, QueueInUse, UnknownQueue
 from acd.models import AcdConfig, MaxWaitAction, QueueConfig, Strategy
@@ -51,6 +51,7 @@ class QueueView(BaseModel):
     service_level_s: float
     wrapup_s: float  # in force: the queue's own, or the site's default
     own_wrapup_s: float | None  # the queue's own setting; null: the site's default
+    offer_during_wrapup: bool  # true: the next call may come while a wrap-up form is still open
     overflow_after_s: float | None
     overflow_to: str
     max_wait_s: float | None
@@ -72,6 +73,8 @@ class QueueBody(BaseModel):
     weight: int = Field(default=0, ge=-100, le=100)
     service_level_s: float = Field(default=20.0, gt=0, le=3600, allow_inf_nan=False)
     wrapup_s: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] | None = None
+    # False: an agent with a wrap-up form open gets no call until it is saved or discarded.
+    offer_during_wrapup: StrictBool = False
     overflow_after_s: Seconds | None = None
     overflow_to: Annotated[str, StringConstraints(pattern=r"^([a-z][a-z0-9_-]{1,39})?$")] = ""
     max_wait_s: Annotated[float, Field(gt=0, le=86400, allow_inf_nan=False)] | None = None
@@ -93,6 +96,7 @@ def _view(config: AcdConfig, queue: QueueConfig) -> QueueView:
         service_level_s=queue.service_level_s,
         wrapup_s=config.wrapup_for(queue.name),
         own_wrapup_s=queue.wrapup_s,
+        offer_during_wrapup=queue.offer_during_wrapup,
         overflow_after_s=queue.overflow_after_s,
         overflow_to=queue.overflow_to,
         max_wait_s=queue.max_wait_s,

@@ -42,6 +42,8 @@ document.addEventListener("DOMContentLoaded", () => {
       field("weight", t("admin.weight"), number("weight", q.weight ?? 0, { min: -100, max: 100 })),
       field("service_level_s", t("admin.service_level_s"), number("service_level_s", q.service_level_s ?? 20, { min: 1, max: 3600, required: true })),
       field("wrapup_s", t("admin.wrapup_s"), number("wrapup_s", q.own_wrapup_s, { min: 0, max: 3600, placeholder: t("admin.site_default") })),
+      // Off (the default): an agent with a wrap-up form open gets no call until it is saved.
+      el("label", {}, el("input", { name: "offer_during_wrapup", type: "checkbox", checked: q.offer_during_wrapup === true }), " ", t("admin.offer_during_wrapup")),
       field("overflow_after_s", t("admin.overflow_after_s"), number("overflow_after_s", q.overflow_after_s, { min: 0, max: 86400 })),
       field("overflow_to", t("admin.overflow_to"), choose("overflow_to", ["", ...names.filter((n) => n !== q.name)], q.overflow_to || "", t("admin.overflow_to"), (v) => v)),
       field("max_wait_s", t("admin.max_wait_s"), number("max_wait_s", q.max_wait_s, { min: 1, max: 86400 })),
@@ -59,6 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const body = {
         skill: f.skill.value.trim(), strategy: f.strategy.value, weight: Number(f.weight.value || 0),
         service_level_s: Number(f.service_level_s.value), wrapup_s: orNull(f.wrapup_s),
+        offer_during_wrapup: f.offer_during_wrapup.checked,
         overflow_after_s: orNull(f.overflow_after_s), overflow_to: f.overflow_to.value,
         max_wait_s: orNull(f.max_wait_s), max_wait_action: f.max_wait_action.value,
       };
@@ -81,7 +84,8 @@ document.addEventListener("DOMContentLoaded", () => {
       rows.push(el("tr", { "data-queue": q.name },
         el("td", {}, q.name), el("td", {}, q.skill), el("td", {}, t(`strategy.${q.strategy}`)), el("td", {}, q.weight),
         el("td", { class: "service-level" }, `${q.service_level_s} s`),
-        el("td", {}, `${q.wrapup_s} s`, q.own_wrapup_s === null ? ` (${t("admin.site_default")})` : ""),
+        el("td", { class: "wrapup" }, `${q.wrapup_s} s`, q.own_wrapup_s === null ? ` (${t("admin.site_default")})` : "",
+          q.offer_during_wrapup ? `, ${t("admin.offers_during_wrapup")}` : ""),
         el("td", {}, q.overflow_to ? `${q.overflow_after_s} s → ${q.overflow_to}` : "—"),
         el("td", {}, q.max_wait_s === null ? "—" : `${q.max_wait_s} s, ${t(`max_wait_action.${q.max_wait_action}`)}`),
         el("td", {}, el("button", { type: "button", class: "edit", onclick: () => { editRow.hidden = !editRow.hidden; } }, t("admin.edit")))),

@@ -60,6 +60,27 @@ async def test_an_admin_changes_a_queue_the_acd_takes_it_and_the_file_keeps_it(s
     assert "weight" not in entry.detail["changes"]
 
 
+async def test_offering_during_wrap_up_is_a_queue_setting_the_admin_turns_on_and_off(saved_stack: Stack):
+    stack = saved_stack
+    headers = await admin_headers(stack)
+    listed = await (await stack.client.get("/api/admin/queues")).json()
+    offering = {q["name"]: q["offer_during_wrapup"] for q in listed["queues"]}
+    assert offering == {"support": False, "sales": False}
+    body = {"service_level_s": 20, "offer_during_wrapup": True}
+    response = await stack.client.put("/api/admin/queues/sales", json=body, headers=headers)
+    assert response.status == 200, await response.text()
+    assert (await response.json())["queue"]["offer_during_wrapup"] is True
+    assert stack.acd.config.queues["sales"].offer_during_wrapup is True
+    assert load_queue_file(stack.queues_file)["sales"].offer_during_wrapup is True
+    [entry] = await audit_log.entries(stack.db, action="queue-update")
+    assert entry.detail["changes"] == {"offer_during_wrapup": [False, True]}
+    refused = await stack.client.put(
+        "/api/admin/queues/sales", json={"offer_during_wrapup": "yes"}, headers=headers
+    )
+    assert refused.status == 422, await refused.text()
+    assert stack.acd.config.queues["sales"].offer_during_wrapup is True
+
+
 async def test_a_new_queue_is_created_and_removed_with_the_audit_saying_what_it_was(saved_stack: Stack):
     stack = saved_stack
     headers = await admin_headers(stack)

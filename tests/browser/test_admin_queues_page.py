@@ -34,12 +34,17 @@ async def test_an_admin_changes_a_queues_service_level_threshold_and_sees_it_on_
         form = page.locator('#queues tr.queue-edit[data-queue="sales"] form')
         await form.locator('input[name="service_level_s"]').fill("12")
         await form.locator('select[name="strategy"]').select_option("best-skill")
+        offer = form.locator('input[name="offer_during_wrapup"]')
+        assert not await offer.is_checked()
+        await offer.check()
         await page.screenshot(path=str(ARTIFACTS / "admin-queue-edit.png"))
         await form.locator('button[type="submit"]').click()
 
         await row.locator("td.service-level").filter(has_text="12 s").wait_for()
         await page.wait_for_selector("#audit tr:has-text('queue-update')")
         assert stack.acd.config.queues["sales"].service_level_s == 12
+        assert stack.acd.config.queues["sales"].offer_during_wrapup is True
+        await row.locator("td.wrapup").filter(has_text="小结中也分配").wait_for()
         assert load_queue_file(path)["sales"].service_level_s == 12
         await page.locator("#queues-card").scroll_into_view_if_needed()
         await page.locator("#queues-card h2").evaluate("h => h.scrollIntoView()")
