@@ -43,6 +43,8 @@ from agent_api.messages.http import ENDPOINTS as MESSAGE_ENDPOINTS
 from agent_api.messages.http import MESSAGE_FILES_KEY
 from agent_api.messages.pages import add_message_pages
 from agent_api.openapi import add_endpoints, endpoints_of, openapi_document
+from agent_api.outbox.http import ENDPOINTS as OUTBOX_ENDPOINTS
+from agent_api.outbox.pages import add_outbox_pages
 from agent_api.pages.http import add_pages
 from agent_api.ports import Acd, CrmLookups, WrapupStore
 from agent_api.proxy import forwarded_middleware, parse_trusted
@@ -179,6 +181,8 @@ def build_app(
     add_endpoints(app, CALLBACK_ENDPOINTS)
     add_callback_pages(app)
     add_endpoints(app, SUBSCRIPTION_ENDPOINTS)
+    add_endpoints(app, OUTBOX_ENDPOINTS)
+    add_outbox_pages(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/ws", websocket)
     add_pages(app)

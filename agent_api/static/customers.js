@@ -68,7 +68,7 @@
     $("card-owner").textContent = card.owner_agent || "";
     $("card-consents").textContent = [["consent_marketing", "cust.consent_marketing"], ["consent_sms", "cust.consent_sms"], ["consent_email", "cust.consent_email"]]
       .map(([f, k]) => `${t(k)} ${card[f] ? "✓" : "✗"}`).join(" · ");
-    $("card-subscriptions").textContent = page.subscriptions.map((s) => `${t("notice_topic." + s.topic)} (${t("channel." + s.channel)})`).join(", ") || t("cust.none_short");
+    showSubscriptions(page.subscriptions);
     $("card-dnc").textContent = card.do_not_contact ? t("cust.dnc_yes") : t("cust.dnc_no");
     $("open-tickets").replaceChildren(...page.open_tickets.map(ticketItem));
     $("past-tickets").replaceChildren(...page.past_tickets.map(ticketItem));
@@ -84,6 +84,36 @@
     for (const f of ["marketing", "sms", "email"]) $("edit-consent-" + f).checked = card["consent_" + f];
     for (const button of document.querySelectorAll("#customer button, #customer input")) {
       if (page.erased_at && !button.closest("#timeline")) button.disabled = true;
+    }
+  }
+
+  // The notices the customer chose (定制服务): one box per topic and channel; unticking one opts
+  // them out, and what was queued for it is not sent.
+  const TOPICS = ["ticket_progress", "delivery_progress", "offers"];
+  const CHANNELS = ["sms", "email"];
+  function showSubscriptions(chosen) {
+    const on = new Set(chosen.map((s) => `${s.topic}/${s.channel}`));
+    const head = el("tr", {}, el("th", {}), CHANNELS.map((c) => el("th", {}, t("channel." + c))));
+    const rows = TOPICS.map((topic) => el("tr", {}, el("th", { scope: "row" }, t("notice_topic." + topic)),
+      CHANNELS.map((channel) => el("td", {}, el("input", {
+        type: "checkbox", class: "subscription", "data-topic": topic, "data-channel": channel,
+        "aria-label": `${t("notice_topic." + topic)} · ${t("channel." + channel)}`,
+        checked: on.has(`${topic}/${channel}`), onchange: (ev) => choose(topic, channel, ev.target),
+      })))));
+    $("card-subscriptions").replaceChildren(el("table", { class: "subscriptions" }, el("thead", {}, head), el("tbody", {}, rows)),
+      el("span", { id: "subscriptions-result", class: "note", "aria-live": "polite" }));
+  }
+  async function choose(topic, channel, box) {
+    const id = Number($("customer").dataset.customerId);
+    box.disabled = true;
+    try {
+      const data = await api(box.checked ? "PUT" : "DELETE", `/api/customers/${id}/subscriptions/${topic}/${channel}`);
+      showSubscriptions(data.subscriptions);
+      $("subscriptions-result").textContent = box.checked ? t("cust.subscribed")
+        : t("cust.opted_out").replace("{n}", data.held_back);
+    } catch (err) {
+      box.checked = !box.checked; box.disabled = false;
+      $("card-error").textContent = errorText(err);
     }
   }
 

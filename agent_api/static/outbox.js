@@ -1,0 +1,75 @@
+"use strict";
+// The outbox: mail and SMS notices newest first, with status, attempts, the last error and the
+// SMS provider's delivery receipt; a failed or unknown one is sent again on an operator's word.
+(function () {
+  const { t, api, el } = window.H;
+  let section;
+  const $ = (id) => document.getElementById(id);
+  function when(iso) {
+    if (!iso) return "";
+    const opts = { dateStyle: "short", timeStyle: "short" };
+    if (section.dataset.tz) opts.timeZone = section.dataset.tz;
+    return new Date(iso).toLocaleString(document.documentElement.lang || undefined, opts);
+  }
+  function show(text, isError) {
+    const out = $("outbox-result");
+    out.textContent = text; out.className = isError ? "error" : "note";
+  }
+  function badge(kind, value) {
+    return el("span", { class: "bo-badge", "data-status": value }, t(`${kind}.${value}`));
+  }
+  async function sendAgain(m) {
+    // An unknown message may have reached the customer: sending it again may send it twice.
+    if (m.status === "unknown" && !window.confirm(t("outbox.confirm_unknown"))) return;
+    try {
+      await api("POST", `/api/outbox/${m.id}/send-again`, {});
+      show(t("outbox.queued_again"), false);
+      await load();
+    } catch (err) { show(err.message, true); }
+  }
+  function receipt(m) {
+    if (!m.receipt) return m.channel === "sms" && m.status === "sent" ? el("span", { class: "muted" }, t("outbox.no_receipt")) : "";
+    const r = m.receipt;
+    return el("span", {}, badge("outbox.delivery", r.delivery),
+      r.error ? el("div", { class: "muted" }, r.error) : null,
+      r.reported_at ? el("div", { class: "muted" }, when(r.reported_at)) : null);
+  }
+  function row(m) {
+    const to = el("td", {}, m.address,
+      m.customer_id ? el("div", {}, el("a", { href: `/customers/${m.customer_id}`, target: "_blank", rel: "noopener" }, m.customer_name || `#${m.customer_id}`)) : null);
+    const message = el("td", { class: "outbox-body" }, m.subject ? el("b", {}, m.subject) : null, m.subject ? el("br") : null, m.body);
+    const status = el("td", {}, badge("outbox.status", m.status),
+      m.last_error ? el("div", { class: "muted outbox-error" }, m.last_error) : null,
+      m.status === "sent" ? el("div", { class: "muted" }, when(m.sent_at))
+        : (m.status === "pending" ? el("div", { class: "muted" }, t("outbox.next") + " " + when(m.next_attempt_at)) : null));
+    const actions = el("td", { class: "bo-actions" });
+    if (m.status === "failed" || m.status === "unknown") {
+      actions.append(el("button", { type: "button", class: "send-again", onclick: () => sendAgain(m) }, t("outbox.send_again")));
+    }
+    return el("tr", { "data-id": m.id, "data-status": m.status },
+      el("td", {}, when(m.created_at)), el("td", {}, t("channel." + m.channel)), to,
+      el("td", {}, t("notice_topic." + m.topic)), message, status, el("td", { class: "num" }, String(m.attempts)),
+      el("td", {}, receipt(m)), actions);
+  }
+  async function load() {
+    const params = new URLSearchParams();
+    for (const [name, id] of [["status", "filter-status"], ["channel", "filter-channel"], ["q", "filter-q"]]) {
+      const value = $(id).value.trim();
+      if (value) params.set(name, value);
+    }
+    try {
+      const data = await api("GET", "/api/outbox?" + params.toString());
+      $("outbox-list").tBodies[0].replaceChildren(...data.messages.map(row));
+      $("outbox-empty").hidden = data.messages.length > 0;
+      $("outbox-counts").replaceChildren(...Object.entries(data.counts).filter(([, n]) => n > 0)
+        .map(([s, n]) => el("span", { class: "bo-badge outbox-count", "data-status": s }, `${t("outbox.status." + s)} ${n}`)));
+    } catch (err) { show(err.message, true); }
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    section = $("outbox");
+    $("outbox-filters").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+    $("filter-status").addEventListener("change", load);
+    $("filter-channel").addEventListener("change", load);
+    load();
+  });
+})();
