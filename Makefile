@@ -13,7 +13,7 @@ run: deb venv prompts
 	$(BIN)/hotline serve --demo
 
 test: deb venv lint prompts
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 # The IVR's audio prompts, made from the menus' texts; skips the files that are up to date.
 prompts: deb venv
