@@ -99,6 +99,8 @@
         type: "checkbox", class: "subscription", "data-topic": topic, "data-channel": channel,
         "aria-label": `${t("notice_topic." + topic)} · ${t("channel." + channel)}`,
         checked: on.has(`${topic}/${channel}`), onchange: (ev) => choose(topic, channel, ev.target),
+        // mail needs an address to go to; an opt-out stays possible
+        disabled: channel === "email" && !(card && card.email) && !on.has(`${topic}/${channel}`),
       })))));
     $("card-subscriptions").replaceChildren(el("table", { class: "subscriptions" }, el("thead", {}, head), el("tbody", {}, rows)),
       el("span", { id: "subscriptions-result", class: "note", "aria-live": "polite" }));

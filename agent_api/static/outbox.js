@@ -27,6 +27,22 @@
       await load();
     } catch (err) { show(err.message, true); }
   }
+  // The outbox's own notes on a message, in the page's language; a provider's error as it came.
+  const NOTES = [
+    [/^sent again by (.+)$/, "outbox.note.sent_again_by"],
+    [/^the customer opted out before it was sent$/, "outbox.note.opted_out"],
+    [/^the provider never received it: sent again$/, "outbox.note.not_received"],
+    [/^the provider never received it, and it was out of attempts$/, "outbox.note.not_received_last"],
+    [/^interrupted while sending$/, "outbox.note.interrupted"],
+    [/^outcome unknown: (.+)$/, "outbox.note.unknown"],
+  ];
+  function note(text) {
+    for (const [pattern, key] of NOTES) {
+      const found = pattern.exec(text);
+      if (found) return t(key).replace("{detail}", found[1] || "");
+    }
+    return text;
+  }
   function receipt(m) {
     if (!m.receipt) return m.channel === "sms" && m.status === "sent" ? el("span", { class: "muted" }, t("outbox.no_receipt")) : "";
     const r = m.receipt;
@@ -39,7 +55,7 @@
       m.customer_id ? el("div", {}, el("a", { href: `/customers/${m.customer_id}`, target: "_blank", rel: "noopener" }, m.customer_name || `#${m.customer_id}`)) : null);
     const message = el("td", { class: "outbox-body" }, m.subject ? el("b", {}, m.subject) : null, m.subject ? el("br") : null, m.body);
     const status = el("td", {}, badge("outbox.status", m.status),
-      m.last_error ? el("div", { class: "muted outbox-error" }, m.last_error) : null,
+      m.last_error ? el("div", { class: "muted outbox-error" }, note(m.last_error)) : null,
       m.status === "sent" ? el("div", { class: "muted" }, when(m.sent_at))
         : (m.status === "pending" ? el("div", { class: "muted" }, t("outbox.next") + " " + when(m.next_attempt_at)) : null));
     const actions = el("td", { class: "bo-actions" });

@@ -3,7 +3,9 @@ for the module: a caller unknown to the center is made a customer from the pop d
 gets a ticket at wrap-up that is dispatched, handled, followed up and closed within the SLA, and
 the service-loop report counts it; a campaign made on the campaigns page and put online reaches
 the pop of the caller it targets and not another's, is held back by a frequency cap and by quiet
-hours while they apply, and the outcomes chosen at wrap-up show in the marketing report."""
+hours while they apply, and the outcomes chosen at wrap-up show in the marketing report. And the
+notices around them: a customer's subscriptions ticked on their page, and the outbox page where a
+supervisor sees each mail and SMS with its receipt and sends a failed one again."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ import pytest
 import pytest_asyncio
 
 from acd.gate import MarketingPolicy
-from crm import customers
-from crm.kinds import Role
+from crm import customers, notices
+from crm.kinds import Channel, NoticeTopic, Role
+from crm.sms import Delivery, SmsReceiptRow
 from tests.agent_api.stack import CUSTOMER_PHONE, Stack
 from tests.agent_api.test_reports_api import add_account
-from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM
+from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM, until_true
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SCREEN = {"width": 1366, "height": 768}
@@ -235,3 +238,75 @@ async def test_a_campaign_made_on_the_page_reaches_its_callers_within_its_rules_
         assert await body.locator(f"td[data-col='{column}']").text_content() == shown, column
     assert await body.locator("td[data-col='campaign']").text_content() == "金卡客户理财推荐"
     await admin.screenshot(path=str(ARTIFACTS / "path-marketing-report.png"), full_page=True)
+
+
+class Refusing:
+    async def send(self, notice: notices.Notice) -> None:
+        raise ConnectionError("550 mailbox unavailable")
+
+
+async def test_a_supervisor_ticks_a_customers_notices_and_works_the_outbox(center):
+    stack, browser, _, _ = center
+    base = stack.base_url
+    supervisor = await page_of(browser, base, "supervisor")
+    await supervisor.goto(f"{base}/customers/{stack.customer_id}")
+    sms = supervisor.locator("input.subscription[data-topic='ticket_progress'][data-channel='sms']")
+    await sms.check()
+    await supervisor.wait_for_selector("#subscriptions-result:has-text('已订阅')")
+    offers = supervisor.locator("input.subscription[data-topic='offers'][data-channel='sms']")
+    await offers.check()
+    await supervisor.wait_for_selector("#subscriptions-result:has-text('已订阅')")
+    await offers.uncheck()
+    await supervisor.wait_for_selector("#subscriptions-result:has-text('已退订')")
+    chosen = await notices.subscriptions_of(stack.db, stack.customer_id)
+    assert [(s.topic, s.channel) for s in chosen] == [(NoticeTopic.TICKET_PROGRESS, Channel.SMS)]
+    await supervisor.screenshot(path=str(ARTIFACTS / "customer-subscriptions.png"), full_page=True)
+
+    await notices.subscribe(stack.db, stack.customer_id, NoticeTopic.DELIVERY_PROGRESS, Channel.SMS)
+    for key, topic in (("T1", NoticeTopic.TICKET_PROGRESS), ("D1", NoticeTopic.DELIVERY_PROGRESS)):
+        await notices.enqueue_notice(
+            stack.db, stack.customer_id, topic, subject="进度", body=f"您的{key}已处理", dedupe_key=key
+        )
+    sent = notices.LogSender()
+    await notices.deliver_due(stack.db, {Channel.SMS: sent}, batch=1)  # T1 leaves
+    await notices.deliver_due(stack.db, {Channel.SMS: Refusing()}, max_attempts=1)  # D1 fails
+    async with stack.db.write() as session:
+        session.add(
+            SmsReceiptRow(
+                outbox_id=sent.sent[0].id,
+                provider="aliyun",
+                provider_ref="900000^0",
+                delivery=Delivery.DELIVERED,
+                error="",
+                sent_at=datetime.now(UTC),
+                reported_at=datetime.now(UTC),
+            )
+        )
+
+    await supervisor.click("header nav a[href='/outbox']")
+    delivered = supervisor.locator(f"#outbox-list tr[data-id='{sent.sent[0].id}']")
+    await delivered.wait_for()
+    assert "已送达" in await delivered.text_content()
+    failed = supervisor.locator("#outbox-list tr[data-status='failed']")
+    assert "550 mailbox unavailable" in await failed.text_content()
+    await supervisor.screenshot(path=str(ARTIFACTS / "outbox.png"), full_page=True)
+    await supervisor.select_option("#filter-status", "failed")
+    await supervisor.locator("#outbox-list tbody tr").first.wait_for()
+    await until_rows(supervisor, 1)
+    await failed.locator("button.send-again").click()
+    await supervisor.wait_for_selector("#outbox-result:has-text('已重新排队')")
+    await until_rows(supervisor, 0)  # no longer failed
+    await supervisor.select_option("#filter-status", "pending")
+    again = supervisor.locator("#outbox-list tr[data-status='pending']")
+    await again.wait_for()
+    assert "由 supervisor 手动重发" in await again.text_content()
+
+    await supervisor.goto(base + "/lang/en")
+    await supervisor.goto(base + "/outbox")
+    await supervisor.locator(f"#outbox-list tr[data-id='{sent.sent[0].id}']").wait_for()
+    assert "Delivered" in await supervisor.text_content("#outbox-list")
+    await supervisor.screenshot(path=str(ARTIFACTS / "outbox-en.png"), full_page=True)
+
+
+async def until_rows(page: Any, count: int) -> None:
+    await until_true(page, f"() => document.querySelectorAll('#outbox-list tbody tr').length === {count}")
