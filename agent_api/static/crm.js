@@ -27,5 +27,10 @@
   }
 
   const label = (prefix, value) => (value ? t(prefix + value) : "");
-  window.CRM = { errorText, when, left, label };
+  // A step's note as the CRM stores it ("satisfaction 4. …"), with the score in the page's words.
+  function stepNote(note) {
+    const scored = /^satisfaction ([1-5])\.\s*([\s\S]*)$/.exec(note || "");
+    return scored ? `${t("tk.satisfaction")} ${scored[1]}${scored[2] ? " · " + scored[2] : ""}` : note || "";
+  }
+  window.CRM = { errorText, when, left, label, stepNote };
 })();

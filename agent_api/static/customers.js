@@ -2,7 +2,7 @@
 // The customer pages: search and create (/customers), one customer (/customers/{id}).
 (function () {
   const { t, api, el } = window.H;
-  const { errorText, when, label } = window.CRM;
+  const { errorText, when, label, stepNote } = window.CRM;
   const $ = (id) => document.getElementById(id);
   const phones = (text) => text.split(/[,，;；\s]+/).map((p) => p.trim()).filter(Boolean);
 
@@ -127,7 +127,7 @@
       const answers = e.answers.map((a) => `${a.question}: ${a.answer}`).join("; ");
       return [t("timeline.offer"), e.campaign_name, e.outcome ? t("outcome." + e.outcome) : t("outcome.none"), answers].filter(Boolean).join(" · ");
     }
-    if (e.kind === "ticket") return [t("action." + e.action), e.note].filter(Boolean).join(" · ");
+    if (e.kind === "ticket") return [t("action." + e.action), stepNote(e.note)].filter(Boolean).join(" · ");
     return [t("channel." + e.channel), e.subject, t("notice_status." + e.status)].filter(Boolean).join(" · ");
   }
 

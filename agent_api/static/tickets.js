@@ -2,7 +2,7 @@
 // The ticket list (/tickets) with the teams, and one ticket (/tickets/{id}) with its loop.
 (function () {
   const { t, api, el } = window.H;
-  const { errorText, when, left } = window.CRM;
+  const { errorText, when, left, stepNote } = window.CRM;
   const $ = (id) => document.getElementById(id);
 
   async function loadTeams() {
@@ -101,7 +101,7 @@
     for (const form of document.querySelectorAll("#tk-actions form")) form.hidden = !form.dataset.when.split(" ").includes(k.status);
     $("tk-steps").querySelector("tbody").replaceChildren(...page.steps.map((s) => el("tr", { "data-action": s.action },
       el("td", {}, when(s.at)), el("td", {}, s.actor), el("td", {}, t("action." + s.action)),
-      el("td", {}, [s.team, s.assignee].filter(Boolean).join(" / ")), el("td", { class: "pre" }, s.note))));
+      el("td", {}, [s.team, s.assignee].filter(Boolean).join(" / ")), el("td", { class: "pre" }, stepNote(s.note)))));
     $("tk-contacts").replaceChildren(...page.contacts.map((c) => el("li", {}, `${when(c.at)} ${t("channel." + c.channel)} ${c.agent || ""} ${c.note}`)));
   }
 

@@ -140,6 +140,8 @@ async def test_a_caller_made_a_customer_from_the_pop_gets_a_ticket_closed_in_the
         "rows => rows.map(r => r.dataset.action)"
     )
     assert actions == ["opened", "assigned", "started", "resolved", "followed_up", "closed"]
+    followed_up = await form.text_content("#tk-steps tr[data-action='followed_up']")
+    assert "满意度 4 · 客户确认已恢复" in followed_up and "satisfaction" not in followed_up
     await form.screenshot(path=str(ARTIFACTS / "path-ticket-closed.png"), full_page=True)
     await form.goto(f"{base}/customers/{customer_id}")
     await form.wait_for_selector("#past-tickets li")
