@@ -99,6 +99,23 @@ def forbidden_page(request: web.Request, principal: Principal) -> web.StreamResp
     return response
 
 
+@web.middleware
+async def pages_not_found(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    """A page that is not there (a mistyped or old link, a report or a feature this site does not
+    have) answers with the site's own page in the reader's language, not the server's English
+    "404: Not Found". The API and static files keep their own answers."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.method != "GET" or request.path.startswith(("/api/", "/static/")):
+            raise
+        response = aiohttp_jinja2.render_template(
+            "not_found.html", request, page_context(request, principal_of(request), "not_found.html")
+        )
+        response.set_status(404)
+        return response
+
+
 async def home(request: web.Request) -> web.StreamResponse:
     principal = principal_of(request)
     if principal is None:
@@ -137,6 +154,7 @@ async def board_svg(request: web.Request) -> web.StreamResponse:
 
 
 def add_pages(app: web.Application) -> None:
+    app.middlewares.append(pages_not_found)
     app.router.add_get("/", home)
     app.router.add_get("/login", login_page)
     app.router.add_get("/lang/{lang}", switch_language)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.agent_api.stack import Stack
+from crm.reporting.standard import STANDARD_REPORTS
+from tests.agent_api.stack import Stack, login
 from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, HAVE_CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -28,13 +29,19 @@ PAGES = [
     "/messages",
     "/callbacks",
     "/admin/desk-codes",
+    "/supervisor/recordings",
+    "/customers/{customer}",
+    "/tickets/{ticket}",
+    "/no-such-page",
 ]
+# The standard reports are the same words for every role: read once, by the supervisor.
+REPORT_PAGES = [f"/reports/{name}" for name in STANDARD_REPORTS]
 # Words a Chinese page shows as they are: the product, the trade's abbreviations, and the data of
 # the test center (queue names, account and campaign names), which are not the interface's words.
 ALLOWED = {
     "Hotline", "English", "VIP", "IVR", "ACD", "SL", "ASA", "AHT", "QA", "CSV", "SLA", "SMS", "ID",
     "support", "sales", "default", "Agent", "Supervisor", "admin", "agent", "supervisor",
-    "Administrator", "XLSX",
+    "Administrator", "XLSX", "JSON",
 }  # fmt: skip
 # What an administrator types and reads as it is written: configuration names (the queues file,
 # Asterisk's queues.conf), skill and export data set names, the audit log's action codes, and
@@ -55,6 +62,12 @@ async def site(tmp_path_factory) -> Any:
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     playwright_api = pytest.importorskip("playwright.async_api")
     stack = await Stack(tmp_path_factory.mktemp("zh")).start()
+    # A ticket with a step, for the ticket's page and the customer's history.
+    headers = {"X-CSRF-Token": await login(stack.client, "supervisor")}
+    body = {"customer_id": stack.customer_id, "kind": "complaint", "subject": "宽带断线", "team": None}
+    opened = await stack.client.post("/api/tickets", json=body, headers=headers)
+    assert opened.status == 200, await opened.text()
+    stack.ticket_id = (await opened.json())["ticket"]["id"]  # type: ignore[attr-defined]
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield stack, browser
@@ -81,7 +94,8 @@ async def test_no_page_shows_an_english_word_in_chinese(site, username):
     stack, browser = site
     page = await _as(browser, stack.base_url, username)
     found = {}
-    for path in PAGES:
+    for path in PAGES + (REPORT_PAGES if username == "supervisor" else []):
+        path = path.format(customer=stack.customer_id, ticket=stack.ticket_id)
         await page.goto(stack.base_url + path)
         await page.wait_for_load_state("networkidle")
         words = english_words(await page.evaluate("document.body.innerText"), CONFIG_NAMES.get(path, set()))
@@ -100,3 +114,16 @@ async def test_an_error_on_the_agent_page_is_in_chinese(site):
     await page.wait_for_selector("#agent-error:not([hidden])")
     shown = await page.locator("#agent-error").text_content()
     assert english_words(shown) == [], shown
+
+
+async def test_a_page_that_is_not_there_says_so_in_the_readers_language(site):
+    stack, browser = site
+    page = await _as(browser, stack.base_url, "agent1001")
+    # A feature this site has not enabled (no recording store here), a mistyped link, a report gone.
+    for path in ("/supervisor/recordings", "/no-such-page", "/reports/no_such_report"):
+        response = await page.goto(stack.base_url + path)
+        assert response is not None and response.status == 404
+        await page.wait_for_selector("h2:has-text('找不到这个页面')")
+        assert await page.locator("a[href='/']").count() > 0
+    api = await page.request.get(stack.base_url + "/api/no-such-thing")
+    assert api.status == 404 and "找不到" not in await api.text()  # the API keeps its own answer
