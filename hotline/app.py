@@ -41,11 +41,13 @@ from crm.sms import aliyun_from_settings
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
 from cti.service import CtiService
+from cti.switch import Switch
 from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, CrmSurveyAnswers, forward_ivr_to_acd, ivr_session_fact
 from hotline.back_office_feed import BackOfficeFeed
+from hotline.cluster.node import ClusterNode, lease_name
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.resources import AcceptErrorLog, raise_open_file_limit
 from hotline.session_key import session_signing_key
@@ -70,6 +72,7 @@ STOP_ORDER = (
     "acd",
     "recording",
     "ami",
+    "cluster",
     "simulator",
     "ivr",
     "call-log",
@@ -101,6 +104,9 @@ class Hotline:
         self.bus = EventBus()
         self.url = ""
         self._stops: list[tuple[str, Stop]] = []
+        self._stopping = asyncio.Event()
+        self.cluster: ClusterNode | None = None  # one node of several (docs/scale.md), else None
+        self.exit_status = 0
 
     async def start(self) -> None:
         self.settings = settings = with_queues_file(self.settings)
@@ -112,6 +118,20 @@ class Hotline:
         if self.report is not None:
             reporter = asyncio.create_task(report_activity(self.bus, ACTIVITY_EVERY_S, self.report))
             self._on_stop("activity", lambda: _cancel(reporter))
+        if settings.cluster.broker_url and not self.demo:
+            # One node of several: stand by until this node holds the switch's lease.
+            self.cluster = cluster = ClusterNode(
+                self.bus,
+                db_url=settings.db.url,
+                broker_url=settings.cluster.broker_url,
+                lease=lease_name(settings.ami.host, settings.ami.port),
+                node=settings.cluster.node,
+                lease_s=settings.cluster.lease_s,
+            )
+            self._on_stop("cluster", cluster.stop)
+            if not await cluster.wait_for_lease(self._stopping):
+                return
+            self._watch_lease(cluster)
         self.db = db = Database(settings.db.url, echo=settings.db.echo)
         self._on_stop("database", db.dispose)
         await upgrade(db)
@@ -159,22 +179,26 @@ class Hotline:
 
         # The ACD subscribes before the link connects, so it sees the calls the first resync finds.
         self.cti = cti = CtiService(_link_config(settings), self.bus, CallTracker(), wanted=TRACKED_EVENTS)
+        # In a cluster every switch action first checks that this node still holds the lease.
+        switch = cti.switch if self.cluster is None else self.cluster.fence(cti.switch)
         self.acd = acd = AcdService(
             self.bus,
-            cti.switch,
+            switch,
             lambda: datetime.now(UTC),
             await _acd_config(settings, db, demo_switch),
             store=RestartState(db),
         )
         await acd.start()
         self._on_stop("acd", acd.stop)
+        if self.cluster is not None:
+            await self.cluster.take_over(acd)  # before the resync: who was logged in is again
         # queue_log: the lines app_queue would have written for the calls the ACD delivers.
-        queue_log = QueueLogWriter(self.bus, cti.switch, lambda queue: queue in acd.config.queues)
+        queue_log = QueueLogWriter(self.bus, switch, lambda queue: queue in acd.config.queues)
         await queue_log.start()
         self._on_stop("queue-log", queue_log.stop)
         forwarder = asyncio.create_task(forward_ivr_to_acd(self.bus, acd), name="ivr-to-acd")
         self._on_stop("ivr-to-acd", lambda: _cancel(forwarder))
-        self.recording = recording = _recording_service(settings, db, self.bus, cti, acd)
+        self.recording = recording = _recording_service(settings, db, self.bus, switch, acd)
         await recording.start()
         self._on_stop("recording", recording.stop)
         await cti.start()
@@ -183,7 +207,7 @@ class Hotline:
         app = build_app(
             settings,
             bus=self.bus,
-            switch=cti.switch,
+            switch=switch,
             acd=acd,
             crm=crm,
             db=db,
@@ -292,18 +316,32 @@ class Hotline:
                 log.exception("hotline_stop_failed", extra={"kv": {"part": name}})
 
     async def run(self, ready: Callable[[Hotline], None] | None = None) -> None:
-        """Start, report readiness, serve until SIGINT / SIGTERM, stop."""
-        stopping = asyncio.Event()
+        """Start, report readiness, serve until SIGINT / SIGTERM (or, in a cluster, until this
+        node loses its lease), stop."""
+        stopping = self._stopping
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
         try:
             await self.start()
-            if ready is not None:
+            if ready is not None and not stopping.is_set():
                 ready(self)
             await stopping.wait()
         finally:
             await self.stop()
+
+    def _watch_lease(self, cluster: ClusterNode) -> None:
+        """A leader that loses its lease stops (status 3), to start again as a standby."""
+
+        def deposed(_waiter: asyncio.Future[object]) -> None:
+            if cluster.deposed.is_set():
+                log.warning("cluster_stopping_deposed", extra={"kv": {"node": cluster.node}})
+                self.exit_status = 3
+                self._stopping.set()
+
+        waiter = asyncio.ensure_future(cluster.deposed.wait())
+        waiter.add_done_callback(deposed)
+        self._on_stop("cluster", lambda: _cancel(waiter))
 
     def _on_stop(self, name: str, stop: Stop) -> None:
         self._stops.append((name, stop))
@@ -334,7 +372,7 @@ def message_files(settings: Settings) -> MessageFiles:
 
 
 def _recording_service(
-    settings: Settings, db: Database, bus: EventBus, cti: CtiService, acd: AcdService
+    settings: Settings, db: Database, bus: EventBus, switch: Switch, acd: AcdService
 ) -> RecordingService:
     """Recordings: subscribed before the link connects, agents named by their login, not phone."""
     config = RecordingConfig.from_settings(settings.recording)
@@ -348,7 +386,7 @@ def _recording_service(
         record = acd.states.by_interface(interface)
         return record.profile.agent if record is not None else interface
 
-    return RecordingService(db, bus, cti.switch, config, policy=policy, agent_of=agent_of)
+    return RecordingService(db, bus, switch, config, policy=policy, agent_of=agent_of)
 
 
 async def _acd_config(settings: Settings, db: Database, demo: DemoSwitch | None) -> AcdConfig:

@@ -118,6 +118,16 @@ class SmsSettings:
 
 
 @dataclasses.dataclass(slots=True)
+class ClusterSettings:
+    # Empty: one node with the in-process bus (the default). Set (redis://host:6379/0): this node
+    # is one of several on one PostgreSQL; it stands by until it holds its Asterisk server's
+    # lease, then leads (docs/scale.md).
+    broker_url: str = dataclasses.field(default="", repr=False)
+    node: str = ""  # this node's name; empty: host, process and a random part
+    lease_s: float = 3.0  # a leader that cannot renew for this long is replaced
+
+
+@dataclasses.dataclass(slots=True)
 class Settings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -130,6 +140,7 @@ class Settings:
     acd: AcdSettings = dataclasses.field(default_factory=AcdSettings)
     crm: CrmSettings = dataclasses.field(default_factory=CrmSettings)
     sms: SmsSettings = dataclasses.field(default_factory=SmsSettings)
+    cluster: ClusterSettings = dataclasses.field(default_factory=ClusterSettings)
 
 
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -19,8 +19,9 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -62,14 +63,16 @@ class StreamPublisher:
         stream: str = STREAM,
         maxlen: int = MAXLEN,
         buffer: int = BUFFER,
+        also: Callable[[Any, object], None] | None = None,
     ) -> None:
         self._bus = bus
+        self._also = also  # adds commands for one event to the same pipeline (a snapshot key)
         self._redis = redis
         self.node = node
         self._epoch = epoch
         self.stream = stream
         self._maxlen = maxlen
-        self._pending: collections.deque[tuple[int, str]] = collections.deque(maxlen=buffer)
+        self._pending: collections.deque[tuple[int, str, object]] = collections.deque(maxlen=buffer)
         self._seq = 0
         self.dropped = 0
         self.sent = 0
@@ -133,16 +136,18 @@ class StreamPublisher:
         if len(self._pending) == self._pending.maxlen:
             self.dropped += 1
         self._seq += 1
-        self._pending.append((self._seq, text))
+        self._pending.append((self._seq, text, event))
 
     async def _flush(self) -> None:
         while self._pending:
             batch = list(self._pending)[:500]
             epoch = self._epoch()
             pipe = self._redis.pipeline(transaction=False)
-            for seq, text in batch:
+            for seq, text, event in batch:
                 fields = {"n": self.node, "e": epoch, "s": seq, "v": text}
                 pipe.xadd(self.stream, fields, maxlen=self._maxlen, approximate=True)
+                if self._also is not None:
+                    self._also(pipe, event)
             await pipe.execute()
             for _ in batch:
                 self._pending.popleft()
@@ -162,8 +167,13 @@ class StreamReader:
         after: str = "0",
         stream: str = STREAM,
         block_ms: int = 500,
+        resync: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self._redis = redis
+        # Called at the first gap (and at start when given): rebuilds the reader's picture from
+        # a snapshot and returns the stream id the snapshot stands for, to read on from.
+        self._resync = resync
+        self._resync_due = resync is not None
         self.node = node
         self._on_event = on_event
         self._on_gap = on_gap
@@ -190,6 +200,12 @@ class StreamReader:
     async def _run(self) -> None:
         while True:
             try:
+                if self._resync_due and self._resync is not None:
+                    self.last_id = await self._resync()
+                    self._seqs.clear()
+                    self._from_start = False
+                    self._resync_due = False
+                    self._checked = True
                 if not self._checked:
                     await self._check_trimmed()
                     self._checked = True
@@ -254,6 +270,7 @@ class StreamReader:
 
     def _gap(self, reason: str) -> None:
         log.warning("cluster_events_missed", extra={"kv": {"reason": reason}})
+        self._resync_due = True
         self._on_gap(reason)
 
 

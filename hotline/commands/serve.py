@@ -23,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    asyncio.run(Hotline(settings, demo=args.demo, report=_print).run(ready=_announce))
-    return 0
+    hotline = Hotline(settings, demo=args.demo, report=_print)
+    asyncio.run(hotline.run(ready=_announce))
+    return hotline.exit_status  # 3: a cluster node that lost its lease, to be started again
 
 
 def _announce(hotline: Hotline) -> None:

@@ -5,7 +5,10 @@ grow. The fence in front of the switch refuses actions once the lease has run ou
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import time
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,6 +21,7 @@ from hotline.cluster.pg_lease import Elector, PgLeaseStore, asyncpg_dsn
 pytestmark = pytest.mark.postgres
 
 TTL_S = 1.0
+REPO = Path(__file__).resolve().parents[2]
 
 
 def elector(url: str, name: str, node: str, seen: list[Transition] | None = None) -> Elector:
@@ -132,3 +136,40 @@ async def test_epochs_grow_with_every_new_holder_and_survive_the_holders(postgre
         epochs.append(one.epoch)
         await one.stop()  # releases the lease: the next node need not wait out the lease time
     assert epochs == sorted(set(epochs)) and len(epochs) == 3
+
+
+async def test_a_leader_process_stopped_with_sigstop_acts_no_more_after_sigcont(postgres_url: str) -> None:
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.cluster.lease_holder", postgres_url, "sigstop", str(TTL_S),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert holder.stdout is not None
+    lines: list[str] = []
+
+    async def read() -> None:
+        assert holder.stdout is not None
+        while line := await holder.stdout.readline():
+            lines.append(line.decode().strip())
+
+    reader = asyncio.create_task(read())
+    other = elector(postgres_url, "sigstop", "other")
+    try:
+        await until(lambda: any(line.startswith("acted") for line in lines), 30)
+        holder.send_signal(signal.SIGSTOP)
+        stopped_at = time.time()
+        await other.start()
+        await until(lambda: other.leading, TTL_S + 2)
+        holder.send_signal(signal.SIGCONT)
+        await until(lambda: any(line.startswith("deposed") for line in lines), 5)
+        await asyncio.sleep(0.3)
+        acted_after = [
+            line for line in lines if line.startswith("acted") and float(line.split()[1]) > stopped_at
+        ]
+        assert acted_after == [], lines[-5:]
+        assert any(line.startswith("refused") for line in lines)
+        assert other.leading
+    finally:
+        holder.kill()
+        await holder.wait()
+        await reader
+        await other.stop()

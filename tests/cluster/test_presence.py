@@ -1,0 +1,38 @@
+"""What a node taking over logs in again: each agent's last state, followed from the events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from acd.events import AgentStateChanged
+from acd.models import AgentState as S
+from cti.events import CallEnded, EndCause
+from hotline.cluster.presence import Last, Presence, Seat
+
+AT = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+
+
+def changed(agent: str, state: S, reason: str = "") -> AgentStateChanged:
+    return AgentStateChanged(AT, agent, state, S.LOGGED_OUT, reason, interface=f"PJSIP/{agent[-4:]}")
+
+
+def test_logged_in_agents_come_back_paused_ones_with_their_reason_and_logged_out_ones_not() -> None:
+    presence = Presence()
+    for event in (
+        changed("a1001", S.AVAILABLE),
+        changed("a1002", S.PAUSED, "lunch"),
+        changed("a1003", S.AVAILABLE),
+        changed("a1003", S.LOGGED_OUT),
+        changed("a1004", S.ON_CALL, "answered"),
+        CallEnded(AT, "c-1", EndCause.NORMAL, 3.0),
+    ):
+        presence.apply(event)
+    assert presence.seats() == [Seat("a1001", ""), Seat("a1002", "lunch"), Seat("a1004", "")]
+
+
+def test_a_snapshot_replaces_what_was_followed() -> None:
+    presence = Presence()
+    presence.apply(changed("a1001", S.AVAILABLE))
+    snapshot = {"a1002": Last.loads(Last(S.PAUSED, "training", "PJSIP/1002").dumps())}
+    presence.replace(snapshot)
+    assert presence.seats() == [Seat("a1002", "training")]
