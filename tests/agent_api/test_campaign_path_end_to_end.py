@@ -28,6 +28,8 @@ async def test_a_campaign_made_online_reaches_its_callers_within_its_rules_and_i
     await customers.create_customer(
         stack.db, customers.NewCustomer("李娜", phones=[OTHER_PHONE], consent_marketing=True)
     )
+    held: list = []  # the marketing report's "held by a rule" facts (written with the call log)
+    stack.crm.rule_holdbacks.sink = held.extend
     admin = TestClient(stack.server)
     try:
         csrf = {"X-CSRF-Token": await login(admin, "admin")}
@@ -121,6 +123,10 @@ async def test_a_campaign_made_online_reaches_its_callers_within_its_rules_and_i
         )
         assert [o["campaign_id"] for o in await call("b5", CUSTOMER_PHONE, "declined")] == [campaign]
         await ws.close()
+        assert [(h.call_id, h.campaign_id, h.cause) for h in held] == [
+            ("b3", campaign, "frequency_cap"),
+            ("b4", campaign, "quiet_hours"),
+        ]
 
         day = local.date()
         report = await _ok(
