@@ -127,3 +127,35 @@ async def test_a_page_that_is_not_there_says_so_in_the_readers_language(site):
         assert await page.locator("a[href='/']").count() > 0
     api = await page.request.get(stack.base_url + "/api/no-such-thing")
     assert api.status == 404 and "找不到" not in await api.text()  # the API keeps its own answer
+
+
+# Not asked: ending the session (the scan goes on with it), and the socket (no JSON answer).
+NOT_ASKED = {("DELETE", "/api/session"), ("GET", "/api/ws")}
+
+
+@pytest.mark.parametrize("username", ["agent1001", "supervisor", "admin"])
+async def test_no_error_the_server_sends_a_chinese_page_has_an_english_word(site, username):
+    """Every operation of the API asked wrongly, as a Chinese page asks (X-Hotline-Lang): an id
+    that does not exist, a body with a field no operation knows. Whatever the refusal (a role
+    the user lacks, a state the agent is not in, a body the schema refuses), it reads in Chinese."""
+    stack, _ = site
+    csrf = await login(stack.client, username)
+    document = await (await stack.client.get("/api/openapi.json")).json()
+    headers = {"X-CSRF-Token": csrf, "X-Hotline-Lang": "zh-CN", "Accept": "application/json"}
+    found, asked = {}, 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if (method.upper(), path) in NOT_ASKED or method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            url = re.sub(r"\{[^}]+\}", "999999", path)
+            body = {"no_such_field": "x"} if "requestBody" in operation else None
+            response = await stack.client.request(method.upper(), url, json=body, headers=headers)
+            if response.status < 400 or response.content_type != "application/json":
+                continue
+            asked += 1
+            message = str((await response.json()).get("message", ""))
+            words = english_words(message)
+            if words:
+                found[f"{method.upper()} {path} → {response.status}"] = message
+    assert asked > 50
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
