@@ -110,6 +110,18 @@ class TalkSegment:
 
 
 @dataclass(slots=True)
+class Consult:
+    """An attended transfer in progress: who consults whom, through which legs."""
+
+    agent: str  # the consulting agent's interface
+    agent_uniqueid: str
+    target: str  # the consulted agent's interface
+    target_uniqueid: str  # their phone's leg
+    local_uniqueids: frozenset[str]  # the Local channel pair Asterisk dials the consult through
+    rung_at: float
+
+
+@dataclass(slots=True)
 class Call:
     call_id: str
     created_at: float
@@ -128,6 +140,8 @@ class Call:
     transfer_reported: bool = False  # since the caller last entered a bridge
     desk_held: str = ""  # while both legs are in the hold contexts: the agent leg (cti/hold.py)
     attended_target: str = ""
+    consult: Consult | None = None  # the agent's consult leg, while one is up (cti/consult.py)
+    conference: dict[str, str] = field(default_factory=dict)  # three-way: agent leg → interface
     cause_code: int | None = None  # the caller's hangup cause
     last_cause: int | None = None
     talk: dict[str, TalkSegment] = field(default_factory=dict)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cti import consult
 from cti.channels import TalkSegment, integer, interface_of, is_local, moment, seconds, text
 from cti.events import CallAbandoned, CallQueued, CallRinging, SwitchEvent
 
@@ -27,6 +28,8 @@ def dial_begin(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]:
     if source is not None and dest.call is not source.call and not dest.call.announced:
         tracker.move(dest, source.call, at)
     call = dest.call
+    if source is not None and source.call is call and consult.is_consult_leg(source):
+        return consult.dial_begin(tracker, source, dest, at)
     if dest.queue_rung or dest.delivery:
         return []
     peer = tracker.channels.get(source.local_peer) if source is not None and source.local_peer else None

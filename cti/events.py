@@ -115,6 +115,41 @@ class CallTransferred(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultStarted(CallEvent):
+    """The agent on the call rings another agent about it (an attended transfer's consult
+    leg, docs/transfers.md); the caller hears music on hold meanwhile."""
+
+    agent: str  # the consulting agent's interface
+    target: str  # the consulted agent's interface
+    target_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultCancelled(CallEvent):
+    """The consult leg is over and the caller is back with ``agent`` (cancelled, or the target
+    did not answer or hung up). Completion is ``CallTransferred(kind=attended)`` instead."""
+
+    agent: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceStarted(CallEvent):
+    """The consult became a three-way call: the caller, ``agent`` and ``target`` all talk."""
+
+    agent: str
+    target: str
+    target_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceLeft(CallEvent):
+    """``agent`` left the three-way call; the other two stay connected."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallAbandoned(CallEvent):
     queue: str
     wait_seconds: float
@@ -197,6 +232,10 @@ CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConsultStarted,
+    ConsultCancelled,
+    ConferenceStarted,
+    ConferenceLeft,
     CallAbandoned,
     CallEnded,
     RecordingStarted,

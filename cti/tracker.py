@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from cti import delivery, hold, transfers
+from cti import consult, delivery, hold, transfers
 from cti.ami_protocol import EventFilter
 from cti.channels import (
     Call,
@@ -407,7 +407,9 @@ class CallTracker:
         call.last_cause = cause
         if channel.uniqueid == call.primary:
             call.cause_code = cause
-        return self.drop_channel(channel, self.now(message))
+        at = self.now(message)
+        events = consult.hangup(self, channel, at) if call.consult or call.conference else []
+        return events + self.drop_channel(channel, at)
 
     def _user_event(self, message: AmiMessage) -> list[SwitchEvent]:
         if message.get("UserEvent") != "HotlineMessage":
@@ -448,7 +450,7 @@ HANDLERS: dict[str, Handler] = {
     "BridgeEnter": hold.bridge_enter,
     "BridgeLeave": transfers.bridge_leave,
     "BlindTransfer": transfers.blind_transfer,
-    "AttendedTransfer": transfers.attended_transfer,
+    "AttendedTransfer": consult.any_attended_transfer,
     "Hold": CallTracker._hold,
     "Unhold": CallTracker._unhold,
     "MixMonitorStart": CallTracker._mixmonitor_start,

@@ -1,0 +1,144 @@
+"""The desktop's consult transfer as the real switch told it (tests/transcripts/live, Asterisk
+22.10.1: AMI Atxfer on the agent's leg into hotline-consult, then CancelAtxfer, or the
+atxfercomplete / atxferthreeway keys fed with PlayDTMF Receive), replayed through the tracker."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from cti.events import (
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallResumed,
+    CallTransferred,
+    ConferenceLeft,
+    ConferenceStarted,
+    ConsultCancelled,
+    ConsultStarted,
+    MemberStatusChanged,
+    SwitchEvent,
+    TransferKind,
+)
+from cti.tracker import CallTracker
+
+CAPTURES = Path(__file__).resolve().parents[1] / "transcripts" / "live"
+SCENARIO = "test_a_consult_on_the_switch_is_reported_as_it_ends[{}]"
+
+
+def messages(how: str) -> list[dict]:
+    with gzip.open(CAPTURES / SCENARIO.format(how) / "ami.jsonl.gz", "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def replayed(how: str, tracker: CallTracker | None = None) -> list[SwitchEvent]:
+    tracker = tracker or CallTracker()
+    return [e for m in messages(how) for e in tracker.feed(m) if not isinstance(e, MemberStatusChanged)]
+
+
+def after_answer(events: list[SwitchEvent]) -> list[str]:
+    names = [type(e).__name__ for e in events]
+    return names[names.index("CallAnswered") + 1 :]
+
+
+def test_a_consult_rings_the_second_agent_while_the_caller_is_held() -> None:
+    events = replayed("cancel")
+    [started] = [e for e in events if isinstance(e, ConsultStarted)]
+    assert (started.agent, started.target) == ("PJSIP/1001", "PJSIP/1002")
+    assert started.target_channel.startswith("PJSIP/1002-")
+    held = next(e for e in events if isinstance(e, CallHeld))
+    assert held.channel.startswith("PJSIP/1001-") and held.at <= started.at
+    # Every event of the consult is the caller's call: the consult leg is no call of its own.
+    assert {e.call_id for e in events if hasattr(e, "call_id")} == {started.call_id}
+
+
+def test_a_cancelled_consult_gives_the_caller_back_to_the_first_agent() -> None:
+    events = replayed("cancel")
+    assert after_answer(events) == [
+        "CallHeld",
+        "ConsultStarted",
+        "CallResumed",
+        "ConsultCancelled",
+        "CallEnded",
+    ]
+    [cancelled] = [e for e in events if isinstance(e, ConsultCancelled)]
+    assert (cancelled.agent, cancelled.target) == ("PJSIP/1001", "PJSIP/1002")
+    assert next(e for e in events if isinstance(e, CallEnded)).agent == "PJSIP/1001"
+
+
+def test_a_completed_consult_is_an_attended_transfer_answered_by_the_second_agent() -> None:
+    events = replayed("complete")
+    assert after_answer(events) == [
+        "CallHeld",
+        "ConsultStarted",
+        "CallResumed",
+        "CallTransferred",
+        "CallAnswered",
+        "CallEnded",
+    ]
+    [transfer] = [e for e in events if isinstance(e, CallTransferred)]
+    assert (transfer.from_agent, transfer.to, transfer.kind) == (
+        "PJSIP/1001",
+        "PJSIP/1002",
+        TransferKind.ATTENDED,
+    )
+    first, second = [e for e in events if isinstance(e, CallAnswered)]
+    assert (second.agent, second.queue, second.wait_seconds) == ("PJSIP/1002", first.queue, 0.0)
+    assert second.agent_channel.startswith("PJSIP/1002-") and second.ring_seconds > 1.0
+    ended = next(e for e in events if isinstance(e, CallEnded))
+    assert ended.agent == "PJSIP/1002" and ended.talk_seconds > 5.0
+
+
+def test_a_consult_made_a_three_way_call_leaves_the_other_two_talking_when_one_hangs_up() -> None:
+    events = replayed("threeway")
+    assert after_answer(events) == [
+        "CallHeld",
+        "ConsultStarted",
+        "CallResumed",
+        "ConferenceStarted",
+        "ConferenceLeft",
+        "CallEnded",
+    ]
+    [conference] = [e for e in events if isinstance(e, ConferenceStarted)]
+    assert (conference.agent, conference.target) == ("PJSIP/1001", "PJSIP/1002")
+    [left] = [e for e in events if isinstance(e, ConferenceLeft)]
+    assert left.agent == "PJSIP/1001"
+    assert not [e for e in events if isinstance(e, CallTransferred)]
+    # The one who stayed with the caller is the agent the call ends with.
+    assert next(e for e in events if isinstance(e, CallEnded)).agent == "PJSIP/1002"
+
+
+def test_in_a_three_way_call_the_second_agent_may_leave_first() -> None:
+    tracker = CallTracker()
+    stream = messages("threeway")
+    target = next(m["TransferTargetUniqueid"] for m in stream if m.get("Event") == "AttendedTransfer")
+    phone = next(
+        m for m in stream if m.get("Event") == "DialBegin" and "hotline-consult" in m.get("Channel", "")
+    )
+    first_agent_hangup = next(
+        i
+        for i, m in enumerate(stream)
+        if m.get("Event") == "Hangup" and m.get("Channel", "").startswith("PJSIP/1001")
+    )
+    events = [e for m in stream[:first_agent_hangup] for e in tracker.feed(m)]
+    assert any(isinstance(e, ConferenceStarted) for e in events) and target
+    # Instead of the first agent, the consulted phone hangs up.
+    hangup = dict(stream[first_agent_hangup])
+    hangup |= {"Channel": phone["DestChannel"], "Uniqueid": phone["DestUniqueid"]}
+    left = tracker.feed(hangup)
+    assert [(type(e), e.agent) for e in left] == [(ConferenceLeft, "PJSIP/1002")]
+    call = tracker.calls[phone["Linkedid"]]
+    assert call.agent == "PJSIP/1001" and call.conference == {}
+
+
+@pytest.mark.parametrize("how", ["complete", "cancel", "threeway"])
+def test_every_consult_capture_ends_its_call_once_with_holds_closed(how: str) -> None:
+    events = replayed(how)
+    assert len([e for e in events if isinstance(e, CallEnded)]) == 1
+    assert len([e for e in events if isinstance(e, CallHeld)]) == len(
+        [e for e in events if isinstance(e, CallResumed)]
+    )
