@@ -34,6 +34,10 @@ from cti.events import (
     CallQueued,
     CallRinging,
     CallTransferred,
+    ConferenceLeft,
+    ConferenceStarted,
+    ConsultCancelled,
+    ConsultStarted,
     EndCause,
     MemberStatusChanged,
     SwitchResynced,
@@ -44,6 +48,8 @@ log = logging.getLogger(__name__)
 # Callers' channels are remembered from CallOffered until the call ends; a bound, in case ends
 # are lost, drops the oldest (a call that old is long gone).
 MAX_REMEMBERED_CALLS = 20_000
+# Why a consulted agent is free again: the consult that rang them ended without a transfer.
+CONSULT_OVER = "consult-over"
 # The device state app_queue reports for a phone that is not registered (unplugged, offline).
 DEVICE_UNAVAILABLE = "UNAVAILABLE"
 
@@ -76,6 +82,8 @@ class CallIntake:
         self._channels: OrderedDict[str, str] = OrderedDict()  # call → caller's channel
         self._numbers: OrderedDict[str, tuple[str, str]] = OrderedDict()  # call → (caller, dialed)
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
+        # Three-way calls: the agents on the call besides the one ``agent_of_call`` names.
+        self._also_on_call: dict[str, set[str]] = {}
 
     def reconfigure(self, config: AcdConfig) -> None:
         """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
@@ -119,6 +127,8 @@ class CallIntake:
             await self._transferred(event)
         elif isinstance(event, CallEnded):
             await self._ended(event)
+        elif isinstance(event, ConsultStarted | ConsultCancelled | ConferenceStarted | ConferenceLeft):
+            await self._consult(event)
         elif isinstance(event, SwitchResynced):
             touched = await self._resynced(event)
         self._delivery.publish_stats(touched)
@@ -191,8 +201,46 @@ class CallIntake:
                 events += self._states.ring_cancelled(event.at, agent, event.call_id)
             else:
                 events += self._states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s)
+        for other in self._also_on_call.pop(event.call_id, ()):
+            wrapup_s = self._config.wrapup_for(self._states.get(other).queue)
+            events += self._states.hang_up(event.at, other, event.call_id, wrapup_s=wrapup_s)
         self._forget(event.call_id)
         self._callbacks.ended(event.call_id)
+        await self._delivery.apply(events)
+
+    async def _consult(
+        self, event: ConsultStarted | ConsultCancelled | ConferenceStarted | ConferenceLeft
+    ) -> None:
+        """A consult rings the consulted agent (busy, as for a call offered; an attended transfer
+        then answers it like any call), a cancelled one frees them, a three-way call holds both
+        agents on the call, and each one who leaves it wraps up (docs/transfers.md)."""
+        record = self._states.by_interface(event.agent if isinstance(event, ConferenceLeft) else event.target)
+        if record is None:
+            return
+        agent, call_id = record.profile.agent, event.call_id
+        events: list[AgentStateChanged] = []
+        if isinstance(event, ConsultStarted):
+            if record.state is AgentState.AVAILABLE:
+                first = self._states.by_interface(event.agent)
+                events = self._states.ring(event.at, agent, call_id, first.queue if first else "")
+        elif isinstance(event, ConsultCancelled):
+            if record.state is AgentState.RINGING and record.call_id == call_id:
+                events = self._states.ring_cancelled(event.at, agent, call_id, CONSULT_OVER)
+        elif isinstance(event, ConferenceStarted):
+            if record.state is AgentState.RINGING and record.call_id == call_id:
+                self._also_on_call.setdefault(call_id, set()).add(agent)
+                events = self._states.answer(event.at, agent, call_id, record.queue)
+        elif record.state is AgentState.ON_CALL and record.call_id == call_id:
+            others = self._also_on_call.get(call_id, set())
+            others.discard(agent)
+            if self._agent_of_call.get(call_id) == agent:
+                del self._agent_of_call[call_id]
+                if others:
+                    self._agent_of_call[call_id] = others.pop()
+            if not others:
+                self._also_on_call.pop(call_id, None)
+            wrapup_s = self._config.wrapup_for(record.queue)
+            events = self._states.hang_up(event.at, agent, call_id, wrapup_s=wrapup_s)
         await self._delivery.apply(events)
 
     async def _member_status(self, event: MemberStatusChanged) -> None:
