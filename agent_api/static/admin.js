@@ -102,9 +102,11 @@ document.addEventListener("DOMContentLoaded", () => {
       try { await api("PUT", `/api/admin/campaigns/${c.id}/status`, { status }); } catch (e) { alert(e.message); }
       loadCampaigns();
     };
-    $("campaigns").tBodies[0].replaceChildren(...campaigns.map((c) => el("tr", {},
-      el("td", {}, c.name), el("td", {}, c.kind),
-      el("td", { title: c.status_reason || "" }, c.status, c.status_reason ? el("small", { class: "status-reason" }, ` — ${c.status_reason}`) : ""),
+    // A code as a person reads it: its word from the catalog, the code itself if it has none.
+    const word = (prefix, value) => { const key = prefix + value; const w = t(key); return w === key ? value : w; };
+    $("campaigns").tBodies[0].replaceChildren(...campaigns.map((c) => el("tr", { "data-campaign": c.id },
+      el("td", {}, c.name), el("td", { class: "kind" }, word("campaigns.kind.", c.kind)),
+      el("td", { class: "status", title: c.status_reason || "" }, word("campaigns.status.", c.status), c.status_reason ? el("small", { class: "status-reason" }, ` — ${c.status_reason}`) : ""),
       el("td", {}, el("button", { type: "button", onclick: set(c, "online") }, t("admin.online")),
         el("button", { type: "button", onclick: set(c, "paused") }, t("admin.paused"))))));
   }

@@ -48,8 +48,8 @@ ALLOWED = {
 # the site's own desk codes beside their labels.
 CONFIG_NAMES = {
     "/admin": {"Asterisk", "acd", "queues", "file", "conf", "fallback", "vip", "audit-read", "login",
-               "csv", "contacts", "customers", "marketing", "online"},
-    "/analyst": {"csv", "contacts", "customers", "marketing", "online"},
+               "csv", "contacts", "customers"},
+    "/analyst": {"csv", "contacts", "customers"},
     "/admin/desk-codes": {"break", "complaint", "follow", "up", "info", "lunch", "meeting", "resolved",
                           "training"},
 }  # fmt: skip
