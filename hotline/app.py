@@ -51,7 +51,7 @@ from hotline.cluster.node import ClusterNode, lease_name
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.resources import AcceptErrorLog, raise_open_file_limit
 from hotline.session_key import session_signing_key
-from hotline.settings import Settings
+from hotline.settings import Settings, SettingsError
 from ivr.events import IvrCompleted
 from ivr.fastagi_server import IvrServer
 from ivr.registry import MenuRegistry
@@ -120,6 +120,11 @@ class Hotline:
             self._on_stop("activity", lambda: _cancel(reporter))
         if settings.cluster.broker_url and not self.demo:
             # One node of several: stand by until this node holds the switch's lease.
+            if not settings.db.url.startswith("postgresql"):
+                raise SettingsError(
+                    "[cluster] broker_url: several nodes share one PostgreSQL database; "
+                    "set [db] url to postgresql+asyncpg://... (docs/scale.md)"
+                )
             self.cluster = cluster = ClusterNode(
                 self.bus,
                 db_url=settings.db.url,

@@ -50,6 +50,7 @@ DEMO_MARKETING = MarketingPolicy(
 DEMO_CHOICES = (("0", 0.40), ("3", 0.28), ("1", 0.12), ("4", 0.05), ("", 0.15))
 DEMO_ENGLISH = 0.1  # callers who choose English at the language prompt
 HUMAN_EXTENSION = "1001"
+ROBOT_TALK_S = 90.0  # longer than any demo caller stays (DEMO_STAY_S counts from the dial)
 ROBOTS = (
     ("robot1002", "1002", "演示坐席 1002", {"support": 6, "sales": 3, "vip": 7}),
     ("robot1003", "1003", "演示坐席 1003", {"support": 4, "complaints": 7}),
@@ -166,7 +167,12 @@ class DemoSwitch:
         """Start the simulator; returns the AMI settings that reach it."""
         secret = secrets.token_urlsafe(18)
         phones = [AgentScript(HUMAN_EXTENSION, name="Agent 1001", answer_after_s=2.0)]
-        phones += [AgentScript(extension, name=name, answer_after_s=1.5) for _, extension, name, _ in ROBOTS]
+        # A robot agent ends a call it is still on after ROBOT_TALK_S (a callback's customer never
+        # hangs up in the simulator); the demo's callers have all hung up well before.
+        phones += [
+            AgentScript(extension, name=name, answer_after_s=1.5, hangup_after_s=ROBOT_TALK_S)
+            for _, extension, name, _ in ROBOTS
+        ]
         # Under the production dialplan every phone is a static member of the -fallback queues.
         self.simulator = SwitchSimulator(
             agents=phones,

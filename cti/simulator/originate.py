@@ -258,10 +258,16 @@ async def _dial_carrier(sim: SwitchSimulator, leg: Leg, number: str) -> None:
     bridge.technology = "native_rtp"
     carrier_leg = Leg(carrier)
     sim.legs[carrier.name] = carrier_leg
+    # An agent's phone that hangs up on its own (AgentScript.hangup_after_s) ends this call too,
+    # as it ends a queue call: counted from the carrier's answer.
+    phone = sim.phones.get(agent.peer_name)
+    talk = sim.clock.timer(phone.hangup_after_s) if phone and phone.hangup_after_s is not None else None
     try:
-        await first_of(leg.gone, carrier_leg.gone)
+        await first_of(leg.gone, carrier_leg.gone, talk)
     finally:
         sim.legs.pop(carrier.name, None)
+        if talk is not None:
+            talk.cancel()
     for channel in (agent, carrier):
         sim.varset(channel, "BRIDGEPEER", "")
         sim.varset(channel, "BRIDGEPVTCALLID", "")

@@ -118,9 +118,11 @@ class ClusterNode:
         )
 
     async def stop(self) -> None:
+        """Send what waits, then hand the lease back (the next node takes over at once)."""
         await self.reader.stop()
         await self.publisher.stop()
         await self.elector.stop()
+        self.leading = False
         with contextlib.suppress(RedisError, OSError):
             await self.redis.aclose()
 

@@ -168,10 +168,15 @@ class Elector:
                 await self._task
             self._task = None
         if release and self.core.may_act(self._clock()):
+            # Handed back, not lost: the next node need not wait out the lease time.
             epoch = self.core.epoch
-            self._emit(self.core.refused())
+            self.core.refused()
+            self.elected.clear()
             with contextlib.suppress(Exception):
                 await self.store.release(self.name, self.node, epoch)
+            log.info(
+                "cluster_released", extra={"kv": {"lease": self.name, "node": self.node, "epoch": epoch}}
+            )
         await self.store.close()
 
     async def step(self) -> None:

@@ -7,6 +7,8 @@ import asyncio
 import socket
 from datetime import UTC, datetime
 
+import pytest
+
 from acd.callbacks import CallbackRequest
 from acd.events import AgentStateChanged, CallbackCompleted
 from acd.models import AcdConfig, AgentProfile, AgentState, QueueConfig
@@ -32,9 +34,15 @@ def _config() -> AcdConfig:
     )
 
 
-async def test_a_callback_rings_the_agent_dials_the_customer_and_ends_in_wrapup() -> None:
+@pytest.mark.parametrize("hangs_up_by_itself", [False, True])
+async def test_a_callback_rings_the_agent_dials_the_customer_and_ends_in_wrapup(
+    hangs_up_by_itself: bool,
+) -> None:
+    # A phone that hangs up on its own (the demo's robot agents) ends a callback as it ends a
+    # queue call: the agent is not left on it for ever.
+    hangup_after_s = 0.3 if hangs_up_by_itself else None
     sim = SwitchSimulator(
-        agents=[AgentScript("1001", answer_after_s=0.05)],
+        agents=[AgentScript("1001", answer_after_s=0.05, hangup_after_s=hangup_after_s)],
         agi_url=f"agi://127.0.0.1:{_closed_port()}/ivr",
         secret="s",
     )
@@ -62,7 +70,8 @@ async def test_a_callback_rings_the_agent_dials_the_customer_and_ends_in_wrapup(
         assert acd.states.get("alice").state is AgentState.OUTBOUND
         answered = await next_of(CallAnswered, agent="PJSIP/1001")
         await next_of(CallbackCompleted, callback_id="cb-1")
-        await cti.switch.hangup(answered.agent_channel)
+        if not hangs_up_by_itself:
+            await cti.switch.hangup(answered.agent_channel)
         # The wrap-up names the switch's call: the ACD followed the Originate's call to its end.
         wrapup = await next_of(AgentStateChanged, agent="alice", state=AgentState.WRAP_UP)
         assert wrapup.call_id == answered.call_id

@@ -83,3 +83,13 @@ def redis_server() -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def broker_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied: no stream or snapshot of an earlier test."""
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url

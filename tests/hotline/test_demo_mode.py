@@ -75,3 +75,19 @@ async def test_an_answered_demo_call_is_recorded_and_stored_not_failed_for_a_mis
     # The simulator wrote the call's folder in the spool; once stored, the original is gone.
     [folder] = (tmp_path / "spool").rglob(ready.call_id)
     assert list(folder.glob("*.wav")) == []
+
+
+async def test_robot_agents_end_a_call_nobody_hangs_up_after_longer_than_any_caller_stays() -> None:
+    """A callback's customer never hangs up in the simulator: the robot agent does, else it would
+    stay 'outbound' for the rest of the demo and its queues would fill with abandoned callers."""
+    switch = demo_mode.DemoSwitch(None, agi_port=1)  # type: ignore[arg-type]
+    await switch.start(Settings().ami)
+    try:
+        assert switch.simulator is not None
+        robots = [switch.simulator.phones[extension] for _, extension, _, _ in demo_mode.ROBOTS]
+        assert {phone.hangup_after_s for phone in robots} == {demo_mode.ROBOT_TALK_S}
+        assert max(demo_mode.DEMO_STAY_S) < demo_mode.ROBOT_TALK_S
+        human = switch.simulator.phones[demo_mode.HUMAN_EXTENSION]
+        assert human.hangup_after_s is None  # the person at 1001 ends their own calls
+    finally:
+        await switch.stop()
