@@ -35,6 +35,7 @@ from agent_api.customers.pages import add_customers
 from agent_api.desk_codes.http import ENDPOINTS as DESK_CODE_ENDPOINTS
 from agent_api.desk_codes.pages import add_desk_code_pages
 from agent_api.desk_codes.service import DESK_CODES_KEY, DeskCodes
+from agent_api.desktop.consult import ENDPOINTS as CONSULT_ENDPOINTS
 from agent_api.desktop.hot_desk import HotDesk
 from agent_api.desktop.http import ENDPOINTS as DESKTOP_ENDPOINTS
 from agent_api.desktop.services import Desktop
@@ -159,7 +160,14 @@ def build_app(
     )
     add_endpoints(
         app,
-        [*SESSION_ENDPOINTS, *DESKTOP_ENDPOINTS, *SUPERVISOR_ENDPOINTS, *ADMIN_ENDPOINTS, *REPORT_ENDPOINTS],
+        [
+            *SESSION_ENDPOINTS,
+            *DESKTOP_ENDPOINTS,
+            *CONSULT_ENDPOINTS,
+            *SUPERVISOR_ENDPOINTS,
+            *ADMIN_ENDPOINTS,
+            *REPORT_ENDPOINTS,
+        ],
     )
     tz = ZoneInfo(getattr(settings, "timezone", None) or "Asia/Shanghai")
     app[CENTER_TZ] = tz

@@ -27,6 +27,10 @@ from cti.events import (
     CallResumed,
     CallRinging,
     CallTransferred,
+    ConferenceLeft,
+    ConferenceStarted,
+    ConsultCancelled,
+    ConsultStarted,
     SwitchResynced,
 )
 from ivr.events import IvrCompleted
@@ -42,6 +46,10 @@ CALL_EVENTS = (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConsultStarted,
+    ConsultCancelled,
+    ConferenceStarted,
+    ConferenceLeft,
     CallEnded,
     CallAbandoned,
     SwitchResynced,
@@ -97,6 +105,8 @@ class LiveFeed:
                 desktop.call_changed(event.call_id)
             elif isinstance(event, CallTransferred):
                 await desktop.call_left(event.call_id, event.from_agent)
+            elif isinstance(event, ConsultStarted | ConsultCancelled | ConferenceStarted | ConferenceLeft):
+                await desktop.consult_changed(event)
             if ended:
                 await desktop.calls_ended(ended)
             return

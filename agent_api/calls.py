@@ -21,6 +21,11 @@ from cti.events import (
     CallQueued,
     CallResumed,
     CallRinging,
+    CallTransferred,
+    ConferenceLeft,
+    ConferenceStarted,
+    ConsultCancelled,
+    ConsultStarted,
     SwitchResynced,
 )
 from ivr.events import IvrCompleted
@@ -51,6 +56,12 @@ class CallInfo:
     # The agent's microphone is muted on the switch (the caller hears nothing). A hold from the
     # desktop unmutes it first; the phone's own hold key leaves the switch's mute, so this stays.
     muted: bool = False
+    # The agent's consult (docs/transfers.md): "" / "consulting" (the caller held, the target
+    # rung or talking with the agent) / "conference" (all three talk). The target is an
+    # interface; the target's leg is what they hang up.
+    consult: str = ""
+    consult_target: str = ""
+    consult_channel: str = ""
 
     def wait_seconds(self, now: datetime) -> float:
         start = self.queued_at or self.offered_at
@@ -111,6 +122,21 @@ class CallBook:
             call = self._calls.get(event.call_id)
             if call is not None:
                 call.held = isinstance(event, CallHeld)
+        elif isinstance(event, ConsultStarted | ConferenceStarted):
+            call = self._calls.get(event.call_id)
+            if call is not None:
+                call.consult = "conference" if isinstance(event, ConferenceStarted) else "consulting"
+                call.consult_target, call.consult_channel = event.target, event.target_channel
+        elif isinstance(event, ConsultCancelled | CallTransferred):
+            call = self._calls.get(event.call_id)
+            if call is not None:
+                call.consult = call.consult_target = call.consult_channel = ""
+        elif isinstance(event, ConferenceLeft):
+            call = self._calls.get(event.call_id)
+            if call is not None and call.consult == "conference":
+                if event.agent == call.agent_interface:  # the one who stays has the call now
+                    call.agent_interface, call.agent_channel = call.consult_target, call.consult_channel
+                call.consult = call.consult_target = call.consult_channel = ""
         elif isinstance(event, CallEnded | CallAbandoned):
             if self._calls.pop(event.call_id, None) is not None:
                 return [event.call_id]

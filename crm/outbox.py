@@ -98,11 +98,14 @@ async def list_outbox(
     status: OutboxStatus | None = None,
     channel: Channel | None = None,
     text: str = "",
+    before: int | None = None,
     limit: int = 200,
 ) -> tuple[list[OutboxEntry], dict[str, int]]:
-    """The newest messages matching (``text``: part of the address, subject, text or customer's name),
-    and how many messages of the channel are in each status."""
-    query = _listing().order_by(OutboxMessage.id.desc()).limit(min(limit, MAX_LIST))
+    """The newest messages matching (``text``: part of the address, subject, text or customer's
+    name; ``before``: older than that id), and how many messages of the channel are in each status."""
+    query = _listing().order_by(OutboxMessage.id.desc()).limit(min(limit, MAX_LIST + 1))
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
     counts = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     if status is not None:
         query = query.where(OutboxMessage.status == status.value)

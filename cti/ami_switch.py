@@ -39,6 +39,10 @@ REMEMBERED_REQUESTS = 10_000
 # The dialplan contexts Hotline's actions rely on (asterisk-config/extensions.conf).
 SPY_CONTEXT = "spy"
 PLAY_CONTEXT = "hotline-play"
+CONSULT_CONTEXT = "hotline-consult"
+# features.conf's atxfercomplete and atxferthreeway (atxferabort is CancelAtxfer's to read).
+CONSULT_COMPLETE_KEYS = "*7"
+CONSULT_THREEWAY_KEYS = "*8"
 SPY_OPTIONS = {SpyMode.LISTEN: "q", SpyMode.WHISPER: "qw", SpyMode.BARGE: "qB"}
 
 # Sync Originate blocks until the channel answers or gives up, and async Originate reports
@@ -199,6 +203,37 @@ class AmiSwitch:
                 "Redirect",
                 {"Channel": caller_channel, "Context": RESUME_CONTEXT, "Exten": "s", "Priority": 1},
             )
+
+        await self._once(request_id, send)
+
+    # --- consult (attended) transfer: docs/transfers.md ---------------------------------------
+
+    async def consult(self, agent_channel: str, extension: str, *, request_id: str | None = None) -> None:
+        """AMI ``Atxfer``: Asterisk feeds the agent's leg its attended-transfer feature code and
+        the extension, as if the agent had pressed them; the bridge puts the caller on music on
+        hold and dials ``extension`` in ``hotline-consult`` (agents and supervisors only)."""
+        fields = {"Channel": agent_channel, "Exten": extension, "Context": CONSULT_CONTEXT}
+        await self._action(request_id, "Atxfer", fields)
+
+    async def consult_complete(self, agent_channel: str, *, request_id: str | None = None) -> None:
+        await self._feature_keys(agent_channel, CONSULT_COMPLETE_KEYS, request_id)
+
+    async def consult_cancel(self, agent_channel: str, *, request_id: str | None = None) -> None:
+        """AMI ``CancelAtxfer``: the atxferabort keys, fed to the agent's leg."""
+        await self._action(request_id, "CancelAtxfer", {"Channel": agent_channel})
+
+    async def consult_conference(self, agent_channel: str, *, request_id: str | None = None) -> None:
+        await self._feature_keys(agent_channel, CONSULT_THREEWAY_KEYS, request_id)
+
+    async def _feature_keys(self, channel: str, keys: str, request_id: str | None) -> None:
+        """Keys as if the agent's phone had sent them (``PlayDTMF`` with ``Receive``): the
+        bridge's attended-transfer hooks read them. AMI has no action for these two."""
+
+        async def send() -> None:
+            for key in keys:
+                await self._link.send_action(
+                    "PlayDTMF", {"Channel": channel, "Digit": key, "Duration": DTMF_MS, "Receive": True}
+                )
 
         await self._once(request_id, send)
 

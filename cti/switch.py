@@ -64,6 +64,23 @@ class Switch(Protocol):
         """Bridge the held caller with the agent's leg again."""
         ...
 
+    async def consult(self, agent_channel: str, extension: str, *, request_id: str | None = None) -> None:
+        """Attended transfer, first step: the caller of ``agent_channel``'s call hears music on
+        hold while the agent's phone calls ``extension`` (docs/transfers.md)."""
+        ...
+
+    async def consult_complete(self, agent_channel: str, *, request_id: str | None = None) -> None:
+        """The consulted party takes the caller; the agent's leg is hung up."""
+        ...
+
+    async def consult_cancel(self, agent_channel: str, *, request_id: str | None = None) -> None:
+        """The consult leg is hung up; the agent talks with the caller again."""
+        ...
+
+    async def consult_conference(self, agent_channel: str, *, request_id: str | None = None) -> None:
+        """The caller, the agent and the consulted party all talk together."""
+        ...
+
     async def queue_add(
         self,
         queue: str,

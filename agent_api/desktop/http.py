@@ -324,20 +324,38 @@ def switch_answers() -> Iterator[None]:
 
 
 def _my_call(request: web.Request, me: Principal, call_id: str):  # type: ignore[no-untyped-def]
+    """The agent's live call, to act on; a call another agent consults them about is not theirs
+    to hold, mute or transfer (docs/transfers.md)."""
+    call = my_call(request, me, call_id)
+    if _consulted(request, me, call):
+        raise Conflict("this call is another agent's while they consult you; you may only hang up")
+    if call.consult:
+        raise Conflict("not while a consult or a three-way call is in progress")
+    return call
+
+
+def my_call(request: web.Request, me: Principal, call_id: str):  # type: ignore[no-untyped-def]
     call = services(request).desktop.owns_call(me.username, call_id)
     if call is None:
         raise NotFoundError(f"no live call {call_id!r} of yours")
     return call
 
 
+def _consulted(request: web.Request, me: Principal, call) -> bool:  # type: ignore[no-untyped-def]
+    return (
+        bool(call.consult)
+        and services(request).desktop.agent_of_interface(call.consult_target) == me.username
+    )
+
+
 @endpoint("POST", "/api/agent/calls/{call_id}/hangup", summary="Hang up my call", roles=AGENT, tag="agent")
 async def call_hangup(request: web.Request, principal: Principal | None, call_id: str) -> None:
     me = require(principal)
-    call = _my_call(request, me, call_id)
+    call = my_call(request, me, call_id)
+    # The consulted agent hangs up their own leg (the consult, or their part of a three-way call).
+    leg = call.consult_channel if _consulted(request, me, call) else call.agent_channel or call.channel
     try:
-        await services(request).switch.hangup(
-            call.agent_channel or call.channel, request_id=f"web-hangup-{call_id}"
-        )
+        await services(request).switch.hangup(leg, request_id=f"web-hangup-{call_id}-{leg}")
     except SwitchError as exc:
         raise SwitchUnavailable(str(exc)) from None
 

@@ -34,7 +34,14 @@ from agent_api.ports import Acd, CrmLookups, WrapupStore
 from agent_api.ws_hub import Hub, frame
 from crm.kinds import Channel, Role
 from crm.results import ScreenPop
-from cti.events import CallAnswered, CallRinging
+from cti.events import (
+    CallAnswered,
+    CallRinging,
+    ConferenceLeft,
+    ConferenceStarted,
+    ConsultCancelled,
+    ConsultStarted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def extension_of(interface: str) -> str:
+    """``1002`` for ``PJSIP/1002``: how an agent's page names another agent's phone."""
+    return interface.rpartition("/")[2]
+
+
+def consult_view(call: CallInfo) -> dict[str, str]:
+    """What the call card shows of a consult: its step and who is consulted."""
+    return {"consult": call.consult, "consult_target": extension_of(call.consult_target)}
 
 
 class Desktop:
@@ -92,7 +109,9 @@ class Desktop:
         record = self._acd.states.by_interface(interface)
         return record.profile.agent if record is not None else None
 
-    async def on_ringing(self, event: CallRinging) -> None:
+    async def on_ringing(self, event: CallRinging, *, consult_from: str = "") -> None:
+        """The pop, as the agent's phone rings; ``consult_from``: the agent who consults them
+        about this call rings them (the pop is the caller's card all the same, without offers)."""
         agent = self.agent_of_interface(event.agent)
         if agent is None:
             return
@@ -113,7 +132,7 @@ class Desktop:
             lookup_failed = True
         marketing = {"admitted": False, "reason": "no-offer"}
         offers: tuple[Any, ...] = ()
-        if pop.offers and dial is None:
+        if pop.offers and dial is None and not consult_from:
             decision = await self._acd.marketing_request(agent, MarketingWork.OFFER, call_id=event.call_id)
             marketing = {"admitted": decision.admitted, "reason": str(decision.reason)}
             if decision.admitted:
@@ -140,6 +159,8 @@ class Desktop:
             "recording_paused": call.recording_paused,
             "muted": call.muted,
             "lookup_failed": lookup_failed,
+            "consult_from": extension_of(consult_from),
+            **consult_view(call),
         }
         popped = Popped(
             call_id=event.call_id,
@@ -167,27 +188,51 @@ class Desktop:
         self.call_changed(event.call_id)
 
     def call_changed(self, call_id: str) -> None:
-        """Answered, held or resumed, recording paused or resumed: tell the agent whose call it is."""
+        """Answered, held or resumed, recording paused or resumed, a consult's step: tell the
+        agents whose call it is (the consulted agent too, while they have it on their screen)."""
         call = self.calls.get(call_id)
         if call is None:
             return
         dial = self.dials.of_call(call_id)
         if dial is not None and call.answered:
             dial.answered = True
-        agent = self.agent_of_interface(call.agent_interface)
-        if agent is None or call_id not in self._active.get(agent, {}):
-            return
-        self._hub.send_user(
-            agent,
-            frame(
-                "call",
-                call_id=call_id,
-                answered=call.answered,
-                held=call.held,
-                recording_paused=call.recording_paused,
-                muted=call.muted,
-            ),
-        )
+        for interface in dict.fromkeys((call.agent_interface, call.consult_target)):
+            agent = self.agent_of_interface(interface) if interface else None
+            if agent is None or call_id not in self._active.get(agent, {}):
+                continue
+            self._hub.send_user(
+                agent,
+                frame(
+                    "call",
+                    call_id=call_id,
+                    answered=call.answered,
+                    held=call.held,
+                    recording_paused=call.recording_paused,
+                    muted=call.muted,
+                    **consult_view(call),
+                ),
+            )
+
+    async def consult_changed(
+        self, event: ConsultStarted | ConsultCancelled | ConferenceStarted | ConferenceLeft
+    ) -> None:
+        """The consult's steps (docs/transfers.md): the consulted agent gets the caller's pop as
+        their phone rings, loses it without a wrap-up when the consult is cancelled; whoever
+        leaves a three-way call has it to wrap up. A completed consult is a transfer and an
+        answer, which the desktop already follows."""
+        if isinstance(event, ConsultStarted):
+            call = self.calls.get(event.call_id)
+            ring = CallRinging(
+                event.at, event.call_id, event.target, call.queue if call else "", event.target_channel
+            )
+            await self.on_ringing(ring, consult_from=event.agent)
+        elif isinstance(event, ConsultCancelled):
+            target = self.agent_of_interface(event.target)
+            if target is not None:
+                await self._ended_for(target, event.call_id, wrapup=False)
+        elif isinstance(event, ConferenceLeft):
+            await self.call_left(event.call_id, event.agent)
+        self.call_changed(event.call_id)
 
     def recording_changed(self, call_id: str, paused: bool) -> None:
         """The call's recording was paused or resumed (from any page): every page shows it."""
@@ -403,6 +448,7 @@ class Desktop:
             "held": call.held,
             "recording_paused": call.recording_paused,
             "muted": call.muted,
+            **consult_view(call),
         }
 
     def hello(self, agent: str) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from agent_api.context import audit, require, services
 from agent_api.errors import Conflict, NotFoundError
@@ -22,12 +22,22 @@ from crm.kinds import Channel, NoticeTopic, OutboxStatus
 OPERATORS = (Role.SUPERVISOR, Role.ADMIN)
 
 
+def _printable(text: str) -> str:
+    # A NUL cannot even be compared in PostgreSQL; no address or text holds a control character.
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("search text without control characters")
+    return text
+
+
 class OutboxQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: OutboxStatus | None = None
     channel: Channel | None = None
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    q: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_printable)
+    ] = ""
+    before: int | None = Field(None, ge=1, le=2**62)  # older than this message (the next page)
     limit: int = Field(200, ge=1, le=outbox.MAX_LIST)
 
 
@@ -60,6 +70,7 @@ class OutboxOut(BaseModel):
 class OutboxList(BaseModel):
     messages: list[OutboxOut]
     counts: dict[str, int]  # status → messages (of the channel asked for)
+    more: bool  # older messages match: ask again with before = the last id
 
 
 class SendAgainBody(BaseModel):
@@ -106,9 +117,16 @@ def _out(entry: outbox.OutboxEntry) -> OutboxOut:
 )
 async def list_outbox(request: web.Request, principal: Principal | None, query: OutboxQuery) -> OutboxList:
     entries, counts = await outbox.list_outbox(
-        services(request).db, status=query.status, channel=query.channel, text=query.q, limit=query.limit
+        services(request).db,
+        status=query.status,
+        channel=query.channel,
+        text=query.q,
+        before=query.before,
+        limit=query.limit + 1,
     )
-    return OutboxList(messages=[_out(e) for e in entries], counts=counts)
+    return OutboxList(
+        messages=[_out(e) for e in entries[: query.limit]], counts=counts, more=len(entries) > query.limit
+    )
 
 
 @endpoint(

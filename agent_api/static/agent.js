@@ -277,8 +277,45 @@ document.addEventListener("DOMContentLoaded", () => {
     return el("a", { class: "create-customer", href: "/customers?phone=" + encodeURIComponent(p.caller || ""), target: "_blank", rel: "noopener" }, t("pop.create_customer"));
   }
 
+  // Consult transfer (docs/transfers.md): the agent rings another agent while the caller hears
+  // music, then completes the transfer, cancels, or makes it a three-way call. The card follows
+  // "consult" ("consulting", "conference") as the pop and "call" frames carry it; the consulted
+  // agent's card says who consults them and leaves them only the hang-up.
+  const consultPending = new Set();  // call ids whose consult step is on its way
+  function consultStep(p, what, body) {
+    return async () => {
+      consultPending.add(p.call_id); renderPops();
+      setTimeout(() => { if (consultPending.delete(p.call_id)) renderPops(); }, 5000);
+      try { await api("POST", `/api/agent/calls/${encodeURIComponent(p.call_id)}/${what}`, body); showError(""); }
+      catch (e) { consultPending.delete(p.call_id); renderPops(); showError(e.message); }
+    };
+  }
+  function consulted(p) { return Boolean(p.consult_from) && Boolean(p.consult); }
+  function consultBlock(p) {
+    const waiting = consultPending.has(p.call_id);
+    if (consulted(p)) {
+      return el("p", { class: "consult-cue", role: "status" },
+        t(p.consult === "conference" ? "call.in_conference" : "call.consulted_by").replace("{agent}", p.consult_from));
+    }
+    if (p.consult === "conference") {
+      return el("p", { class: "consult-cue", role: "status" }, t("call.in_conference_with").replace("{target}", p.consult_target));
+    }
+    if (p.consult === "consulting") {
+      return el("div", { class: "consult consulting" },
+        el("p", { class: "consult-cue", role: "status" }, t("call.consulting").replace("{target}", p.consult_target)),
+        el("button", { type: "button", class: "consult-complete", disabled: waiting, onclick: consultStep(p, "consult/complete") }, t("call.consult_complete")),
+        el("button", { type: "button", class: "consult-cancel", disabled: waiting, onclick: consultStep(p, "consult/cancel") }, t("call.consult_cancel")),
+        el("button", { type: "button", class: "consult-conference", disabled: waiting, onclick: consultStep(p, "consult/conference") }, t("call.consult_conference")));
+    }
+    const target = el("input", { size: 8, class: "consult-target", placeholder: t("call.consult_target"), list: "transfer-agents", "aria-label": t("call.consult_target") });
+    return el("div", { class: "consult" }, target,
+      el("button", { type: "button", class: "consult-start", disabled: !p.answered || p.held || waiting,
+        onclick: () => consultStep(p, "consult", { target: target.value.trim() })() }, t("call.consult")));
+  }
+
   function popCard(p) {
     const c = p.customer;
+    const busy = Boolean(p.consult);  // hold, mute and blind transfer wait for the consult's end
     const transferKind = el("select", {}, el("option", { value: "agent" }, t("call.transfer_agent")),
       el("option", { value: "queue" }, t("call.transfer_queue")), el("option", { value: "number" }, t("call.transfer_number")));
     // The target's suggestions follow the kind: agents by extension, queues by name, none for a number.
@@ -299,13 +336,14 @@ document.addEventListener("DOMContentLoaded", () => {
       p.held ? el("p", { class: "hold-cue", role: "status", "data-since": heldSince.get(p.call_id), "data-label": "call.held_for" }) : null,
       p.muted && !p.held ? el("p", { class: "mute-cue", role: "status" }, t("call.muted")) : null,
       el("div", { class: "controls" },
-        holdButton(p),
-        muteButton(p),
+        busy ? null : holdButton(p),
+        busy ? null : muteButton(p),
         el("button", { type: "button", class: "hangup", onclick: control(p.call_id, "hangup") }, t("call.hangup")),
-        transferKind, transferTarget,
-        el("button", { type: "button", class: "transfer", disabled: !p.answered, onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
-        recordingToggle(p)),
-      keypad(p),
+        busy ? null : transferKind, busy ? null : transferTarget,
+        busy ? null : el("button", { type: "button", class: "transfer", disabled: !p.answered, onclick: () => control(p.call_id, "transfer", { kind: transferKind.value, target: transferTarget.value })() }, t("call.transfer")),
+        consulted(p) ? null : recordingToggle(p)),
+      p.answered ? consultBlock(p) : null,
+      busy ? null : keypad(p),
       recordingErrors.has(p.call_id) ? el("p", { class: "recording-error error", role: "alert" }, recordingErrors.get(p.call_id)) : null,
       callerDetails(p),
       c && c.phones && c.phones.length ? el("div", { class: "phones" }, c.phones.map((n) =>
@@ -461,9 +499,13 @@ document.addEventListener("DOMContentLoaded", () => {
       if (p) { if (p.held !== f.held) holdPending.delete(f.call_id); p.answered = f.answered; p.held = f.held; renderPops(); }
       if (p && "recording_paused" in f) { p.recording_paused = f.recording_paused; renderPops(); }
       if (p && "muted" in f) { p.muted = f.muted; renderPops(); }
+      if (p && "consult" in f) {
+        if (p.consult !== f.consult) consultPending.delete(f.call_id);
+        p.consult = f.consult; p.consult_target = f.consult_target; renderPops();
+      }
     } else if (f.type === "ended") {
       const p = pops.get(f.call_id);
-      pops.delete(f.call_id); recordingErrors.delete(f.call_id); mutePending.delete(f.call_id); renderPops();
+      pops.delete(f.call_id); recordingErrors.delete(f.call_id); mutePending.delete(f.call_id); consultPending.delete(f.call_id); renderPops();
       heldSince.delete(f.call_id);
       if (f.wrapup !== false) queueWrapup(f.call_id, p);
       showState(status);

@@ -67,16 +67,23 @@
       el("td", {}, t("notice_topic." + m.topic)), message, status, el("td", { class: "num" }, String(m.attempts)),
       el("td", {}, receipt(m)), actions);
   }
-  async function load() {
+  // The newest page first; "older" appends the next page, from below the last message shown.
+  let lastId = null;
+  async function load(older) {
     const params = new URLSearchParams();
     for (const [name, id] of [["status", "filter-status"], ["channel", "filter-channel"], ["q", "filter-q"]]) {
       const value = $(id).value.trim();
       if (value) params.set(name, value);
     }
+    if (older === true && lastId !== null) params.set("before", lastId);
     try {
       const data = await api("GET", "/api/outbox?" + params.toString());
-      $("outbox-list").tBodies[0].replaceChildren(...data.messages.map(row));
-      $("outbox-empty").hidden = data.messages.length > 0;
+      const body = $("outbox-list").tBodies[0];
+      if (older === true) body.append(...data.messages.map(row));
+      else body.replaceChildren(...data.messages.map(row));
+      if (data.messages.length) lastId = data.messages[data.messages.length - 1].id;
+      $("outbox-older").hidden = !data.more;
+      $("outbox-empty").hidden = body.rows.length > 0;
       $("outbox-counts").replaceChildren(...Object.entries(data.counts).filter(([, n]) => n > 0)
         .map(([s, n]) => el("span", { class: "bo-badge outbox-count", "data-status": s }, `${t("outbox.status." + s)} ${n}`)));
     } catch (err) { show(err.message, true); }
@@ -84,8 +91,9 @@
   document.addEventListener("DOMContentLoaded", () => {
     section = $("outbox");
     $("outbox-filters").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
-    $("filter-status").addEventListener("change", load);
-    $("filter-channel").addEventListener("change", load);
+    $("filter-status").addEventListener("change", () => load());
+    $("filter-channel").addEventListener("change", () => load());
+    $("outbox-older").addEventListener("click", () => load(true));
     load();
   });
 })();

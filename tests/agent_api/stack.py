@@ -89,6 +89,18 @@ class RecordingSwitch:
     async def mute(self, channel: str, on: bool, **kwargs: Any) -> None:
         self._note("mute", channel, on, **kwargs)
 
+    async def consult(self, agent_channel: str, extension: str, **kwargs: Any) -> None:
+        self._note("consult", agent_channel, extension)
+
+    async def consult_complete(self, agent_channel: str, **kwargs: Any) -> None:
+        self._note("consult_complete", agent_channel)
+
+    async def consult_cancel(self, agent_channel: str, **kwargs: Any) -> None:
+        self._note("consult_cancel", agent_channel)
+
+    async def consult_conference(self, agent_channel: str, **kwargs: Any) -> None:
+        self._note("consult_conference", agent_channel)
+
     async def spy(
         self, supervisor: str, agent_extension: str, mode: SpyMode, **kwargs: Any
     ) -> OriginateResult:

@@ -107,7 +107,14 @@ async def test_a_supervisor_sees_each_message_with_its_status_attempts_and_recei
     assert (await (await stack.client.get("/api/outbox?q=宽带")).json())["messages"][0]["id"] == ids[
         "unknown"
     ]
-    for bad in ("status=lost", "channel=fax", "limit=0", "limit=100000", "q=" + "x" * 101, "nope=1"):
+    newest = ids["unknown"]
+    first = await (await stack.client.get("/api/outbox?limit=2")).json()
+    assert first["messages"][0]["id"] == newest and first["more"] is True
+    rest = await (await stack.client.get(f"/api/outbox?limit=2&before={first['messages'][-1]['id']}")).json()
+    assert len(rest["messages"]) == 1 and rest["more"] is False
+    assert {m["id"] for m in first["messages"] + rest["messages"]} == {m["id"] for m in listing["messages"]}
+    bad_queries = ("status=lost", "channel=fax", "limit=0", "limit=100000", "q=" + "x" * 101, "nope=1")
+    for bad in (*bad_queries, "q=a%00b", "q=%1b%5b2J", "before=0", "before=99999999999999999999"):
         response = await stack.client.get(f"/api/outbox?{bad}")
         assert response.status in (400, 422), bad
 
