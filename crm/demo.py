@@ -1,5 +1,6 @@
-"""Demo data: realistic Chinese customers, numbers, contacts, tickets, two online campaigns and
-the usual contact rules, reproducible from a seed (Faker zh_CN)."""
+"""Demo data: realistic Chinese customers, numbers, contacts, tickets (half of their customers
+told of its progress by SMS and mail, so the outbox has work), two online campaigns and the usual
+contact rules, reproducible from a seed (Faker zh_CN)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,18 @@ from crm import campaigns as campaign_store
 from crm.campaigns import NewCampaign, NewQuestion
 from crm.db import Database, utcnow
 from crm.import_store import insert_customer_rows
-from crm.kinds import CampaignKind, CampaignStatus, Channel, Disposition, Purpose, QuestionKind, TicketKind
+from crm.kinds import (
+    CampaignKind,
+    CampaignStatus,
+    Channel,
+    Disposition,
+    NoticeTopic,
+    Purpose,
+    QuestionKind,
+    TicketKind,
+)
 from crm.models import Campaign, Contact, Customer, CustomerPhone, Ticket
+from crm.notices import subscribe
 from crm.phones import try_normalize_phone
 from crm.reporting.facts import count_contacts, upsert_contact_counts
 from crm.sla import SHANGHAI, ChinaWorkCalendar
@@ -104,7 +115,9 @@ async def load_demo_data(
         await upsert_contact_counts(session, count_contacts(contacts, tz), is_sqlite=db.is_sqlite)
     ticket_count = max(1, customers // 50) if customers else 0
     chosen = rng.sample(range(first_id, first_id + customers), min(ticket_count, customers))
-    for customer_id in chosen:
+    for n, customer_id in enumerate(chosen):
+        if n % 2 == 0:  # half of them follow their ticket by SMS (and mail): the outbox has work
+            await _subscribe_to_ticket_progress(db, customer_id, now - timedelta(days=30))
         await _ticket_history(db, rng, customer_id, now, tz)
     campaigns = await _campaigns(db)
     return DemoReport(customers, len(contacts), ticket_count, campaigns)
@@ -171,6 +184,14 @@ async def demo_ticket_numbers(db: Database, limit: int = 200) -> list[str]:
     async with db.read() as session:
         rows = await session.scalars(select(Ticket.number).where(Ticket.number.is_not(None)).limit(limit))
         return ["".join(c for c in number if c.isdigit()) for number in rows if number]
+
+
+async def _subscribe_to_ticket_progress(db: Database, customer_id: int, since: datetime) -> None:
+    async with db.read() as session:
+        email = await session.scalar(select(Customer.email).where(Customer.id == customer_id))
+    await subscribe(db, customer_id, NoticeTopic.TICKET_PROGRESS, Channel.SMS, now=since)
+    if email:
+        await subscribe(db, customer_id, NoticeTopic.TICKET_PROGRESS, Channel.EMAIL, now=since)
 
 
 async def _ticket_history(
