@@ -22,6 +22,7 @@ CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 30.0
 MAX_LINE = 8192
 SAMPLE_RATE = 8000
+SAY_DIGIT_S = 0.6  # SAY DIGITS / SAY NUMBER play about one sound file of this length a digit
 
 
 class AgiHangup(Exception):
@@ -171,6 +172,15 @@ async def _execute(sim: SwitchSimulator, leg: Leg, line: str) -> str:
         # res_agi: a digit that stops the prompt is a result other than 0, hence FAILED.
         sim.varset(channel, "PLAYBACKSTATUS", "FAILED" if digit else "SUCCESS")
         return f"200 result={ord(digit) if digit else 0} endpos={played}"
+    if verb in ("SAY DIGITS", "SAY NUMBER") and args:
+        # res_agi: "200 result=0", or the code of an escape digit that stopped it; no endpos.
+        try:
+            _, digit = await _play(
+                sim, leg, SAY_DIGIT_S * len(args[0]), stop_on_digit=len(args) > 1 and bool(args[1])
+            )
+        except AgiHangup:
+            raise AgiHangup("") from None
+        return f"200 result={ord(digit) if digit else 0}"
     if verb == "GET DATA":
         prompt = args[0] if args else ""
         timeout_s = int(args[1]) / 1000 if len(args) > 1 and args[1].isdigit() else 5.0

@@ -64,6 +64,27 @@ async def test_get_data_returns_the_digits_pressed_and_an_empty_result_on_timeou
     server.close()
 
 
+async def test_say_digits_and_say_number_are_spoken_and_answer_as_asterisk_does() -> None:
+    # The IVR reads a ticket's number back with SAY DIGITS (ivr/steps.py); res_agi answers
+    # "200 result=0", or the code of an escape digit that cut it short.
+    replies: list[str] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_environment(reader)
+        for command in ('SAY DIGITS 261205000023 ""', 'SAY NUMBER 42 ""', 'SAY DIGITS 2612050 "#"'):
+            writer.write(f"{command}\n".encode())
+            replies.append((await reader.readline()).decode().strip())
+        writer.close()
+
+    server, url = await agi_server(handler)
+    async with rig(agi_url=url) as r:
+        call = r.sim.place_call(CallerScript(digits="#", digits_after_s=10.0, hangup_after_s=30.0))
+        await r.clock.sleep(15.0)
+        assert replies == ["200 result=0", "200 result=0", f"200 result={ord('#')}"]
+        await call.done
+    server.close()
+
+
 async def test_a_hangup_during_a_command_answers_minus_one_then_hangup() -> None:
     lines: list[str] = []
 
