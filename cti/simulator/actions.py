@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from cti.simulator import channel_actions as channels
-from cti.simulator import originate, wire
+from cti.simulator import consult, originate, wire
 from cti.simulator import queue_actions as queues
 from cti.simulator.responses import Handler, error, ok
 
@@ -196,4 +196,6 @@ HANDLERS: dict[str, Handler] = {
     "stopmixmonitor": channels.stop_mixmonitor,
     "mixmonitormute": channels.mixmonitor_mute,
     "playdtmf": channels.play_dtmf,
+    "atxfer": consult.atxfer,
+    "cancelatxfer": consult.cancel_atxfer,
 }

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cti.simulator import wire
+from cti.simulator import consult, wire
 from cti.simulator.channels import Bridge, Channel
 from cti.simulator.core import CallRecord
 from cti.simulator.legs import Leg, first_of
@@ -100,7 +100,16 @@ async def bridged(
         unhold.add_done_callback(lambda f: None if f.cancelled() else set_hold(sim, agent, caller, False))
         timers += [hold, unhold]
     try:
-        await first_of(leg.gone, leg.redirect, agent_leg.gone, agent_leg.redirect)
+        while True:
+            await first_of(leg.gone, leg.redirect, agent_leg.gone, agent_leg.redirect)
+            # A consult gave the call to another phone (cti/simulator/consult.py): talk on with it.
+            taken_over = consult.successor(sim, agent_leg) if not leg.gone.done() else None
+            if taken_over is None:
+                break
+            consult.agent_left(sim, agent)
+            sim.legs.pop(agent.name, None)
+            agent, agent_leg = taken_over.channel, taken_over
+            sim.legs[agent.name] = agent_leg
     finally:
         for timer in timers:
             timer.cancel()

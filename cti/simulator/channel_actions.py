@@ -285,7 +285,8 @@ def mixmonitor_mute(server: AmiServer, session: Session, action: Action, aid: wi
 
 
 def play_dtmf(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
-    """PlayDTMF: the digit goes to the channel's party; the simulator notes it on the channel."""
+    """PlayDTMF: the digit goes to the channel's party; the simulator notes it on the channel.
+    With ``Receive`` the digit comes from the channel's phone instead."""
     sim = server.sim
     channel = sim.find_channel(action.get("channel", ""))
     digit = action.get("digit", "")
@@ -296,6 +297,12 @@ def play_dtmf(server: AmiServer, session: Session, action: Action, aid: wire.Hea
         error(session, aid, "No digit specified")
         return
     session.respond([("Response", "Success"), ("Message", "DTMF successfully queued"), *aid])
+    if truthy(action.get("receive", "")):
+        # As if the channel's phone sent it: the bridge's features read it (a consult's keys).
+        from cti.simulator.consult import received_key
+
+        received_key(sim, channel, digit)
+        return
     channel.dtmf_sent += digit
 
 

@@ -27,6 +27,7 @@ from cti.simulator.scripts import AgentScript, CallerScript
 
 if TYPE_CHECKING:
     from cti.simulator.ami_server import AmiServer
+    from cti.simulator.consult import Consult
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         self._initial_members = self._static_members(members)
         self.server: AmiServer | None = None  # set by start()
         self.legs: dict[str, Leg] = {}  # channel name -> the flow controlling that channel
+        self.consults: dict[str, Consult] = {}  # agent's channel name -> its consult (consult.py)
         self.prompt_lengths: dict[str, float] = {}
         self.agi_failures = 0
         # Where MixMonitor's files are written (a stand-in for the monitor spool); None: nowhere.
