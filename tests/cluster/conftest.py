@@ -3,6 +3,7 @@ as the CRM tests') and Redis (Debian's redis-server on a loopback port, no persi
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,14 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def close_transport(process: asyncio.subprocess.Process) -> None:
+    """Close a finished process's transport while the loop runs: left to the garbage collector,
+    it closes its pipes on a loop that has ended (an unraisable error at the session's end)."""
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 class RedisServer:

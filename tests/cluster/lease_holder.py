@@ -1,8 +1,9 @@
 """A process that holds a switch lease and acts while it may: the real SIGSTOP test's subject.
 
 ``python -m tests.cluster.lease_holder DB_URL LEASE TTL_S`` prints ``elected EPOCH``, then every
-20 ms tries an action through the fence and prints ``acted T`` (T: wall-clock seconds) or, the
-first time the fence refuses, ``refused T``; it prints ``deposed`` when it steps down.
+20 ms tries an action through the fence and prints ``acted T`` (T: the wall-clock second it
+tried, before the fence's check) or, the first time the fence refuses, ``refused T``; it prints
+``deposed`` when it steps down.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from hotline.cluster.pg_lease import Elector, PgLeaseStore
 
 
 class Switch:
-    async def redirect(self) -> None:
-        print(f"acted {time.time():.3f}", flush=True)
+    async def redirect(self, asked_at: float) -> None:
+        print(f"acted {asked_at:.3f}", flush=True)
 
 
 async def main(url: str, lease: str, ttl_s: float) -> None:
@@ -36,7 +37,8 @@ async def main(url: str, lease: str, ttl_s: float) -> None:
     refused = False
     while True:
         try:
-            await fenced.redirect()
+            # Stamped before the fence's check: a stamp after SIGSTOP is an action begun after it.
+            await fenced.redirect(time.time())
         except SwitchUnavailable:
             if not refused:
                 print(f"refused {time.time():.3f}", flush=True)

@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from crm import accounts
 from crm.accounts import NewAccount, Role
 from cti.simulator import AgentScript, CallerScript, SwitchSimulator
-from tests.cluster.conftest import RedisServer
+from tests.cluster.conftest import RedisServer, close_transport
 from tests.crm.conftest import _emptied
 from tests.e2e.system import free_port
 
@@ -92,6 +92,7 @@ class Node:
         except TimeoutError:
             for reader in self.readers:
                 reader.cancel()
+        close_transport(self.process)
 
 
 async def start_node(name: str, tmp: Path, env: dict[str, str]) -> Node:

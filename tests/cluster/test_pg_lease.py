@@ -17,6 +17,7 @@ from cti.errors import SwitchUnavailable
 from hotline.cluster.fenced import FencedSwitch
 from hotline.cluster.lease import Deposed, Elected, Transition
 from hotline.cluster.pg_lease import Elector, PgLeaseStore, asyncpg_dsn
+from tests.cluster.conftest import close_transport
 
 pytestmark = pytest.mark.postgres
 
@@ -172,4 +173,5 @@ async def test_a_leader_process_stopped_with_sigstop_acts_no_more_after_sigcont(
         holder.kill()
         await holder.wait()
         await reader
+        close_transport(holder)
         await other.stop()
