@@ -119,6 +119,57 @@ async def start_node(name: str, tmp: Path, env: dict[str, str]) -> Node:
     return node
 
 
+class Balancer:
+    """A load balancer's stand-in on one loopback port: each connection goes to the first node
+    that accepts it (only the leading node listens for HTTP)."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for port in self.ports:
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                continue
+        else:
+            writer.close()
+            return
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def desk_hello(http: aiohttp.ClientSession) -> dict:
+    """The first frame of the desktop's WebSocket, as the page reconnecting gets it."""
+    async with http.ws_connect("/api/ws") as ws, asyncio.timeout(5):
+        while True:
+            frame = await ws.receive_json()
+            if frame["type"] == "hello":
+                return frame
+
+
 async def log_agents_in(node: Node) -> None:
     url = f"http://127.0.0.1:{node.http_port}/"
     for extension in AGENTS:
@@ -166,6 +217,8 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         "HOTLINE_HTTP_SESSION_KEY": "k" * 40,
     }
     nodes: list[Node] = []
+    page: aiohttp.ClientSession | None = None
+    balancer: Balancer | None = None
     try:
         nodes = [await start_node("one", tmp_path, env), await start_node("two", tmp_path, env)]
         async with asyncio.timeout(START_S):
@@ -177,6 +230,15 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         assert follower.seen("Hotline is running") is None
         await log_agents_in(leader)
         sim.agi_url = f"agi://127.0.0.1:{leader.agi_port}/ivr"
+        # One agent's page, through the load balancer: its session is in the shared database.
+        balancer = Balancer([leader.http_port, follower.http_port])
+        await balancer.start()
+        page = aiohttp.ClientSession(
+            base_url=f"http://127.0.0.1:{balancer.port}/", cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        async with page.post("/api/session", json={"username": "agent2024", "password": PASSWORD}) as r:
+            assert r.status == 200, await r.text()
+        assert (await desk_hello(page))["status"]["state"] == "available"
 
         # The burst: RATE calls a second (exponential gaps), from KILL_AFTER_S before the kill
         # until AFTER_TAKEOVER_S after the other node took over (at most BURST_MAX_S).
@@ -233,7 +295,22 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         assert follower.seen("cluster_took_over") is not None
         # ... and through its own ACD, not only through the dialplan's fallback queue.
         assert any("|CONNECT|" in line for line in sim.queue_log[before_takeover:]), report
+        # The page comes back by itself, as the desktop's script retries: the same session, on
+        # the other node, the agent still logged in.
+        async with asyncio.timeout(10):
+            while True:
+                try:
+                    hello = await desk_hello(page)
+                    break
+                except (aiohttp.ClientError, TimeoutError):
+                    await asyncio.sleep(0.5)
+        assert hello["status"]["agent"] == "agent2024"
+        assert hello["status"]["state"] != "logged-out", hello["status"]
     finally:
+        if page is not None:
+            await page.close()
+        if balancer is not None:
+            await balancer.stop()
         for node in nodes:
             await node.stop()
         await sim.stop()
