@@ -725,7 +725,7 @@ def report(results: list[StepResult]) -> dict[str, Any]:
             f"  at that rate: p99 {best.p99_ms:.1f} ms, {best.cpu_per_call_s * 1e3:.1f} ms of Hotline CPU"
             f" per call, Hotline peak RSS {best.peak_rss_mb:.0f} MB"
         )
-    print("two nodes: not measured — Hotline runs as one process; there is no multi-node Hotline yet")
+    print("two nodes: not measured — a second node stands by and carries no calls (docs/scale.md)")
     print(f"reference: {REFERENCE:.0f} calls/s, Asterisk's published 20–50 calls/s per server (not measured)")
     return {
         "bench": "system_load",
