@@ -181,6 +181,13 @@ class AcdService:
     async def start(self) -> None:
         if self._store is not None:
             await restore_policies(self._store, self.gate, self.config.queues)
+        recent_legs = getattr(self._store, "recent_queue_legs", None)
+        if recent_legs is not None:  # the wallboard's last half hour, counted again (docs/restart.md)
+            now = self._clock()
+            try:
+                self.stats.restore(await recent_legs(now - self.stats.window), now)
+            except Exception:  # the figures start empty, as they did before: not a reason to stop
+                log.exception("acd_stats_not_restored")
         await self.callbacks.start()
         self._subscription = self._bus.subscribe("acd", *CONSUMED)
         self._tasks = [

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from acd.events import AgentsByState, AgentStateChanged, QueueStatsUpdated
 from acd.models import AgentState, QueueConfig
+from crm.restart_state import RecentLeg
 from cti.events import CallAbandoned, CallAnswered, CallEnded, CallQueued
 
 _ANSWERED, _ABANDONED, _HANDLED, _WRAPUP = range(4)
@@ -125,6 +126,47 @@ class QueueStatistics:
         if event.previous is AgentState.WRAP_UP and event.queue in self._queues:
             self._record(self._queues[event.queue], event.at, _WRAPUP, event.previous_seconds)
             touched.add(event.queue)
+        return tuple(sorted(touched))
+
+    @property
+    def window(self) -> timedelta:
+        return self._window
+
+    def restore(self, legs: Iterable[RecentLeg], now: datetime) -> tuple[str, ...]:
+        """At start, before any event: the window's finished calls counted again from the stored
+        queue legs, so a restart does not empty the wallboard. A call counts in the first queue it
+        entered, answered if any of its legs was (after the waits of all of them), else abandoned
+        if one was; its talk and wrap-up as the legs stored them. Returns the queues touched."""
+        calls: dict[str, list[RecentLeg]] = {}
+        for leg in legs:
+            calls.setdefault(leg.call_id, []).append(leg)
+        records: list[tuple[datetime, str, int, float]] = []
+        for visits in calls.values():
+            visits.sort(key=lambda leg: leg.entered_at)
+            first, wait = visits[0], sum(leg.wait_s for leg in visits)
+            answered = next((leg for leg in visits if leg.outcome == "answered"), None)
+            left_at = first.entered_at + timedelta(seconds=wait)
+            if answered is not None:
+                talk_over = left_at + timedelta(seconds=answered.talk_s)
+                records.append((left_at, first.queue, _ANSWERED, wait))
+                records.append((talk_over, first.queue, _HANDLED, answered.talk_s))
+                if answered.wrap_s > 0:
+                    records.append(
+                        (
+                            talk_over + timedelta(seconds=answered.wrap_s),
+                            first.queue,
+                            _WRAPUP,
+                            answered.wrap_s,
+                        )
+                    )
+            elif any(leg.outcome == "abandoned" for leg in visits):
+                records.append((left_at, first.queue, _ABANDONED, wait))
+        horizon, touched = now - self._window, set()
+        for at, queue, kind, value in sorted(records, key=lambda record: record[0]):
+            figures = self._queues.get(queue)
+            if figures is not None and horizon <= at <= now:
+                self._record(figures, at, kind, value)
+                touched.add(queue)
         return tuple(sorted(touched))
 
     def set_queue(self, queue: QueueConfig) -> None:

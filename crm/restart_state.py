@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.db import Database, utcnow
 from crm.kinds import Channel
 from crm.models import Base, UtcDateTime
+from crm.reporting.tables import QueueLegRow
 
 
 class MarketingPolicyRow(Base):
@@ -100,6 +101,20 @@ class PendingWrapup:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RecentLeg:
+    """One visit of a call to a queue, as the call log stored it (``queue_legs``): what the
+    wallboard's figures of the last half hour are counted again from after a restart."""
+
+    call_id: str
+    queue: str
+    entered_at: datetime
+    outcome: str  # crm.reporting.facts.LegOutcome
+    wait_s: float
+    talk_s: float
+    wrap_s: float
+
+
 _CALLBACK_FIELDS = tuple(f for f in SavedCallback.__dataclass_fields__)
 
 
@@ -122,6 +137,19 @@ class RestartState:
             await session.merge(
                 MarketingPolicyRow(group_name=group, settings=dict(settings), updated_at=utcnow())
             )
+
+    # --- the wallboard's last half hour --------------------------------------------------------
+
+    async def recent_queue_legs(self, since: datetime) -> list[RecentLeg]:
+        """The queue legs of calls that entered a queue at ``since`` or later, oldest first."""
+        async with self._db.read() as session:
+            rows = await session.scalars(
+                select(QueueLegRow).where(QueueLegRow.entered_at >= since).order_by(QueueLegRow.entered_at)
+            )
+            return [
+                RecentLeg(r.call_id, r.queue, r.entered_at, r.outcome, r.wait_s, r.talk_s, r.wrap_s)
+                for r in rows
+            ]
 
     # --- callbacks -----------------------------------------------------------------------------
 

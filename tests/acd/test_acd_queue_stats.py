@@ -7,6 +7,7 @@ import pytest
 from acd.events import AgentsByState, AgentStateChanged
 from acd.models import AgentState, QueueConfig
 from acd.stats import QueueStatistics
+from crm.restart_state import RecentLeg
 from cti.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, EndCause
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -123,3 +124,40 @@ def test_a_resync_forgets_calls_the_switch_no_longer_has(stats: QueueStatistics)
     stats.feed(CallQueued(at(1), "c2", "support", 2))
     assert stats.forget_calls({"c2"}) == ("support",)
     assert stats.snapshot("support", at(5)).waiting == 1
+
+
+def test_a_restart_counts_the_windows_finished_calls_again_from_the_stored_legs() -> None:
+    """The same calls, fed live to one instance and read back from their queue legs by another
+    (as at a restart), give the same wallboard figures; legs older than the window are left out."""
+    queues = {"support": QueueConfig("support", service_level_s=20), "vip": QueueConfig("vip")}
+    live = QueueStatistics(queues, window_s=600)
+    # answered after 5 s, 30 s of talk; abandoned after 40 s; overflowed from vip to support after
+    # 25 s and answered 10 s later there (counted in vip, the first queue it joined).
+    live.feed(CallQueued(at(0), "c1", "support", 1))
+    live.feed(CallAnswered(at(5), "c1", "PJSIP/1001", "support", 5))
+    live.feed(CallEnded(at(35), "c1", EndCause.NORMAL, 30, agent="PJSIP/1001"))
+    live.feed(CallQueued(at(10), "c2", "support", 2))
+    live.feed(CallAbandoned(at(50), "c2", "support", 2, 40))
+    live.feed(CallQueued(at(20), "c3", "vip", 1))
+    live.feed(CallAnswered(at(55), "c3", "PJSIP/1002", "support", 35))
+    live.feed(CallEnded(at(95), "c3", EndCause.NORMAL, 40, agent="PJSIP/1002"))
+    legs = [
+        RecentLeg("old", "support", at(-900), "abandoned", 3, 0, 0),  # before the window
+        RecentLeg("c1", "support", at(0), "answered", 5, 30, 0),
+        RecentLeg("c2", "support", at(10), "abandoned", 40, 0, 0),
+        RecentLeg("c3", "vip", at(20), "overflowed", 25, 0, 0),
+        RecentLeg("c3", "support", at(45), "answered", 10, 40, 0),
+    ]
+    restarted = QueueStatistics(queues, window_s=600)
+    assert restarted.restore(legs, at(120)) == ("support", "vip")
+    for queue in queues:
+        before, after = live.snapshot(queue, at(120)), restarted.snapshot(queue, at(120))
+        assert (after.answered, after.abandoned, after.answered_within_sl) == (
+            before.answered,
+            before.abandoned,
+            before.answered_within_sl,
+        )
+        assert (after.asa_s, after.aht_s) == (before.asa_s, before.aht_s)
+    assert restarted.snapshot("support", at(120)).abandoned == 1
+    # and they leave the window as live ones do
+    assert restarted.snapshot("vip", at(20 + 35 + 601)).answered == 0

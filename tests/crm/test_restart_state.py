@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from crm.db import Database
 from crm.kinds import Channel
-from crm.restart_state import PendingWrapup, RestartState, SavedCallback
+from crm.reporting.facts import LegOutcome, QueueLegFact, record_facts
+from crm.restart_state import PendingWrapup, RecentLeg, RestartState, SavedCallback
 
 AT = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
@@ -66,3 +67,36 @@ async def test_a_wrap_up_is_kept_until_dropped(db: Database) -> None:
     await state.drop_wrapup("agent1002", "call-3")
     async with reopened(db) as again:
         assert await again.pending_wrapups() == [older, newer]
+
+
+async def test_the_queue_legs_since_a_time_come_back_oldest_first_for_the_wallboard(db: Database) -> None:
+    legs = [
+        QueueLegFact(
+            "c0", "support", AT - timedelta(hours=1), AT - timedelta(minutes=59), LegOutcome.ANSWERED
+        ),
+        QueueLegFact(
+            "c2",
+            "sales",
+            AT + timedelta(minutes=2),
+            AT + timedelta(minutes=3),
+            LegOutcome.ABANDONED,
+            wait_s=60.0,
+        ),
+        QueueLegFact(
+            "c1",
+            "support",
+            AT,
+            AT + timedelta(seconds=90),
+            LegOutcome.ANSWERED,
+            wait_s=8.0,
+            talk_s=80.0,
+            wrap_s=2.0,
+        ),
+    ]
+    await record_facts(db, legs, tz=UTC)
+    async with reopened(db) as again:
+        recent = await again.recent_queue_legs(AT - timedelta(minutes=30))
+    assert recent == [
+        RecentLeg("c1", "support", AT, "answered", 8.0, 80.0, 2.0),
+        RecentLeg("c2", "sales", AT + timedelta(minutes=2), "abandoned", 60.0, 0.0, 0.0),
+    ]
