@@ -333,7 +333,7 @@ document.addEventListener("DOMContentLoaded", () => {
       el("h2", { class: "customer-name" }, callTitle(p)),
       c ? null : newCustomerLink(p),
       ringing ? el("p", { class: "ring-cue", role: "status", "data-since": Date.parse(p.rung_at) || Date.now(), "data-label": p.direction === "outbound" ? "call.dialing_for" : "call.ringing_for" }) : null,
-      p.held ? el("p", { class: "hold-cue", role: "status", "data-since": heldSince.get(p.call_id), "data-label": "call.held_for" }) : null,
+      p.held && !consulted(p) ? el("p", { class: "hold-cue", role: "status", "data-since": heldSince.get(p.call_id), "data-label": "call.held_for" }) : null,
       p.muted && !p.held ? el("p", { class: "mute-cue", role: "status" }, t("call.muted")) : null,
       el("div", { class: "controls" },
         busy ? null : holdButton(p),

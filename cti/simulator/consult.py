@@ -48,6 +48,9 @@ class Consult:
     caller_leg: Leg | None
     home: Bridge  # the caller's bridge
     step: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    cancelled: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     keys: str = ""
     phone_leg: Leg | None = None
     conference: bool = False
@@ -99,6 +102,8 @@ def received_key(sim: SwitchSimulator, channel: Channel, digit: str) -> None:
     if step is not None and not consult.step.done():
         consult.keys = ""
         consult.step.set_result(step)
+        if step == "cancel":
+            consult.cancelled.set_result(None)
 
 
 def successor(sim: SwitchSimulator, agent_leg: Leg) -> Leg | None:
@@ -199,8 +204,9 @@ async def _run(sim: SwitchSimulator, consult: Consult, exten: str) -> None:
     sim.newstate(phone, 5)
     sim.update_member_status(phone.device)
     dialing = Leg(local2)
-    # The consult's end before an answer (cancel, the agent or caller gone) stops the ring.
-    watch = asyncio.ensure_future(first_of(consult.step, consult.agent_leg.gone, *_caller_gone(consult)))
+    # A cancel, or the agent or the caller gone, stops the ring; a completion asked for while it
+    # rings waits for the answer.
+    watch = asyncio.ensure_future(first_of(consult.cancelled, consult.agent_leg.gone, *_caller_gone(consult)))
     watch.add_done_callback(lambda _f: dialing.hang_up(0))
     try:
         outcome = await ring_phone(sim, dialing, phone, RING_S, answer_after)
