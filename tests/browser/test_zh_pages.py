@@ -28,6 +28,7 @@ PAGES = [
     "/campaigns",
     "/messages",
     "/callbacks",
+    "/outbox",
     "/admin/desk-codes",
     "/supervisor/recordings",
     "/customers/{customer}",
