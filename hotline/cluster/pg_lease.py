@@ -202,7 +202,10 @@ class Elector:
     async def _run(self) -> None:
         while True:
             started = self._clock()
-            await self.step()
+            try:
+                await self.step()
+            except Exception:  # never silently: a dead elector would leave the lease to run out
+                log.exception("cluster_lease_step_failed", extra={"kv": {"lease": self.name}})
             delay = self.renew_every_s - (self._clock() - started)
             if self.core.may_act(self._clock()):
                 # Wake in time to step down at the deadline even if the store stays silent.

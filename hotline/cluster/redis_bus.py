@@ -116,6 +116,9 @@ class StreamPublisher:
                     "cluster_broker_unreachable", extra={"kv": {"error": str(exc) or type(exc).__name__}}
                 )
                 await asyncio.sleep(RETRY_S)
+            except Exception:
+                log.exception("cluster_publish_failed")
+                await asyncio.sleep(RETRY_S)
 
     def _take_waiting(self) -> None:
         assert self._subscription is not None
@@ -216,6 +219,9 @@ class StreamReader:
                 )
                 self._checked = False  # the stream may have been trimmed or lost meanwhile
                 await asyncio.sleep(RETRY_S)
+            except Exception:
+                log.exception("cluster_read_failed")
+                await asyncio.sleep(RETRY_S)
 
     async def _check_trimmed(self) -> None:
         """Entries after our last id that the stream no longer holds: a gap."""
@@ -266,7 +272,10 @@ class StreamReader:
         except (CodecError, KeyError) as exc:
             log.warning("cluster_event_unreadable", extra={"kv": {"id": entry_id, "error": str(exc)}})
             return
-        self._on_event(Entry(entry_id, node, epoch, seq, event))
+        try:
+            self._on_event(Entry(entry_id, node, epoch, seq, event))
+        except Exception:
+            log.exception("cluster_event_failed", extra={"kv": {"id": entry_id}})
 
     def _gap(self, reason: str) -> None:
         log.warning("cluster_events_missed", extra={"kv": {"reason": reason}})

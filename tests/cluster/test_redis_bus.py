@@ -204,3 +204,29 @@ async def test_a_deposed_leaders_late_events_are_dropped(redis_server: RedisServ
         for part in (*outs.values(), reader):
             await part.stop()
         await redis.aclose()
+
+
+async def test_an_event_its_consumer_fails_on_is_logged_and_the_next_ones_still_arrive(
+    redis_server: RedisServer, stream: str
+) -> None:
+    redis = connect(redis_server.url)
+    bus = EventBus()
+    out = StreamPublisher(bus, redis, node="leader", stream=stream)
+    got: list[object] = []
+
+    def consume(entry: Entry) -> None:
+        if isinstance(entry.event, CallQueued):
+            raise RuntimeError("a consumer's bug")
+        got.append(entry.event)
+
+    reader = StreamReader(redis, node="f", stream=stream, on_event=consume)
+    await out.start()
+    await reader.start()
+    try:
+        bus.publish_all(call("c-1"))
+        await until(lambda: len(got) == 4)
+        assert [type(e).__name__ for e in got] == ["CallOffered", "CallRinging", "CallAnswered", "CallEnded"]
+    finally:
+        await out.stop()
+        await reader.stop()
+        await redis.aclose()
