@@ -52,6 +52,8 @@ Handler = Callable[["CallTracker", AmiMessage], list[SwitchEvent]]
 # Call ids that ended are remembered this long (in number of calls) so that a late duplicate
 # (a second Hangup, an AgentConnect after the end) cannot bring a call back to life.
 ENDED_MEMORY = 4096
+# The dialplan's post-call survey context: a call whose channel enters it has ended.
+SURVEY_CONTEXT = "hotline-survey"
 
 
 def _system_clock() -> datetime:
@@ -283,6 +285,7 @@ class CallTracker:
         if (
             application != "AGI"
             and context not in hold.DESK_CONTEXTS
+            and context != SURVEY_CONTEXT
             and (
                 not isinstance(uniqueid, str)
                 or (uniqueid not in self.redirect_pending and uniqueid not in self.bridged_callers)
@@ -294,6 +297,18 @@ class CallTracker:
             return []
         call = channel.call
         at = self.now(message)
+        if context == SURVEY_CONTEXT:
+            # The post-call survey (docs/survey.md): the call with the agent is over; what the
+            # caller's channel does next is the survey's, not the call's. The survey stops the
+            # caller's recording first, so its file is complete when the call's end is told.
+            stopped: list[SwitchEvent] = []
+            for leg in call.channels.values():
+                for file in leg.recordings:
+                    stopped.append(
+                        RecordingStopped(at=moment(at), call_id=call.call_id, channel=leg.name, file=file)
+                    )
+                leg.recordings = []
+            return stopped + self.end_call(call, at)
         if context in hold.DESK_CONTEXTS:
             return hold.entered(self, channel, message, context, at)  # type: ignore[arg-type]
         events: list[SwitchEvent] = []

@@ -23,8 +23,17 @@ if TYPE_CHECKING:
 _UNANSWERED_CAUSE = {"NOANSWER": 16, "CANCEL": 0, "BUSY": 17}
 
 
-async def dial(sim: SwitchSimulator, leg: Leg, record: CallRecord, extension: str, ring_s: float) -> str:
-    """Returns completed, noanswer, abandoned, redirect or agent_hangup (as dial_and_bridge)."""
+async def dial(
+    sim: SwitchSimulator,
+    leg: Leg,
+    record: CallRecord,
+    extension: str,
+    ring_s: float,
+    *,
+    caller_h: bool = False,
+) -> str:
+    """Returns completed, noanswer, abandoned, redirect or agent_hangup (as dial_and_bridge);
+    with ``caller_h``, caller_hangup for a caller who hung up on the agent (bridge.bridged)."""
     caller = leg.channel
     for name in DIAL_VARS:
         sim.varset(caller, name, "")
@@ -86,7 +95,7 @@ async def dial(sim: SwitchSimulator, leg: Leg, record: CallRecord, extension: st
                 sim.varset(caller, name, value)
         sim.varset(caller, "DIALSTATUS", "ANSWER")
 
-    return await bridged(sim, leg, agent, record, None, on_leave=results)
+    return await bridged(sim, leg, agent, record, None, on_leave=results, caller_h=caller_h)
 
 
 def _unanswered(sim: SwitchSimulator, leg: Leg, agent: Channel, refused: str) -> str:

@@ -70,10 +70,13 @@ async def bridged(
     record: CallRecord,
     queued: QueueContext | None,
     on_leave: Callable[[str], None] | None = None,
+    caller_h: bool = False,
 ) -> str:
     """The two talk until one hangs up or a Redirect takes the caller (and with ExtraChannel the
     agent's leg) away. ``on_leave(reason)`` is the caller's application writing its results
-    once the caller has left the bridge: reason caller, agent, transfer or redirect (both)."""
+    once the caller has left the bridge: reason caller, agent, transfer or redirect (both).
+    ``caller_h``: the caller's context has an h extension, so a caller who hung up is left to it
+    (``caller_hangup``) rather than hung up here."""
     caller = leg.channel
     bridge = Bridge(sim.numbering.uuid(), created=sim.clock.time())
     sim.bridges[bridge.uniqueid] = bridge
@@ -191,6 +194,8 @@ async def bridged(
     from cti.simulator.dialplan import finish_hangup
 
     if reason == "caller":
+        if caller_h:
+            return "caller_hangup"
         finish_hangup(sim, leg, cause=16)
         return "completed"
     return "agent_hangup"

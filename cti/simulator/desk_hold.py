@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, NoReturn
 
+from cti.simulator import survey
 from cti.simulator.channels import Channel
 from cti.simulator.core import CallRecord
 from cti.simulator.hotline_steps import Redirected, ended, goto, set_var
@@ -176,14 +177,25 @@ async def caller_resumed(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> 
     agent = agent_leg.channel
     agent.priority += 1
     outcome = await bridged(
-        sim, leg, agent, record, None, on_leave=lambda _: sim.varset(caller, "BRIDGERESULT", "SUCCESS")
+        sim,
+        leg,
+        agent,
+        record,
+        None,
+        on_leave=lambda _: sim.varset(caller, "BRIDGERESULT", "SUCCESS"),
+        caller_h=True,
     )
+    if outcome == "caller_hangup":  # the h extension: BRIDGERESULT is SUCCESS
+        await survey.by_sms(sim, leg, RESUME_CONTEXT, f"1?{survey.SURVEY_CONTEXT},sms,1")
+        ended(sim, leg, cause=16)
+        return
     if caller.hung_up:
         return
     if outcome == "redirect":  # held again: Bridge() returns and the Redirect takes over
         target = leg.take_redirect()
         if target is not None:
             raise Redirected(target)
+    # The agent hung up first: to the survey, as at the end of hotline-deliver.
     sim.newexten(caller, 4, "GotoIf", "0?requeue")
-    sim.newexten(caller, 5, "Hangup", "")
-    ended(sim, leg, cause=16)
+    sim.newexten(caller, 5, "Goto", f"{survey.SURVEY_CONTEXT},s,1")
+    await survey.on_the_keypad(sim, leg)

@@ -29,8 +29,12 @@ class AgiHangup(Exception):
     """The caller hung up while a command ran."""
 
 
-async def run_agi(sim: SwitchSimulator, leg: Leg, url: str) -> str:
-    """Run the AGI application; returns AGISTATUS: SUCCESS, FAILURE or HANGUP."""
+async def run_agi(
+    sim: SwitchSimulator, leg: Leg, url: str, *, args: tuple[str, ...] = (), dead: bool = False
+) -> str:
+    """Run the AGI application; returns AGISTATUS: SUCCESS, FAILURE or HANGUP. ``args`` are
+    AGI()'s arguments after the URL (agi_arg_1…); ``dead``: run from an h extension on a channel
+    already hung up, where only commands that need no audio are permitted (res_agi's dead AGI)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 4573
     try:
@@ -44,15 +48,32 @@ async def run_agi(sim: SwitchSimulator, leg: Leg, url: str) -> str:
         log.log(level, "fastagi_unreachable", extra={"kv": {"url": url, "error": type(exc).__name__}})
         return "FAILURE"
     try:
-        writer.write(_environment(sim, leg, url, parts.path.lstrip("/")))
-        return await _conversation(sim, leg, reader, writer)
+        writer.write(_environment(sim, leg, url, parts.path.lstrip("/"), args))
+        return await _conversation(sim, leg, reader, writer, dead)
     finally:
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
 
 
-def _environment(sim: SwitchSimulator, leg: Leg, url: str, script: str) -> bytes:
+async def run_agi_within(
+    sim: SwitchSimulator, leg: Leg, url: str, limit_s: float, *, args: tuple[str, ...] = ()
+) -> str:
+    """AGI(), ended by TIMEOUT(absolute) if it runs past ``limit_s``: returns STALLED then."""
+    agi = asyncio.ensure_future(run_agi(sim, leg, url, args=args))
+    limit = sim.clock.timer(limit_s)
+    try:
+        await first_of(agi, limit)
+    finally:
+        limit.cancel()
+        if not agi.done():
+            agi.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await agi
+    return "STALLED" if agi.cancelled() else agi.result()
+
+
+def _environment(sim: SwitchSimulator, leg: Leg, url: str, script: str, args: tuple[str, ...]) -> bytes:
     channel = leg.channel
     env = [
         ("agi_network", "yes"),
@@ -69,7 +90,8 @@ def _environment(sim: SwitchSimulator, leg: Leg, url: str, script: str) -> bytes
         ("agi_callingani2", "0"),
         ("agi_callington", "0"),
         ("agi_callingtns", "0"),
-        ("agi_dnid", channel.exten),
+        # CALLERID(dnid): the number the caller dialed, kept wherever the channel goes next.
+        ("agi_dnid", channel.variables.get("CALLERID(dnid)", channel.exten)),
         ("agi_rdnis", "unknown"),
         ("agi_context", channel.context),
         ("agi_extension", channel.exten),
@@ -77,6 +99,7 @@ def _environment(sim: SwitchSimulator, leg: Leg, url: str, script: str) -> bytes
         ("agi_enhanced", "0.0"),
         ("agi_accountcode", channel.account_code),
         ("agi_threadid", sim.numbering.command_id()),
+        *((f"agi_arg_{index}", arg) for index, arg in enumerate(args, 1)),
     ]
     return ("".join(f"{k}: {v}\n" for k, v in env) + "\n").encode()
 
@@ -94,11 +117,15 @@ async def _read_line(sim: SwitchSimulator, reader: asyncio.StreamReader) -> str 
 
 
 async def _conversation(
-    sim: SwitchSimulator, leg: Leg, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    sim: SwitchSimulator,
+    leg: Leg,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    dead: bool = False,
 ) -> str:
     channel = leg.channel
     while True:
-        if leg.gone.done():
+        if leg.gone.done() and not dead:
             return "HANGUP"
         line = await _read_line(sim, reader)
         if line is None:
@@ -108,7 +135,8 @@ async def _conversation(
         command_id = sim.numbering.command_id()
         sim.channel_event("AGIExecStart", channel, [("CommandId", command_id), ("Command", line)], "agi,all")
         try:
-            reply = await _execute(sim, leg, line)
+            reply = _dead_reply(line) if dead else None
+            reply = reply or await _execute(sim, leg, line)
         except AgiHangup as hangup:
             writer.write(f"200 result=-1{hangup.args[0] if hangup.args else ''}\n".encode())
             writer.write(b"HANGUP\n")
@@ -132,6 +160,16 @@ async def _conversation(
             ],
             "agi,all",
         )
+
+
+_DEAD_PERMITTED = ("GET VARIABLE", "GET FULL", "SET VARIABLE", "VERBOSE", "NOOP")
+
+
+def _dead_reply(line: str) -> str | None:
+    """res_agi on a hung-up channel: commands that need the channel's audio are refused."""
+    if line.upper().startswith(_DEAD_PERMITTED):
+        return None
+    return "511 Command Not Permitted on a dead channel or intercept routine"
 
 
 async def _play(sim: SwitchSimulator, leg: Leg, seconds: float, stop_on_digit: bool) -> tuple[int, str]:

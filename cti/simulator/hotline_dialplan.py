@@ -5,6 +5,8 @@ IVR goes to hotline-fallback; an IVR's HOTLINE_ACTION to hotline-action; otherwi
 waits in ${HOTLINE_QUEUE} (no members) until Hotline Redirects it to hotline-deliver,<agent>, or
 until HOTLINE_WAIT_S from the first join has passed (→ hotline-fallback). hotline-deliver dials the
 agent and, when nobody answers, sends the caller back to the wait with QUEUE_PRIO + 1.
+When the agent hangs up first (Dial's g), the caller goes on to hotline-survey (press 1–5); when
+the caller hangs up first, the h extension tells Hotline to text the survey (cti/simulator/survey.py).
 hotline-fallback queues into ${HOTLINE_QUEUE}-fallback (static members); if nobody unpaused
 answers there, every member's phone rings once, then hotline-message records a message.
 The ACD's max-wait Redirects land in hotline-callback / hotline-message with exten = the queue.
@@ -12,14 +14,12 @@ The ACD's max-wait Redirects land in hotline-callback / hotline-message with ext
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from typing import TYPE_CHECKING
 
-from cti.simulator import app_dial, app_queue, desk_hold
+from cti.simulator import app_dial, app_queue, desk_hold, survey
 from cti.simulator.core import FALLBACK_SUFFIX, CallRecord
-from cti.simulator.fastagi_client import run_agi
+from cti.simulator.fastagi_client import run_agi_within
 from cti.simulator.hotline_steps import (
     SPOOL,
     Redirected,
@@ -33,7 +33,7 @@ from cti.simulator.hotline_steps import (
     queue_priority,
     set_var,
 )
-from cti.simulator.legs import Leg, RedirectTo, first_of
+from cti.simulator.legs import Leg, RedirectTo
 
 if TYPE_CHECKING:
     from cti.simulator.channels import Channel
@@ -69,6 +69,7 @@ async def run(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
 
 async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> None:
     channel = leg.channel
+    channel.variables["CALLERID(dnid)"] = channel.exten  # a dialplan function: no VarSet
     sim.varset(channel, "SIPDOMAIN", "127.0.0.1")
     sim.newexten(channel, 1, "NoOp", f"Hotline inbound to {channel.exten}")
     sim.newexten(channel, 2, "Answer", "")
@@ -81,7 +82,7 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     set_var(sim, channel, 6, "AGIEXITONHANGUP", "yes")
     sim.newexten(channel, 7, "Set", f"TIMEOUT(absolute)={IVR_MAX_S}")
     sim.newexten(channel, 8, "AGI", sim.agi_url)
-    status = await _agi_within(sim, leg, IVR_MAX_S)
+    status = await run_agi_within(sim, leg, sim.agi_url, IVR_MAX_S)
     if status == "STALLED":
         # TIMEOUT(absolute) ended the IVR: the T extension takes the caller to app_queue.
         goto(channel, "from-trunk", "T")
@@ -98,21 +99,6 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     sim.newexten(channel, 9, "Set", "TIMEOUT(absolute)=0")
     sim.newexten(channel, 10, "Goto", "hotline-route,s,1")
     await _route(sim, leg, record)
-
-
-async def _agi_within(sim: SwitchSimulator, leg: Leg, limit_s: float) -> str:
-    """AGI(), ended by TIMEOUT(absolute) if the IVR runs past ``limit_s``: returns STALLED then."""
-    agi = asyncio.ensure_future(run_agi(sim, leg, sim.agi_url))
-    limit = sim.clock.timer(limit_s)
-    try:
-        await first_of(agi, limit)
-    finally:
-        limit.cancel()
-        if not agi.done():
-            agi.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await agi
-    return "STALLED" if agi.cancelled() else agi.result()
 
 
 def _record(sim: SwitchSimulator, channel: Channel) -> None:
@@ -269,8 +255,17 @@ async def _deliver(sim: SwitchSimulator, leg: Leg, record: CallRecord, extension
     set_var(sim, channel, 2, "HOTLINE_AGENT", extension)
     ring = re.sub(r"[^0-9]", "", channel.variables.get("HOTLINE_RING_S", "")) or str(RING_S)
     set_var(sim, channel, 3, "HOTLINE_RING_S", ring)
-    sim.newexten(channel, 4, "Dial", f"PJSIP/{extension},{ring},tm")
-    outcome = await app_dial.dial(sim, leg, record, extension, float(ring))
+    sim.newexten(channel, 4, "Dial", f"PJSIP/{extension},{ring},tmg")
+    outcome = await app_dial.dial(sim, leg, record, extension, float(ring), caller_h=True)
+    if outcome == "caller_hangup":  # the h extension: DIALSTATUS is ANSWER
+        await survey.by_sms(sim, leg, "hotline-deliver", "1?hotline-survey,sms,1")
+        ended(sim, leg, cause=16)
+        return
+    if outcome == "agent_hangup":  # g: the caller goes on, to the survey
+        sim.newexten(channel, 5, "GotoIf", "1?done")
+        sim.newexten(channel, 9, "Goto", f"{survey.SURVEY_CONTEXT},s,1")
+        await survey.on_the_keypad(sim, leg)
+        return
     if outcome != "noanswer":
         await _after_bridge(sim, leg, record, outcome)
         return

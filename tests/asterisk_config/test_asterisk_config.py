@@ -177,7 +177,7 @@ def test_inbound_calls_run_the_fastagi_ivr_and_handle_every_action(tree: ConfTre
 
 def test_delivery_follows_the_routing_document(tree: ConfTree) -> None:
     deliver = _steps(tree, "hotline-deliver")
-    assert "Dial(PJSIP/${EXTEN},${HOTLINE_RING_S},tm)" in deliver
+    assert "Dial(PJSIP/${EXTEN},${HOTLINE_RING_S},tmg)" in deliver
     assert "Set(QUEUE_PRIO=$[${QUEUE_PRIO} + 1])" in deliver
     assert deliver[deliver.index("Set(QUEUE_PRIO=$[${QUEUE_PRIO} + 1])") + 1] == "Goto(hotline-wait,s,1)"
     wait = _steps(tree, "hotline-wait")
@@ -237,7 +237,7 @@ def test_desktop_hold_contexts_bound_the_hold_and_leave_nobody_stranded(tree: Co
         "Set(BRIDGERESULT=)",
         f"Bridge({agent},x)",
         'GotoIf($["${BRIDGERESULT}" != "SUCCESS"]?requeue)',
-        "Hangup()",
+        "Goto(hotline-survey,s,1)",
     ]
     [requeue] = [s for s in steps if s.context == RESUME_CONTEXT and s.label == "requeue"]
     assert f"{requeue.app}({requeue.args})" == f"SoftHangup({agent})"
@@ -383,3 +383,34 @@ def test_a_hostile_file_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
 
 def test_make_secrets_is_executable() -> None:
     assert os.access(CONFIG / "make-secrets", os.X_OK)
+
+
+def test_the_survey_follows_an_answered_call_whichever_side_hangs_up_first(tree: ConfTree) -> None:
+    """docs/survey.md: g keeps the caller whose agent hung up (→ press 1–5); the h extension of
+    an answered call sends the caller who hung up to the SMS survey; an unanswered ring does not."""
+    from cti.hold import RESUME_CONTEXT
+    from cti.tracker import SURVEY_CONTEXT
+
+    steps = list(dialplan_steps(tree))
+
+    def of(context: str, exten: str) -> list[str]:
+        return [f"{s.app}({s.args})" for s in steps if s.context == context and s.exten == exten]
+
+    deliver = of("hotline-deliver", "_X.")
+    dial = deliver.index("Dial(PJSIP/${EXTEN},${HOTLINE_RING_S},tmg)")
+    assert deliver[dial + 1] == 'GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)'
+    [done] = [s for s in steps if s.context == "hotline-deliver" and s.label == "done"]
+    assert f"{done.app}({done.args})" == f"Goto({SURVEY_CONTEXT},s,1)"
+    assert of("hotline-deliver", "h") == [f'GotoIf($["${{DIALSTATUS}}" = "ANSWER"]?{SURVEY_CONTEXT},sms,1)']
+    assert of(RESUME_CONTEXT, "h") == [f'GotoIf($["${{BRIDGERESULT}}" = "SUCCESS"]?{SURVEY_CONTEXT},sms,1)']
+    survey = of(SURVEY_CONTEXT, "s")
+    # The call's recording is closed before anything of the survey happens.
+    assert survey[0] == of(SURVEY_CONTEXT, "sms")[0] == "StopMixMonitor()"
+    assert survey[-2:] == ["AGI(${HOTLINE_SURVEY_AGI})", "Hangup(16)"]
+    assert "Set(TIMEOUT(absolute)=${HOTLINE_SURVEY_MAX_S})" in survey
+    assert of(SURVEY_CONTEXT, "T") == ["Hangup(16)"]
+    assert "AGI(${HOTLINE_SURVEY_AGI},sms)" in of(SURVEY_CONTEXT, "sms")
+    settings = {key: value for key, value, _ in tree.named("extensions.conf", "globals")[0].items}
+    assert settings["HOTLINE_SURVEY"] == "yes"
+    assert settings["HOTLINE_SURVEY_AGI"].endswith(":4573/survey")
+    assert 0 < int(settings["HOTLINE_SURVEY_MAX_S"]) <= 120

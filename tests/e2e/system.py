@@ -152,6 +152,7 @@ async def running_system(
     *,
     ivr_reachable: bool = True,
     phone_hangup_after_s: float | None = 0.5,
+    menu: str = MENU,
 ) -> AsyncIterator[System]:
     """Simulator with phone 1001, Hotline on it with agent ``agent1001`` (skill support). The
     phone answers after 0.3 s and hangs up ``phone_hangup_after_s`` later (None: never)."""
@@ -162,7 +163,7 @@ async def running_system(
     try:
         menus = tmp_path / "menus"
         menus.mkdir()
-        (menus / f"{NUMBER}.yaml").write_text(MENU, encoding="utf-8")
+        (menus / f"{NUMBER}.yaml").write_text(menu, encoding="utf-8")
         settings = Settings()
         settings.ami.host, settings.ami.port = "127.0.0.1", ami_port
         settings.ami.username, settings.ami.secret = sim.username, sim.secret

@@ -30,15 +30,36 @@ def assert_conforms(expected: list[AmiMessage], actual: list[AmiMessage], *, dev
     assert not problems, format_report(problems)
 
 
+def until_the_first_hang_up(messages: list[AmiMessage]) -> list[AmiMessage]:
+    """16 and 17 were captured before the post-call survey (docs/survey.md): since then the end
+    of an answered call takes another way (Dial's g, the h extension), so they are compared up to
+    the first hang-up; the survey's own way is the live capture's (tests/transcripts/live)."""
+    for index, message in enumerate(messages):
+        if message.get("Event") in ("HangupRequest", "SoftHangupRequest"):
+            return [_with_survey_option(m) for m in messages[:index]]
+    return messages
+
+
+def _with_survey_option(message: AmiMessage) -> AmiMessage:
+    """hotline-deliver's Dial has had the g option since (the only change before the hang-up)."""
+    # The channel names the application it last ran where a Redirect takes it (17), so the
+    # delivery's Dial shows under hold contexts too.
+    if message.get("Application") == "Dial" and first(message, "AppData").endswith(",tm"):
+        return {**message, "AppData": first(message, "AppData") + "g"}
+    return message
+
+
 async def test_a_delivery_by_redirect_matches_the_capture(transcripts: Path) -> None:
     # 16 and 17 show no DeviceStateChange at all, not even for 1001, whose members' Status moves
     # 1 → 3 → 1 with the call; 19, on the same configuration, has them. The rig's socket did not
     # get them then; the simulator writes them as 19 and 01-15 show.
-    assert_conforms(*await replay(transcripts, "16-production-delivery"), devices=False)
+    expected, actual = await replay(transcripts, "16-production-delivery")
+    assert_conforms(until_the_first_hang_up(expected), until_the_first_hang_up(actual), devices=False)
 
 
 async def test_a_desk_hold_and_resume_match_the_capture(transcripts: Path) -> None:
-    assert_conforms(*await replay(transcripts, "17-desk-hold"), devices=False)
+    expected, actual = await replay(transcripts, "17-desk-hold")
+    assert_conforms(until_the_first_hang_up(expected), until_the_first_hang_up(actual), devices=False)
 
 
 async def test_a_caller_withdrawn_from_the_queue_matches_the_capture(transcripts: Path) -> None:

@@ -93,8 +93,16 @@ async def test_with_the_ivr_up_the_caller_waits_in_the_memberless_queue_until_ho
         await call.done
         await r.ami.sync()
         assert first(r.ami.events("QueueCallerLeave")[0], "Queue") == "sales"
-        # The caller hung up during the conversation: the dialplan ends in Dial.
-        assert apps(r, channel)[-1] == "hotline-deliver:Dial"
+        # The caller hung up during the conversation: Dial ends, and the h extension sends the
+        # call to the SMS survey (docs/survey.md).
+        after_dial = apps(r, channel)[apps(r, channel).index("hotline-deliver:Dial") + 1 :]
+        assert after_dial == [
+            "hotline-deliver:GotoIf",
+            "hotline-survey:StopMixMonitor",
+            "hotline-survey:GotoIf",
+            "hotline-survey:AGI",
+            "hotline-survey:NoOp",
+        ]
         assert call.agent == "1002" and call.agi_status == "SUCCESS"
         answered = next(e for e in r.ami.domain_events() if isinstance(e, CallAnswered))
         assert answered.agent == "PJSIP/1002"
