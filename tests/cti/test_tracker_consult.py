@@ -21,6 +21,7 @@ from cti.events import (
     ConsultCancelled,
     ConsultStarted,
     MemberStatusChanged,
+    RecordingStopped,
     SwitchEvent,
     TransferKind,
 )
@@ -41,7 +42,8 @@ def replayed(how: str, tracker: CallTracker | None = None) -> list[SwitchEvent]:
 
 
 def after_answer(events: list[SwitchEvent]) -> list[str]:
-    names = [type(e).__name__ for e in events]
+    """The call's story after the first answer; the recording's own events aside."""
+    names = [type(e).__name__ for e in events if not type(e).__name__.startswith("Recording")]
     return names[names.index("CallAnswered") + 1 :]
 
 
@@ -90,7 +92,12 @@ def test_a_completed_consult_is_an_attended_transfer_answered_by_the_second_agen
     assert (second.agent, second.queue, second.wait_seconds) == ("PJSIP/1002", first.queue, 0.0)
     assert second.agent_channel.startswith("PJSIP/1002-") and second.ring_seconds > 1.0
     ended = next(e for e in events if isinstance(e, CallEnded))
-    assert ended.agent == "PJSIP/1002" and ended.talk_seconds > 5.0
+    assert ended.agent == "PJSIP/1002" and ended.talk_seconds > 3.0
+    # The caller's recording runs from the first answer to the end, through the transfer.
+    stopped = [e for e in events if isinstance(e, RecordingStopped)]
+    assert all(e.at >= second.at for e in stopped) and all(
+        e.channel.startswith("PJSIP/trunk") for e in stopped
+    )
 
 
 def test_a_consult_made_a_three_way_call_leaves_the_other_two_talking_when_one_hangs_up() -> None:
@@ -142,3 +149,23 @@ def test_every_consult_capture_ends_its_call_once_with_holds_closed(how: str) ->
     assert len([e for e in events if isinstance(e, CallHeld)]) == len(
         [e for e in events if isinstance(e, CallResumed)]
     )
+
+
+def test_the_desktops_consult_cancelled_then_completed_on_one_call_reads_as_it_happened() -> None:
+    tracker = CallTracker()
+    path = CAPTURES / "test_the_desktop_consults_cancels_then_completes_and_the_second_agent_has_the_caller"
+    with gzip.open(path / "ami.jsonl.gz", "rt", encoding="utf-8") as lines:
+        events = [e for line in lines for e in tracker.feed(json.loads(line))]
+    events = [e for e in events if not isinstance(e, MemberStatusChanged)]
+    assert after_answer(events) == [
+        "CallHeld",
+        "ConsultStarted",
+        "CallResumed",
+        "ConsultCancelled",
+        "CallHeld",
+        "ConsultStarted",
+        "CallResumed",
+        "CallTransferred",
+        "CallAnswered",
+        "CallEnded",
+    ]
