@@ -1,6 +1,6 @@
 """A node in cluster mode inside one process: it stands by while another leads, takes over at once
 when the leader stops (with the agents it had logged in), stops with status 3 when its lease is
-taken, and refuses to start on SQLite."""
+taken, still learns who is logged in after the broker restarts, and refuses to start on SQLite."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cti.errors import SwitchUnavailable
 from hotline.app import Hotline
 from hotline.cluster.pg_lease import asyncpg_dsn
 from hotline.settings import Settings, SettingsError
+from tests.cluster.conftest import RedisServer
 from tests.crm.conftest import _emptied
 from tests.e2e.system import add_agent, free_port
 from tests.hotline.test_app import tmp_settings
@@ -139,3 +140,31 @@ async def test_cluster_mode_on_sqlite_is_refused_with_a_reason(tmp_path: Path, b
             await hotline.start()
     finally:
         await hotline.stop()
+
+
+async def test_after_the_broker_restarts_the_standby_still_learns_who_is_logged_in(
+    tmp_path: Path, db_url: str, broker_url: str, redis_server: RedisServer
+) -> None:
+    port = free_port()
+    first = Hotline(node_settings(tmp_path, "first", db_url, broker_url, port))
+    second = Hotline(node_settings(tmp_path, "second", db_url, broker_url, port))
+    standing_by: asyncio.Task[None] | None = None
+    try:
+        await first.start()
+        standing_by = asyncio.create_task(second.start())
+        await until(lambda: second.cluster is not None and second.cluster.reader._task is not None, 10)
+        await asyncio.sleep(0.3)
+        redis_server.stop()  # no persistence: the stream and the snapshot are gone with it
+        await asyncio.sleep(0.5)
+        redis_server.start()
+        await first.acd.login("agent1001")
+        await until(lambda: second.cluster is not None and second.cluster.presence.seats() != [], 10)
+        await first.stop()
+        await asyncio.wait_for(standing_by, 15)
+        assert second.acd.states.get("agent1001").state is AgentState.AVAILABLE
+    finally:
+        await first.stop()
+        if standing_by is not None and not standing_by.done():
+            second._stopping.set()
+            await standing_by
+        await second.stop()
