@@ -439,9 +439,18 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   $("new-ticket").addEventListener("change", ticketChoice);
   $("update-ticket").addEventListener("change", ticketChoice);
+  // Save waits for the server's answer, and the form of the next call to wrap up cannot be saved
+  // in its first second: a double-click on Save files one call, never the next one unseen.
+  let saveBlockedUntil = 0;
+  function blockSave(ms) {
+    saveBlockedUntil = Date.now() + ms;
+    $("wrapup-save").disabled = true;
+    setTimeout(() => { if (Date.now() >= saveBlockedUntil) $("wrapup-save").disabled = false; }, ms);
+  }
+  function unblockSave() { saveBlockedUntil = 0; $("wrapup-save").disabled = false; }
   $("wrapup-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!wrapupCall) return;
+    if (!wrapupCall || Date.now() < saveBlockedUntil) return;
     const body = { disposition: $("disposition").value, notes: $("notes").value, ready: true };
     body.offers = [...$("offer-list").querySelectorAll("fieldset.offer-result")].map((f) => {
       const outcome = f.querySelector("select.outcome").value;
@@ -451,6 +460,7 @@ document.addEventListener("DOMContentLoaded", () => {
     else if ($("update-ticket").checked && $("update-ticket-id").value) {
       body.ticket_update = { ticket_id: Number($("update-ticket-id").value), note: $("update-note").value || $("disposition").value, resolve: $("update-resolve").checked };
     }
+    blockSave(30000);
     try {
       const done = await api("POST", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`, body);
       $("agent-note").textContent = `${t("wrapup.saved")} ${$("wrapup-who").textContent}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
@@ -459,7 +469,8 @@ document.addEventListener("DOMContentLoaded", () => {
       toWrapUp.delete(wrapupCall);
       wrapupCall = null;
       nextWrapup();
-    } catch (e) { $("wrapup-result").textContent = e.message; }
+      if (wrapupCall) blockSave(1000); else unblockSave();
+    } catch (e) { $("wrapup-result").textContent = e.message; unblockSave(); }
   });
 
   // Giving a call's wrap-up up records nothing for it; the server keeps it until saved or this.
@@ -472,6 +483,7 @@ document.addEventListener("DOMContentLoaded", () => {
       toWrapUp.delete(wrapupCall);
       wrapupCall = null;
       nextWrapup();
+      if (wrapupCall) blockSave(1000);
     } catch (e) { $("wrapup-result").textContent = e.message; }
   });
 

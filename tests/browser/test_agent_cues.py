@@ -154,6 +154,33 @@ async def test_pause_after_the_call_pauses_once_the_wrap_up_is_saved(desk):
     await page.wait_for_selector('#agent-state[data-state="available"]')
 
 
+async def test_a_double_click_on_save_files_one_wrap_up_not_the_next_one_unseen(desk):
+    stack, page = desk
+    stack.ring("d1")
+    stack.ring("d2")  # a second call on the same phone: both end and wait to be wrapped up
+    await page.wait_for_selector("article.pop[data-call='d2']")
+    answer(stack, "d1")
+    await page.wait_for_selector("article.pop[data-call='d1'][data-answered='true']")
+    end(stack, "d1")
+    end(stack, "d2")
+    await page.wait_for_selector("#wrapup[data-call='d1']:not([hidden])")
+    await page.wait_for_selector("#wrapup-call:has-text('1')")  # one more waits its turn
+    desktop = stack.app[SERVICES].desktop
+    assert set(desktop.pending("agent1001")) == {"d1", "d2"}
+    await page.fill("#notes", "d1 的备注")
+    # The second click of a double-click lands after the server's quick answer, on the next form.
+    await page.click("#wrapup-save")
+    await page.wait_for_selector("#wrapup[data-call='d2']:not([hidden])")
+    await page.click("#wrapup-save", force=True)
+    await page.wait_for_timeout(300)
+    assert desktop.pending("agent1001") == ["d2"]  # the second click saved nothing
+    await expect(page.locator("#wrapup-save")).to_be_enabled(timeout=3000)
+    await page.click("#wrapup-save")
+    await page.wait_for_selector("#wrapup", state="hidden")
+    assert desktop.pending("agent1001") == []
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+
+
 async def test_an_error_shows_on_the_page_not_in_a_box(desk):
     _, page = desk
     dialogs: list[str] = []
