@@ -383,6 +383,7 @@ document.addEventListener("DOMContentLoaded", () => {
     showWaiting();
     showState(status);
     $("wrapup-result").textContent = "";
+    $("notes").value = draft(callId);
     $("offer-outcome").hidden = !wrapupOffers.length;
     $("offer-list").replaceChildren(...wrapupOffers.map(offerResult));
   }
@@ -439,6 +440,16 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   $("new-ticket").addEventListener("change", ticketChoice);
   $("update-ticket").addEventListener("change", ticketChoice);
+  // The notes typed so far stay with this tab until the wrap-up is saved or given up: a reload
+  // (or a browser that crashed) finds them again beside the form the server kept.
+  const DRAFT = "hotline.wrapup-notes.";
+  const draft = (callId) => { try { return sessionStorage.getItem(DRAFT + callId) || ""; } catch (e) { return ""; } };
+  const forget = (callId) => { try { sessionStorage.removeItem(DRAFT + callId); } catch (e) { /* none kept */ } };
+  $("notes").addEventListener("input", () => {
+    if (!wrapupCall) return;
+    try { sessionStorage.setItem(DRAFT + wrapupCall, $("notes").value); } catch (e) { /* storage full or off */ }
+  });
+
   // Save waits for the server's answer, and the form of the next call to wrap up cannot be saved
   // in its first second: a double-click on Save files one call, never the next one unseen.
   let saveBlockedUntil = 0;
@@ -464,6 +475,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const done = await api("POST", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`, body);
       $("agent-note").textContent = `${t("wrapup.saved")} ${$("wrapup-who").textContent}` + (done.ticket_number ? ` · ${done.ticket_number}` : "");
+      forget(wrapupCall);
       $("wrapup-form").reset();
       ticketChoice();
       toWrapUp.delete(wrapupCall);
@@ -478,6 +490,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!wrapupCall || !confirm(t("wrapup.discard_confirm"))) return;
     try {
       await api("DELETE", `/api/agent/calls/${encodeURIComponent(wrapupCall)}/wrapup`);
+      forget(wrapupCall);
       $("wrapup-form").reset();
       ticketChoice();
       toWrapUp.delete(wrapupCall);

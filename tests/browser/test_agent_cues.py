@@ -181,6 +181,25 @@ async def test_a_double_click_on_save_files_one_wrap_up_not_the_next_one_unseen(
     await page.wait_for_selector('#agent-state[data-state="available"]')
 
 
+async def test_notes_typed_in_a_wrap_up_come_back_after_a_reload_until_it_is_saved(desk):
+    stack, page = desk
+    stack.ring("n1")
+    await page.wait_for_selector("article.pop[data-call='n1']")
+    answer(stack, "n1")
+    await page.wait_for_selector("article.pop[data-call='n1'][data-answered='true']")
+    end(stack, "n1")
+    await page.wait_for_selector("#wrapup[data-call='n1']:not([hidden])")
+    await page.fill("#notes", "客户要求周五回电")
+    await page.reload()
+    await page.wait_for_selector("#ws-status.ok")
+    await page.wait_for_selector("#wrapup[data-call='n1']:not([hidden])")  # kept by the server
+    await expect(page.locator("#notes")).to_have_value("客户要求周五回电")  # kept by this tab
+    await page.click("#wrapup-save")
+    await page.wait_for_selector("#wrapup", state="hidden")
+    assert await page.evaluate("sessionStorage.getItem('hotline.wrapup-notes.n1')") is None
+    await page.wait_for_selector('#agent-state[data-state="available"]')
+
+
 async def test_an_error_shows_on_the_page_not_in_a_box(desk):
     _, page = desk
     dialogs: list[str] = []
