@@ -80,3 +80,12 @@ async def test_a_consulted_agent_who_is_paused_stays_paused() -> None:
     await h.feed(ConsultStarted(at(20), "c1", ALICE, BOB, "PJSIP/1002-02"))
     await h.feed(ConsultCancelled(at(30), "c1", ALICE, BOB))
     assert h.state("bob") is S.PAUSED
+
+
+async def test_no_call_is_offered_to_an_agent_being_consulted() -> None:
+    h = await alice_talking_then_consulting_bob()
+    await h.feed(offered("c2", 21), queued("c2", 22))
+    assert [r for r in h.switch.of("redirect") if r[-1] == "1002"] == []
+    await h.feed(ConsultCancelled(at(30), "c1", ALICE, BOB))
+    await h.acd.run_due()
+    assert [r[1:] for r in h.switch.of("redirect")][-1] == ("PJSIP/trunk-c2", "hotline-deliver", "1002")
