@@ -60,6 +60,7 @@ from agent_api.reports.service import Reports
 from agent_api.request_parsing import CENTER_TZ, MAX_BODY_BYTES
 from agent_api.security import Passwords, security_headers
 from agent_api.sessions import SESSIONS_KEY, SessionStore, session_middleware
+from agent_api.sms_replies.http import add_sms_replies
 from agent_api.subscriptions.http import ENDPOINTS as SUBSCRIPTION_ENDPOINTS
 from agent_api.supervisor.http import ENDPOINTS as SUPERVISOR_ENDPOINTS
 from agent_api.supervisor.services import Board
@@ -114,8 +115,8 @@ def build_app(
     wrapups: WrapupStore | None = None,
     trusted_proxies: Sequence[str] = (),
 ) -> web.Application:
-    """The agent API and pages. ``settings`` is hotline.settings.Settings (only ``http`` is read
-    today, by whoever runs the app); the CRM database must already be migrated.
+    """The agent API and pages. ``settings`` is hotline.settings.Settings (``http``, read by
+    whoever runs the app, and ``sms.inbound_token``); the CRM database must already be migrated.
     ``trusted_proxies`` (addresses, networks) may set the client's address and scheme with
     X-Forwarded-For and X-Forwarded-Proto (agent_api/proxy.py)."""
     hub = hub or Hub()
@@ -189,6 +190,7 @@ def build_app(
     add_endpoints(app, CALLBACK_ENDPOINTS)
     add_callback_pages(app)
     add_endpoints(app, SUBSCRIPTION_ENDPOINTS)
+    add_sms_replies(app, getattr(getattr(settings, "sms", None), "inbound_token", ""))
     add_endpoints(app, OUTBOX_ENDPOINTS)
     add_outbox_pages(app)
     app.router.add_get("/api/openapi.json", openapi_json)

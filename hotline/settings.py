@@ -115,6 +115,9 @@ class SmsSettings:
     per_second: float = 10.0
     per_number_s: float = 60.0
     receipts_every_s: float = 300.0  # how often delivery receipts are asked for
+    # The token the provider's inbound-SMS push must carry (/api/sms/replies?token=…, the replies
+    # to the satisfaction survey, docs/survey.md); empty: no replies are taken.
+    inbound_token: str = dataclasses.field(default="", repr=False)
 
 
 @dataclasses.dataclass(slots=True)

@@ -135,6 +135,7 @@ class Stack:
     max_cached_sessions: int = MAX_CACHED
     message_files: MessageFiles | None = None  # where messages left are played from
     acd_clock: Callable[[], datetime] | None = None  # the ACD's time; None: the real clock
+    settings: object = None  # hotline.settings.Settings, where a test needs one
     db: Database = field(init=False)
     bus: EventBus = field(init=False)
     switch: RecordingSwitch = field(init=False)
@@ -167,7 +168,7 @@ class Stack:
         if self.seed:
             await self._seed()
         self.app = build_app(
-            None,
+            self.settings,
             bus=self.bus,
             switch=self.switch,  # type: ignore[arg-type]
             acd=self.acd,
