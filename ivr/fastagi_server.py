@@ -210,6 +210,7 @@ class IvrServer:
                     )
                     step = run.send(None)
                 elif isinstance(step, QueueSmsSurvey):
+                    answered = True
                     await self._ask_surveys(
                         request, "queue_sms_survey", self.surveys.queue_sms_survey(step.call_id, step.caller)
                     )
@@ -218,6 +219,13 @@ class IvrServer:
                     step = run.send(await self._perform(request, step))
         except AgiHangup:
             run.stop()
+            if by_sms and not answered and run.caller:
+                # A dead channel that refuses even GET VARIABLE: the caller's own channel is the
+                # call's first, so its uniqueid is the call's id.
+                answered = True
+                await self._ask_surveys(
+                    request, "queue_sms_survey", self.surveys.queue_sms_survey(run.call_id, run.caller)
+                )
             if not answered and not by_sms:
                 # Asked and hung up on: kept as unanswered, so the call is not surveyed again.
                 await self._ask_surveys(

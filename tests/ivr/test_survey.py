@@ -181,3 +181,12 @@ def test_a_survey_naming_a_missing_prompt_or_an_unknown_key_is_refused(tmp_path:
             parse_menu(f"{TRANSCRIPT_MENU}survey: {survey}\n", file="4008123456.yaml", number="4008123456")
     with pytest.raises(MenuInvalid, match="survey must be a mapping"):
         parse_menu(TRANSCRIPT_MENU + "survey: yes\n", file="4008123456.yaml", number="4008123456")
+
+
+async def test_a_dead_channel_that_refuses_even_get_variable_still_gets_its_sms_survey(
+    server: IvrServer, surveys: FakeSurveys
+) -> None:
+    asterisk = survey_call(sms=True)
+    asterisk.hung_up = True  # every command: 511 Command Not Permitted on a dead channel
+    assert await asterisk.call(server.port) == ["GET VARIABLE CHANNEL(linkedid)"]
+    assert surveys.sms == [("1795416380.155", "13800131000")]
