@@ -30,7 +30,7 @@ def bridge_leave(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]
     channel = tracker.channel_of(message)
     if channel is None:
         return []
-    bridge, channel.bridge = channel.bridge, ""
+    channel.bridge = ""
     tracker.bridged_callers.discard(channel.uniqueid)
     call = channel.call
     if (
@@ -39,9 +39,6 @@ def bridge_leave(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]
         and not channel.hanging
         and not call.transfer_reported
         and integer(message.get("BridgeNumChannels")) > 0
-        # An agent hanging up dissolves the bridge with the caller leaving first; the caller's
-        # dialplan then goes on (Dial's g: the post-call survey), which is no Redirect.
-        and not any(o.hanging and o.bridge == bridge for o in call.channels.values() if o is not channel)
     ):
         # The caller left first while the agent stayed: a Redirect, if dialplan follows.
         tracker.redirect_pending.add(channel.uniqueid)

@@ -163,8 +163,10 @@ async def bridged(
             target = moved.redirect.result()
             sim.redirected(moved.channel, target.context, target.exten, target.priority)
     # Leaving order: the caller first (16, 17's end), but the agent's leg first when one dual
-    # Redirect moves both (17's hold, where it is the ExtraChannel).
-    for channel in (agent, caller) if both_redirected else (caller, agent):
+    # Redirect moves both (17's hold, where it is the ExtraChannel) or when the agent hung up and
+    # the caller's dialplan goes on (Dial's g: the live capture of the post-call survey).
+    agent_first = both_redirected or (caller_h and reason == "agent")
+    for channel in (agent, caller) if agent_first else (caller, agent):
         bridge.channels.remove(channel)
         channel.bridge = None
         sim.recorder.unbridged(channel)
