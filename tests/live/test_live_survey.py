@@ -27,13 +27,16 @@ def stored(hotline: HotlineProcess, query: str, *args: object) -> list[tuple]:
         return db.execute(query, args).fetchall()
 
 
-async def survey_answered(hotline: HotlineProcess, call_id: str, within_s: float = 40.0) -> tuple:
+async def survey_answered(
+    hotline: HotlineProcess, call_id: str, within_s: float = 40.0, *, waiting: bool = False
+) -> tuple:
+    """The call's survey (way, status, score) once answered, or once asked with ``waiting``."""
     async with asyncio.timeout(within_s):
         while True:
             rows = stored(
                 hotline, "SELECT way, status, satisfaction FROM call_surveys WHERE call_id = ?", call_id
             )
-            if rows and rows[0][1] != "asked":
+            if rows and (waiting or rows[0][1] != "asked"):
                 return rows[0]
             await asyncio.sleep(0.5)
 
@@ -75,5 +78,32 @@ async def test_an_agent_who_hangs_up_first_leaves_the_caller_to_the_survey_and_a
             assert kinds.count(CallEnded) == 1
             # The thanks is played after the score is stored; then the survey ends.
             await hotline.logged_times("event=survey_done", 1, within_s=20)
+        finally:
+            await desk.close()
+
+
+async def test_a_caller_who_hangs_up_first_is_texted_the_survey_once(
+    hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path
+) -> None:
+    """The h extension of the answered call runs the survey AGI on the hung-up channel (res_agi's
+    dead AGI); Hotline queues the SMS for a customer who consented to SMS."""
+    async with sipp.phone("1001"):
+        desk = await agent_on_duty(hotline, ami, "agent1001", "1001")
+        try:
+            # The caller hangs up about 5 s after the agent answered; the agent does not.
+            await place_call(sipp, tmp_path, KNOWN_CALLER, stay_s=8)
+            pop = await desk.frame("pop", within_s=40)
+            call_id = pop["call_id"]
+            await desk.ok("PATCH", f"/api/customers/{pop['customer']['id']}", {"consent_sms": True})
+            await desk.frame("ended", lambda f: f["call_id"] == call_id, within_s=30)
+            assert await survey_answered(hotline, call_id, 20, waiting=True) == ("sms", "asked", None)
+            outbox = stored(
+                hotline,
+                "SELECT topic, channel, address FROM outbox WHERE dedupe_key = ?",
+                f"survey:{call_id}:sms",
+            )
+            assert outbox == [("survey", "sms", "+86" + KNOWN_CALLER)]
+            kinds = [type(e) for e in events_of(ami, call_id)]
+            assert CallAnswered in kinds and CallAbandoned not in kinds and kinds.count(CallEnded) == 1
         finally:
             await desk.close()
