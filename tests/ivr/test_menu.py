@@ -138,10 +138,10 @@ def test_a_vip_caller_skips_the_menu_and_is_queued_first() -> None:
     assert PathEntry("who", "branch", "", "rule 1") in run.path
 
 
-def test_a_caller_with_an_open_complaint_goes_to_the_complaints_skill() -> None:
+def test_a_caller_with_an_open_complaint_waits_in_the_complaints_queue() -> None:
     run = start_run(HOTLINE)
     drive(run, Caller(record=CallerRecord("C-2", "Li Lei", has_open_complaint=True)))
-    assert (run.queue, run.skill, run.priority) == ("support", "complaints", 5)
+    assert (run.queue, run.skill, run.priority) == ("complaints", "complaints", 5)
 
 
 def test_a_known_caller_without_vip_or_complaint_takes_the_else_branch() -> None:
