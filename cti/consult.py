@@ -76,9 +76,17 @@ def dial_begin(tracker: CallTracker, source: Channel, dest: Channel, at: float) 
 def attended_transfer(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent] | None:
     """Completion or three-way of a consult; None when the transfer is not a consult's."""
     target = tracker.channel_of(message, "TransferTargetUniqueid")
-    if target is None or not is_consult_leg(target):
-        return None
-    call = target.call
+    if target is not None and is_consult_leg(target):
+        call = target.call
+    else:
+        # The agent's phone hung up mid-consult (atxferdropcall = no): Asterisk completes the
+        # transfer and names no target at all (captured: [agent-hangs-up]).
+        transferer = tracker.channel_of(message, "OrigTransfererUniqueid")
+        if target is not None or transferer is None or transferer.call.consult is None:
+            return None
+        if transferer.call.consult.agent_uniqueid != transferer.uniqueid:
+            return None
+        call = transferer.call
     consult = call.consult
     if consult is None or text(message.get("Result")) not in ("", "Success"):
         return []

@@ -55,6 +55,8 @@ class Consult:
     phone_leg: Leg | None = None
     conference: bool = False
     successor: Leg | None = None  # the phone's leg, once it carries on with the caller
+    # While the two agents talk: the Local pair and the phone, for a hand-over at any moment.
+    legs: tuple[Channel, Channel, Channel] | None = None
 
 
 def atxfer(server: AmiServer, session: Session, action: Action, aid: wire.Headers) -> None:
@@ -110,7 +112,10 @@ def successor(sim: SwitchSimulator, agent_leg: Leg) -> Leg | None:
     """The leg that carries on with the caller now that ``agent_leg`` is gone, if a consult gave
     the call to another phone (completed, or a three-way call the agent left)."""
     consult = sim.consults.get(agent_leg.channel.name)
-    if consult is None or consult.successor is None:
+    if consult is None:
+        return None
+    _dropped(sim, consult)
+    if consult.successor is None:
         return None
     sim.consults.pop(agent_leg.channel.name, None)
     return consult.successor
@@ -162,7 +167,8 @@ def _local_pair(sim: SwitchSimulator, exten: str, linkedid: str) -> tuple[Channe
     return halves[0], halves[1]
 
 
-def _transfer_event(sim: SwitchSimulator, consult: Consult, target: Channel, kind: str) -> None:
+def _transfer_event(sim: SwitchSimulator, consult: Consult, target: Channel | None, kind: str) -> None:
+    """``target`` None: the agent hung up mid-consult, and Asterisk names no target then."""
     agent, caller, home = consult.agent, consult.caller, consult.home
     sim.emit(
         "AttendedTransfer",
@@ -173,7 +179,7 @@ def _transfer_event(sim: SwitchSimulator, consult: Consult, target: Channel, kin
             *[(f"Orig{k}", v) for k, v in wire.bridge_block(home)],
             *wire.channel_block(agent, "SecondTransferer"),
             *wire.channel_block(caller, "Transferee"),
-            *wire.channel_block(target, "TransferTarget"),
+            *(wire.channel_block(target, "TransferTarget") if target is not None else []),
             ("IsExternal", "No"),
             ("DestType", kind),
             ("DestBridgeUniqueid", home.uniqueid),
@@ -219,8 +225,11 @@ async def _run(sim: SwitchSimulator, consult: Consult, exten: str) -> None:
             _enter(sim, talking, local2)
             consult.phone_leg = Leg(phone)
             sim.legs[phone.name] = consult.phone_leg
+            consult.legs = (local1, local2, phone)
             ends = (consult.step, consult.agent_leg.gone, consult.phone_leg.gone, *_caller_gone(consult))
             await first_of(*ends)
+            if _dropped(sim, consult):
+                return
         else:
             status = "CANCEL" if outcome == "cancel" else "NOANSWER"
             sim.pair_event("DialEnd", local2, phone, [("DialStatus", status)], "call,all")
@@ -248,6 +257,42 @@ def _caller_gone(consult: Consult) -> tuple[asyncio.Future[int], ...]:
     return (consult.caller_leg.gone,) if consult.caller_leg is not None else ()
 
 
+def _dropped(sim: SwitchSimulator, consult: Consult) -> bool:
+    """The agent's leg hung up while the two agents talked: Asterisk completes the transfer
+    (atxferdropcall = no), in an AttendedTransfer that names no target (captured:
+    [agent-hangs-up]). Done once, by whichever of the consult and the caller's bridge sees it
+    first; True once it is done."""
+    if consult.step.done() and consult.step.result() == "dropped":
+        return True
+    phone_leg = consult.phone_leg
+    if consult.step.done() or consult.legs is None or phone_leg is None or phone_leg.gone.done():
+        return False
+    if not consult.agent_leg.gone.done() or consult.conference:
+        return False
+    consult.step.set_result("dropped")
+    local1, local2, phone = consult.legs
+    _leave(sim, consult.agent)
+    _transfer_event(sim, consult, None, "Bridge")
+    sim.channel_event("MusicOnHoldStop", consult.caller)
+    _give_the_caller(sim, consult, local1, local2, phone)
+    sim.legs.pop(phone.name, None)
+    return True
+
+
+def _give_the_caller(
+    sim: SwitchSimulator, consult: Consult, local1: Channel, local2: Channel, phone: Channel
+) -> None:
+    """The phone joins the caller's bridge, the Local pair goes; the caller's bridge goes on
+    with the phone as its agent (``successor``)."""
+    _leave(sim, local1)
+    _leave(sim, phone)
+    _enter(sim, consult.home, phone)
+    for channel in (local2, local1):
+        _leave(sim, channel)
+        sim.hangup_channel(channel, 16)
+    consult.successor = consult.phone_leg
+
+
 async def _hand_over(
     sim: SwitchSimulator, consult: Consult, local1: Channel, local2: Channel, phone: Channel, step: str
 ) -> None:
@@ -258,13 +303,7 @@ async def _hand_over(
     _leave(sim, agent)
     if step == "threeway":
         _enter(sim, home, agent)
-    _leave(sim, local1)
-    _leave(sim, phone)
-    _enter(sim, home, phone)
-    for channel in (local2, local1):
-        _leave(sim, channel)
-        sim.hangup_channel(channel, 16)
-    consult.successor = consult.phone_leg
+    _give_the_caller(sim, consult, local1, local2, phone)
     if step == "complete":
         # The agent's leg is gone; the caller's bridge goes on with the phone (``successor``).
         sim.legs.pop(phone.name, None)

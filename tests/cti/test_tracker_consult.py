@@ -142,7 +142,7 @@ def test_in_a_three_way_call_the_second_agent_may_leave_first() -> None:
     assert call.agent == "PJSIP/1001" and call.conference == {}
 
 
-@pytest.mark.parametrize("how", ["complete", "cancel", "threeway"])
+@pytest.mark.parametrize("how", ["complete", "cancel", "threeway", "agent-hangs-up", "target-hangs-up"])
 def test_every_consult_capture_ends_its_call_once_with_holds_closed(how: str) -> None:
     events = replayed(how)
     assert len([e for e in events if isinstance(e, CallEnded)]) == 1
@@ -169,3 +169,35 @@ def test_the_desktops_consult_cancelled_then_completed_on_one_call_reads_as_it_h
         "CallAnswered",
         "CallEnded",
     ]
+
+
+def test_an_agent_who_hangs_up_mid_consult_transfers_the_caller_though_asterisk_names_no_target() -> None:
+    events = replayed("agent-hangs-up")
+    assert after_answer(events) == [
+        "CallHeld",
+        "ConsultStarted",
+        "CallResumed",
+        "CallTransferred",
+        "CallAnswered",
+        "CallEnded",
+    ]
+    [transfer] = [e for e in events if isinstance(e, CallTransferred)]
+    assert (transfer.from_agent, transfer.to, transfer.kind) == (
+        "PJSIP/1001",
+        "PJSIP/1002",
+        TransferKind.ATTENDED,
+    )
+    assert next(e for e in events if isinstance(e, CallEnded)).agent == "PJSIP/1002"
+
+
+def test_a_consulted_agent_who_hangs_up_gives_the_caller_back_to_the_first() -> None:
+    events = replayed("target-hangs-up")
+    # Here the consult's legs go before the agent's Unhold: cancelled, then resumed.
+    assert after_answer(events) == [
+        "CallHeld",
+        "ConsultStarted",
+        "ConsultCancelled",
+        "CallResumed",
+        "CallEnded",
+    ]
+    assert next(e for e in events if isinstance(e, CallEnded)).agent == "PJSIP/1001"

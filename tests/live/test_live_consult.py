@@ -20,12 +20,22 @@ from cti.events import (
     ConferenceLeft,
     ConferenceStarted,
     ConsultCancelled,
+    ConsultStarted,
     RecordingStopped,
 )
 
 pytestmark = pytest.mark.live
 
-EXPECTED = {"complete": "CallTransferred", "cancel": "ConsultCancelled", "threeway": "ConferenceStarted"}
+# How each consult ends: the AMI action on the agent's leg, and the event that says it ended so.
+# "agent-hangs-up": the agent's phone hangs up mid-consult (atxferdropcall = no: a transfer);
+# "target-hangs-up": the consulted phone hangs up (back to the caller).
+EXPECTED = {
+    "complete": "CallTransferred",
+    "cancel": "ConsultCancelled",
+    "threeway": "ConferenceStarted",
+    "agent-hangs-up": "CallTransferred",
+    "target-hangs-up": "ConsultCancelled",
+}
 STEPS = {"complete": ("PlayDTMF", "*7"), "threeway": ("PlayDTMF", "*8"), "cancel": ("CancelAtxfer", "")}
 
 
@@ -41,7 +51,7 @@ def kinds(ami: AmiSession, call_id: str) -> list[str]:
     return [type(e).__name__ for e in events_of(ami, call_id)]
 
 
-@pytest.mark.parametrize("how", ["complete", "cancel", "threeway"])
+@pytest.mark.parametrize("how", ["complete", "cancel", "threeway", "agent-hangs-up", "target-hangs-up"])
 async def test_a_consult_on_the_switch_is_reported_as_it_ends(
     hotline: HotlineProcess, ami: AmiSession, sipp: Sipp, tmp_path: Path, how: str
 ) -> None:
@@ -58,12 +68,17 @@ async def test_a_consult_on_the_switch_is_reported_as_it_ends(
             assert answer.get("Response") == "Success", answer
             await ami.wait_until(lambda: "ConsultStarted" in kinds(ami, call_id), 10)
             await asyncio.sleep(3.0)  # the consulted phone answers; the two agents talk
-            action, keys = STEPS[how]
-            if keys:
+            if how == "agent-hangs-up":
+                await ami.action("Hangup", Channel=leg)
+            elif how == "target-hangs-up":
+                [started] = [e for e in events_of(ami, call_id) if isinstance(e, ConsultStarted)]
+                await ami.action("Hangup", Channel=started.target_channel)
+            else:
+                action, keys = STEPS[how]
                 for key in keys:
                     await ami.action(action, Channel=leg, Digit=key, Receive="yes")
-            else:
-                await ami.action(action, Channel=leg)
+                if not keys:
+                    await ami.action(action, Channel=leg)
             await ami.wait_until(lambda: EXPECTED[how] in kinds(ami, call_id), 10)
             if how == "threeway":
                 await ami.action("Hangup", Channel=leg)  # the first agent leaves; the others talk on
@@ -73,7 +88,7 @@ async def test_a_consult_on_the_switch_is_reported_as_it_ends(
             await ami.action("Hangup", Channel="/^PJSIP\\/trunk/")
             await ami.wait_until(lambda: "CallEnded" in kinds(ami, call_id), 10)
             ended = next(e for e in events_of(ami, call_id) if isinstance(e, CallEnded))
-            assert ended.agent == ("PJSIP/1001" if how == "cancel" else "PJSIP/1002")
+            assert ended.agent == ("PJSIP/1001" if EXPECTED[how] == "ConsultCancelled" else "PJSIP/1002")
         finally:
             await first.close()
             await second.close()

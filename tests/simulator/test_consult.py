@@ -101,3 +101,23 @@ async def test_atxfer_on_a_channel_that_is_gone_is_refused() -> None:
     async with hotline(AGENTS, ivr=[]) as r:
         with pytest.raises(AmiActionFailed, match="Channel specified does not exist"):
             await AmiSwitch(RigSender(r)).consult("PJSIP/1001-00000099", "1002")
+
+
+async def test_an_agent_who_hangs_up_mid_consult_transfers_the_caller_as_on_the_real_switch() -> None:
+    async with hotline(AGENTS, ivr=[]) as r:
+        _switch, caller, agent = await consulting(r)
+        await r.ami.action("Hangup", Channel=agent)
+        await r.clock.sleep(2.0)
+        assert after_answer(r) == [
+            "CallHeld",
+            "ConsultStarted",
+            "CallResumed",
+            "CallTransferred",
+            "CallAnswered",
+        ]
+        [transfer] = [m for m in r.ami.events("AttendedTransfer")]
+        assert "TransferTargetUniqueid" not in transfer  # as Asterisk 22 writes it then
+        second = [e for e in r.ami.domain_events() if isinstance(e, CallAnswered)][-1]
+        assert r.sim.find_channel(second.agent_channel).bridge is r.sim.find_channel(caller).bridge
+        await r.clock.sleep(60.0)
+        assert next(e for e in r.ami.domain_events() if isinstance(e, CallEnded)).agent == "PJSIP/1002"
