@@ -175,6 +175,20 @@ def test_inbound_calls_run_the_fastagi_ivr_and_handle_every_action(tree: ConfTre
     assert "T" in {s.exten for s in dialplan_steps(tree) if s.context == "from-trunk"}
 
 
+def test_an_unreachable_ivr_is_tried_on_the_other_node_before_the_fallback(tree: ConfTree) -> None:
+    globals_ = {key: value for key, value, _ in tree.named("extensions.conf", "globals")[0].items}
+    assert globals_["HOTLINE_AGI_2"] == ""  # one node by default: no second try
+    inbound = _steps(tree, "from-trunk")
+    first = inbound.index("AGI(${HOTLINE_AGI})")
+    assert inbound[first + 1 : first + 4] == [
+        'GotoIf($["${AGISTATUS}" != "FAILURE" | ${LEN(${HOTLINE_AGI_2})} = 0]?ivr-done)',
+        "AGI(${HOTLINE_AGI_2})",
+        "Set(TIMEOUT(absolute)=0)",
+    ]
+    labels = {s.label: s for s in dialplan_steps(tree) if s.context == "from-trunk" and s.label}
+    assert (labels["ivr-done"].app, labels["ivr-done"].args) == ("Set", "TIMEOUT(absolute)=0")
+
+
 def test_delivery_follows_the_routing_document(tree: ConfTree) -> None:
     deliver = _steps(tree, "hotline-deliver")
     assert "Dial(PJSIP/${EXTEN},${HOTLINE_RING_S},tmg)" in deliver
