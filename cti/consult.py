@@ -14,7 +14,11 @@ part of the caller's call) and that Local channel's ``;2`` half dials the consul
   caller, the agent and the consulted phone end up in one bridge; whoever hangs up, the other
   two stay connected.
 
-Handlers of the call tracker: ``dial_begin`` (the consult rings), ``attended_transfer``,
+The consulted phone's answer is the ``DialEnd`` (``DialStatus: ANSWER``) of ``;2`` to it, just
+after its ``Newstate`` Up and before it enters the consult's bridge.
+
+Handlers of the call tracker: ``dial_begin`` (the consult rings), ``dial_end`` (the consulted
+agent picks up), ``attended_transfer``,
 ``hangup`` (a consult leg or a conference member gone).
 """
 
@@ -28,6 +32,7 @@ from cti.events import (
     CallResumed,
     ConferenceLeft,
     ConferenceStarted,
+    ConsultAnswered,
     ConsultCancelled,
     ConsultStarted,
     SwitchEvent,
@@ -69,6 +74,33 @@ def dial_begin(tracker: CallTracker, source: Channel, dest: Channel, at: float) 
             agent=call.agent or (interface_of(agent_leg.name) if agent_leg else ""),
             target=dest.agent,
             target_channel=dest.name,
+        )
+    ]
+
+
+def is_consulted_phone(channel: Channel) -> bool:
+    """The consulted agent's phone while its consult is in progress."""
+    consult = channel.call.consult
+    return consult is not None and consult.target_uniqueid == channel.uniqueid
+
+
+def dial_end(tracker: CallTracker, phone: Channel, message: AmiMessage) -> list[SwitchEvent]:
+    """The consulted phone's dial ended: picked up, the two agents now talk. Any other outcome
+    (no answer, cancelled) is the Local pair's hang-up, which ``hangup`` reports. The call's
+    talk time is untouched: the consulted agent's talk with the caller starts at the completion
+    (or the three-way call)."""
+    consult = phone.call.consult
+    if consult is None or text(message.get("DialStatus")) != "ANSWER":
+        return []
+    at = tracker.now(message)
+    return [
+        ConsultAnswered(
+            at=moment(at),
+            call_id=phone.call.call_id,
+            agent=consult.agent,
+            target=consult.target,
+            target_channel=phone.name,
+            ring_seconds=round(max(0.0, at - consult.rung_at), 3),
         )
     ]
 

@@ -62,6 +62,8 @@ def dial_begin(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]:
 
 def dial_end(tracker: CallTracker, message: AmiMessage) -> list[SwitchEvent]:
     dest = tracker.channel_of(message, "DestUniqueid")
+    if dest is not None and consult.is_consulted_phone(dest):
+        return consult.dial_end(tracker, dest, message)
     if dest is None or not dest.delivery or dest.queue_rung or is_local(dest.name):
         return []
     if message.get("DialStatus") != "ANSWER":

@@ -125,6 +125,18 @@ class ConsultStarted(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultAnswered(CallEvent):
+    """The consulted agent picked up: the two agents talk while the caller still hears music.
+    Not an answer of the call (no ``CallAnswered``, no talk time): the consult stays the
+    consulting agent's until it is completed or made a three-way call (docs/transfers.md)."""
+
+    agent: str  # the consulting agent's interface
+    target: str  # the consulted agent's interface
+    target_channel: str
+    ring_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class ConsultCancelled(CallEvent):
     """The consult leg is over and the caller is back with ``agent`` (cancelled, or the target
     did not answer or hung up). Completion is ``CallTransferred(kind=attended)`` instead."""
@@ -233,6 +245,7 @@ CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
     CallResumed,
     CallTransferred,
     ConsultStarted,
+    ConsultAnswered,
     ConsultCancelled,
     ConferenceStarted,
     ConferenceLeft,

@@ -18,6 +18,7 @@ from cti.events import (
     CallTransferred,
     ConferenceLeft,
     ConferenceStarted,
+    ConsultAnswered,
     ConsultCancelled,
     ConsultStarted,
     MemberStatusChanged,
@@ -58,11 +59,55 @@ def test_a_consult_rings_the_second_agent_while_the_caller_is_held() -> None:
     assert {e.call_id for e in events if hasattr(e, "call_id")} == {started.call_id}
 
 
+@pytest.mark.parametrize("how", ["complete", "cancel", "threeway", "agent-hangs-up", "target-hangs-up"])
+def test_the_consulted_agent_picking_up_is_reported_once_without_answering_the_call(how: str) -> None:
+    stream = messages(how)
+    phone = next(
+        m for m in stream if m.get("Event") == "DialBegin" and "hotline-consult" in m.get("Channel", "")
+    )
+    picked_up = next(
+        m
+        for m in stream
+        if m.get("Event") == "DialEnd"
+        and m.get("DestUniqueid") == phone["DestUniqueid"]
+        and m.get("DialStatus") == "ANSWER"
+    )
+    events = replayed(how)
+    [started] = [e for e in events if isinstance(e, ConsultStarted)]
+    [answered] = [e for e in events if isinstance(e, ConsultAnswered)]
+    assert (answered.agent, answered.target, answered.target_channel) == (
+        "PJSIP/1001",
+        "PJSIP/1002",
+        phone["DestChannel"],
+    )
+    # The switch's DialEnd ANSWER of the consult leg, to the phone: the moment they picked up.
+    assert answered.at.timestamp() == pytest.approx(float(picked_up["Timestamp"]), abs=0.01)
+    assert answered.ring_seconds == pytest.approx((answered.at - started.at).total_seconds(), abs=0.01)
+    # The call was answered once by the first agent; picking up the consult is no answer of it.
+    until = events.index(answered)
+    assert [e.agent for e in events[:until] if isinstance(e, CallAnswered)] == ["PJSIP/1001"]
+    assert until > events.index(started)
+
+
+def test_the_consult_talk_is_not_the_call_talk_time() -> None:
+    """Talk time counts the caller's time with an agent: the first agent's until the
+    completion, the second agent's from it; the consult's own talk (the caller on music) is
+    not added once more when the consulted agent picks up."""
+    events = replayed("complete")
+    first, second = [e for e in events if isinstance(e, CallAnswered)]
+    [answered] = [e for e in events if isinstance(e, ConsultAnswered)]
+    ended = next(e for e in events if isinstance(e, CallEnded))
+    assert answered.at < second.at
+    caller_with_an_agent = (ended.at - first.at).total_seconds()
+    assert ended.talk_seconds == pytest.approx(caller_with_an_agent, abs=0.01)
+
+
 def test_a_cancelled_consult_gives_the_caller_back_to_the_first_agent() -> None:
     events = replayed("cancel")
     assert after_answer(events) == [
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "CallResumed",
         "ConsultCancelled",
         "CallEnded",
@@ -77,6 +122,7 @@ def test_a_completed_consult_is_an_attended_transfer_answered_by_the_second_agen
     assert after_answer(events) == [
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "CallResumed",
         "CallTransferred",
         "CallAnswered",
@@ -105,6 +151,7 @@ def test_a_consult_made_a_three_way_call_leaves_the_other_two_talking_when_one_h
     assert after_answer(events) == [
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "CallResumed",
         "ConferenceStarted",
         "ConferenceLeft",
@@ -160,10 +207,12 @@ def test_the_desktops_consult_cancelled_then_completed_on_one_call_reads_as_it_h
     assert after_answer(events) == [
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "CallResumed",
         "ConsultCancelled",
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "CallResumed",
         "CallTransferred",
         "CallAnswered",
@@ -176,6 +225,7 @@ def test_an_agent_who_hangs_up_mid_consult_transfers_the_caller_though_asterisk_
     assert after_answer(events) == [
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "CallResumed",
         "CallTransferred",
         "CallAnswered",
@@ -196,6 +246,7 @@ def test_a_consulted_agent_who_hangs_up_gives_the_caller_back_to_the_first() -> 
     assert after_answer(events) == [
         "CallHeld",
         "ConsultStarted",
+        "ConsultAnswered",
         "ConsultCancelled",
         "CallResumed",
         "CallEnded",
