@@ -37,6 +37,7 @@ DELIVERY_FAILED = "delivery-failed"
 CALL_OFFERED = "call-offered"
 ANSWERED = "answered"
 ANSWERED_LATE = "answered-late"  # picked up after the ACD had given up and paused them as missed
+CONSULT_ANSWERED = "consult-answered"  # picked up a colleague's consult about their call
 OUTBOUND_CALL = "outbound-call"
 CALLBACK = "callback"  # the ACD gave the agent a callback: their phone rings, then the customer's
 OUTBOUND_FAILED = "outbound-failed"
@@ -59,6 +60,7 @@ class AgentRecord:
     resume_reason: str = ""  # the pause an outbound call interrupted
     pause_after: str = ""  # the pause the agent asked for once this call and its wrap-up are over
     extended: bool = False  # this wrap-up was extended (once per wrap-up)
+    consulted: bool = False  # on the call as a consult's target: not yet a call they handle
 
 
 class AgentStates:
@@ -162,6 +164,9 @@ class AgentStates:
     def answer(self, at: datetime, agent: str, call_id: str, queue: str) -> list[AgentStateChanged]:
         record = self.get(agent)
         if record.state is S.ON_CALL and record.call_id == call_id:
+            if record.consulted:  # the consult they talk in became theirs: a call they handle
+                record.consulted = False
+                record.calls_handled += 1
             return []
         # The switch says the agent is talking, and that wins: from available too (a fallback
         # app_queue call answered before we saw it ring), and from the "missed" pause (picked up
@@ -172,6 +177,24 @@ class AgentStates:
         record.calls_handled += 1
         reason = ANSWERED_LATE if late else ANSWERED
         return [self._move(at, record, S.ON_CALL, reason, call_id=call_id, queue=queue or record.queue)]
+
+    def consult_answered(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
+        """A colleague's consult about ``call_id`` picked up: on the call (busy, talking), not
+        yet a call they handle — the completion or the three-way call's ``answer`` makes it one."""
+        record = self._require_call(agent, call_id, S.RINGING)
+        if record is None:
+            return []
+        event = self._move(at, record, S.ON_CALL, CONSULT_ANSWERED, call_id=call_id, queue=record.queue)
+        record.consulted = True
+        return [event]
+
+    def consult_over(self, at: datetime, agent: str, call_id: str, reason: str) -> list[AgentStateChanged]:
+        """The consult they picked up ended without the call becoming theirs: available again,
+        with no wrap-up (there is no call of theirs to wrap up)."""
+        record = self._require_call(agent, call_id, S.ON_CALL)
+        if record is None or not record.consulted:
+            return []
+        return [self._move(at, record, S.AVAILABLE, reason, call_id=call_id, queue=record.queue)]
 
     def ring_no_answer(self, at: datetime, agent: str, call_id: str) -> list[AgentStateChanged]:
         record = self._require_call(agent, call_id, S.RINGING)
@@ -366,6 +389,7 @@ class AgentStates:
         previous_seconds = (at - record.since).total_seconds() if record.since is not None else 0.0
         record.state = state
         record.since = at
+        record.consulted = False
         record.reason = reason if state is S.PAUSED else ""
         if state in (S.RINGING, S.ON_CALL, S.OUTBOUND):
             record.call_id, record.queue = call_id, queue

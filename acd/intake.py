@@ -36,6 +36,7 @@ from cti.events import (
     CallTransferred,
     ConferenceLeft,
     ConferenceStarted,
+    ConsultAnswered,
     ConsultCancelled,
     ConsultStarted,
     EndCause,
@@ -84,6 +85,8 @@ class CallIntake:
         self._ivr: OrderedDict[str, WaitingCall] = OrderedDict()  # IVR news ahead of CallQueued
         # Three-way calls: the agents on the call besides the one ``agent_of_call`` names.
         self._also_on_call: dict[str, set[str]] = {}
+        # Consults in progress: call → the consulted agent (ringing, or talking with the first).
+        self._consulted: dict[str, str] = {}
 
     def reconfigure(self, config: AcdConfig) -> None:
         """Queues changed at run time (AcdService.set_queue): the next decision uses ``config``."""
@@ -127,7 +130,9 @@ class CallIntake:
             await self._transferred(event)
         elif isinstance(event, CallEnded):
             await self._ended(event)
-        elif isinstance(event, ConsultStarted | ConsultCancelled | ConferenceStarted | ConferenceLeft):
+        elif isinstance(
+            event, ConsultStarted | ConsultAnswered | ConsultCancelled | ConferenceStarted | ConferenceLeft
+        ):
             await self._consult(event)
         elif isinstance(event, SwitchResynced):
             touched = await self._resynced(event)
@@ -179,7 +184,16 @@ class CallIntake:
         late = (
             record is not None and record.state is AgentState.PAUSED and record.reason == PauseReason.MISSED
         )
-        if record is not None and (record.state in (AgentState.RINGING, AgentState.AVAILABLE) or late):
+        consulted = (
+            record is not None
+            and self._consulted.get(event.call_id) == record.profile.agent
+            and record.state is AgentState.ON_CALL
+            and record.call_id == event.call_id
+        )
+        if record is not None and (
+            record.state in (AgentState.RINGING, AgentState.AVAILABLE) or late or consulted
+        ):
+            self._consulted.pop(event.call_id, None)
             self._router.answered(event.call_id, record.profile.agent, event.at)
             self._agent_of_call[event.call_id] = record.profile.agent
             events += self._states.answer(event.at, record.profile.agent, event.call_id, queue)
@@ -201,6 +215,11 @@ class CallIntake:
                 events += self._states.ring_cancelled(event.at, agent, event.call_id)
             else:
                 events += self._states.hang_up(event.at, agent, event.call_id, wrapup_s=wrapup_s)
+        consulted = self._consulted.pop(event.call_id, "")
+        if consulted and consulted not in (agent, delivering):
+            # The call ended with a consult still open about it: the colleague is free again.
+            events += self._states.ring_cancelled(event.at, consulted, event.call_id, CONSULT_OVER)
+            events += self._states.consult_over(event.at, consulted, event.call_id, CONSULT_OVER)
         for other in self._also_on_call.pop(event.call_id, ()):
             wrapup_s = self._config.wrapup_for(self._states.get(other).queue)
             events += self._states.hang_up(event.at, other, event.call_id, wrapup_s=wrapup_s)
@@ -209,10 +228,12 @@ class CallIntake:
         await self._delivery.apply(events)
 
     async def _consult(
-        self, event: ConsultStarted | ConsultCancelled | ConferenceStarted | ConferenceLeft
+        self,
+        event: ConsultStarted | ConsultAnswered | ConsultCancelled | ConferenceStarted | ConferenceLeft,
     ) -> None:
-        """A consult rings the consulted agent (busy, as for a call offered; an attended transfer
-        then answers it like any call), a cancelled one frees them, a three-way call holds both
+        """A consult rings the consulted agent (busy, as for a call offered), who is on the call
+        once they pick up (talking with the first agent; an attended transfer then answers the
+        call for them like any call); a cancelled one frees them, a three-way call holds both
         agents on the call, and each one who leaves it wraps up (docs/transfers.md)."""
         record = self._states.by_interface(event.agent if isinstance(event, ConferenceLeft) else event.target)
         if record is None:
@@ -223,11 +244,18 @@ class CallIntake:
             if record.state is AgentState.AVAILABLE:
                 first = self._states.by_interface(event.agent)
                 events = self._states.ring(event.at, agent, call_id, first.queue if first else "")
+                self._consulted[call_id] = agent
+        elif isinstance(event, ConsultAnswered):
+            if self._consulted.get(call_id) == agent:
+                events = self._states.consult_answered(event.at, agent, call_id)
         elif isinstance(event, ConsultCancelled):
-            if record.state is AgentState.RINGING and record.call_id == call_id:
+            if self._consulted.get(call_id) == agent:
+                del self._consulted[call_id]
                 events = self._states.ring_cancelled(event.at, agent, call_id, CONSULT_OVER)
+                events += self._states.consult_over(event.at, agent, call_id, CONSULT_OVER)
         elif isinstance(event, ConferenceStarted):
-            if record.state is AgentState.RINGING and record.call_id == call_id:
+            busy = record.state in (AgentState.RINGING, AgentState.ON_CALL) and record.call_id == call_id
+            if self._consulted.pop(call_id, "") == agent and busy:
                 self._also_on_call.setdefault(call_id, set()).add(agent)
                 events = self._states.answer(event.at, agent, call_id, record.queue)
         elif record.state is AgentState.ON_CALL and record.call_id == call_id:
