@@ -8,8 +8,16 @@ import pytest
 
 from cti.ami_switch import AmiSwitch
 from cti.errors import AmiActionFailed
-from cti.events import CallAnswered, CallEnded, ConferenceStarted, ConsultStarted, MemberStatusChanged
+from cti.events import (
+    CallAnswered,
+    CallEnded,
+    ConferenceStarted,
+    ConsultAnswered,
+    ConsultStarted,
+    MemberStatusChanged,
+)
 from cti.simulator import AgentScript, CallerScript
+from tests.cti import test_tracker_consult as tracker_consult
 from tests.simulator.test_desk_hold import RigSender, answered_call
 from tests.simulator.test_hotline_dialplan import hotline
 
@@ -30,6 +38,44 @@ async def consulting(r):  # type: ignore[no-untyped-def]
     return switch, caller, agent
 
 
+def phone_answering(messages: list, phone: str) -> list[str]:  # type: ignore[type-arg]
+    """What the switch says of the consulted phone from its ring to its bridge."""
+    told = []
+    for m in messages:
+        name = m.get("Event")
+        if name == "Newstate" and m.get("Channel") == phone:
+            told.append(f"Newstate {m.get('ChannelStateDesc')}")
+        elif name == "DialEnd" and m.get("DestChannel") == phone:
+            told.append(f"DialEnd {m.get('DialStatus')}")
+        elif name == "BridgeEnter" and m.get("Channel") == phone:
+            told.append("BridgeEnter")
+            break
+    return told
+
+
+async def test_the_consulted_agent_picking_up_reads_as_on_the_real_switch() -> None:
+    capture = tracker_consult.messages("cancel")
+    real_phone = next(
+        m["DestChannel"]
+        for m in capture
+        if m.get("Event") == "DialBegin" and "hotline-consult" in m.get("Channel", "")
+    )
+    async with hotline(AGENTS, ivr=[]) as r:
+        await consulting(r)
+        [started] = [e for e in r.ami.domain_events() if isinstance(e, ConsultStarted)]
+        [answered] = [e for e in r.ami.domain_events() if isinstance(e, ConsultAnswered)]
+        assert (answered.agent, answered.target) == ("PJSIP/1001", "PJSIP/1002")
+        assert answered.target_channel == started.target_channel
+        assert answered.ring_seconds == pytest.approx(2.0, abs=0.5)  # 1002 answers after 2 s
+        assert phone_answering(r.ami.messages, started.target_channel) == phone_answering(capture, real_phone)
+        assert phone_answering(capture, real_phone) == [
+            "Newstate Ringing",
+            "Newstate Up",
+            "DialEnd ANSWER",
+            "BridgeEnter",
+        ]
+
+
 async def test_a_cancelled_consult_is_reported_as_on_the_real_switch() -> None:
     async with hotline(AGENTS, ivr=[]) as r:
         switch, _caller, agent = await consulting(r)
@@ -37,7 +83,13 @@ async def test_a_cancelled_consult_is_reported_as_on_the_real_switch() -> None:
         assert (started.agent, started.target) == ("PJSIP/1001", "PJSIP/1002")
         await switch.consult_cancel(agent)
         await r.clock.sleep(2.0)
-        assert after_answer(r) == ["CallHeld", "ConsultStarted", "CallResumed", "ConsultCancelled"]
+        assert after_answer(r) == [
+            "CallHeld",
+            "ConsultStarted",
+            "ConsultAnswered",
+            "CallResumed",
+            "ConsultCancelled",
+        ]
         assert r.sim.find_channel(agent) is not None  # the agent talks with the caller again
         assert not [c for c in r.sim.channels if c.startswith(("Local/", "PJSIP/1002"))]
         await r.clock.sleep(60.0)
@@ -52,6 +104,7 @@ async def test_a_completed_consult_leaves_the_caller_talking_with_the_consulted_
         assert after_answer(r) == [
             "CallHeld",
             "ConsultStarted",
+            "ConsultAnswered",
             "CallResumed",
             "CallTransferred",
             "CallAnswered",
@@ -78,6 +131,7 @@ async def test_a_three_way_call_goes_on_with_the_caller_when_the_first_agent_lea
         assert after_answer(r) == [
             "CallHeld",
             "ConsultStarted",
+            "ConsultAnswered",
             "CallResumed",
             "ConferenceStarted",
             "ConferenceLeft",
@@ -111,6 +165,7 @@ async def test_an_agent_who_hangs_up_mid_consult_transfers_the_caller_as_on_the_
         assert after_answer(r) == [
             "CallHeld",
             "ConsultStarted",
+            "ConsultAnswered",
             "CallResumed",
             "CallTransferred",
             "CallAnswered",
