@@ -118,6 +118,7 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         agents: Iterable[AgentScript] = (),
         members: Mapping[str, Iterable[str]] | None = None,
         agi_url: str = DEFAULT_AGI_URL,
+        agi_url_2: str = "",
         queues: Iterable[QueueConfig] | None = None,
         username: str = "hotline",
         secret: str = "hotline-secret",
@@ -135,6 +136,7 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         if queues is None:
             queues = HOTLINE_QUEUES if self.dialplan is Dialplan.HOTLINE else DEFAULT_QUEUES
         self.agi_url = agi_url
+        self.agi_url_2 = agi_url_2  # HOTLINE_AGI_2: the other node's IVR, tried when agi_url fails
         self.queue_options = queue_options
         self.username = username
         self.secret = secret

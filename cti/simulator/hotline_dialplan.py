@@ -1,6 +1,7 @@
 """The production dialplan (asterisk-config/extensions.conf and queues.conf) as call flows.
 
-from-trunk: Answer, record, AGI → hotline-route. A failed AGI (Hotline unreachable) or a stalled
+from-trunk: Answer, record, AGI → hotline-route; an unreachable AGI is tried once more on the other
+node's address when there is one (HOTLINE_AGI_2). A failed AGI (Hotline unreachable) or a stalled
 IVR goes to hotline-fallback; an IVR's HOTLINE_ACTION to hotline-action; otherwise the caller
 waits in ${HOTLINE_QUEUE} (no members) until Hotline Redirects it to hotline-deliver,<agent>, or
 until HOTLINE_WAIT_S from the first join has passed (→ hotline-fallback). hotline-deliver dials the
@@ -82,7 +83,16 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     set_var(sim, channel, 6, "AGIEXITONHANGUP", "yes")
     sim.newexten(channel, 7, "Set", f"TIMEOUT(absolute)={IVR_MAX_S}")
     sim.newexten(channel, 8, "AGI", sim.agi_url)
+    started = sim.clock.time()
     status = await run_agi_within(sim, leg, sim.agi_url, IVR_MAX_S)
+    second = status == "FAILURE" and bool(sim.agi_url_2) and not leg.gone.done()
+    if second:
+        # HOTLINE_AGI unreachable: the other node's IVR, within what is left of TIMEOUT(absolute).
+        sim.varset(channel, "AGISTATUS", status)
+        sim.newexten(channel, 9, "GotoIf", "0?ivr-done")
+        sim.newexten(channel, 10, "AGI", sim.agi_url_2)
+        left = max(IVR_MAX_S - (sim.clock.time() - started), 0.0)
+        status = await run_agi_within(sim, leg, sim.agi_url_2, left)
     if status == "STALLED":
         # TIMEOUT(absolute) ended the IVR: the T extension takes the caller to app_queue.
         goto(channel, "from-trunk", "T")
@@ -96,8 +106,10 @@ async def _from_trunk(sim: SwitchSimulator, leg: Leg, record: CallRecord) -> Non
     if status == "HANGUP" or leg.gone.done():
         ended(sim, leg, cause=0)
         return
-    sim.newexten(channel, 9, "Set", "TIMEOUT(absolute)=0")
-    sim.newexten(channel, 10, "Goto", "hotline-route,s,1")
+    if not second:
+        sim.newexten(channel, 9, "GotoIf", "1?ivr-done")
+    sim.newexten(channel, 11, "Set", "TIMEOUT(absolute)=0")
+    sim.newexten(channel, 12, "Goto", "hotline-route,s,1")
     await _route(sim, leg, record)
 
 

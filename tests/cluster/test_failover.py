@@ -229,7 +229,10 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         await follower.until("cluster_standby", START_S)
         assert follower.seen("Hotline is running") is None
         await log_agents_in(leader)
+        # The dialplan's two IVR addresses (HOTLINE_AGI, HOTLINE_AGI_2): the next node is tried
+        # when one does not answer (AGISTATUS = FAILURE); nothing is changed at the kill.
         sim.agi_url = f"agi://127.0.0.1:{leader.agi_port}/ivr"
+        sim.agi_url_2 = f"agi://127.0.0.1:{follower.agi_port}/ivr"
         # One agent's page, through the load balancer: its session is in the shared database.
         balancer = Balancer([leader.http_port, follower.http_port])
         await balancer.start()
@@ -254,8 +257,6 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
             if not killed_at and time.monotonic() - started >= KILL_AFTER_S:
                 leader.process.send_signal(signal.SIGKILL)
                 killed_at, kill_sim_time = time.monotonic(), sim.clock.time()
-                # The dialplan tries the next node when one does not answer (AGISTATUS).
-                sim.agi_url = f"agi://127.0.0.1:{follower.agi_port}/ivr"
             if took_over is None and (took_over := follower.seen("Hotline is running")) is not None:
                 before_takeover = len(sim.queue_log)
             if took_over is not None and time.monotonic() - took_over >= AFTER_TAKEOVER_S:
@@ -292,6 +293,8 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         after = [r for r in records if r.arrived >= kill_sim_time]
         assert len(after) >= RATE * AFTER_TAKEOVER_S / 2, report
         assert after and any(r.answered is not None for r in after), report
+        # Their IVR ran on the new leader, reached through the dialplan's second address.
+        assert any(r.agi_status == "SUCCESS" for r in after), report
         assert follower.seen("cluster_took_over") is not None
         # ... and through its own ACD, not only through the dialplan's fallback queue.
         assert any("|CONNECT|" in line for line in sim.queue_log[before_takeover:]), report

@@ -354,7 +354,10 @@ async def test_the_simulated_paths_run_the_applications_extensions_conf_lists() 
         await call.done
         await r.ami.sync()
         channel = first(r.ami.events("Newchannel")[0], "Channel")
-        assert path_in(r, channel, "from-trunk") == conf_steps("from-trunk", "_4008XXXXXX")
+        # One node (HOTLINE_AGI_2 empty): the GotoIf skips the second AGI().
+        inbound = conf_steps("from-trunk", "_4008XXXXXX")
+        del inbound[inbound.index("GotoIf") + 1]
+        assert path_in(r, channel, "from-trunk") == inbound
         assert path_in(r, channel, "hotline-record") == conf_steps("hotline-record", "s")
         # Nobody answers anywhere: every step of hotline-fallback but the final Hangup.
         assert path_in(r, channel, "hotline-fallback") == conf_steps("hotline-fallback", "s")[:-1]
@@ -371,3 +374,32 @@ async def test_the_simulated_paths_run_the_applications_extensions_conf_lists() 
         # The Redirect out of Queue() shows the target's first priority as Queue (capture 16).
         callback = conf_steps("hotline-callback", "_[a-z].")
         assert path_in(r, channel, "hotline-callback") == ["Queue", *callback[1:]]
+
+
+async def test_an_unreachable_ivr_is_tried_on_the_second_address_before_the_fallback() -> None:
+    server = ScriptedAgiServer([])
+    second = f"agi://127.0.0.1:{await server.start()}/ivr"
+    try:
+        async with rig(AGENTS, dialplan=Dialplan.HOTLINE) as r:  # the first address: nobody listens
+            r.sim.agi_url_2 = second
+            call = r.sim.place_call(CallerScript(hangup_after_s=30.0))
+            await call.done
+            await r.ami.sync()
+            channel = first(r.ami.events("Newchannel")[0], "Channel")
+            statuses = [
+                first(m, "Value")
+                for m in of_channel(r, "VarSet", channel)
+                if first(m, "Variable") == "AGISTATUS"
+            ]
+            assert statuses == ["FAILURE", "SUCCESS"] and call.agi_status == "SUCCESS"
+            agis = [
+                first(m, "AppData")
+                for m in of_channel(r, "Newexten", channel)
+                if first(m, "Application") == "AGI"
+            ]
+            assert agis == [r.sim.agi_url, second]
+            assert path_in(r, channel, "from-trunk") == conf_steps("from-trunk", "_4008XXXXXX")
+            # The second node's IVR ran: the caller waits for Hotline, not in the fallback queue.
+            assert [first(m, "Queue") for m in r.ami.events("QueueCallerJoin")] == ["support"]
+    finally:
+        await server.stop()
