@@ -8,6 +8,8 @@ leader's lease runs out — the composition root starts as a single node does: A
 resync. While leading, it publishes its bus's events to the broker, with a snapshot of who is
 logged in, and every switch action passes the lease's fence. When it loses the lease it stops
 (``deposed``): a deposed leader restarts as a standby rather than guessing what changed.
+A standby serves nothing, FastAGI included (its IVR's callers would reach no ACD): the dialplan's
+second address, ``HOTLINE_AGI_2``, reaches this node's IVR once it leads (docs/scale.md).
 """
 
 from __future__ import annotations
