@@ -147,7 +147,19 @@ class Call:
     talk: dict[str, TalkSegment] = field(default_factory=dict)
 
     def talk_seconds(self, now: float) -> float:
-        total = 0.0
-        for segment in self.talk.values():
-            total += segment.duration if segment.duration is not None else max(0.0, now - segment.start)
+        """The caller's time with an agent, once: where the agents' legs overlap (a three-way
+        call, docs/transfers.md) the time counts once, not once per agent."""
+        spans = sorted(
+            (
+                segment.start,
+                segment.start
+                + (segment.duration if segment.duration is not None else max(0.0, now - segment.start)),
+            )
+            for segment in self.talk.values()
+        )
+        total, reach = 0.0, float("-inf")
+        for start, end in spans:
+            if end > reach:
+                total += end - max(start, reach)
+                reach = end
         return round(total, 3)

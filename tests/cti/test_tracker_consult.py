@@ -102,6 +102,30 @@ def test_the_consult_talk_is_not_the_call_talk_time() -> None:
     assert ended.talk_seconds == pytest.approx(caller_with_an_agent, abs=0.01)
 
 
+def test_a_three_way_call_counts_the_callers_talk_time_once() -> None:
+    """Both agents talk with the caller at once: the call's talk time is the caller's time with
+    an agent, not the sum of the two agents' time (each agent's own time is theirs, per agent)."""
+    stream = messages("threeway")
+    # The capture's first agent leaves at once; here the three talk 10 s more before they leave.
+    leaves = next(
+        i
+        for i, m in enumerate(stream)
+        if m.get("Event") == "Hangup" and m.get("Channel", "").startswith("PJSIP/1001")
+    )
+    later = [
+        m | {"Timestamp": f"{float(m['Timestamp']) + 10.0:.6f}"} if "Timestamp" in m else m
+        for m in stream[leaves:]
+    ]
+    tracker = CallTracker()
+    events = [e for m in stream[:leaves] + later for e in tracker.feed(m)]
+    [answered] = [e for e in events if isinstance(e, CallAnswered)]
+    conference = next(e for e in events if isinstance(e, ConferenceStarted))
+    left = next(e for e in events if isinstance(e, ConferenceLeft))
+    ended = next(e for e in events if isinstance(e, CallEnded))
+    assert (left.at - conference.at).total_seconds() > 10.0  # the two agents overlap 10 s
+    assert ended.talk_seconds == pytest.approx((ended.at - answered.at).total_seconds(), abs=0.01)
+
+
 def test_a_cancelled_consult_gives_the_caller_back_to_the_first_agent() -> None:
     events = replayed("cancel")
     assert after_answer(events) == [
