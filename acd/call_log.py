@@ -41,6 +41,7 @@ from cti.events import (
     CallQueued,
     CallResumed,
     CallTransferred,
+    ConferenceLeft,
 )
 
 DEFAULT_SERVICE_LEVEL_S = 20.0
@@ -55,6 +56,7 @@ CONSUMED: tuple[type, ...] = (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConferenceLeft,
     CallAbandoned,
     CallEnded,
     CallOverflowed,
@@ -160,6 +162,12 @@ class CallLog:
                 _resume(call.current, event.at)
         elif isinstance(event, CallTransferred):
             self._transferred(call, event, out)
+        elif isinstance(event, ConferenceLeft):
+            # The leg's agent left a three-way call: their part is over, as at a transfer (their
+            # talk time is their own; the colleague's goes on without them).
+            leg = call.current
+            if leg is not None and leg.answered_at is not None and leg.interface == event.agent:
+                self._talk_over(call, leg, event.at, None)
         elif isinstance(event, CallAbandoned):
             leg = call.current
             if leg is not None and leg.answered_at is None:

@@ -5,10 +5,16 @@ the call wraps up."""
 
 from __future__ import annotations
 
+from acd.call_log import CallLog
 from acd.models import AgentState as S
+from crm.reporting.facts import QueueLegFact
 from cti.events import (
     CallAnswered,
     CallEnded,
+    CallHeld,
+    CallOffered,
+    CallQueued,
+    CallResumed,
     CallTransferred,
     ConferenceLeft,
     ConferenceStarted,
@@ -167,3 +173,38 @@ async def test_no_call_is_offered_to_an_agent_being_consulted() -> None:
     await h.feed(ConsultCancelled(at(30), "c1", ALICE, BOB))
     await h.acd.run_due()
     assert [r[1:] for r in h.switch.of("redirect")][-1] == ("PJSIP/trunk-c2", "hotline-deliver", "1002")
+
+
+def three_way_call(leaves_first: str) -> list[QueueLegFact]:
+    """Alice answers at 15 s, consults Bob at 20 s (the caller on music until 30 s), the three
+    talk from 30 s; ``leaves_first`` leaves at 50 s, the call ends at 90 s."""
+    log = CallLog({"support": 20})
+    events = [
+        CallOffered(at(0), "c1", "13800131000", "", "4008123456", "PJSIP/trunk-1"),
+        CallQueued(at(3), "c1", "support", position=1, priority=1),
+        CallAnswered(at(15), "c1", ALICE, "support", 12.0, "PJSIP/1001-01", 3.0),
+        CallHeld(at(20), "c1", "PJSIP/1001-01"),
+        ConsultStarted(at(20), "c1", ALICE, BOB, "PJSIP/1002-02"),
+        ConsultAnswered(at(22), "c1", ALICE, BOB, "PJSIP/1002-02", 2.0),
+        CallResumed(at(30), "c1", "PJSIP/1001-01"),
+        ConferenceStarted(at(30), "c1", ALICE, BOB, "PJSIP/1002-02"),
+        ConferenceLeft(at(50), "c1", leaves_first),
+        # The caller's time with an agent, once (cti: overlapping legs count once).
+        CallEnded(
+            at(90), "c1", EndCause.NORMAL, talk_seconds=75.0, agent=BOB if leaves_first == ALICE else ALICE
+        ),
+    ]
+    facts = [f for e in events for f in log.feed(e)]
+    return [f for f in facts + log.flush() if isinstance(f, QueueLegFact)]
+
+
+def test_the_report_gives_the_first_agent_their_own_talk_time_when_they_leave_a_three_way_call() -> None:
+    [leg] = three_way_call(leaves_first=ALICE)
+    # 15 s → 50 s, less the 10 s the caller heard music: Bob's time after she left is not hers.
+    assert (leg.agent, leg.talk_s, leg.hold_s) == (ALICE, 25.0, 10.0)
+
+
+def test_the_report_counts_a_three_way_call_once_when_the_colleague_leaves_first() -> None:
+    [leg] = three_way_call(leaves_first=BOB)
+    # Alice talked to the end: the call's talk time (counted once), less the music.
+    assert (leg.agent, leg.talk_s, leg.hold_s) == (ALICE, 65.0, 10.0)
