@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crm.call_surveys import apply_to_contact
 from crm.db import Database, utcnow
 from crm.kinds import Channel, Purpose
-from crm.models import Campaign, Contact
+from crm.models import CallSurvey, Campaign, Contact
 from crm.reporting.facts import count_contacts, upsert_contact_counts
 from crm.results import ContactSummary
 from crm.sla import SHANGHAI
@@ -92,7 +92,9 @@ CONTACT_COLUMNS = select(
     Contact.ticket_id,
     Contact.disposition,
     Contact.note,
-)
+    Contact.satisfaction,
+    CallSurvey.status.label("survey"),
+).outerjoin_from(Contact, CallSurvey, CallSurvey.call_id == Contact.call_id)
 
 
 def contact_summary(row: object) -> ContactSummary:
@@ -107,4 +109,6 @@ def contact_summary(row: object) -> ContactSummary:
         ticket_id=row.ticket_id,  # type: ignore[attr-defined]
         disposition=row.disposition,  # type: ignore[attr-defined]
         note=row.note,  # type: ignore[attr-defined]
+        satisfaction=row.satisfaction,  # type: ignore[attr-defined]
+        survey=row.survey or "",  # type: ignore[attr-defined]
     )

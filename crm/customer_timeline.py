@@ -15,6 +15,7 @@ from sqlalchemy import select
 from crm.db import Database
 from crm.models import (
     Answer,
+    CallSurvey,
     Campaign,
     Contact,
     OfferPresentation,
@@ -45,6 +46,10 @@ class TimelineEntry:
     answers: tuple[tuple[str, str], ...] = ()  # (question, answer)
     subject: str = ""
     status: str = ""  # a notice's delivery state
+    # a call's score from the post-call survey (1–5), and the survey's state: "" when none was
+    # asked, else asked | answered | unanswered (docs/survey.md)
+    satisfaction: int | None = None
+    survey: str = ""
 
 
 def _answer_text(a: Answer) -> str:
@@ -83,6 +88,13 @@ async def customer_timeline(db: Database, customer_id: int, *, limit: int = 300)
                 )
             ).all()
         )
+        surveys = dict(
+            (
+                await session.execute(
+                    select(CallSurvey.call_id, CallSurvey.status).where(CallSurvey.call_id.in_(call_ids))
+                )
+            ).all()
+        )
         campaigns = dict((await session.execute(select(Campaign.id, Campaign.name))).all())
         for c in contacts:
             entries.append(
@@ -99,6 +111,8 @@ async def customer_timeline(db: Database, customer_id: int, *, limit: int = 300)
                     ticket_number=numbers.get(c.ticket_id, "") if c.ticket_id else "",
                     campaign_id=c.campaign_id,
                     campaign_name=campaigns.get(c.campaign_id, "") if c.campaign_id else "",
+                    satisfaction=c.satisfaction,
+                    survey=surveys.get(c.call_id, "") if c.call_id else "",
                 )
             )
         presentations = (

@@ -55,6 +55,10 @@ class ContactSummary:
     ticket_id: int | None
     disposition: str
     note: str
+    # The caller's score of the call (1–5) and the state of its post-call survey ("" when none was
+    # asked, else asked | answered | unanswered: docs/survey.md).
+    satisfaction: int | None = None
+    survey: str = ""
 
 
 @dataclass(frozen=True, slots=True)

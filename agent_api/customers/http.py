@@ -207,6 +207,8 @@ async def get_timeline(
                 answers=[AnswerOut(question=q, answer=a) for q, a in e.answers],
                 subject=e.subject,
                 status=e.status,
+                satisfaction=e.satisfaction,
+                survey=e.survey,
             )
             for e in entries
         ]

@@ -124,6 +124,10 @@ class TimelineEntryOut(BaseModel):
     answers: list[AnswerOut]
     subject: str
     status: str
+    satisfaction: int | None = Field(
+        None, description="the caller's score of the call, 1–5 (post-call survey)"
+    )
+    survey: str = Field("", description='the call\'s survey: "" (none asked), asked, answered or unanswered')
 
 
 class Timeline(BaseModel):

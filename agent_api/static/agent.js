@@ -257,7 +257,7 @@ document.addEventListener("DOMContentLoaded", () => {
       el("h3", {}, t("pop.tickets")),
       el("ul", { class: "tickets" }, (p.tickets || []).map((k) => el("li", { class: "sla-" + k.sla }, `${k.number} ${k.subject} (${word("ticket.status.", k.status)}, ${word("sla.", k.sla)})`))),
       el("h3", {}, t("pop.contacts")),
-      el("ul", { class: "contacts" }, (p.contacts || []).map((x) => el("li", {}, `${fmtTime(x.at, true)} ${word("channel.", x.channel)} ${word("disposition.", x.disposition)} ${x.note || ""}`))),
+      el("ul", { class: "contacts" }, (p.contacts || []).map((x) => el("li", {}, `${fmtTime(x.at, true)} ${word("channel.", x.channel)} ${word("disposition.", x.disposition)} ${x.note || ""} ${H.satisfaction(x.satisfaction, x.survey)}`.trimEnd()))),
       el("h3", {}, t("pop.offers")),
       p.offers && p.offers.length
         ? el("ul", { class: "offers" }, p.offers.map((o) => el("li", { class: "offer", "data-campaign": o.campaign_id }, el("b", {}, o.name), " ", o.offer_text || o.script)))

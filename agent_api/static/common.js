@@ -98,7 +98,14 @@
     catch (e) { return new Intl.DateTimeFormat("sv-SE", { ...opts, timeZone: undefined }).format(d); }
   }
 
-  window.H = { t, api, el, connect, fmtSeconds, fmtTime };
+  // A call's post-call survey (docs/survey.md): its score in the ticket page's words, "not rated"
+  // when the caller did not answer, nothing while an SMS survey still waits or none was asked.
+  function satisfaction(score, survey) {
+    if (score) return t("contact.satisfaction").replace("{n}", score).replace("{label}", t("score." + score));
+    return survey === "unanswered" ? t("contact.unrated") : "";
+  }
+
+  window.H = { t, api, el, connect, fmtSeconds, fmtTime, satisfaction };
   document.addEventListener("DOMContentLoaded", () => {
     const out = document.getElementById("logout");
     if (out) out.addEventListener("click", async () => {

@@ -2,6 +2,7 @@
 // The customer pages: search and create (/customers), one customer (/customers/{id}).
 (function () {
   const { t, api, el } = window.H;
+  const H = window.H;
   const { errorText, when, label, stepNote } = window.CRM;
   const $ = (id) => document.getElementById(id);
   const phones = (text) => text.split(/[,，;；\s]+/).map((p) => p.trim()).filter(Boolean);
@@ -121,7 +122,8 @@
 
   function entryText(e) {
     if (e.kind === "contact") {
-      return [t("channel." + e.channel), e.disposition ? label("disposition.", e.disposition) : "", e.campaign_name, e.note].filter(Boolean).join(" · ");
+      return [t("channel." + e.channel), e.disposition ? label("disposition.", e.disposition) : "", e.campaign_name, e.note,
+        H.satisfaction(e.satisfaction, e.survey)].filter(Boolean).join(" · ");
     }
     if (e.kind === "offer") {
       const answers = e.answers.map((a) => `${a.question}: ${a.answer}`).join("; ");

@@ -9,8 +9,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from crm import audit as audit_log
-from crm import recordings
-from crm.kinds import Role, TicketKind
+from crm import call_surveys, recordings
+from crm.contacts import NewContact, record_contact
+from crm.kinds import Channel, Role, TicketKind
 from crm.recording_tables import NewRecording
 from crm.tickets import NewTicket
 from tests.agent_api.stack import CUSTOMER_PHONE, Stack, login
@@ -71,6 +72,28 @@ async def test_each_role_gets_what_it_may_and_the_sensitive_steps_are_audited(st
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_the_timeline_gives_each_calls_survey_score_or_that_it_went_unanswered(stack: Stack):
+    cid = stack.customer_id
+    for call_id in ("c-scored", "c-unanswered", "c-none"):
+        await record_contact(stack.db, NewContact(cid, Channel.CALL_IN, agent="agent1001", call_id=call_id))
+    await call_surveys.record_ivr_answer(stack.db, "c-scored", CUSTOMER_PHONE, 4)
+    await call_surveys.record_ivr_answer(stack.db, "c-unanswered", CUSTOMER_PHONE, None)
+    agent, _ = await _as(stack, "agent1001")
+    try:
+        answer = await agent.get(f"/api/customers/{cid}/timeline")
+        assert answer.status == 200
+        calls = {e["call_id"]: e for e in (await answer.json())["entries"] if e["kind"] == "contact"}
+        assert {
+            k: (calls[k]["satisfaction"], calls[k]["survey"]) for k in ("c-scored", "c-unanswered", "c-none")
+        } == {
+            "c-scored": (4, "answered"),
+            "c-unanswered": (None, "unanswered"),
+            "c-none": (None, ""),
+        }
+    finally:
+        await agent.close()
 
 
 @pytest.mark.parametrize("username", ["agent1001", "supervisor", "admin", "tech1"])

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from crm import audit as audit_log
-from crm import customers
-from crm.kinds import Role
+from crm import call_surveys, customers
+from crm.contacts import NewContact, record_contact
+from crm.kinds import Channel, Role
 from crm.models import Customer
-from tests.agent_api.stack import CUSTOMER_NAME, Stack
+from tests.agent_api.stack import CUSTOMER_NAME, CUSTOMER_PHONE, Stack
 from tests.agent_api.test_reports_api import add_account
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_reports_pages import log_in
@@ -45,6 +46,19 @@ async def test_an_agent_finds_creates_edits_a_customer_and_opens_a_ticket(center
     row = page.locator(f"tr.customer-row[data-id='{center.customer_id}']")
     await row.wait_for()
     assert CUSTOMER_NAME in await row.text_content()
+
+    # The timeline gives each call's post-call survey: the score in the ticket page's words, or
+    # that the caller did not answer.
+    for call_id, score in (("c-scored", 4), ("c-unanswered", None)):
+        await record_contact(
+            center.db, NewContact(center.customer_id, Channel.CALL_IN, agent="agent1001", call_id=call_id)
+        )
+        await call_surveys.record_ivr_answer(center.db, call_id, CUSTOMER_PHONE, score)
+    await row.locator("a").click()
+    await page.wait_for_selector("#timeline li.entry-contact")
+    calls = await page.locator("#timeline li.entry-contact").all_text_contents()
+    assert sum("满意度 4 满意" in c for c in calls) == 1 and sum("未评价" in c for c in calls) == 1
+    await page.screenshot(path=str(ARTIFACTS / "customer-timeline-survey.png"), full_page=True)
 
     # The pop's link for an unknown caller: the number is already in the form.
     await page.goto(center.base_url + "/customers?phone=%2B8613912345678")

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from crm import call_surveys as surveys
-from crm.contacts import NewContact, record_contact
+from crm.contacts import NewContact, record_contact, timeline
+from crm.customer_timeline import customer_timeline
 from crm.customers import NewCustomer, add_to_do_not_contact, create_customer
 from crm.kinds import Channel, NoticeTopic, TicketAction, TicketKind
 from crm.models import Contact, OutboxMessage
@@ -161,3 +162,38 @@ def test_a_reply_is_a_score_only_when_it_starts_with_one_digit_from_one_to_five(
     text: str, score: int | None
 ) -> None:
     assert surveys.parse_reply(text) == score
+
+
+async def test_the_timeline_and_the_pop_show_each_calls_score_or_that_it_went_unanswered(crm: Crm) -> None:
+    who = await customer(crm)
+    scored = await wrap_up(crm, who)
+    unanswered = await record_contact(
+        crm.db, NewContact(who, Channel.CALL_IN, agent="agent1001", call_id="1763431300.9")
+    )
+    waiting = await record_contact(
+        crm.db, NewContact(who, Channel.CALL_IN, agent="agent1001", call_id="1763431400.11")
+    )
+    unsurveyed = await record_contact(crm.db, NewContact(who, Channel.WEB, agent="agent1001"))
+    await surveys.record_ivr_answer(crm.db, CALL, MOBILE, 4, now=NOW)
+    await surveys.record_ivr_answer(crm.db, "1763431300.9", MOBILE, None, now=NOW)
+    assert isinstance(
+        await surveys.queue_sms_survey(crm.db, "1763431400.11", MOBILE, now=NOW), surveys.SmsSurveyQueued
+    )
+    expected = {
+        scored: (4, "answered"),
+        unanswered: (None, "unanswered"),
+        waiting: (None, "asked"),
+        unsurveyed: (None, ""),
+    }
+
+    entries = [e for e in await customer_timeline(crm.db, who) if e.kind == "contact"]
+    by_call = {e.call_id: (e.satisfaction, e.survey) for e in entries}
+    assert by_call == {
+        CALL: (4, "answered"),
+        "1763431300.9": (None, "unanswered"),
+        "1763431400.11": (None, "asked"),
+        None: (None, ""),
+    }
+    pop = await crm.screen_pop(MOBILE)
+    assert {c.id: (c.satisfaction, c.survey) for c in pop.contacts} == expected
+    assert {c.id: (c.satisfaction, c.survey) for c in await timeline(crm.db, who)} == expected
