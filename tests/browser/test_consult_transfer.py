@@ -96,7 +96,8 @@ async def test_the_call_card_consults_cancels_completes_and_makes_a_three_way_ca
         await popped.locator(".consult-cue", has_text="1001 正在就此来电向您咨询").wait_for()
         assert await popped.locator("button.hold").count() == 0  # not theirs to hold
         assert await card.locator("button.hold").count() == 0  # the consult holds the caller
-        await second.wait_for_selector('#agent-state[data-state="ringing"]')
+        # agent1002's phone rings, then picks up: on the call, talking with agent1001.
+        await second.wait_for_selector('#agent-state[data-state="on-call"]')
         await _shot(first, "agent-consulting.png")
         await _shot(second, "agent-consulted.png")
         # Cancel: back to the caller, the pop leaves agent1002's page without a wrap-up.
