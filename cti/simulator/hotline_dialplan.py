@@ -207,12 +207,21 @@ async def _transfer(sim: SwitchSimulator, leg: Leg, record: CallRecord, target: 
     channel = leg.channel
     if _INSIDE.fullmatch(target):
         goto(channel, "hotline-transfer", target)
-        sim.newexten(channel, 1, "Dial", f"PJSIP/{target},{TRANSFER_RING_S},tm")
-        outcome = await app_dial.dial(sim, leg, record, target, TRANSFER_RING_S)
+        sim.newexten(channel, 1, "Dial", f"PJSIP/{target},{TRANSFER_RING_S},tmg")
+        outcome = await app_dial.dial(sim, leg, record, target, TRANSFER_RING_S, caller_h=True)
+        if outcome == "caller_hangup":  # the h extension: DIALSTATUS is ANSWER
+            await survey.by_sms(sim, leg, "hotline-transfer", "1?hotline-survey,sms,1")
+            ended(sim, leg, cause=16)
+            return
+        if outcome == "agent_hangup":  # g: the caller goes on, to the survey
+            sim.newexten(channel, 2, "GotoIf", f"1?{survey.SURVEY_CONTEXT},s,1")
+            await survey.on_the_keypad(sim, leg)
+            return
         if outcome != "noanswer":
             await _after_bridge(sim, leg, record, outcome)
             return
-        sim.newexten(channel, 2, "Goto", "hotline-wait,s,1")
+        sim.newexten(channel, 2, "GotoIf", f"0?{survey.SURVEY_CONTEXT},s,1")
+        sim.newexten(channel, 3, "Goto", "hotline-wait,s,1")
     else:
         # Outside numbers go through the outbound context: a carrier leg this simulator does not
         # build for IVR transfers, so the caller stays with the center, as for a refused number.

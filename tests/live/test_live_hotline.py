@@ -234,6 +234,11 @@ async def test_a_blind_transfer_pops_the_caller_on_the_next_agents_screen(
             transfers = [e for e in events_of(ami, call_id) if isinstance(e, CallTransferred)]
             assert [t.from_agent for t in transfers] == ["PJSIP/1001"]
             assert CallAbandoned not in [type(e) for e in events_of(ami, call_id)]
+            # The second agent hung up first: the caller is asked the survey on the keypad (and
+            # presses nothing), as after a call that was not transferred.
+            from test_live_survey import survey_answered
+
+            assert await survey_answered(hotline, call_id, 60) == ("ivr", "unanswered", None)
         finally:
             await first.close()
             await second.close()

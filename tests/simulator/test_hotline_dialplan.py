@@ -161,6 +161,34 @@ async def test_the_ivr_transfer_action_dials_the_extension_without_queueing() ->
         # app_dial names the resource dialled, without the technology (capture 16).
         assert first(r.ami.events("DialBegin")[0], "DialString") == "1002"
         assert call.agent == "1002"
+        # The caller hung up on the agent: the h extension texts the survey, as after a delivery.
+        channel = first(r.ami.events("DialBegin")[0], "Channel")
+        after_dial = apps(r, channel)[apps(r, channel).index("hotline-transfer:Dial") + 1 :]
+        assert after_dial[:4] == [
+            "hotline-transfer:GotoIf",
+            "hotline-survey:StopMixMonitor",
+            "hotline-survey:GotoIf",
+            "hotline-survey:AGI",
+        ]
+
+
+async def test_an_agent_who_hangs_up_a_transferred_call_leaves_the_caller_to_the_keypad_survey() -> None:
+    ivr = [set_variable("HOTLINE_ACTION", "transfer"), set_variable("HOTLINE_TRANSFER_TO", "1002")]
+    agents = [AgentScript("1001"), AgentScript("1002", answer_after_s=3.0, hangup_after_s=5.0)]
+    async with hotline(agents, ivr=ivr) as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=60.0))
+        await call.done
+        await r.ami.sync()
+        channel = first(r.ami.events("DialBegin")[0], "Channel")
+        after_dial = apps(r, channel)[apps(r, channel).index("hotline-transfer:Dial") + 1 :]
+        assert after_dial[:4] == [
+            "hotline-transfer:GotoIf",
+            "hotline-survey:StopMixMonitor",
+            "hotline-survey:NoOp",
+            "hotline-survey:GotoIf",
+        ]
+        assert "hotline-survey:AGI" in after_dial and "hotline-wait:Queue" not in after_dial
+        assert call.agent == "1002"
 
 
 async def test_a_transfer_to_a_number_that_is_not_allowed_leaves_the_caller_waiting_for_an_agent() -> None:
