@@ -140,6 +140,15 @@ class CallTracker:
             )
         ]
 
+    def stop_recordings(self, channel: Channel, at: float) -> list[SwitchEvent]:
+        """The channel's recordings are over (it left, or the call it recorded did)."""
+        stopped: list[SwitchEvent] = [
+            RecordingStopped(at=moment(at), call_id=channel.call.call_id, channel=channel.name, file=file)
+            for file in channel.recordings
+        ]
+        channel.recordings = []
+        return stopped
+
     def drop_channel(self, channel: Channel, at: float, lost: bool = False) -> list[SwitchEvent]:
         """The channel is gone: stop its recordings, close its talk, end the call if it was the last."""
         self.channels.pop(channel.uniqueid, None)
@@ -149,12 +158,7 @@ class CallTracker:
             self._local_first_halves.pop(channel.name[:-2], None)
         call = channel.call
         call.channels.pop(channel.uniqueid, None)
-        events: list[SwitchEvent] = []
-        for file in channel.recordings:
-            events.append(
-                RecordingStopped(at=moment(at), call_id=call.call_id, channel=channel.name, file=file)
-            )
-        channel.recordings = []
+        events = self.stop_recordings(channel, at)
         segment = call.talk.get(channel.uniqueid)
         if segment is not None and segment.duration is None:
             segment.duration = max(0.0, at - segment.start)
@@ -301,13 +305,7 @@ class CallTracker:
             # The post-call survey (docs/survey.md): the call with the agent is over; what the
             # caller's channel does next is the survey's, not the call's. The survey stops the
             # caller's recording first, so its file is complete when the call's end is told.
-            stopped: list[SwitchEvent] = []
-            for leg in call.channels.values():
-                for file in leg.recordings:
-                    stopped.append(
-                        RecordingStopped(at=moment(at), call_id=call.call_id, channel=leg.name, file=file)
-                    )
-                leg.recordings = []
+            stopped = [event for leg in call.channels.values() for event in self.stop_recordings(leg, at)]
             return stopped + self.end_call(call, at)
         if context in hold.DESK_CONTEXTS:
             return hold.entered(self, channel, message, context, at)  # type: ignore[arg-type]
