@@ -49,7 +49,10 @@ class Presence:
             self.last[event.agent] = Last(event.state, event.reason, event.interface)
 
     def replace(self, snapshot: dict[str, Last]) -> None:
-        self.last = dict(snapshot)
+        """Take the leader's snapshot: each agent it names is as it says. An agent it does not
+        name keeps what was followed: the snapshot only ever gains agents, unless the broker lost
+        it (a restart without persistence), and then it holds only those changed since."""
+        self.last.update(snapshot)
 
     def seats(self) -> list[Seat]:
         """Every agent not logged out, in name order; paused agents keep their reason."""

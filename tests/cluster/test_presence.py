@@ -30,9 +30,14 @@ def test_logged_in_agents_come_back_paused_ones_with_their_reason_and_logged_out
     assert presence.seats() == [Seat("a1001", ""), Seat("a1002", "lunch"), Seat("a1004", "")]
 
 
-def test_a_snapshot_replaces_what_was_followed() -> None:
+def test_a_snapshot_overrides_what_was_followed_and_keeps_the_agents_it_does_not_name() -> None:
     presence = Presence()
     presence.apply(changed("a1001", S.AVAILABLE))
-    snapshot = {"a1002": Last.loads(Last(S.PAUSED, "training", "PJSIP/1002").dumps())}
+    presence.apply(changed("a1003", S.AVAILABLE))
+    # A broker restarted empty: the leader's snapshot holds only the agents changed since.
+    snapshot = {
+        "a1002": Last.loads(Last(S.PAUSED, "training", "PJSIP/1002").dumps()),
+        "a1003": Last(S.LOGGED_OUT, "", "PJSIP/1003"),
+    }
     presence.replace(snapshot)
-    assert presence.seats() == [Seat("a1002", "training")]
+    assert presence.seats() == [Seat("a1001", ""), Seat("a1002", "training")]
