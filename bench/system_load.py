@@ -36,11 +36,21 @@ itself saturated (the switch or the agents' clients: their event loops late by m
 machine's limit rather than Hotline's.
 
 The reference is a published figure, not measured here: Asterisk's own 20–50 new calls/s per
-server. There is no second system to measure against in the same run. Two Hotline nodes are not
-possible yet (Hotline runs as one process); the run says so rather than inventing a figure.
+server. There is no second system to measure against in the same run.
+
+``--nodes 2``: the benchmark starts a PostgreSQL and a Redis (bench/servers.py, as the tests do),
+copies the data set into PostgreSQL once (bench/pg_copy.py) and runs the same steps twice, each
+on a fresh clone of that database: one Hotline node, then two in cluster mode (``[cluster]
+broker_url``). The first node starts alone and leads (AMI link, ACD, pops); the second follows:
+it answers FastAGI (its callers handed to the leader's ACD) and HTTP (forwarded to the leader).
+The agents' pages are shared out in turn between the two nodes' HTTP ports, and each call tries
+the nodes' FastAGI addresses in the order ``--agi-split`` draws (in turn by default: the
+dialplan's HOTLINE_AGI / HOTLINE_AGI_2, set per call in the simulator). The one-node figure on
+PostgreSQL is the JSON line's ``value``, so that the two figures compare like with like.
 
     .venv/bin/python bench/system_load.py [--agents 1000] [--rates 5,10,20,40,80]
-        [--seconds 20] [--customers 40000] [--quick]
+        [--seconds 20] [--customers 40000] [--nodes 1|2] [--agi-split alternate|random|none]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import random
@@ -73,6 +84,7 @@ KNOWN_SHARE = 0.7
 PROMPT_S = 0.2
 FIRST_AGENT_EXTENSION = 10000
 PASSWORD = "load-bench-password"
+SESSION_KEY = "load-bench-session-key-the-same-on-every-node"
 DRAIN_S = 30.0  # past its step's arrivals, a call still unserved this long is lost
 
 MENU = f"""
@@ -195,6 +207,45 @@ def say(kind: str, payload: Any) -> None:
 # --- the switch (a child process) -----------------------------------------------------------------
 
 
+# Which node's FastAGI address a call tries first: 0 (node 1, then node 2) or 1 (node 2, then
+# node 1). Set around place_call, so the call's task (which copies the context when it is made)
+# keeps its own order for its whole life, the second try included.
+FIRST_AGI: contextvars.ContextVar[int] = contextvars.ContextVar("first_agi", default=0)
+
+
+def split_switch(base: type) -> type:
+    """The simulator whose dialplan globals HOTLINE_AGI / HOTLINE_AGI_2 are each call's own: the
+    two nodes' addresses in the order the call drew (``FIRST_AGI``). The survey's FastAGI
+    (HOTLINE_SURVEY_AGI, one address in extensions.conf) stays on node 1's."""
+    from urllib.parse import urlsplit
+
+    from cti.simulator import survey
+
+    class SplitSwitch(base):  # type: ignore[misc, valid-type]
+        def __init__(self, **options: Any) -> None:
+            self.addresses = ["", ""]
+            super().__init__(**options)
+
+        @property
+        def agi_url(self) -> str:
+            return self.addresses[FIRST_AGI.get()] or self.addresses[0]
+
+        @agi_url.setter
+        def agi_url(self, url: str) -> None:
+            self.addresses[0] = url
+
+        @property
+        def agi_url_2(self) -> str:
+            return self.addresses[1 - FIRST_AGI.get()] if self.addresses[1] else ""
+
+        @agi_url_2.setter
+        def agi_url_2(self, url: str) -> None:
+            self.addresses[1] = url
+
+    survey.survey_url = lambda sim: urlsplit(sim.addresses[0])._replace(path="/survey").geturl()
+    return SplitSwitch
+
+
 async def run_switch() -> None:
     from cti.simulator import (
         AgentScript,
@@ -215,7 +266,7 @@ async def run_switch() -> None:
         )
         for n in range(config["agents"])
     ]
-    sim = SwitchSimulator(agents=phones, agi_url="agi://127.0.0.1:1/ivr", secret="load-bench")
+    sim = split_switch(SwitchSimulator)(agents=phones, agi_url="agi://127.0.0.1:1/ivr", secret="load-bench")
     prompts = config["prompts_dir"]  # absolute already
     for name in PROMPTS:
         sim.prompt_lengths[f"{prompts}/{NUMBER}/en/{name}"] = PROMPT_S
@@ -224,17 +275,20 @@ async def run_switch() -> None:
     lag.start()
     say("READY", {"ami_port": port, "username": sim.username, "secret": sim.secret})
     rng = random.Random(4008)
+    order_rng = random.Random(2)  # apart, so that every split draws the same callers
     callers: list[str] = config["callers"]
     tickets: list[str] = config["tickets"]
     while line := (await commands.readline()).decode().strip():
         verb, _, rest = line.partition(" ")
-        if verb == "AGI":
-            sim.agi_url = f"agi://127.0.0.1:{int(rest)}/ivr"
+        if verb == "AGI":  # one port per node
+            ports = [int(port) for port in rest.split()]
+            sim.addresses = [f"agi://127.0.0.1:{port}/ivr" for port in ports] + [""] * (2 - len(ports))
         elif verb == "STEP":
             rate, seconds = (float(x) for x in rest.split())
             lag.take()
             cpu0, wall0 = cpu_seconds(), time.perf_counter()
-            records, late = [], []
+            records, late, firsts = [], [], []
+            refused = sim.agi_failures  # FastAGI connections that failed (then the other address)
             loop = asyncio.get_running_loop()
             # A Poisson process with its count fixed: rate × seconds arrivals at uniform random
             # moments, so the step offers exactly its rate, in the bursts real arrivals have.
@@ -249,7 +303,11 @@ async def run_switch() -> None:
                     caller=rng.choice(callers), caller_name=f"Caller {n}", presses=presses,
                     hangup_after_s=DRAIN_S,
                 )  # fmt: skip
+                first = first_agi(config["split"], n, order_rng) if sim.addresses[1] else 0
+                order = FIRST_AGI.set(first)
                 records.append(sim.place_call(script))
+                FIRST_AGI.reset(order)
+                firsts.append(first)
             await asyncio.sleep(max(0.0, start + seconds - loop.time()))
             arrivals_s = loop.time() - start
             pending = [r.done for r in records if r.done is not None]
@@ -264,6 +322,7 @@ async def run_switch() -> None:
                     "wall_s": time.perf_counter() - wall0,
                     "late_p99_s": percentile(late, 99),
                     "lag_p99_s": percentile(lag.take(), 99),
+                    "agi_failures": sim.agi_failures - refused,
                     "calls": [
                         {
                             "id": r.uniqueid,
@@ -271,13 +330,23 @@ async def run_switch() -> None:
                             "ended": r.ended is not None,
                             "abandoned": r.abandoned,
                             "agi": r.agi_status,
+                            "first_agi": first,
                         }
-                        for r in records
+                        for r, first in zip(records, firsts, strict=True)
                     ],
                 },
             )
     await lag.stop()
     await sim.stop()
+
+
+def first_agi(split: str, n: int, rng: random.Random) -> int:
+    """The node whose address call ``n`` tries first (``--agi-split``)."""
+    if split == "alternate":
+        return n % 2
+    if split == "random":
+        return rng.randrange(2)
+    return 0
 
 
 # --- Hotline (a child process) --------------------------------------------------------------------
@@ -301,18 +370,29 @@ async def run_hotline() -> None:
     settings.ami.host, settings.ami.port = "127.0.0.1", config["ami_port"]
     settings.ami.username, settings.ami.secret = config["username"], config["secret"]
     settings.agi.host, settings.agi.port = "127.0.0.1", 0
-    settings.agi.menus_dir = str(data / "menus")
+    settings.agi.menus_dir = config["menus_dir"]
     settings.agi.prompts_dir = config["prompts_dir"]
     settings.http.host, settings.http.port = "127.0.0.1", 0
-    settings.db.url = f"sqlite+aiosqlite:///{data / 'hotline.db'}"
+    settings.http.session_key = SESSION_KEY  # every node's the same (docs/scale.md)
+    settings.db.url = config["db_url"] or f"sqlite+aiosqlite:///{data / 'hotline.db'}"
     settings.data_dir = str(data)
     settings.recording.spool_dir = str(data / "spool")
     settings.recording.store_dir = str(data / "recordings")
-    started = time.perf_counter()
-    await prepare(data / "hotline.db", config["agents"])
-    made_s = time.perf_counter() - started
+    if config["broker_url"]:
+        settings.cluster.broker_url, settings.cluster.node = config["broker_url"], config["node"]
+    made_s = 0.0
+    if config["agents"]:
+        started = time.perf_counter()
+        await prepare(settings.db.url, config["agents"])
+        made_s = time.perf_counter() - started
     hotline = Hotline(settings)
-    await hotline.start()
+    # A node that follows serves (its IVR, its HTTP forwarded to the leader) while start() waits
+    # for the lease: it is ready once it listens. The first node of a cluster leads at once.
+    starting = asyncio.create_task(hotline.start())
+    while not starting.done() and not (config["follows"] and hotline.url and hasattr(hotline, "ivr")):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if starting.done():
+        starting.result()
     say("READY", {"url": hotline.url, "agi_port": hotline.ivr.port, "accounts_s": made_s})
     profiler = None
     if config["profile"]:
@@ -337,6 +417,10 @@ async def run_hotline() -> None:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(config["profile"])
+        if not starting.done():
+            hotline._stopping.set()  # a follower: stop waiting for the lease
+        with contextlib.suppress(Exception):
+            await starting
         await hotline.stop()
 
 
@@ -406,8 +490,11 @@ class Child:
                 await self.process.wait()
 
 
-async def agents_log_in(url: str, usernames: list[str], seen: Seen) -> tuple[Any, list[asyncio.Task[None]]]:
-    """Every agent: a session, the desktop's WebSocket, then logged in to the queues."""
+async def agents_log_in(
+    urls: list[str], usernames: list[str], seen: Seen
+) -> tuple[Any, list[asyncio.Task[None]]]:
+    """Every agent: a session, the desktop's WebSocket, then logged in to the queues; agent n
+    through node n mod the nodes (half each with two), as a load balancer would share them."""
     import aiohttp
 
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar())
@@ -415,7 +502,7 @@ async def agents_log_in(url: str, usernames: list[str], seen: Seen) -> tuple[Any
     at_once = asyncio.Semaphore(32)
     failures: list[str] = []
 
-    async def agent(username: str) -> None:
+    async def agent(username: str, url: str) -> None:
         async with at_once:
             async with http.post(f"{url}api/session", json={"username": username, "password": PASSWORD}) as r:
                 if r.status != 200:
@@ -459,7 +546,7 @@ async def agents_log_in(url: str, usernames: list[str], seen: Seen) -> tuple[Any
                     seen.saving.add(task)
                     task.add_done_callback(seen.saving.discard)
 
-    tasks = [asyncio.create_task(agent(u)) for u in usernames]
+    tasks = [asyncio.create_task(agent(u, urls[n % len(urls)])) for n, u in enumerate(usernames)]
     for _ in usernames:
         await ready.acquire()
     if failures:
@@ -482,20 +569,25 @@ class StepResult:
     cpu_per_call_s: float
     hotline_cpu_share: float
     peak_rss_mb: float
+    servers_cpu_per_call_s: float | None  # PostgreSQL and Redis, when the run has them
     limits: tuple[str, ...]
 
     def line(self) -> str:
+        servers = "-" if self.servers_cpu_per_call_s is None else f"{self.servers_cpu_per_call_s * 1e3:.1f}"
         return (
             f"{self.rate:>6.0f} {self.offered:>8.1f} {self.sustained:>9.1f} {self.calls:>6} "
             f"{self.p50_ms:>8.1f} {self.p99_ms:>8.1f} {self.lost:>5} {self.cpu_per_call_s * 1e3:>9.1f} "
-            f"{self.hotline_cpu_share:>7.0%} {self.peak_rss_mb:>8.0f}  {'; '.join(self.limits) or 'ok'}"
+            f"{self.hotline_cpu_share:>7.0%} {self.peak_rss_mb:>8.0f} {servers:>10}  "
+            f"{'; '.join(self.limits) or 'ok'}"
         )
 
 
 HEADER = (
-    "  rate  offered sustained  calls  p50(ms)  p99(ms)  lost  cpu(ms)/call  cpu%  rss(MB)  verdict\n"
+    "  rate  offered sustained  calls  p50(ms)  p99(ms)  lost  cpu(ms)/call  cpu%  rss(MB)"
+    "  db(ms)/call  verdict\n"
     " (calls/s, offered and sustained over the arrivals; ring → pop; Hotline's CPU per call and its"
-    " share of one core; Hotline's peak RSS)"
+    " share of one core, every node's; the largest node's peak RSS; PostgreSQL's and Redis's CPU"
+    " per call when they run)"
 )
 
 
@@ -526,7 +618,7 @@ def callers_and_tickets(customers: int) -> tuple[list[str], list[str]]:
     return callers, tickets
 
 
-async def prepare(db_path: Path, agents: list[str]) -> None:
+async def prepare(db_url: str, agents: list[str]) -> None:
     """The agents' accounts, made before Hotline starts (its ACD reads its agents at start).
     Their password hash uses cheap argon2 parameters, kept in the hash: 1,000 logins would
     otherwise spend a minute in the hasher, which is the login's question, not this one."""
@@ -537,7 +629,7 @@ async def prepare(db_path: Path, agents: list[str]) -> None:
     from crm.db import Database
     from crm.migrate import upgrade
 
-    db = Database(f"sqlite+aiosqlite:///{db_path}")
+    db = Database(db_url)
     try:
         await upgrade(db)
         password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
@@ -564,7 +656,7 @@ async def until_seen(seen: Seen, ids: list[str], within_s: float) -> None:
 
 
 def judge(
-    rate: float, step: dict[str, Any], seen: Seen, before: dict, after: dict, lags: list[float]
+    rate: float, step: dict[str, Any], seen: Seen, before: Stats, after: Stats, lags: list[float]
 ) -> StepResult:
     calls = step["calls"]
     ids = [c["id"] for c in calls]
@@ -574,7 +666,7 @@ def judge(
     ]
     lost = len(calls) - len(served)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    hotline_cpu = after["cpu_s"] - before["cpu_s"]
+    hotline_cpu = after.cpu_s - before.cpu_s
     limits = []
     if not latencies or p99 > P99_LIMIT_MS:
         limits.append(f"ring → pop p99 {p99:.1f} ms > {P99_LIMIT_MS:.0f} ms")
@@ -591,6 +683,9 @@ def judge(
     client_lag = percentile(lags, 99)
     if client_lag > LAG_LIMIT_S:
         limits.append(f"agents' clients saturated (loop late p99 {client_lag * 1e3:.0f} ms)")
+    servers = None
+    if after.servers_cpu_s is not None and before.servers_cpu_s is not None:
+        servers = (after.servers_cpu_s - before.servers_cpu_s) / max(1, len(calls))
     return StepResult(
         rate=rate,
         offered=len(calls) / step["arrivals_s"],
@@ -601,24 +696,121 @@ def judge(
         lost=lost,
         cpu_per_call_s=hotline_cpu / max(1, len(calls)),
         hotline_cpu_share=hotline_cpu / step["wall_s"],
-        peak_rss_mb=after["peak_rss_mb"],
+        peak_rss_mb=after.peak_rss_mb,
+        servers_cpu_per_call_s=servers,
         limits=tuple(limits),
     )
 
 
-async def drive(args: argparse.Namespace, crm_file: Path) -> list[StepResult]:
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """The Hotline nodes' CPU (summed) and peak RSS (the largest), and the servers' CPU."""
+
+    cpu_s: float
+    peak_rss_mb: float
+    servers_cpu_s: float | None
+
+
+def process_cpu_s(pid: int, *, children: bool = False) -> float:
+    """A process's CPU-seconds (every thread) from /proc; with ``children``, its children's too:
+    the live ones' and, through cutime/cstime, those it has reaped (PostgreSQL's backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(path: Path) -> list[str] | None:
+        try:
+            return path.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+
+    own = fields(Path(f"/proc/{pid}/stat"))
+    if own is None:
+        return 0.0
+    # After the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15), counted from 0 at state.
+    total = sum(int(x) for x in own[11 : 15 if children else 13])
+    if children:
+        for path in Path("/proc").glob("[0-9]*/stat"):
+            child = fields(path)
+            if child is not None and child[1] == str(pid):
+                total += int(child[11]) + int(child[12])
+    return total / tick
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Where a run on PostgreSQL and Redis (started by the benchmark) keeps its data."""
+
+    postgres: Any  # bench/servers.py's PostgresServer
+    redis: Any  # bench/servers.py's RedisServer
+    template: str  # the database holding the loaded data set, cloned for each run
+
+    def servers_cpu_s(self) -> float:
+        return process_cpu_s(self.postgres.pid, children=True) + process_cpu_s(self.redis.process.pid)
+
+
+class Nodes:
+    """The Hotline processes of one run, spoken to together."""
+
+    def __init__(self, children: list[Child], cluster: Cluster | None) -> None:
+        self.children = children
+        self.cluster = cluster
+
+    async def stats(self) -> Stats:
+        for child in self.children:
+            await child.send("STATS")
+        each = [await child.expect("STATS") for child in self.children]
+        return Stats(
+            cpu_s=sum(s["cpu_s"] for s in each),
+            peak_rss_mb=max(s["peak_rss_mb"] for s in each),
+            servers_cpu_s=None if self.cluster is None else self.cluster.servers_cpu_s(),
+        )
+
+
+async def until_forwarding(url: str, within_s: float = 30.0) -> None:
+    """A following node answers for the leader once it has learned the leader's address."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, asyncio.timeout(within_s):
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{url}api/openapi.json") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+
+
+async def drive(
+    args: argparse.Namespace, crm_file: Path, *, nodes: int = 1, cluster: Cluster | None = None
+) -> list[StepResult]:
+    """One run: the switch, ``nodes`` Hotline processes (on SQLite, or on a clone of the
+    cluster's database with its broker), the agents, the steps."""
     work = Path(tempfile.mkdtemp(prefix="hotline-load-"))
     agents = [f"load{n:05d}" for n in range(args.agents)]
     children: list[Child] = []
+    names = [f"hotline-{n + 1}" for n in range(nodes)]
     try:
-        # Both processes start and import while the accounts are made.
+        # The processes start and import while the data is copied and the accounts are made.
         switch = await Child.start("switch", work / "switch.log")
         children.append(switch)
-        hotline = await Child.start("hotline", work / "hotline.log")
-        children.append(hotline)
+        hotlines = [await Child.start("hotline", work / f"{name}.log") for name in names]
+        children.extend(hotlines)
         (work / "menus").mkdir()
         (work / "menus" / f"{NUMBER}.yaml").write_text(MENU, encoding="utf-8")
-        shutil.copyfile(crm_file, work / "hotline.db")
+        db_url, broker_url = None, ""
+        for name in names:
+            (work / name).mkdir()
+        if cluster is None:
+            shutil.copyfile(crm_file, work / names[0] / "hotline.db")
+        else:
+            from pg_copy import create_database
+
+            db_url = await create_database(
+                cluster.postgres.url(), work.name.replace("-", "_"), template=cluster.template
+            )
+            broker_url = cluster.redis.url
+            import redis.asyncio as aioredis
+
+            async with aioredis.Redis.from_url(broker_url) as broker:
+                await broker.flushall()  # no stream of an earlier run
         callers, tickets = callers_and_tickets(args.customers)
         prompts = str(work / "prompts")
         switch_config = {
@@ -628,46 +820,69 @@ async def drive(args: argparse.Namespace, crm_file: Path) -> list[StepResult]:
             "prompts_dir": prompts,
             "callers": callers,
             "tickets": tickets,
+            "split": args.agi_split,
         }
         await switch.send(json.dumps(switch_config))
         ami = await switch.expect("READY")
-        hotline_config = {**ami, "data_dir": str(work), "prompts_dir": prompts, "agents": agents}
-        hotline_config["profile"] = args.profile or ""
-        await hotline.send(json.dumps(hotline_config))
-        ready = await hotline.expect("READY", 300)
-        await switch.send(f"AGI {ready['agi_port']}")
-        print(f"{len(agents)} agent accounts made in {ready['accounts_s']:.1f} s")
-        print(f"Hotline (pid {hotline.process.pid}) and the switch (pid {switch.process.pid}) started")
+        readies = []
+        for n, (name, hotline) in enumerate(zip(names, hotlines, strict=True)):
+            config = {
+                **ami,
+                "data_dir": str(work / name),
+                "menus_dir": str(work / "menus"),
+                "prompts_dir": prompts,
+                "agents": agents if n == 0 else [],  # the first node makes the accounts
+                "db_url": db_url,
+                "broker_url": broker_url,
+                "node": name,
+                "follows": n > 0,  # the first node leads: it starts first, alone
+                "profile": f"{args.profile}.{n + 1}" if args.profile and n else args.profile or "",
+            }
+            await hotline.send(json.dumps(config))
+            readies.append(await hotline.expect("READY", 300))
+        for ready in readies[1:]:
+            await until_forwarding(ready["url"])
+        await switch.send("AGI " + " ".join(str(ready["agi_port"]) for ready in readies))
+        print(f"{len(agents)} agent accounts made in {readies[0]['accounts_s']:.1f} s")
+        pids = ", ".join(f"{name} pid {h.process.pid}" for name, h in zip(names, hotlines, strict=True))
+        print(f"Hotline ({pids}) and the switch (pid {switch.process.pid}) started")
+        if nodes > 1:
+            print(
+                f"{names[0]} leads (AMI, ACD, pops); every node answers FastAGI and HTTP; agents' pages"
+                f" shared out in turn; first FastAGI address per call: {args.agi_split}"
+            )
+        measured = Nodes(hotlines, cluster)
 
         seen = Seen()
         lag = LagMeter()
         lag.start()
         started = time.perf_counter()
-        http, tasks = await agents_log_in(ready["url"], agents, seen)
+        http, tasks = await agents_log_in([ready["url"] for ready in readies], agents, seen)
         print(f"{len(agents)} agents logged in through the HTTP API in {time.perf_counter() - started:.1f} s")
         results: list[StepResult] = []
         answered = 0
+        first_agi = [0] * nodes
+        agi_failures = 0
 
         async def step(rate: float, seconds: float) -> StepResult:
-            nonlocal answered
-            await hotline.send("STATS")
-            before = await hotline.expect("STATS")
+            nonlocal answered, agi_failures
+            before = await measured.stats()
             lag.take()
             await switch.send(f"STEP {rate} {seconds}")
             placed = await switch.expect("STEP", seconds + DRAIN_S + 120)
             await until_seen(seen, [c["id"] for c in placed["calls"]], 5.0)
-            await hotline.send("STATS")
-            after = await hotline.expect("STATS")
+            after = await measured.stats()
             answered += sum(1 for c in placed["calls"] if c["answered"])
+            for call in placed["calls"]:
+                first_agi[call["first_agi"]] += 1
+            agi_failures += placed["agi_failures"]
             return judge(rate, placed, seen, before, after, lag.take())
 
         if args.idle > 0:
-            await hotline.send("STATS")
-            before = await hotline.expect("STATS")
+            before = await measured.stats()
             await asyncio.sleep(args.idle)
-            await hotline.send("STATS")
-            after = await hotline.expect("STATS")
-            share = (after["cpu_s"] - before["cpu_s"]) / args.idle
+            after = await measured.stats()
+            share = (after.cpu_s - before.cpu_s) / args.idle
             print(f"Hotline idle, {len(agents)} pages connected: {share:.0%} of a core")
         # Warm: the first calls compile queries and fill caches, as in any server just started.
         if args.warmup > 0:
@@ -686,10 +901,16 @@ async def drive(args: argparse.Namespace, crm_file: Path) -> list[StepResult]:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(10):
                 await asyncio.gather(*seen.saving)
-        await hotline.send("RECORDINGS")
-        rows = (await hotline.expect("RECORDINGS"))["rows"]
+        await hotlines[0].send("RECORDINGS")
+        rows = (await hotlines[0].expect("RECORDINGS"))["rows"]
         print(f"recording index: {rows} rows for {answered} answered calls")
         print(f"wrap-ups saved by the agents: {seen.wrapups} ({seen.wrapup_errors} refused)")
+        if nodes > 1:
+            tried = ", ".join(f"{count} {name}'s" for count, name in zip(first_agi, names, strict=True))
+            print(
+                f"calls that tried this node's FastAGI address first: {tried};"
+                f" FastAGI connections that failed (the call then tried the other): {agi_failures}"
+            )
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -697,20 +918,23 @@ async def drive(args: argparse.Namespace, crm_file: Path) -> list[StepResult]:
         await lag.stop()
         return results
     finally:
+        # The followers first: a leader that stops hands its lease to a node still running.
         for child in reversed(children):
             await child.stop()
-        log = work / "hotline.log"
-        if log.exists():
-            problems = [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line]
-            if problems:
-                print(f"Hotline logged {len(problems)} errors; the first: {problems[0][:300]}")
+        for name in names:
+            log = work / f"{name}.log"
+            if log.exists():
+                problems = [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line]
+                if problems:
+                    print(f"{name} logged {len(problems)} errors; the first: {problems[0][:300]}")
         if args.keep:
-            print(f"kept: {work} (hotline.log, switch.log, hotline.db)")
+            print(f"kept: {work} (the processes' logs, {names[0]}/hotline.db on SQLite)")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results: list[StepResult]) -> dict[str, Any]:
+def verdict(label: str, results: list[StepResult]) -> float:
+    """What a run crossed and its figure: the highest step's rate passed."""
     passed = [r for r in results if not r.limits]
     value = passed[-1].rate if passed else 0.0
     failed = next((r for r in results if r.limits), None)
@@ -718,14 +942,20 @@ def report(results: list[StepResult]) -> dict[str, Any]:
         print(f"no limit crossed up to {results[-1].rate:.0f} calls/s: raise --rates to find it")
     else:
         print(f"limit crossed at {failed.rate:.0f} calls/s: {'; '.join(failed.limits)}")
-    print(f"one node: {value:.0f} calls/s with ring → pop p99 <= {P99_LIMIT_MS:.0f} ms and nothing lost")
+    print(f"{label}: {value:.0f} calls/s with ring → pop p99 <= {P99_LIMIT_MS:.0f} ms and nothing lost")
     if passed:
         best = passed[-1]
+        servers = ""
+        if best.servers_cpu_per_call_s is not None:
+            servers = f", PostgreSQL and Redis {best.servers_cpu_per_call_s * 1e3:.1f} ms"
         print(
             f"  at that rate: p99 {best.p99_ms:.1f} ms, {best.cpu_per_call_s * 1e3:.1f} ms of Hotline CPU"
-            f" per call, Hotline peak RSS {best.peak_rss_mb:.0f} MB"
+            f" per call{servers}, Hotline peak RSS {best.peak_rss_mb:.0f} MB"
         )
-    print("two nodes: not measured — a second node stands by and carries no calls (docs/scale.md)")
+    return value
+
+
+def report(value: float) -> dict[str, Any]:
     print(f"reference: {REFERENCE:.0f} calls/s, Asterisk's published 20–50 calls/s per server (not measured)")
     return {
         "bench": "system_load",
@@ -735,6 +965,42 @@ def report(results: list[StepResult]) -> dict[str, Any]:
         "ratio": round(value / REFERENCE, 2),
         "target": ">= 1 (one node keeps up with at least one Asterisk server at 20 calls/s)",
     }
+
+
+async def compare(args: argparse.Namespace, crm_file: Path) -> float:
+    """One node, then two, on a PostgreSQL and a Redis started here, the same data set loaded
+    once and cloned for each run; the one-node figure is returned."""
+    from pg_copy import copy, create_database
+    from servers import PostgresServer, RedisServer, pg_bin
+
+    # Commits do not wait for the disk, as SQLite's WAL with synchronous=NORMAL (crm/db.py);
+    # fsync stays on, so checkpoints write as a server's would.
+    postgres = PostgresServer(pg_bin(), settings=("synchronous_commit=off",))  # type: ignore[arg-type]
+    redis = RedisServer()
+    try:
+        postgres.start()
+        redis.start()
+        started = time.perf_counter()
+        template = "crm_loaded"
+        copied = await copy(crm_file, await create_database(postgres.url(), template))
+        print(
+            f"PostgreSQL and Redis started; the data set copied into PostgreSQL in"
+            f" {time.perf_counter() - started:.1f} s ({sum(copied.values())} rows)"
+        )
+        cluster = Cluster(postgres, redis, template)
+        figures = []
+        for nodes, label in ((1, "one node, PostgreSQL"), (2, "two nodes, PostgreSQL and Redis")):
+            print(f"\n== {label} ==")
+            results = await drive(args, crm_file, nodes=nodes, cluster=cluster)
+            figures.append(verdict(label, results))
+        print(
+            f"\none node: {figures[0]:.0f} calls/s; two nodes: {figures[1]:.0f} calls/s"
+            f" (the same run, data set and steps; {args.customers} customers)"
+        )
+        return figures[0]
+    finally:
+        redis.remove()
+        postgres.remove()
 
 
 def main() -> None:
@@ -761,6 +1027,21 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="one low step, no warm-up: seconds (20 agents, 2 calls/s)"
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1: one node on SQLite (default); 2: one node, then two, on a PostgreSQL and a Redis"
+        " the benchmark starts",
+    )
+    parser.add_argument(
+        "--agi-split",
+        choices=("alternate", "random", "none"),
+        default="alternate",
+        help="with two nodes, which node's FastAGI address a call tries first: in turn (default),"
+        " at random, or always the first node's (the second only when it does not answer)",
+    )
     parser.add_argument("--role", choices=("switch", "hotline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
@@ -773,10 +1054,20 @@ def main() -> None:
         args.talk, args.ring, args.warmup, args.idle = 0.5, 0.2, 0.0, 0.0
     if any(b <= a for a, b in zip(args.rates, args.rates[1:], strict=False)) or min(args.rates) <= 0:
         parser.error("--rates must be positive and rising, e.g. 5,10,20,40")
+    if args.nodes > 1:
+        from servers import REDIS_SERVER, pg_bin
+
+        if pg_bin() is None or REDIS_SERVER is None:
+            parser.error("--nodes 2 needs Debian's postgresql and redis-server packages")
     print(f"{os.cpu_count()} CPUs; {args.agents} agents; steps {args.rates} calls/s, {args.seconds:g} s each")
+    print(f"load average before the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     crm_file = data_set(args.customers)
-    results = asyncio.run(drive(args, crm_file))
-    print(json.dumps(report(results)))
+    if args.nodes == 1:
+        value = verdict("one node", asyncio.run(drive(args, crm_file)))
+        print("two nodes: not measured (--nodes 2 measures one node and two on PostgreSQL and Redis)")
+    else:
+        value = asyncio.run(compare(args, crm_file))
+    print(json.dumps(report(value)))
 
 
 if __name__ == "__main__":
