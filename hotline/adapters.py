@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Coroutine
+from typing import Any
 
 from acd.callbacks import CallbackRequest
 from acd.events import CallbackSource
@@ -20,7 +22,7 @@ from crm.kinds import TicketStatus as CrmTicketStatus
 from crm.reporting.facts import IvrSessionFact
 from crm.results import TicketStatusView
 from crm.service import Crm
-from cti.bus import EventBus
+from cti.bus import EventBus, Subscription
 from ivr.crm_port import CallerRecord, OrderProgress, TicketStatus
 from ivr.errors import LookupUnavailable
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
@@ -179,10 +181,15 @@ def callback_request(event: CallbackRequested, dialed: str = "") -> CallbackRequ
     )
 
 
-async def forward_ivr_to_acd(bus: EventBus, acd: AcdService) -> None:
+def forward_ivr_to_acd(bus: EventBus, acd: AcdService) -> Coroutine[Any, Any, None]:
     """Hand every caller the IVR queued, and every callback it took, to the ACD, for as long as
-    the task runs."""
+    the returned coroutine runs; subscribed at once, so no event published after the call is
+    missed, however late the coroutine starts."""
     subscription = bus.subscribe("ivr-to-acd", IvrCompleted, CallbackRequested)
+    return _forward_ivr_to_acd(bus, subscription, acd)
+
+
+async def _forward_ivr_to_acd(bus: EventBus, subscription: Subscription, acd: AcdService) -> None:
     # The IVR publishes a call's IvrCompleted just before its CallbackRequested: the number the
     # caller dialed is kept from one to the other (a few, in case a request never follows).
     dialed: OrderedDict[str, str] = OrderedDict()

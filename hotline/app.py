@@ -12,10 +12,12 @@ import contextlib
 import logging
 import shutil
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -26,6 +28,7 @@ from acd.queue_file import DEFAULT_QUEUES_FILE, load_queue_file
 from acd.queue_log_writer import QueueLogWriter
 from acd.service import AcdService
 from agent_api.app import build_app
+from agent_api.proxy import parse_trusted
 from agent_api.recordings.service import Recordings
 from agent_api.sessions import SessionPolicy, SessionStore
 from agent_api.ws_hub import Hub
@@ -47,6 +50,7 @@ from cti.tracker import CallTracker
 from hotline.activity import report_activity
 from hotline.adapters import CrmCustomerLookup, CrmSurveyAnswers, forward_ivr_to_acd, ivr_session_fact
 from hotline.back_office_feed import BackOfficeFeed
+from hotline.cluster.forward import Forwarder
 from hotline.cluster.node import ClusterNode, lease_name
 from hotline.demo_mode import DemoSwitch, round_the_clock_menus
 from hotline.resources import AcceptErrorLog, raise_open_file_limit
@@ -106,6 +110,7 @@ class Hotline:
         self._stops: list[tuple[str, Stop]] = []
         self._stopping = asyncio.Event()
         self.cluster: ClusterNode | None = None  # one node of several (docs/scale.md), else None
+        self._forwarding: web.AppRunner | None = None  # a follower's HTTP, until it leads
         self.exit_status = 0
 
     async def start(self) -> None:
@@ -118,25 +123,6 @@ class Hotline:
         if self.report is not None:
             reporter = asyncio.create_task(report_activity(self.bus, ACTIVITY_EVERY_S, self.report))
             self._on_stop("activity", lambda: _cancel(reporter))
-        if settings.cluster.broker_url and not self.demo:
-            # One node of several: stand by until this node holds the switch's lease.
-            if not settings.db.url.startswith("postgresql"):
-                raise SettingsError(
-                    "[cluster] broker_url: several nodes share one PostgreSQL database; "
-                    "set [db] url to postgresql+asyncpg://... (docs/scale.md)"
-                )
-            self.cluster = cluster = ClusterNode(
-                self.bus,
-                db_url=settings.db.url,
-                broker_url=settings.cluster.broker_url,
-                lease=lease_name(settings.ami.host, settings.ami.port),
-                node=settings.cluster.node,
-                lease_s=settings.cluster.lease_s,
-            )
-            self._on_stop("cluster", cluster.stop)
-            if not await cluster.wait_for_lease(self._stopping):
-                return
-            self._watch_lease(cluster)
         self.db = db = Database(settings.db.url, echo=settings.db.echo)
         self._on_stop("database", db.dispose)
         await upgrade(db)
@@ -147,36 +133,27 @@ class Hotline:
             escalation_email=settings.crm.escalation_email,
             catalog_refresh_s=settings.crm.catalog_refresh_s,
         )
+        # One node of several: serve at once (the IVR, HTTP forwarded to the leader), and lead
+        # once this node holds the switch's lease.
+        cluster_mode = bool(settings.cluster.broker_url) and not self.demo
+        if cluster_mode and not await self._follow(settings, crm):
+            return
         self._start_back_office(settings, crm)
         # Report facts: subscribed before anything publishes, stopped after everything that does.
         self.call_log = call_log = self._call_log_writer(settings, db, crm)
         await call_log.start()
         self._on_stop("call-log", call_log.stop)
-
-        menus_dir = Path(settings.agi.menus_dir)
-        if self.demo:
-            menus_dir = round_the_clock_menus(menus_dir, Path(settings.data_dir) / "demo-menus")
-        registry = MenuRegistry(menus_dir)
-        await registry.start()
-        self._on_stop("menus", registry.stop)
-        self.ivr = ivr = IvrServer.from_settings(
-            settings,
-            registry=registry,
-            bus=self.bus,
-            customers=CrmCustomerLookup(crm),
-            surveys=CrmSurveyAnswers(crm.db),
-        )
         # Messages left and the callbacks' history, kept in the CRM: subscribed before the IVR runs.
         feed = BackOfficeFeed(self.bus, db, message_files(settings))
         await feed.start()
         self._on_stop("back-office-feed", feed.stop)
-        await ivr.start()
-        self._on_stop("ivr", ivr.stop)
+        if self.cluster is None:
+            await self._start_ivr(settings, crm, self.bus)
 
         demo_switch: DemoSwitch | None = None
         if self.demo:
             demo_switch = DemoSwitch(
-                db, agi_port=ivr.port, recordings_dir=Path(settings.recording.spool_dir), tz=crm.tz
+                db, agi_port=self.ivr.port, recordings_dir=Path(settings.recording.spool_dir), tz=crm.tz
             )
             await demo_switch.prepare()
             self._on_stop("simulator", demo_switch.stop)
@@ -203,6 +180,8 @@ class Hotline:
         self._on_stop("queue-log", queue_log.stop)
         forwarder = asyncio.create_task(forward_ivr_to_acd(self.bus, acd), name="ivr-to-acd")
         self._on_stop("ivr-to-acd", lambda: _cancel(forwarder))
+        if self.cluster is not None:
+            await self.cluster.take_ivr()  # the IVR's callers, this node's and the others'
         self.recording = recording = _recording_service(settings, db, self.bus, switch, acd)
         await recording.start()
         self._on_stop("recording", recording.stop)
@@ -232,18 +211,84 @@ class Hotline:
                 demo=self.demo,
             ),
         )
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        self._on_stop("http", runner.cleanup)
-        site = web.TCPSite(runner, settings.http.host, settings.http.port)
-        await site.start()
-        port = runner.addresses[0][1]
-        self.url = f"http://{settings.http.host}:{port}/"
+        port = settings.http.port
+        if self._forwarding is not None:
+            port = urlsplit(self.url).port or port  # where the follower listened (port 0: chosen)
+            await self._forwarding.cleanup()  # this node answers for itself from now on
+            self._forwarding = None
+        self.url = await self._serve_http(app, port)
+        if self.cluster is not None:
+            advertise = settings.cluster.advertise_url or advertised_url(settings.http.host, self.url)
+            self.cluster.advertise(advertise)
 
         if demo_switch is not None:
             await demo_switch.begin_traffic(acd)
             self._on_stop("demo-traffic", demo_switch.stop_traffic)
         log.info("hotline_started", extra={"kv": {"url": self.url, "demo": self.demo}})
+
+    async def _start_ivr(self, settings: Settings, crm: Crm, bus: EventBus) -> None:
+        menus_dir = Path(settings.agi.menus_dir)
+        if self.demo:
+            menus_dir = round_the_clock_menus(menus_dir, Path(settings.data_dir) / "demo-menus")
+        registry = MenuRegistry(menus_dir)
+        await registry.start()
+        self._on_stop("menus", registry.stop)
+        self.ivr = ivr = IvrServer.from_settings(
+            settings,
+            registry=registry,
+            bus=bus,
+            customers=CrmCustomerLookup(crm),
+            surveys=CrmSurveyAnswers(crm.db),
+        )
+        await ivr.start()
+        self._on_stop("ivr", ivr.stop)
+
+    async def _follow(self, settings: Settings, crm: Crm) -> bool:
+        """Serve as a follower until this node wins the switch's lease: the IVR (its callers
+        handed to the leader), HTTP forwarded to the leader. False when told to stop first."""
+        if not settings.db.url.startswith("postgresql"):
+            raise SettingsError(
+                "[cluster] broker_url: several nodes share one PostgreSQL database; "
+                "set [db] url to postgresql+asyncpg://... (docs/scale.md)"
+            )
+        self.cluster = cluster = ClusterNode(
+            self.bus,
+            db_url=settings.db.url,
+            broker_url=settings.cluster.broker_url,
+            lease=lease_name(settings.ami.host, settings.ami.port),
+            node=settings.cluster.node,
+            lease_s=settings.cluster.lease_s,
+        )
+        self._on_stop("cluster", cluster.stop)
+        ivr_bus = EventBus()
+        await cluster.follow(ivr_bus)
+        await self._start_ivr(settings, crm, ivr_bus)
+        forwarder = Forwarder(
+            cluster.leader_url,
+            trusted=parse_trusted(settings.http.trusted_proxies),
+            on_unreachable=cluster.forget_leader,
+        )
+        self._forwarding = web.AppRunner(forwarder.app(), access_log=None)
+        self.url = await self._serve_http(self._forwarding, settings.http.port)
+
+        async def stop_forwarding() -> None:
+            if self._forwarding is not None:
+                await self._forwarding.cleanup()
+
+        self._on_stop("http", stop_forwarding)
+        if not await cluster.wait_for_lease(self._stopping, url=self.url):
+            return False
+        self._watch_lease(cluster)
+        return True
+
+    async def _serve_http(self, app: web.Application | web.AppRunner, port: int) -> str:
+        runner = app if isinstance(app, web.AppRunner) else web.AppRunner(app, access_log=None)
+        await runner.setup()
+        if runner is not self._forwarding:
+            self._on_stop("http", runner.cleanup)
+        site = web.TCPSite(runner, self.settings.http.host, port)
+        await site.start()
+        return f"http://{self.settings.http.host}:{runner.addresses[0][1]}/"
 
     def _call_log_writer(self, settings: Settings, db: Database, crm: Crm) -> CallLogWriter:
         """Queue legs, agent intervals, IVR sessions and offer holdbacks, written for reports."""
@@ -350,6 +395,13 @@ class Hotline:
 
     def _on_stop(self, name: str, stop: Stop) -> None:
         self._stops.append((name, stop))
+
+
+def advertised_url(host: str, url: str) -> str:
+    """This node's own URL, with the machine's name for a wildcard address (0.0.0.0, ::)."""
+    if host in ("", "0.0.0.0", "::"):
+        return url.replace(f"//{host}:", f"//{socket.gethostname()}:", 1)
+    return url
 
 
 def _link_config(settings: Settings) -> AmiLinkConfig:

@@ -128,6 +128,9 @@ class ClusterSettings:
     broker_url: str = dataclasses.field(default="", repr=False)
     node: str = ""  # this node's name; empty: host, process and a random part
     lease_s: float = 3.0  # a leader that cannot renew for this long is replaced
+    # Where the other nodes reach this node's HTTP when it leads (they forward to it); empty:
+    # http://<[http] host, or this machine's name when that is a wildcard>:<[http] port>/
+    advertise_url: str = ""
 
 
 @dataclasses.dataclass(slots=True)

@@ -1,25 +1,29 @@
-"""One Hotline node of several: stand by until this node holds the switch's lease, then lead.
+"""One Hotline node of several: serve from the start, lead once this node holds the switch's lease.
 
-A node started with ``[cluster] broker_url`` set does not drive anything at first: it follows the
-leader's events through the broker (who is logged in, ``presence``) and asks PostgreSQL for the
-lease of its Asterisk server. When it wins — at once when no other node leads, else when the
-leader's lease runs out — the composition root starts as a single node does: AMI link, resync
-(docs/restart.md), ACD; the agents the old leader had logged in are logged in again before the
-resync. While leading, it publishes its bus's events to the broker, with a snapshot of who is
-logged in, and every switch action passes the lease's fence. When it loses the lease it stops
-(``deposed``): a deposed leader restarts as a standby rather than guessing what changed.
-A standby serves nothing, FastAGI included (its IVR's callers would reach no ACD): the dialplan's
-second address, ``HOTLINE_AGI_2``, reaches this node's IVR once it leads (docs/scale.md).
+A node started with ``[cluster] broker_url`` set answers at once: its FastAGI runs the IVR
+(``handoff.IvrHandoff`` hands the callers to whichever node leads) and its HTTP forwards every
+request to the leader (``forward.Forwarder``, at the address the leader advertises here). It
+follows the leader's events through the broker (who is logged in, ``presence``) and asks
+PostgreSQL for the lease of its Asterisk server. When it wins — at once when no other node leads,
+else when the leader's lease runs out — the composition root starts the rest as a single node
+does: AMI link, resync (docs/restart.md), ACD; the agents the old leader had logged in are logged
+in again before the resync, and the IVR's hand-offs that no leader took are read from the last
+one acknowledged. While leading, it publishes its bus's events to the broker, with a snapshot of
+who is logged in, advertises its HTTP address, and every switch action passes the lease's fence.
+When it loses the lease it stops (``deposed``): a deposed leader restarts as a follower rather
+than guessing what changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
 import socket
+import time
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -30,12 +34,15 @@ from acd.models import AgentState
 from acd.service import AcdService
 from cti.bus import EventBus
 from hotline.cluster.fenced import FencedSwitch
+from hotline.cluster.handoff import IvrHandoff, IvrInbox
 from hotline.cluster.lease import Deposed, Transition
 from hotline.cluster.pg_lease import Elector, PgLeaseStore
 from hotline.cluster.presence import Last, Presence
 from hotline.cluster.redis_bus import STREAM, Entry, StreamPublisher, StreamReader, connect
 
 log = logging.getLogger(__name__)
+
+LEADER_CACHE_S = 1.0
 
 
 def node_name(configured: str) -> str:
@@ -75,15 +82,25 @@ class ClusterNode:
         )
         self.leading = False
         self.deposed = asyncio.Event()
+        self._lease_s = lease_s
+        self.handoff: IvrHandoff | None = None
+        self.inbox = IvrInbox(self.redis, bus, skip=self.publisher)
+        self._advertiser: asyncio.Task[None] | None = None
+        self._leader: tuple[float, str | None] = (0.0, None)
+
+    async def follow(self, ivr_bus: EventBus) -> None:
+        """Hand the IVR's callers on (to the stream until this node leads)."""
+        self.handoff = IvrHandoff(ivr_bus, self.bus, self.redis, node=self.node)
+        await self.handoff.start()
 
     def fence(self, switch: Any) -> FencedSwitch:
         return FencedSwitch(switch, self.elector.may_act)
 
-    async def wait_for_lease(self, stopping: asyncio.Event) -> bool:
+    async def wait_for_lease(self, stopping: asyncio.Event, *, url: str = "") -> bool:
         """Follow the leader and wait for the lease; False when ``stopping`` came first."""
         await self.reader.start()
         await self.elector.start()
-        log.info("cluster_standby", extra={"kv": {"node": self.node, "lease": self.elector.name}})
+        log.info("cluster_standby", extra={"kv": {"node": self.node, "lease": self.elector.name, "url": url}})
         elected = asyncio.ensure_future(self.elector.elected.wait())
         stopped = asyncio.ensure_future(stopping.wait())
         try:
@@ -119,9 +136,62 @@ class ClusterNode:
             extra={"kv": {"node": self.node, "epoch": self.elector.epoch, "agents": len(seats)}},
         )
 
+    async def take_ivr(self) -> None:
+        """Lead the IVR's hand-offs: this node's straight to its bus, the others' (and those no
+        leader took) from the stream. Called once the bus's consumers are subscribed."""
+        assert self.handoff is not None, "follow() first"
+        self.handoff.lead()
+        await self.inbox.start()
+
+    def advertise(self, url: str) -> None:
+        """Tell the followers where to forward their pages and API, and keep telling them (a
+        broker restarted without its data forgets)."""
+
+        async def keep() -> None:
+            record = json.dumps({"node": self.node, "epoch": self.elector.epoch, "url": url})
+            while self.leading and self.elector.may_act():
+                try:
+                    await self.redis.set(leader_key(self.stream), record)
+                except (RedisError, OSError) as exc:
+                    error = str(exc) or type(exc).__name__
+                    log.warning("cluster_broker_unreachable", extra={"kv": {"error": error}})
+                await asyncio.sleep(self._lease_s / 2)
+
+        self._advertiser = asyncio.create_task(keep(), name="cluster-advertise")
+
+    async def leader_url(self) -> str | None:
+        """Where the leader serves HTTP, as it last said (read again at most every second)."""
+        read_at, url = self._leader
+        if time.monotonic() - read_at < LEADER_CACHE_S:
+            return url
+        try:
+            record = await self.redis.get(leader_key(self.stream))
+            url = json.loads(record)["url"] if record else None
+        except (RedisError, OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cluster_leader_unknown", extra={"kv": {"error": str(exc) or type(exc).__name__}})
+            url = None
+        self._leader = (time.monotonic(), url)
+        return url
+
+    def forget_leader(self) -> None:
+        """The address did not answer: read it again at the next request."""
+        self._leader = (0.0, None)
+
     async def stop(self) -> None:
         """Send what waits, then hand the lease back (the next node takes over at once)."""
+        if self._advertiser is not None:
+            self._advertiser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._advertiser
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(1.0):
+                    record = await self.redis.get(leader_key(self.stream))
+                    if self.leading and record and json.loads(record).get("node") == self.node:
+                        await self.redis.delete(leader_key(self.stream))
+        await self.inbox.stop()
         await self.reader.stop()
+        if self.handoff is not None:
+            await self.handoff.stop()
         await self.publisher.stop()
         await self.elector.stop()
         self.leading = False
@@ -150,6 +220,10 @@ class ClusterNode:
         if isinstance(transition, Deposed) and self.leading:
             self.leading = False
             self.deposed.set()
+
+
+def leader_key(stream: str) -> str:
+    return f"{stream}:leader"
 
 
 def _text(value: bytes | str) -> str:

@@ -1,7 +1,11 @@
 """Two ``hotline serve`` processes on one PostgreSQL and one Redis, against the switch simulator:
 the leader is SIGKILLed in the middle of a burst of calls; the other takes over (connects,
 resyncs, logs the agents in again) and goes on delivering. Every call offered is answered or
-abandoned exactly once, none is delivered twice, and the takeover takes less than 10 s."""
+abandoned exactly once, none is delivered twice, and the takeover takes less than 10 s.
+
+Run twice: with the dialplan's first IVR address on the leader (callers after the kill reach the
+follower's IVR through the second address) and on the follower (every caller's menus run on the
+follower, which hands them to the leader's ACD through the broker, also while no node leads)."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from argon2 import PasswordHasher
 from crm import accounts
 from crm.accounts import NewAccount, Role
 from cti.simulator import AgentScript, CallerScript, SwitchSimulator
-from tests.cluster.conftest import RedisServer, close_transport
+from tests.cluster.conftest import close_transport
 from tests.crm.conftest import _emptied
 from tests.e2e.system import free_port
 
@@ -183,8 +187,9 @@ async def log_agents_in(node: Node) -> None:
                 assert r.status == 200, await r.text()
 
 
+@pytest.mark.parametrize("ivr_first", ["leader", "follower"])
 async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_lost_or_doubled(
-    postgres_url: str, redis_server: RedisServer, tmp_path: Path
+    postgres_url: str, broker_url: str, tmp_path: Path, ivr_first: str
 ) -> None:
     db = await _emptied(postgres_url)
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
@@ -205,7 +210,7 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
     env = {
         **os.environ,
         "HOTLINE_DB_URL": postgres_url,
-        "HOTLINE_CLUSTER_BROKER_URL": redis_server.url,
+        "HOTLINE_CLUSTER_BROKER_URL": broker_url,
         "HOTLINE_CLUSTER_LEASE_S": str(LEASE_S),
         "HOTLINE_AMI_HOST": "127.0.0.1",
         "HOTLINE_AMI_PORT": str(ami_port),
@@ -231,10 +236,12 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         await log_agents_in(leader)
         # The dialplan's two IVR addresses (HOTLINE_AGI, HOTLINE_AGI_2): the next node is tried
         # when one does not answer (AGISTATUS = FAILURE); nothing is changed at the kill.
-        sim.agi_url = f"agi://127.0.0.1:{leader.agi_port}/ivr"
-        sim.agi_url_2 = f"agi://127.0.0.1:{follower.agi_port}/ivr"
-        # One agent's page, through the load balancer: its session is in the shared database.
-        balancer = Balancer([leader.http_port, follower.http_port])
+        first, second = (leader, follower) if ivr_first == "leader" else (follower, leader)
+        sim.agi_url = f"agi://127.0.0.1:{first.agi_port}/ivr"
+        sim.agi_url_2 = f"agi://127.0.0.1:{second.agi_port}/ivr"
+        # One agent's page, through the load balancer, on the follower (which forwards to the
+        # leader): its session is in the shared database.
+        balancer = Balancer([follower.http_port, leader.http_port])
         await balancer.start()
         page = aiohttp.ClientSession(
             base_url=f"http://127.0.0.1:{balancer.port}/", cookie_jar=aiohttp.CookieJar(unsafe=True)
@@ -276,12 +283,13 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
             else "lost"
             for r in records
         )
+        fallback = [r.caller for r in records if r.queue.endswith("-fallback")]
         connects = collections.Counter(
             line.split("|")[1] for line in sim.queue_log if line.split("|")[4] == "CONNECT"
         )
         report = (
             f"failover {failover_s:.1f} s, {dict(outcomes)}, "
-            f"delivered twice: {[c for c, n in connects.items() if n > 1]}\n"
+            f"delivered twice: {[c for c, n in connects.items() if n > 1]}, fallback: {fallback}\n"
             f"--- follower ---\n{follower.log()}"
         )
         print(report.partition("\n")[0])
@@ -293,8 +301,19 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
         after = [r for r in records if r.arrived >= kill_sim_time]
         assert len(after) >= RATE * AFTER_TAKEOVER_S / 2, report
         assert after and any(r.answered is not None for r in after), report
-        # Their IVR ran on the new leader, reached through the dialplan's second address.
-        assert any(r.agi_status == "SUCCESS" for r in after), report
+        # Every node answers FastAGI: callers after the kill ran their menus on the follower
+        # (reached through the second address when the first was the dead leader's), none was
+        # sent to the dialplan's fallback queue for want of an IVR; those that ran on the
+        # follower while no node led were delivered by it once it led.
+        late = [r for r in after if r.arrived >= kill_sim_time + 0.5]
+        assert late and all(r.agi_status == "SUCCESS" for r in late), report
+        assert not [r for r in late if r.queue.endswith("-fallback")], report
+        if ivr_first == "follower":
+            assert not fallback, report
+            # Before the kill the follower's IVR callers were delivered by the leader's ACD.
+            assert sim.queue_log[:before_takeover] and any(
+                "|CONNECT|" in line for line in sim.queue_log[:before_takeover]
+            ), report
         assert follower.seen("cluster_took_over") is not None
         # ... and through its own ACD, not only through the dialplan's fallback queue.
         assert any("|CONNECT|" in line for line in sim.queue_log[before_takeover:]), report
