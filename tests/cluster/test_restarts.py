@@ -1,9 +1,9 @@
 """The servers under two ``hotline serve`` processes restarted, against the switch simulator.
 
-Redis restarted (without persistence: it comes back empty) in the middle of a burst of calls: the
-broker carries no call, so the leader goes on delivering, none lost or delivered twice; the
-standby notices it missed events, reads the leader's snapshot again, and still takes over with
-every agent logged in when the leader is then killed.
+Redis restarted (without persistence: it comes back empty) in the middle of a burst of calls, some
+callers' IVR running on the standby meanwhile: the leader goes on delivering, none lost or
+delivered twice; the standby notices it missed events, reads the leader's snapshot again, and
+still takes over with every agent logged in when the leader is then killed.
 
 PostgreSQL restarted for longer than the lease: the leader cannot renew its lease and stops with
 status 3; the test plays systemd and starts it again. Once the database is back exactly one node
@@ -283,24 +283,43 @@ async def test_redis_restarted_mid_burst_loses_no_call_and_the_standby_still_tak
     try:
         cluster, leader, follower = await cluster_up(postgres_url, redis.url, tmp_path, talk_s=1.0)
         await pause(leader.http_port, PAUSED, "training")
-        burst = Burst(cluster.sim, rate=8.0, seed=4)
+        sim = cluster.sim
+        via_leader = sim.agi_url, sim.agi_url_2
+        burst = Burst(sim, rate=8.0, seed=4)
         started = time.monotonic()
         await burst.until(started + 2.0)
-        redis.stop()  # no persistence: the stream and the leader's snapshot are gone with it
-        stopped_at, stopped_sim = time.monotonic(), cluster.sim.clock.time()
+        redis.stop()  # no persistence: the streams and the leader's snapshot are gone with it
+        stopped_at, stopped_sim = time.monotonic(), sim.clock.time()
+        await burst.until(stopped_at + 1.0)
+        # Callers whose IVR runs on the standby meanwhile: it hands them to the leader through
+        # the broker, which is down.
+        sim.agi_url, sim.agi_url_2 = via_leader[1], via_leader[0]
+        first_via_standby = len(burst.records)
         await burst.until(stopped_at + 2.0)
         redis.start()
-        back_at = time.monotonic()
+        back_at, back_sim = time.monotonic(), sim.clock.time()
+        await burst.until(back_at + 1.5)
+        via_standby = burst.records[first_via_standby:]
+        sim.agi_url, sim.agi_url_2 = via_leader
         await burst.until(back_at + 3.0)
         await burst.ended()
-        during = [r for r in burst.records if r.arrived >= stopped_sim]
-        outcomes = burst.judge(cluster.sim, cluster.logs())
-        print(f"redis restart: {len(burst.records)} calls, {dict(outcomes)}")
-        # The broker carries no call: the leader delivered every call, through the outage too.
+        outcomes = burst.judge(sim, cluster.logs())
+        during = [r for r in burst.records[:first_via_standby] if r.arrived >= stopped_sim]
+        held = [r for r in via_standby if r.arrived < back_sim]
+        print(
+            f"redis restart: {len(burst.records)} calls, {dict(outcomes)}; "
+            f"{len(via_standby)} ran their IVR on the standby, {len(held)} while Redis was down, "
+            f"answered at {[round(r.answered - back_sim, 1) for r in held if r.answered is not None]} s "
+            "from its return"
+        )
+        # Every call delivered by the leader's ACD, through the outage too: those whose IVR ran
+        # on the leader at once, those handed over by the standby once the broker was back.
         assert leader.process.returncode is None and follower.process.returncode is None, cluster.logs()
         assert outcomes["answered"] == len(burst.records), cluster.logs()
-        assert len(connects(cluster.sim)) == len(burst.records), cluster.logs()
-        assert during and all(r.queue == "support" for r in during), cluster.logs()
+        assert len(connects(sim)) == len(burst.records), cluster.logs()
+        assert during and held, cluster.logs()
+        assert all(r.queue == "support" for r in burst.records), cluster.logs()
+        assert all(r.agi_status == "SUCCESS" for r in burst.records), cluster.logs()
         # The standby noticed it lost events and read the leader's snapshot again.
         missed = after(follower, "cluster_events_missed", stopped_at)
         assert missed is not None, follower.log()
