@@ -87,6 +87,7 @@ class ClusterNode:
         self.inbox = IvrInbox(self.redis, bus, skip=self.publisher)
         self._advertiser: asyncio.Task[None] | None = None
         self._leader: tuple[float, str | None] = (0.0, None)
+        self._written: dict[str, Last] = {}  # each agent's last state this leader put in the snapshot
 
     async def follow(self, ivr_bus: EventBus) -> None:
         """Hand the IVR's callers on (to the stream until this node leads)."""
@@ -145,13 +146,15 @@ class ClusterNode:
 
     def advertise(self, url: str) -> None:
         """Tell the followers where to forward their pages and API, and keep telling them (a
-        broker restarted without its data forgets)."""
+        broker restarted without its data forgets); keep the snapshot of who is logged in whole
+        for the same reason."""
 
         async def keep() -> None:
             record = json.dumps({"node": self.node, "epoch": self.elector.epoch, "url": url})
             while self.leading and self.elector.may_act():
                 try:
                     await self.redis.set(leader_key(self.stream), record)
+                    await self._keep_snapshot_whole()
                 except (RedisError, OSError) as exc:
                     error = str(exc) or type(exc).__name__
                     log.warning("cluster_broker_unreachable", extra={"kv": {"error": error}})
@@ -204,7 +207,22 @@ class ClusterNode:
     def _also(self, pipe: Any, event: object) -> None:
         if isinstance(event, AgentStateChanged):
             last = Last(event.state, event.reason, event.interface)
+            self._written[event.agent] = last
             pipe.hset(f"{self.stream}:presence", event.agent, last.dumps())
+
+    async def _keep_snapshot_whole(self) -> None:
+        """Write the whole snapshot again when the broker lost it (restarted without its data):
+        an agent's event writes only that agent, so after such a restart the snapshot would name
+        only the agents changed since, and a node started then would log in only those."""
+        marker = f"{self.stream}:presence:whole"
+        if await self.redis.exists(marker):
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        if self._written:
+            seats = {agent: last.dumps() for agent, last in self._written.items()}
+            pipe.hset(f"{self.stream}:presence", mapping=seats)
+        pipe.set(marker, self.node)
+        await pipe.execute()
 
     async def _snapshot(self) -> str:
         """Who is logged in as the leader last wrote it, and the stream id it stands for."""

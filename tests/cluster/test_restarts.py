@@ -324,6 +324,13 @@ async def test_redis_restarted_mid_burst_loses_no_call_and_the_standby_still_tak
         missed = after(follower, "cluster_events_missed", stopped_at)
         assert missed is not None, follower.log()
         assert after(follower, "cluster_presence_resynced", missed) is not None, follower.log()
+        # A node started after the restart reads a whole snapshot: the leader wrote it again.
+        late = await start_node("three", tmp_path, cluster.env)
+        cluster.nodes.append(late)
+        resynced = await late.until("cluster_presence_resynced", START_S)
+        line = next(text for at, text in late.lines if at == resynced and "cluster_presence_resynced" in text)
+        assert re.search(rf"\bagents={len(AGENTS)}\b", line), late.log()
+        await late.stop()
 
         # The leader killed now: the standby takes over with every agent logged in, the one
         # paused before the restart (no event of theirs since) paused with their reason.
