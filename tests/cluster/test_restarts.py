@@ -3,7 +3,8 @@
 Redis restarted (without persistence: it comes back empty) in the middle of a burst of calls, some
 callers' IVR running on the standby meanwhile: the leader goes on delivering, none lost or
 delivered twice; the standby notices it missed events, reads the leader's snapshot again, and
-still takes over with every agent logged in when the leader is then killed.
+still takes over with every agent logged in when the leader is then killed; a node started after
+the restart reads every agent in the snapshot too (the leader wrote it whole again).
 
 PostgreSQL restarted for longer than the lease: the leader cannot renew its lease and stops with
 status 3; the test plays systemd and starts it again. Once the database is back exactly one node
