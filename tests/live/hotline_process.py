@@ -137,14 +137,16 @@ class HotlineProcess:
         customers.write_text(f"name,phones,vip_level,segment\n{KNOWN_NAME},{KNOWN_CALLER},0,gold\n")
         await self.command("import", "customers", str(customers))
 
-    async def start(self) -> None:
+    async def start(self, ready: str = "event=ami_connected") -> None:
+        """Start and wait until the log has ``ready`` and the login page answers (a node of a
+        cluster that does not lead connects no AMI: its ``ready`` is ``event=cluster_standby``)."""
         self._log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
             *HOTLINE, "serve", cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log,
             start_new_session=True,
         )  # fmt: skip
         async with asyncio.timeout(START_S):
-            while not self._logged("event=ami_connected") or not await self._answers():
+            while not self._logged(ready) or not await self._answers():
                 if self.process.returncode is not None:
                     raise AssertionError(f"hotline serve exited: {self.log_tail()}")
                 await asyncio.sleep(0.2)
@@ -230,6 +232,26 @@ class Desk:
                     path = f"/api/agent/calls/{data['call_id']}/wrapup"
                     self._filing.add(asyncio.create_task(self.call("POST", path, body)))
         self._changed.set()
+
+    async def reconnect(self, within_s: float = STEP_S) -> dict[str, Any]:
+        """The page's WebSocket opened again on the same session, retried as the desktop's script
+        retries a lost connection (a node stopped, another taking its place); its hello frame."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._ws is not None:
+            await self._ws.close()
+        async with asyncio.timeout(within_s):
+            while True:
+                try:
+                    self._ws = await self.http.ws_connect(f"{self.base}/api/ws", origin=self.base)
+                    break
+                except (aiohttp.ClientError, OSError):
+                    await asyncio.sleep(0.5)
+        seen = len(self.frames)
+        self._reader = asyncio.create_task(self._read())
+        return await self.frame("hello", lambda f: any(f is g for g in self.frames[seen:]), within_s)
 
     async def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
         headers = {"X-CSRF-Token": self.csrf}
