@@ -439,7 +439,8 @@ async def test_postgres_restarted_for_longer_than_the_lease_one_node_leads_again
         connection = await asyncpg.connect(asyncpg_dsn(postgres_url))
         try:
             holder = await connection.fetchval(
-                "SELECT holder FROM cluster_leases WHERE expires_at > clock_timestamp()"
+                "SELECT holder FROM cluster_leases WHERE name = $1 AND expires_at > clock_timestamp()",
+                f"switch:127.0.0.1:{cluster.env['HOTLINE_AMI_PORT']}",
             )
         finally:
             await connection.close()
