@@ -26,6 +26,11 @@ def survey_url(sim: SwitchSimulator) -> str:
     return urlsplit(sim.agi_url)._replace(path="/survey").geturl()
 
 
+def second_survey_url(sim: SwitchSimulator) -> str:
+    """HOTLINE_SURVEY_AGI_2: the other node's survey ("" when there is no other node)."""
+    return urlsplit(sim.agi_url_2)._replace(path="/survey").geturl() if sim.agi_url_2 else ""
+
+
 async def on_the_keypad(sim: SwitchSimulator, leg: Leg) -> None:
     """hotline-survey,s: the AGI asks, the caller presses; then Hangup(16)."""
     channel = leg.channel
@@ -34,18 +39,34 @@ async def on_the_keypad(sim: SwitchSimulator, leg: Leg) -> None:
     sim.newexten(channel, 2, "NoOp", f"Survey for {channel.linkedid}")
     sim.newexten(channel, 3, "GotoIf", "0?done")
     sim.newexten(channel, 4, "Set", f"TIMEOUT(absolute)={SURVEY_MAX_S}")
-    url = survey_url(sim)
-    sim.newexten(channel, 5, "AGI", url)
-    status = await run_agi_within(sim, leg, url, SURVEY_MAX_S)
+    started = sim.clock.time()
+    status = await _keypad_agi(sim, leg, 5, survey_url(sim), SURVEY_MAX_S)
+    if status is None:
+        return
+    second = status == "FAILURE" and bool(second_survey_url(sim))
+    sim.newexten(channel, 6, "GotoIf", f"{int(not second)}?done")
+    if second:
+        left = max(SURVEY_MAX_S - (sim.clock.time() - started), 0.0)
+        if await _keypad_agi(sim, leg, 7, second_survey_url(sim), left) is None:
+            return
+    hangup(sim, leg, 8, 16)
+
+
+async def _keypad_agi(sim: SwitchSimulator, leg: Leg, priority: int, url: str, left_s: float) -> str | None:
+    """One AGI step of hotline-survey,s; None when the channel left the dialplan meanwhile (the
+    absolute timeout's T extension, or the caller's hangup)."""
+    channel = leg.channel
+    sim.newexten(channel, priority, "AGI", url)
+    status = await run_agi_within(sim, leg, url, left_s)
     if status == "STALLED":
         goto(channel, SURVEY_CONTEXT, "T")
         hangup(sim, leg, 1, 16)
-        return
+        return None
     sim.varset(channel, "AGISTATUS", status)
     if leg.gone.done():
         ended(sim, leg, cause=16)
-        return
-    hangup(sim, leg, 6, 16)
+        return None
+    return status
 
 
 async def by_sms(sim: SwitchSimulator, leg: Leg, context: str, condition: str) -> None:
@@ -61,7 +82,14 @@ async def by_sms(sim: SwitchSimulator, leg: Leg, context: str, condition: str) -
     sim.newexten(channel, 3, "AGI", f"{url},{SMS}")
     status = await run_agi(sim, leg, url, args=(SMS,), dead=True)
     sim.varset(channel, "AGISTATUS", status)
-    sim.newexten(channel, 4, "NoOp", "")
+    second = status == "FAILURE" and bool(second_survey_url(sim))
+    sim.newexten(channel, 4, "GotoIf", f"{int(not second)}?done")
+    if second:
+        url = second_survey_url(sim)
+        sim.newexten(channel, 5, "AGI", f"{url},{SMS}")
+        status = await run_agi(sim, leg, url, args=(SMS,), dead=True)
+        sim.varset(channel, "AGISTATUS", status)
+    sim.newexten(channel, 6, "NoOp", "")
 
 
 def _stop_recording(sim: SwitchSimulator, channel: Channel) -> None:

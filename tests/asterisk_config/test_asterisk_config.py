@@ -420,11 +420,25 @@ def test_the_survey_follows_an_answered_call_whichever_side_hangs_up_first(tree:
     survey = of(SURVEY_CONTEXT, "s")
     # The call's recording is closed before anything of the survey happens.
     assert survey[0] == of(SURVEY_CONTEXT, "sms")[0] == "StopMixMonitor()"
-    assert survey[-2:] == ["AGI(${HOTLINE_SURVEY_AGI})", "Hangup(16)"]
+    # The other node's survey only when the first does not answer (docs/scale.md).
+    second = 'GotoIf($["${AGISTATUS}" != "FAILURE" | ${LEN(${HOTLINE_SURVEY_AGI_2})} = 0]?done)'
+    assert survey[-4:] == [
+        "AGI(${HOTLINE_SURVEY_AGI})",
+        second,
+        "AGI(${HOTLINE_SURVEY_AGI_2})",
+        "Hangup(16)",
+    ]
+    assert of(SURVEY_CONTEXT, "sms")[-4:] == [
+        "AGI(${HOTLINE_SURVEY_AGI},sms)",
+        second,
+        "AGI(${HOTLINE_SURVEY_AGI_2},sms)",
+        "NoOp()",
+    ]
     assert "Set(TIMEOUT(absolute)=${HOTLINE_SURVEY_MAX_S})" in survey
     assert of(SURVEY_CONTEXT, "T") == ["Hangup(16)"]
     assert "AGI(${HOTLINE_SURVEY_AGI},sms)" in of(SURVEY_CONTEXT, "sms")
     settings = {key: value for key, value, _ in tree.named("extensions.conf", "globals")[0].items}
     assert settings["HOTLINE_SURVEY"] == "yes"
     assert settings["HOTLINE_SURVEY_AGI"].endswith(":4573/survey")
+    assert settings["HOTLINE_SURVEY_AGI_2"] == ""  # one node: no second try
     assert 0 < int(settings["HOTLINE_SURVEY_MAX_S"]) <= 120

@@ -11,6 +11,7 @@ from pathlib import Path
 from cti.ami_protocol import AmiMessage, first
 from cti.events import CallAnswered, CallQueued, MessageLeft
 from cti.simulator import AgentScript, CallerScript, Dialplan, SwitchSimulator
+from tests.e2e.system import free_port
 from tests.simulator.capture import ScriptedAgiServer
 from tests.simulator.helpers import Rig, rig
 
@@ -101,6 +102,7 @@ async def test_with_the_ivr_up_the_caller_waits_in_the_memberless_queue_until_ho
             "hotline-survey:StopMixMonitor",
             "hotline-survey:GotoIf",
             "hotline-survey:AGI",
+            "hotline-survey:GotoIf",
             "hotline-survey:NoOp",
         ]
         assert call.agent == "1002" and call.agi_status == "SUCCESS"
@@ -431,3 +433,33 @@ async def test_an_unreachable_ivr_is_tried_on_the_second_address_before_the_fall
             assert [first(m, "Queue") for m in r.ami.events("QueueCallerJoin")] == ["support"]
     finally:
         await server.stop()
+
+
+async def test_the_survey_is_asked_by_the_other_node_when_the_first_does_not_answer() -> None:
+    agents = [AgentScript("1001", answer_after_s=1.0, hangup_after_s=3.0)]
+    async with hotline(agents, ivr=[]) as r:
+        # HOTLINE_AGI names a node that is down; HOTLINE_AGI_2 the one that answers.
+        r.sim.agi_url_2, r.sim.agi_url = r.sim.agi_url, f"agi://127.0.0.1:{free_port()}/ivr"
+        call = r.sim.place_call(CallerScript(hangup_after_s=200.0))
+        await r.clock.sleep(10.0)
+        [join] = r.ami.events("QueueCallerJoin")
+        assert first(join, "Queue") == "support"  # the IVR ran, on the second node
+        channel = first(join, "Channel")
+        await r.ami.action("Redirect", Channel=channel, Context="hotline-deliver", Exten="1001")
+        await call.done
+        await r.ami.sync()
+        survey = [
+            f"{first(m, 'Application')}({first(m, 'AppData')})"
+            for m in of_channel(r, "Newexten", channel)
+            if first(m, "Context") == "hotline-survey"
+        ]
+        assert survey[-4:] == [
+            f"AGI({r.sim.agi_url.replace('/ivr', '/survey')})",
+            "GotoIf(0?done)",
+            f"AGI({r.sim.agi_url_2.replace('/ivr', '/survey')})",
+            "Hangup(16)",
+        ]
+        statuses = [
+            first(m, "Value") for m in of_channel(r, "VarSet", channel) if first(m, "Variable") == "AGISTATUS"
+        ]
+        assert statuses[-2:] == ["FAILURE", "SUCCESS"]
