@@ -173,7 +173,9 @@ class Hotline:
         await acd.start()
         self._on_stop("acd", acd.stop)
         if self.cluster is not None:
-            await self.cluster.take_over(acd)  # before the resync: who was logged in is again
+            # Before the resync: who was logged in is again, held by a wrap-up they kept open.
+            kept = {wrapup.agent for wrapup in await RestartState(db).pending_wrapups()}
+            await self.cluster.take_over(acd, forms_open=kept)
         # queue_log: the lines app_queue would have written for the calls the ACD delivers.
         queue_log = QueueLogWriter(self.bus, switch, lambda queue: queue in acd.config.queues)
         await queue_log.start()

@@ -17,7 +17,9 @@ from acd.models import AgentState
 from crm import accounts
 from crm.accounts import NewAccount, Role
 from crm.db import Database
+from crm.kinds import Channel
 from crm.reporting.tables import IvrSessionRow
+from crm.restart_state import PendingWrapup, RestartState
 from hotline.app import Hotline
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 from tests.cluster.test_node import node_settings, until
@@ -116,12 +118,24 @@ async def test_the_followers_pages_and_websocket_are_the_leaders(
                 assert frame["state"] == "paused" and frame["reason"] == "training"
             async with page.get("/agent") as r:
                 assert r.status == 200 and "text/html" in r.headers["Content-Type"]
+        # The agent is available with a wrap-up not yet saved (kept across nodes in the database):
+        # the node taking over logs them in again held in wrap-up, as a log-in would.
+        await leader.acd.ready("agent1001")
+        await RestartState(leader.db).keep_wrapup(
+            PendingWrapup(
+                "agent1001", "c-9", None, "13800000009", (), False, Channel.CALL_IN, datetime.now(UTC)
+            )
+        )
+        await leader.stop()
+        await asyncio.wait_for(following, 15)
+        record = follower.acd.states.get("agent1001")
+        assert record.state is AgentState.WRAP_UP
     finally:
+        await leader.stop()
         follower._stopping.set()
-        if following is not None:
+        if following is not None and not following.done():
             await following
         await follower.stop()
-        await leader.stop()
 
 
 async def test_ivr_callers_reach_the_leader_and_those_no_leader_took_reach_the_next_one_once(
