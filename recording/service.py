@@ -132,6 +132,10 @@ class RecordingService:
                 initializer=_leave_interrupts_to_the_parent,
             )
             self._executor = self._own_executor
+            # The first task starts the forkserver and a worker, and the caller waits for that:
+            # here in a thread, not later on the event loop (a cluster leader that stalls its
+            # loop for longer than its lease margin loses the lease).
+            await asyncio.to_thread(self._own_executor.submit, int)
         resumed = await self._requeue_unfinished()
         if resumed:
             log.info("recording_resume", extra={"kv": {"count": resumed}})
