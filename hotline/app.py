@@ -172,10 +172,15 @@ class Hotline:
         )
         await acd.start()
         self._on_stop("acd", acd.stop)
+        self.recording = recording = _recording_service(settings, db, self.bus, switch, acd)
+        # The pages' part is set up (not yet listening) before anything below: their live feed
+        # sees the calls the first resync finds, and the kept wrap-ups and the administered pause
+        # reasons are read before a node taking over logs the agents in again.
+        runner = web.AppRunner(self._app(settings, switch, recording), access_log=None)
+        await runner.setup()
+        self._on_stop("http", runner.cleanup)
         if self.cluster is not None:
-            # Before the resync: who was logged in is again, held by a wrap-up they kept open.
-            kept = {wrapup.agent for wrapup in await RestartState(db).pending_wrapups()}
-            await self.cluster.take_over(acd, forms_open=kept)
+            await self.cluster.take_over(acd)  # before the resync: who was logged in is again
         # queue_log: the lines app_queue would have written for the calls the ACD delivers.
         queue_log = QueueLogWriter(self.bus, switch, lambda queue: queue in acd.config.queues)
         await queue_log.start()
@@ -184,26 +189,41 @@ class Hotline:
         self._on_stop("ivr-to-acd", lambda: _cancel(forwarder))
         if self.cluster is not None:
             await self.cluster.take_ivr()  # the IVR's callers, this node's and the others'
-        self.recording = recording = _recording_service(settings, db, self.bus, switch, acd)
         await recording.start()
         self._on_stop("recording", recording.stop)
         await cti.start()
         self._on_stop("ami", cti.stop)
 
-        app = build_app(
+        port = settings.http.port
+        if self._forwarding is not None:
+            port = urlsplit(self.url).port or port  # where the follower listened (port 0: chosen)
+            await self._forwarding.cleanup()  # this node answers for itself from now on
+            self._forwarding = None
+        self.url = await self._listen(runner, port)
+        if self.cluster is not None:
+            advertise = settings.cluster.advertise_url or advertised_url(settings.http.host, self.url)
+            self.cluster.advertise(advertise)
+
+        if demo_switch is not None:
+            await demo_switch.begin_traffic(acd)
+            self._on_stop("demo-traffic", demo_switch.stop_traffic)
+        log.info("hotline_started", extra={"kv": {"url": self.url, "demo": self.demo}})
+
+    def _app(self, settings: Settings, switch: Switch, recording: RecordingService) -> web.Application:
+        return build_app(
             settings,
             bus=self.bus,
             switch=switch,
-            acd=acd,
-            crm=crm,
-            db=db,
+            acd=self.acd,
+            crm=self.crm,
+            db=self.db,
             demo=self.demo,
             recordings=Recordings(recording),
             message_files=message_files(settings),
             trusted_proxies=settings.http.trusted_proxies,
             hub=Hub(max_per_session=settings.http.ws_per_session, max_per_user=settings.http.ws_per_user),
             sessions=SessionStore(
-                db,
+                self.db,
                 signing_key=session_signing_key(settings.http.session_key, settings.data_dir),
                 policy=SessionPolicy(
                     idle_s=settings.http.session_idle_s,
@@ -213,20 +233,6 @@ class Hotline:
                 demo=self.demo,
             ),
         )
-        port = settings.http.port
-        if self._forwarding is not None:
-            port = urlsplit(self.url).port or port  # where the follower listened (port 0: chosen)
-            await self._forwarding.cleanup()  # this node answers for itself from now on
-            self._forwarding = None
-        self.url = await self._serve_http(app, port)
-        if self.cluster is not None:
-            advertise = settings.cluster.advertise_url or advertised_url(settings.http.host, self.url)
-            self.cluster.advertise(advertise)
-
-        if demo_switch is not None:
-            await demo_switch.begin_traffic(acd)
-            self._on_stop("demo-traffic", demo_switch.stop_traffic)
-        log.info("hotline_started", extra={"kv": {"url": self.url, "demo": self.demo}})
 
     async def _start_ivr(self, settings: Settings, crm: Crm, bus: EventBus) -> None:
         menus_dir = Path(settings.agi.menus_dir)
@@ -271,7 +277,8 @@ class Hotline:
             on_unreachable=cluster.forget_leader,
         )
         self._forwarding = web.AppRunner(forwarder.app(), access_log=None)
-        self.url = await self._serve_http(self._forwarding, settings.http.port)
+        await self._forwarding.setup()
+        self.url = await self._listen(self._forwarding, settings.http.port)
 
         async def stop_forwarding() -> None:
             if self._forwarding is not None:
@@ -283,11 +290,7 @@ class Hotline:
         self._watch_lease(cluster)
         return True
 
-    async def _serve_http(self, app: web.Application | web.AppRunner, port: int) -> str:
-        runner = app if isinstance(app, web.AppRunner) else web.AppRunner(app, access_log=None)
-        await runner.setup()
-        if runner is not self._forwarding:
-            self._on_stop("http", runner.cleanup)
+    async def _listen(self, runner: web.AppRunner, port: int) -> str:
         site = web.TCPSite(runner, self.settings.http.host, port)
         await site.start()
         return f"http://{self.settings.http.host}:{runner.addresses[0][1]}/"

@@ -24,7 +24,6 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -120,13 +119,11 @@ class ClusterNode:
         await self.reader.stop()
         return True
 
-    async def take_over(self, acd: AcdService, *, forms_open: Iterable[str] = ()) -> None:
-        """Lead: publish this node's events, and log in again who was logged in — held in
-        wrap-up when they have a wrap-up form not yet saved (``forms_open``), as at a log-in."""
+    async def take_over(self, acd: AcdService) -> None:
+        """Lead: publish this node's events, and log in again who was logged in (held in
+        wrap-up when they kept a wrap-up form open: the desktop has told the ACD by then)."""
         self.leading = True
         await self.publisher.start()
-        for agent in forms_open:
-            await acd.wrapup_form(agent, open=True)
         seats = self.presence.seats()
         for seat in seats:
             try:

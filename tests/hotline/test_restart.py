@@ -17,6 +17,7 @@ from crm.db import Database
 from crm.kinds import Role
 from crm.migrate import upgrade
 from cti.events import CallEnded, CallOffered, CallRinging, EndCause
+from cti.simulator import AgentScript, CallerScript, SwitchSimulator
 from hotline.app import Hotline
 from tests.hotline.test_app import WAIT_S, tmp_settings
 
@@ -98,3 +99,45 @@ async def test_thresholds_callbacks_and_unsaved_wrap_ups_are_there_after_a_resta
                 assert saved.status == 200, await saved.text()
     finally:
         await second.stop()
+
+
+async def test_a_call_answered_before_a_restart_is_on_the_agents_page_after_it(tmp_path: Path) -> None:
+    """The first resync finds the call in progress; the desktop's feed hears it (it is subscribed
+    before the link connects), so the agent can still hold, transfer and hang up from the page."""
+    phone = AgentScript("1001", name="Wang", answer_after_s=0.3, hangup_after_s=None)
+    sim = SwitchSimulator(agents=[phone], agi_url="agi://127.0.0.1:1/ivr")
+    ami_port = await sim.start("127.0.0.1", 0)
+    settings = tmp_settings(tmp_path)
+    settings.ami.host, settings.ami.port = "127.0.0.1", ami_port
+    settings.ami.username, settings.ami.secret = sim.username, sim.secret
+    await with_accounts(settings.db.url)
+    first = Hotline(settings)
+    second = Hotline(settings)
+    try:
+        await first.start()
+        sim.agi_url = f"agi://127.0.0.1:{first.ivr.port}/ivr"
+        http, csrf = await session(first, "wang")
+        async with http, http.post("/api/agent/login", json={}, headers=csrf) as response:
+            assert response.status == 200, await response.text()
+        call = sim.place_call(CallerScript(caller="13800000042", hangup_after_s=None))
+        async with asyncio.timeout(WAIT_S):
+            while call.answered is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        await first.stop()
+
+        await second.start()
+        http, _ = await session(second, "wang")
+        async with http:
+            async with asyncio.timeout(WAIT_S):
+                while True:  # the first resync may still be under way: the page asks again
+                    async with http.ws_connect("/api/ws") as ws:
+                        hello = await next_frame(ws, "hello")
+                    if hello["pops"]:
+                        break
+                    await asyncio.sleep(0.1)
+        [pop] = hello["pops"]
+        assert pop["caller"] == "13800000042" and pop["answered"]
+    finally:
+        await first.stop()
+        await second.stop()
+        await sim.stop()
