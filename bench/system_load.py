@@ -86,6 +86,7 @@ FIRST_AGENT_EXTENSION = 10000
 PASSWORD = "load-bench-password"
 SESSION_KEY = "load-bench-session-key-the-same-on-every-node"
 DRAIN_S = 30.0  # past its step's arrivals, a call still unserved this long is lost
+LOGIN_WITHIN_S = 60.0  # one agent's session, socket and queue login (and the whole: + 0.1 s each)
 
 MENU = f"""
 number: "{NUMBER}"
@@ -215,11 +216,8 @@ FIRST_AGI: contextvars.ContextVar[int] = contextvars.ContextVar("first_agi", def
 
 def split_switch(base: type) -> type:
     """The simulator whose dialplan globals HOTLINE_AGI / HOTLINE_AGI_2 are each call's own: the
-    two nodes' addresses in the order the call drew (``FIRST_AGI``). The survey's FastAGI
-    (HOTLINE_SURVEY_AGI, one address in extensions.conf) stays on node 1's."""
-    from urllib.parse import urlsplit
-
-    from cti.simulator import survey
+    two nodes' addresses in the order the call drew (``FIRST_AGI``). The survey's addresses
+    (HOTLINE_SURVEY_AGI / _2, made from these) follow the same order."""
 
     class SplitSwitch(base):  # type: ignore[misc, valid-type]
         def __init__(self, **options: Any) -> None:
@@ -242,7 +240,6 @@ def split_switch(base: type) -> type:
         def agi_url_2(self, url: str) -> None:
             self.addresses[1] = url
 
-    survey.survey_url = lambda sim: urlsplit(sim.addresses[0])._replace(path="/survey").geturl()
     return SplitSwitch
 
 
@@ -353,14 +350,13 @@ def first_agi(split: str, n: int, rng: random.Random) -> int:
 
 
 async def run_hotline() -> None:
-    import logging
-
     import crm.schema  # noqa: F401  (the migrations' tables, imported while the accounts are made)
     from hotline.app import Hotline
+    from hotline.logs import configure_logging
     from hotline.settings import Settings
     from recording.service import RecordingService
 
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    configure_logging("WARNING")  # with each event's fields (a lost lease says why)
     # The transcode after the call is left out (see the docstring): its rows stay pending.
     RecordingService._enqueue = lambda self, recording_id: None  # type: ignore[method-assign]
     commands = await stdin_lines()
@@ -385,6 +381,8 @@ async def run_hotline() -> None:
         started = time.perf_counter()
         await prepare(settings.db.url, config["agents"])
         made_s = time.perf_counter() - started
+    if config["follows"]:
+        lift_forwarding_limit()
     hotline = Hotline(settings)
     # A node that follows serves (its IVR, its HTTP forwarded to the leader) while start() waits
     # for the lease: it is ready once it listens. The first node of a cluster leads at once.
@@ -400,11 +398,14 @@ async def run_hotline() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    # A leader that loses its lease stops, as `hotline serve` does (the parent sees it end).
+    stopping = asyncio.ensure_future(hotline._stopping.wait())
     try:
-        while line := (await commands.readline()).decode().strip():
+        while line := await command_or_stop(commands, stopping):
             if line == "STATS":
                 peak, now = rss_mb()
-                say("STATS", {"cpu_s": cpu_seconds(), "peak_rss_mb": peak, "rss_mb": now})
+                stats = {"cpu_s": cpu_seconds(), "peak_rss_mb": peak, "rss_mb": now}
+                say("STATS", {**stats, "lifted": max(LIFTED, default=0)})
             elif line == "RECORDINGS":
                 from sqlalchemy import func, select
 
@@ -419,9 +420,46 @@ async def run_hotline() -> None:
             profiler.dump_stats(config["profile"])
         if not starting.done():
             hotline._stopping.set()  # a follower: stop waiting for the lease
+        stopping.cancel()
         with contextlib.suppress(Exception):
             await starting
         await hotline.stop()
+
+
+LIFTED: list[int] = []  # the forwarder's connection limits lifted in this process
+
+
+def lift_forwarding_limit() -> None:
+    """A follower forwards every page's WebSocket to the leader over its own HTTP client, one
+    connection each for as long as the page is open. aiohttp's client holds 100 connections at
+    most unless told otherwise, so past 100 pages on a follower every forwarded request would wait
+    for a free connection for ever. The forwarder's client is given no limit here (as
+    ``TCPConnector(limit=0)``), and the limit it had is kept in ``LIFTED`` for the report."""
+    import aiohttp
+
+    from hotline.cluster.forward import Forwarder
+
+    made = Forwarder._session
+
+    def session(self: Forwarder) -> aiohttp.ClientSession:
+        client = made(self)
+        if client.connector is not None and client.connector.limit:
+            LIFTED.append(client.connector.limit)
+            client.connector._limit = 0
+        return client
+
+    Forwarder._session = session  # type: ignore[method-assign]
+
+
+async def command_or_stop(commands: asyncio.StreamReader, stopping: asyncio.Future[Any]) -> str:
+    """The parent's next command; "" at its end, or when the node stops by itself."""
+    reading = asyncio.ensure_future(commands.readline())
+    await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not reading.done():
+        reading.cancel()
+        print("this node stopped by itself (a lost lease: see above)", file=sys.stderr)
+        return ""
+    return reading.result().decode().strip()
 
 
 # --- the agents (this process) --------------------------------------------------------------------
@@ -503,20 +541,25 @@ async def agents_log_in(
     failures: list[str] = []
 
     async def agent(username: str, url: str) -> None:
-        async with at_once:
-            async with http.post(f"{url}api/session", json={"username": username, "password": PASSWORD}) as r:
-                if r.status != 200:
-                    failures.append(f"{username}: login {r.status} {await r.text()}")
-                    ready.release()
-                    return
-                csrf = (await r.json())["csrf_token"]
-                cookie = f"hotline_session={r.cookies['hotline_session'].value}"
-            headers = {"Cookie": cookie, "X-CSRF-Token": csrf}
-            ws = await http.ws_connect(f"{url}api/ws", headers={"Cookie": cookie}, heartbeat=None)
-            async with http.post(f"{url}api/agent/login", json={}, headers=headers) as r:
-                if r.status != 200:
-                    failures.append(f"{username}: agent login {r.status} {await r.text()}")
-        ready.release()
+        try:
+            async with at_once, asyncio.timeout(LOGIN_WITHIN_S):
+                body = {"username": username, "password": PASSWORD}
+                async with http.post(f"{url}api/session", json=body) as r:
+                    if r.status != 200:
+                        failures.append(f"{username}: login {r.status} {await r.text()}")
+                        return
+                    csrf = (await r.json())["csrf_token"]
+                    cookie = f"hotline_session={r.cookies['hotline_session'].value}"
+                headers = {"Cookie": cookie, "X-CSRF-Token": csrf}
+                ws = await http.ws_connect(f"{url}api/ws", headers={"Cookie": cookie}, heartbeat=None)
+                async with http.post(f"{url}api/agent/login", json={}, headers=headers) as r:
+                    if r.status != 200:
+                        failures.append(f"{username}: agent login {r.status} {await r.text()}")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failures.append(f"{username} through {url}: {exc!r}")
+            return
+        finally:
+            ready.release()
 
         async def wrap_up(call_id: str) -> None:
             body = {"disposition": "resolved", "notes": "", "ready": True}
@@ -547,8 +590,14 @@ async def agents_log_in(
                     task.add_done_callback(seen.saving.discard)
 
     tasks = [asyncio.create_task(agent(u, urls[n % len(urls)])) for n, u in enumerate(usernames)]
-    for _ in usernames:
-        await ready.acquire()
+    logged = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LOGIN_WITHIN_S + len(usernames) / 10):
+            for _ in usernames:
+                await ready.acquire()
+                logged += 1
+    if logged < len(usernames):
+        failures.append(f"{len(usernames) - logged} agents still logging in when the time ran out")
     if failures:
         raise SystemExit("agents could not log in: " + "; ".join(failures[:3]))
     return http, tasks
@@ -709,6 +758,7 @@ class Stats:
     cpu_s: float
     peak_rss_mb: float
     servers_cpu_s: float | None
+    lifted: int = 0  # a follower's forwarding connection limit lifted (lift_forwarding_limit)
 
 
 def process_cpu_s(pid: int, *, children: bool = False) -> float:
@@ -762,6 +812,7 @@ class Nodes:
             cpu_s=sum(s["cpu_s"] for s in each),
             peak_rss_mb=max(s["peak_rss_mb"] for s in each),
             servers_cpu_s=None if self.cluster is None else self.cluster.servers_cpu_s(),
+            lifted=max(s["lifted"] for s in each),
         )
 
 
@@ -906,6 +957,12 @@ async def drive(
         print(f"recording index: {rows} rows for {answered} answered calls")
         print(f"wrap-ups saved by the agents: {seen.wrapups} ({seen.wrapup_errors} refused)")
         if nodes > 1:
+            lifted = (await measured.stats()).lifted
+            if lifted:
+                print(
+                    f"the follower's forwarder had a {lifted}-connection limit towards the leader"
+                    f" (one per page's WebSocket); lifted for this run, or pages past {lifted} wait"
+                )
             tried = ", ".join(f"{count} {name}'s" for count, name in zip(first_agi, names, strict=True))
             print(
                 f"calls that tried this node's FastAGI address first: {tried};"
