@@ -148,6 +148,9 @@ class Forwarder:
     def _session(self) -> aiohttp.ClientSession:
         if self._client is None or self._client.closed:
             self._client = aiohttp.ClientSession(
+                # Every page's WebSocket holds a connection to the leader for as long as it is
+                # open: aiohttp's default pool of 100 would leave the 101st page waiting.
+                connector=aiohttp.TCPConnector(limit=0),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout_s),
                 cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to the browsers, not to us
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),

@@ -3,6 +3,8 @@ plainly when there is no leader to ask, and tells the leader who the client was.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -166,4 +168,23 @@ async def test_with_no_leader_or_one_that_does_not_answer_the_follower_says_so_a
             await follower.ws_connect("/api/ws")
         assert refused.value.status == 503 and unreachable == [1, 1]
     finally:
+        await follower.close()
+
+
+async def test_more_pages_than_a_client_pools_default_hold_their_websockets_at_once(
+    leader: TestServer,
+) -> None:
+    follower, _ = await follower_for(str(leader.make_url("/")))
+    pages = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))  # 120 browsers
+    sockets = []
+    try:
+        async with asyncio.timeout(20):
+            for _ in range(120):  # aiohttp's default pool holds 100 connections
+                ws = await pages.ws_connect(follower.make_url("/api/ws"), headers={"Cookie": "session=s1"})
+                assert (await ws.receive_json())["type"] == "hello"
+                sockets.append(ws)
+    finally:
+        for ws in sockets:
+            await ws.close()
+        await pages.close()
         await follower.close()
