@@ -59,6 +59,7 @@ import argparse
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import json
 import os
 import random
@@ -620,6 +621,7 @@ class StepResult:
     peak_rss_mb: float
     servers_cpu_per_call_s: float | None  # PostgreSQL and Redis, when the run has them
     limits: tuple[str, ...]
+    node_cpu_shares: tuple[float, ...] = ()  # each node's share of one core over the step
 
     def line(self) -> str:
         servers = "-" if self.servers_cpu_per_call_s is None else f"{self.servers_cpu_per_call_s * 1e3:.1f}"
@@ -748,6 +750,9 @@ def judge(
         peak_rss_mb=after.peak_rss_mb,
         servers_cpu_per_call_s=servers,
         limits=tuple(limits),
+        node_cpu_shares=tuple(
+            (a - b) / step["wall_s"] for a, b in zip(after.cpu_each_s, before.cpu_each_s, strict=True)
+        ),
     )
 
 
@@ -758,6 +763,7 @@ class Stats:
     cpu_s: float
     peak_rss_mb: float
     servers_cpu_s: float | None
+    cpu_each_s: tuple[float, ...] = ()  # each node's, in order
     lifted: int = 0  # a follower's forwarding connection limit lifted (lift_forwarding_limit)
 
 
@@ -812,6 +818,7 @@ class Nodes:
             cpu_s=sum(s["cpu_s"] for s in each),
             peak_rss_mb=max(s["peak_rss_mb"] for s in each),
             servers_cpu_s=None if self.cluster is None else self.cluster.servers_cpu_s(),
+            cpu_each_s=tuple(s["cpu_s"] for s in each),
             lifted=max(s["lifted"] for s in each),
         )
 
@@ -947,7 +954,10 @@ async def drive(
             result = await step(rate, args.seconds)
             results.append(result)
             print(result.line(), flush=True)
-            if result.limits:
+            if nodes > 1:
+                shares = zip(names, result.node_cpu_shares, strict=True)
+                print("        of which " + ", ".join(f"{name} {share:.0%}" for name, share in shares))
+            if result.limits and not args.all_steps:
                 break
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(10):
@@ -991,8 +1001,9 @@ async def drive(
 
 
 def verdict(label: str, results: list[StepResult]) -> float:
-    """What a run crossed and its figure: the highest step's rate passed."""
-    passed = [r for r in results if not r.limits]
+    """What a run crossed and its figure: the highest step's rate passed before the first step
+    that failed (with ``--all-steps`` a later step may pass again: it does not count)."""
+    passed = list(itertools.takewhile(lambda r: not r.limits, results))
     value = passed[-1].rate if passed else 0.0
     failed = next((r for r in results if r.limits), None)
     if failed is None:
@@ -1098,6 +1109,12 @@ def main() -> None:
         default="alternate",
         help="with two nodes, which node's FastAGI address a call tries first: in turn (default),"
         " at random, or always the first node's (the second only when it does not answer)",
+    )
+    parser.add_argument(
+        "--all-steps",
+        action="store_true",
+        help="run every step of --rates, past the first that fails (the figure is still the"
+        " highest step passed before it): how latency and CPU grow beyond the limit",
     )
     parser.add_argument("--role", choices=("switch", "hotline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
