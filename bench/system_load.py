@@ -383,8 +383,6 @@ async def run_hotline() -> None:
         started = time.perf_counter()
         await prepare(settings.db.url, config["agents"])
         made_s = time.perf_counter() - started
-    if config["follows"]:
-        lift_forwarding_limit()
     hotline = Hotline(settings)
     # A node that follows serves (its IVR, its HTTP forwarded to the leader) while start() waits
     # for the lease: it is ready once it listens. The first node of a cluster leads at once.
@@ -406,8 +404,7 @@ async def run_hotline() -> None:
         while line := await command_or_stop(commands, stopping):
             if line == "STATS":
                 peak, now = rss_mb()
-                stats = {"cpu_s": cpu_seconds(), "peak_rss_mb": peak, "rss_mb": now}
-                say("STATS", {**stats, "lifted": max(LIFTED, default=0)})
+                say("STATS", {"cpu_s": cpu_seconds(), "peak_rss_mb": peak, "rss_mb": now})
             elif line == "RECORDINGS":
                 from sqlalchemy import func, select
 
@@ -426,31 +423,6 @@ async def run_hotline() -> None:
         with contextlib.suppress(Exception):
             await starting
         await hotline.stop()
-
-
-LIFTED: list[int] = []  # the forwarder's connection limits lifted in this process
-
-
-def lift_forwarding_limit() -> None:
-    """A follower forwards every page's WebSocket to the leader over its own HTTP client, one
-    connection each for as long as the page is open. aiohttp's client holds 100 connections at
-    most unless told otherwise, so past 100 pages on a follower every forwarded request would wait
-    for a free connection for ever. The forwarder's client is given no limit here (as
-    ``TCPConnector(limit=0)``), and the limit it had is kept in ``LIFTED`` for the report."""
-    import aiohttp
-
-    from hotline.cluster.forward import Forwarder
-
-    made = Forwarder._session
-
-    def session(self: Forwarder) -> aiohttp.ClientSession:
-        client = made(self)
-        if client.connector is not None and client.connector.limit:
-            LIFTED.append(client.connector.limit)
-            client.connector._limit = 0
-        return client
-
-    Forwarder._session = session  # type: ignore[method-assign]
 
 
 async def command_or_stop(commands: asyncio.StreamReader, stopping: asyncio.Future[Any]) -> str:
@@ -765,7 +737,6 @@ class Stats:
     peak_rss_mb: float
     servers_cpu_s: float | None
     cpu_each_s: tuple[float, ...] = ()  # each node's, in order
-    lifted: int = 0  # a follower's forwarding connection limit lifted (lift_forwarding_limit)
 
 
 def process_cpu_s(pid: int, *, children: bool = False) -> float:
@@ -820,7 +791,6 @@ class Nodes:
             peak_rss_mb=max(s["peak_rss_mb"] for s in each),
             servers_cpu_s=None if self.cluster is None else self.cluster.servers_cpu_s(),
             cpu_each_s=tuple(s["cpu_s"] for s in each),
-            lifted=max(s["lifted"] for s in each),
         )
 
 
@@ -976,12 +946,6 @@ async def drive(
             print(f"recording index: {rows} rows for {answered} answered calls")
         print(f"wrap-ups saved by the agents: {seen.wrapups} ({seen.wrapup_errors} refused)")
         if nodes > 1:
-            lifted = (await measured.stats()).lifted
-            if lifted:
-                print(
-                    f"the follower's forwarder had a {lifted}-connection limit towards the leader"
-                    f" (one per page's WebSocket); lifted for this run, or pages past {lifted} wait"
-                )
             tried = ", ".join(f"{count} {name}'s" for count, name in zip(first_agi, names, strict=True))
             print(
                 f"calls that tried this node's FastAGI address first: {tried};"
