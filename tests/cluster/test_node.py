@@ -13,6 +13,8 @@ import asyncpg
 import pytest
 
 from acd.models import AgentState
+from crm import desk_codes
+from crm.db import Database
 from cti.errors import SwitchUnavailable
 from hotline.app import Hotline
 from hotline.cluster.pg_lease import asyncpg_dsn
@@ -44,6 +46,12 @@ def node_settings(tmp_path: Path, name: str, db_url: str, broker_url: str, ami_p
 async def db_url(postgres_url: str) -> str:
     await (await _emptied(postgres_url)).dispose()
     await add_agent(postgres_url, "agent1001", "1001", {"support": 5})
+    db = Database(postgres_url)
+    try:  # a pause reason of the site's own, administered on the admin page
+        code = desk_codes.NewCode(desk_codes.CodeKind.PAUSE, "qa_review", "质检", "QA")
+        await desk_codes.add_code(db, code)
+    finally:
+        await db.dispose()
     return postgres_url
 
 
@@ -66,7 +74,7 @@ async def test_a_standby_takes_over_at_once_when_the_leader_stops_and_logs_its_a
         standing_by = asyncio.create_task(second.start())
         await until(lambda: second.cluster is not None and second.cluster.reader._task is not None, 10)
         await first.acd.login("agent1001")
-        await first.acd.pause("agent1001", "training")
+        await first.acd.pause("agent1001", "qa_review")
         await until(lambda: second.cluster is not None and second.cluster.presence.seats() != [], 5)
         assert not standing_by.done() and second.url and not hasattr(second, "acd")
 
@@ -78,7 +86,8 @@ async def test_a_standby_takes_over_at_once_when_the_leader_stops_and_logs_its_a
         assert second.cluster is not None and second.cluster.leading and second.url
         assert first.exit_status == 0  # it stopped; it was not deposed
         record = second.acd.states.get("agent1001")
-        assert (record.state, record.reason) == (AgentState.PAUSED, "training")
+        # ... paused with the site's own reason, read before the agents were logged in again.
+        assert (record.state, record.reason) == (AgentState.PAUSED, "qa_review")
     finally:
         await first.stop()
         if standing_by is not None and not standing_by.done():
