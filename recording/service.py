@@ -13,7 +13,11 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -47,11 +51,35 @@ LINK_EVERY_S = 60.0
 LINK_WINDOW = timedelta(days=3)  # a wrap-up saved later than this is not looked for
 
 
-def _leave_interrupts_to_the_parent() -> None:
+def _analysis_worker(parent: int) -> None:
     """Ctrl-C reaches the whole process group; the parent stops the pool in order, so the
     analysis workers ignore it instead of dying with a traceback each. SIGTERM is left alone:
-    a worker that ignored it would outlive a parent that is gone (its forkserver dies of it)."""
+    a worker that ignored it would outlive a parent that is gone (its forkserver dies of it).
+    A parent killed outright (SIGKILL, the OOM killer) stops nothing: the worker waits on its
+    queue for ever and keeps its forkserver alive, so it ends itself when the parent ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(parent,), name="end-with-parent", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    try:
+        handle = os.pidfd_open(parent)  # readable once the process has ended
+    except OSError:
+        while _alive(parent):
+            time.sleep(2.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _now() -> datetime:
@@ -129,7 +157,8 @@ class RecordingService:
             self._own_executor = ProcessPoolExecutor(
                 max_workers=max(1, self.config.workers),
                 mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_leave_interrupts_to_the_parent,
+                initializer=_analysis_worker,
+                initargs=(os.getpid(),),
             )
             self._executor = self._own_executor
             # The first task starts the forkserver and a worker, and the caller waits for that:
