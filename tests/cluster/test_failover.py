@@ -99,6 +99,27 @@ class Node:
         close_transport(self.process)
 
 
+def cluster_env(
+    db_url: str, broker_url: str, sim: SwitchSimulator, ami_port: int, lease_s: float
+) -> dict[str, str]:
+    """A ``hotline serve`` node's environment: the shared database and broker, the simulator."""
+    return {
+        **os.environ,
+        "HOTLINE_DB_URL": db_url,
+        "HOTLINE_CLUSTER_BROKER_URL": broker_url,
+        "HOTLINE_CLUSTER_LEASE_S": str(lease_s),
+        "HOTLINE_AMI_HOST": "127.0.0.1",
+        "HOTLINE_AMI_PORT": str(ami_port),
+        "HOTLINE_AMI_USERNAME": sim.username,
+        "HOTLINE_AMI_SECRET": sim.secret,
+        "HOTLINE_AMI_RECONNECT_INITIAL_S": "0.2",
+        "HOTLINE_AMI_RECONNECT_MAX_S": "1",
+        "HOTLINE_ACD_WRAPUP_S": "0.3",
+        "HOTLINE_HTTP_SESSION_KEY": "k" * 40,
+        "HOTLINE_HTTP_TRUSTED_PROXIES": "127.0.0.1",  # a follower forwards as a proxy does
+    }
+
+
 async def start_node(name: str, tmp: Path, env: dict[str, str]) -> Node:
     data = tmp / name
     (data / "menus").mkdir(parents=True)  # no menu: every caller is queued on the default queue
@@ -207,20 +228,7 @@ async def test_the_follower_takes_over_a_killed_leader_mid_burst_and_no_call_is_
     phones = [AgentScript(ext, name=f"Agent {ext}", answer_after_s=0.3, hangup_after_s=1.0) for ext in AGENTS]
     sim = SwitchSimulator(agents=phones, agi_url=f"agi://127.0.0.1:{free_port()}/ivr")
     ami_port = await sim.start("127.0.0.1", 0)
-    env = {
-        **os.environ,
-        "HOTLINE_DB_URL": postgres_url,
-        "HOTLINE_CLUSTER_BROKER_URL": broker_url,
-        "HOTLINE_CLUSTER_LEASE_S": str(LEASE_S),
-        "HOTLINE_AMI_HOST": "127.0.0.1",
-        "HOTLINE_AMI_PORT": str(ami_port),
-        "HOTLINE_AMI_USERNAME": sim.username,
-        "HOTLINE_AMI_SECRET": sim.secret,
-        "HOTLINE_AMI_RECONNECT_INITIAL_S": "0.2",
-        "HOTLINE_AMI_RECONNECT_MAX_S": "1",
-        "HOTLINE_ACD_WRAPUP_S": "0.3",
-        "HOTLINE_HTTP_SESSION_KEY": "k" * 40,
-    }
+    env = cluster_env(postgres_url, broker_url, sim, ami_port, LEASE_S)
     nodes: list[Node] = []
     page: aiohttp.ClientSession | None = None
     balancer: Balancer | None = None

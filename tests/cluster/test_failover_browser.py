@@ -4,7 +4,6 @@ agent still logged in, and the next call pops on it."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from crm import accounts
 from crm.accounts import NewAccount, Role
 from cti.simulator import AgentScript, CallerScript, SwitchSimulator
 from tests.browser.conftest import ARTIFACTS, browser  # noqa: F401  (the chromium fixture)
-from tests.cluster.test_failover import START_S, Node, start_node
+from tests.cluster.test_failover import START_S, Node, cluster_env, start_node
 from tests.crm.conftest import _emptied
 from tests.e2e.system import free_port
 
@@ -48,19 +47,7 @@ async def test_the_agents_page_on_the_follower_comes_back_by_itself_after_the_le
     phone = AgentScript("2001", name="王芳", answer_after_s=0.5, hangup_after_s=3.0)
     sim = SwitchSimulator(agents=[phone], agi_url=f"agi://127.0.0.1:{free_port()}/ivr")
     ami_port = await sim.start("127.0.0.1", 0)
-    env = {
-        **os.environ,
-        "HOTLINE_DB_URL": postgres_url,
-        "HOTLINE_CLUSTER_BROKER_URL": broker_url,
-        "HOTLINE_CLUSTER_LEASE_S": str(LEASE_S),
-        "HOTLINE_AMI_HOST": "127.0.0.1",
-        "HOTLINE_AMI_PORT": str(ami_port),
-        "HOTLINE_AMI_USERNAME": sim.username,
-        "HOTLINE_AMI_SECRET": sim.secret,
-        "HOTLINE_AMI_RECONNECT_INITIAL_S": "0.2",
-        "HOTLINE_HTTP_SESSION_KEY": "k" * 40,
-        "HOTLINE_HTTP_TRUSTED_PROXIES": "127.0.0.1",
-    }
+    env = cluster_env(postgres_url, broker_url, sim, ami_port, LEASE_S)
     nodes: list[Node] = []
     try:
         nodes = [await start_node("one", tmp_path, env)]

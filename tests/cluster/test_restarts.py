@@ -36,7 +36,7 @@ from crm.accounts import NewAccount, Role
 from cti.simulator import AgentScript, CallerScript, CallRecord, SwitchSimulator
 from hotline.cluster.pg_lease import asyncpg_dsn
 from tests.cluster.conftest import RedisServer
-from tests.cluster.test_failover import AGENTS, PASSWORD, Node, log_agents_in, start_node
+from tests.cluster.test_failover import AGENTS, PASSWORD, Node, cluster_env, log_agents_in, start_node
 from tests.crm.conftest import _emptied
 from tests.e2e.system import free_port
 
@@ -160,20 +160,7 @@ async def cluster_up(
     ]
     sim = SwitchSimulator(agents=phones, agi_url=f"agi://127.0.0.1:{free_port()}/ivr")
     ami_port = await sim.start("127.0.0.1", 0)
-    env = {
-        **os.environ,
-        "HOTLINE_DB_URL": postgres_url,
-        "HOTLINE_CLUSTER_BROKER_URL": broker_url,
-        "HOTLINE_CLUSTER_LEASE_S": str(LEASE_S),
-        "HOTLINE_AMI_HOST": "127.0.0.1",
-        "HOTLINE_AMI_PORT": str(ami_port),
-        "HOTLINE_AMI_USERNAME": sim.username,
-        "HOTLINE_AMI_SECRET": sim.secret,
-        "HOTLINE_AMI_RECONNECT_INITIAL_S": "0.2",
-        "HOTLINE_AMI_RECONNECT_MAX_S": "1",
-        "HOTLINE_ACD_WRAPUP_S": "0.3",
-        "HOTLINE_HTTP_SESSION_KEY": "k" * 40,
-    }
+    env = cluster_env(postgres_url, broker_url, sim, ami_port, LEASE_S)
     cluster = Cluster(sim, env, tmp, [])
     cluster.nodes = [await start_node("one", tmp, env), await start_node("two", tmp, env)]
     async with asyncio.timeout(START_S):
