@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from cti.bus import EventBus
-from hotline.cluster.redis_bus import Entry, StreamPublisher, StreamReader
+from hotline.cluster.redis_bus import StreamPublisher, StreamReader, relay_into
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,12 @@ class IvrHandoff:
 class IvrInbox:
     """The leader's reading of every node's hand-offs, from the last acknowledged id."""
 
-    def __init__(self, redis: aioredis.Redis, bus: EventBus, *, skip: StreamPublisher | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, bus: EventBus, *, publisher: StreamPublisher) -> None:
         self._redis = redis
-        self._bus = bus
-        self._skip = skip  # the main publisher: a hand-off is not sent out again on the event stream
+        # Onto the bus; the main publisher does not send a hand-off out again on the event stream.
+        self._take = relay_into(bus, publisher)
         self._reader: StreamReader | None = None
         self._acker: asyncio.Task[None] | None = None
-        self.handed = 0
 
     async def start(self) -> None:
         after = await self._acknowledged()
@@ -88,12 +87,6 @@ class IvrInbox:
                 await self._acker
         if self._reader is not None:
             await self._reader.stop()
-
-    def _take(self, entry: Entry) -> None:
-        if self._skip is not None:
-            self._skip.skip(entry.event)
-        self._bus.publish(entry.event)
-        self.handed += 1
 
     async def _acknowledged(self) -> str:
         try:

@@ -84,7 +84,7 @@ class ClusterNode:
         self.deposed = asyncio.Event()
         self._lease_s = lease_s
         self.handoff: IvrHandoff | None = None
-        self.inbox = IvrInbox(self.redis, bus, skip=self.publisher)
+        self.inbox = IvrInbox(self.redis, bus, publisher=self.publisher)
         self._advertiser: asyncio.Task[None] | None = None
         self._leader: tuple[float, str | None] = (0.0, None)
         self._written: dict[str, Last] = {}  # each agent's last state this leader put in the snapshot
