@@ -4,13 +4,31 @@ The call tracker is the only code that turns raw AMI into these; every other pac
 them. ``call_id`` is Asterisk's Linkedid: one call, however many channels (legs) it has.
 Agents are named by their interface (``PJSIP/1001``), the stable key Asterisk uses for a
 queue member; acd/ maps interfaces to people.
+
+With several Asterisk servers each has its own ``systemname``, which Asterisk puts in front of
+every id it makes ("bj-1733600000.42"): a call id tells its server (``server_of``), and the
+link's events say which server they are about (``server``, empty with one server).
 """
 
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+# A phone in these device states is not registered to the server that reports it (chan_pjsip).
+UNREACHABLE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
+
+# Asterisk's ids with a systemname: "NAME-EPOCH.SEQUENCE"; without one, "EPOCH.SEQUENCE".
+_SERVER_ID = re.compile(r"(.+)-\d+\.\d+")
+
+
+def server_of(call_id: str) -> str:
+    """The systemname of the server that made this call id; "" for a server without one."""
+    match = _SERVER_ID.fullmatch(call_id)
+    return match.group(1) if match else ""
 
 
 class TransferKind(enum.StrEnum):
@@ -211,6 +229,14 @@ class MemberStatusChanged(SwitchEvent):
     paused: bool
     reason: str = ""  # the pause reason, when paused
     device_state: str = ""  # NOT_INUSE, INUSE, RINGING, UNAVAILABLE, …
+    server: str = ""  # the server whose queue this is; "" with one server
+
+    @property
+    def reachable(self) -> bool | None:
+        """Whether the phone can be rung on this server now; None when the state is unknown."""
+        if self.device_state in UNREACHABLE_STATES:
+            return False
+        return True if self.device_state and self.device_state != "UNKNOWN" else None
 
 
 # --- the link to the switch ----------------------------------------------------------------
@@ -219,19 +245,31 @@ class MemberStatusChanged(SwitchEvent):
 @dataclass(frozen=True, slots=True)
 class SwitchConnected(SwitchEvent):
     version: str  # the AMI banner's version
+    server: str = ""  # its systemname; "" with one server
 
 
 @dataclass(frozen=True, slots=True)
 class SwitchDisconnected(SwitchEvent):
     reason: str
+    server: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class SwitchResynced(SwitchEvent):
-    """After a (re)connect the picture of calls and members was rebuilt from the switch."""
+    """After a (re)connect the picture of one server's calls and members was rebuilt from it."""
 
-    calls: tuple[str, ...] = field(default_factory=tuple)  # call ids still in progress
+    calls: tuple[str, ...] = field(default_factory=tuple)  # its call ids still in progress
     members: int = 0
+    server: str = ""
+    # The interfaces its queues list as members and that it can ring: the phones homed on it
+    # (every agent's phone is a static member of the fallback queues; it registers to one server).
+    phones: tuple[str, ...] = field(default_factory=tuple)
+
+    def ended(self, call_ids: Iterable[str]) -> list[str]:
+        """Which of ``call_ids`` ended while the link was down: this server's, no longer listed.
+        Another server's calls are not this resync's to end."""
+        alive = set(self.calls)
+        return [c for c in call_ids if c not in alive and server_of(c) == self.server]
 
 
 CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (

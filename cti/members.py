@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from cti.channels import DEVICE_STATES, moment, text
-from cti.events import MemberChange, MemberStatusChanged, SwitchEvent
+from cti.events import UNREACHABLE_STATES, MemberChange, MemberStatusChanged, SwitchEvent
 
 AmiMessage = Mapping[str, "str | list[str]"]
 
@@ -38,8 +38,13 @@ def _state(message: AmiMessage, name_key: str) -> tuple[str, str, Member]:
 
 
 class MemberBook:
-    def __init__(self) -> None:
+    def __init__(self, server: str = "") -> None:
+        self.server = server
         self.members: dict[tuple[str, str], Member] = {}
+
+    def phones(self) -> set[str]:
+        """The members' interfaces whose device this server can ring: the phones homed here."""
+        return {i for (_, i), m in self.members.items() if m.device_state not in UNREACHABLE_STATES}
 
     def feed(self, message: AmiMessage, now: Callable[[AmiMessage], float]) -> list[SwitchEvent]:
         queue, interface, member = _state(message, "MemberName")
@@ -90,8 +95,9 @@ class MemberBook:
             events.append(self._event(at, queue, interface, member, MemberChange.DEVICE))
         return events
 
-    @staticmethod
-    def _event(at: float, queue: str, interface: str, member: Member, change: MemberChange) -> SwitchEvent:
+    def _event(
+        self, at: float, queue: str, interface: str, member: Member, change: MemberChange
+    ) -> SwitchEvent:
         return MemberStatusChanged(
             at=moment(at),
             queue=queue,
@@ -101,4 +107,5 @@ class MemberBook:
             paused=member.paused,
             reason=member.reason,
             device_state=member.device_state,
+            server=self.server,
         )

@@ -41,7 +41,13 @@ def reconcile(tracker: CallTracker, snapshot: SwitchSnapshot) -> list[SwitchEven
     if queues:
         events.extend(tracker.members.reconcile(at, queues, members))
     events.append(
-        SwitchResynced(at=snapshot.at, calls=tuple(sorted(tracker.open_call_ids())), members=len(members))
+        SwitchResynced(
+            at=snapshot.at,
+            calls=tuple(sorted(tracker.open_call_ids())),
+            members=len(members),
+            server=tracker.server,
+            phones=tuple(sorted(tracker.members.phones())),
+        )
     )
     return events
 
@@ -65,8 +71,8 @@ def _by_call(listed: Mapping[str, AmiMessage]) -> dict[str, list[AmiMessage]]:
 
 
 def _age(uniqueid: str) -> tuple[float, float]:
-    """Asterisk's ids are "epoch.sequence": the older call sorts first."""
-    head, _, tail = uniqueid.partition(".")
+    """Asterisk's ids are "[systemname-]epoch.sequence": the older call sorts first."""
+    head, _, tail = uniqueid.rpartition("-")[2].partition(".")
     try:
         return float(head), float(tail or 0)
     except ValueError:

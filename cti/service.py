@@ -7,6 +7,11 @@ every login the service publishes ``SwitchConnected``, asks Asterisk what it is 
 events (``SwitchResynced`` last). Events that arrive while the snapshot is being gathered are
 held and fed after the resync, so the tracker sees them in the order they happened *after* the
 picture they follow. A lost link publishes ``SwitchDisconnected``.
+
+One service per Asterisk server, known by the server's ``systemname`` (the prefix of its ids,
+cti.events.server_of), asked after every login: learnt when the server is the only one; with
+several, checked against the name configured, and a server with another name is left alone
+(two servers of one name would make the same call ids).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Protocol
 from cti.ami_link import AmiLink, AmiLinkConfig
 from cti.ami_protocol import AmiMessage, EventFilter
 from cti.ami_switch import AmiSwitch
+from cti.errors import AmiActionFailed
 from cti.events import SwitchConnected, SwitchDisconnected, SwitchEvent
 from cti.snapshot import SwitchSnapshot
 
@@ -34,11 +40,17 @@ MAX_HELD_EVENTS = 200_000
 class CallTracking(Protocol):
     """What the service needs of the call tracker (``cti.tracker.CallTracker``)."""
 
+    server: str  # the systemname of the server it follows
+
     def feed(self, message: AmiMessage) -> list[SwitchEvent]: ...
 
     def resync(self, snapshot: SwitchSnapshot) -> list[SwitchEvent]: ...
 
     def open_call_ids(self) -> set[str]: ...
+
+    def has_channel(self, name: str) -> bool: ...
+
+    def homes(self, interface: str) -> bool: ...
 
 
 class Publisher(Protocol):
@@ -56,9 +68,13 @@ class CtiService:
         *,
         clock: Callable[[], datetime] | None = None,
         wanted: EventFilter | None = None,
+        name: str | None = None,
     ) -> None:
+        # The systemname the server must have (one of several); None: it is learnt (the only one).
+        self._expected_name = name
+        self.name = name or ""
         self._bus = bus
-        self._tracker = tracker
+        self.tracker = tracker
         self._clock = clock or (lambda: datetime.now(UTC))
         self._held: list[AmiMessage] | None = None
         self.link = AmiLink(
@@ -69,6 +85,12 @@ class CtiService:
             wanted=wanted,
         )
         self.switch = AmiSwitch(self.link)
+
+    def has_channel(self, name: str) -> bool:
+        return self.tracker.has_channel(name)
+
+    def homes(self, interface: str) -> bool:
+        return self.tracker.homes(interface)
 
     async def start(self) -> None:
         """Start the link; it connects, resyncs and reconnects on its own from now on."""
@@ -95,7 +117,7 @@ class CtiService:
         self._feed(messages)
 
     def _feed(self, messages: list[AmiMessage]) -> None:
-        feed = self._tracker.feed
+        feed = self.tracker.feed
         publish = self._bus.publish
         for message in messages:
             try:
@@ -108,11 +130,14 @@ class CtiService:
                 publish(event)
 
     async def _on_connected(self, version: str) -> None:
-        self._bus.publish(SwitchConnected(at=self._clock(), version=version))
         self._held = []
+        if not await self._is_named_server():
+            self._held = None  # another server's events: not ours to follow
+            return
+        self._bus.publish(SwitchConnected(at=self._clock(), version=version, server=self.name))
         try:
             snapshot = await self.snapshot()
-            for event in self._tracker.resync(snapshot):
+            for event in self.tracker.resync(snapshot):
                 self._bus.publish(event)
         finally:
             held, self._held = self._held, None
@@ -120,7 +145,27 @@ class CtiService:
                 self._feed(held)
 
     def _on_disconnected(self, reason: str) -> None:
-        self._bus.publish(SwitchDisconnected(at=self._clock(), reason=reason))
+        self._bus.publish(SwitchDisconnected(at=self._clock(), reason=reason, server=self.name))
+
+    async def _is_named_server(self) -> bool:
+        """The server's systemname, the prefix of its ids, is the one its calls and phones are
+        known by: learnt for the only server, checked for one of several (where a server without
+        its own would make call ids another server also makes)."""
+        try:
+            system_name = (await self.link.send_action("CoreSettings")).value("SystemName")
+        except AmiActionFailed as exc:
+            if self._expected_name is not None:
+                raise
+            log.warning("ami_systemname_unknown", extra={"kv": {"error": str(exc)}})
+            system_name = ""
+        if self._expected_name is None or system_name == self._expected_name:
+            self.name = self.tracker.server = system_name
+            return True
+        reason = f"its systemname is {system_name!r}, expected {self.name!r}"
+        fields = {"host": self.link.config.host, "server": self.name, "systemname": system_name}
+        log.error("ami_wrong_server", extra={"kv": {**fields, "hint": "set systemname in asterisk.conf"}})
+        self.link.drop(reason)
+        return False
 
     async def snapshot(self) -> SwitchSnapshot:
         """What Asterisk says is going on now: channels, queues with members and callers, bridges."""

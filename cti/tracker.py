@@ -61,11 +61,11 @@ def _system_clock() -> datetime:
 
 
 class CallTracker:
-    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None, *, server: str = "") -> None:
         self._clock = clock or _system_clock
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, Channel] = {}
-        self.members = MemberBook()
+        self.members = MemberBook(server)  # server: the systemname of the Asterisk followed
         self._ended: set[str] = set()
         self._ended_order: deque[str] = deque()
         self._local_first_halves: dict[str, str] = {}  # "Local/x@y-0001" → uniqueid of its ;1
@@ -91,6 +91,23 @@ class CallTracker:
 
     def open_call_ids(self) -> set[str]:
         return {call_id for call_id, call in self.calls.items() if call.announced}
+
+    @property
+    def server(self) -> str:
+        """The systemname of the Asterisk it follows (the prefix of its ids; often "")."""
+        return self.members.server
+
+    @server.setter
+    def server(self, name: str) -> None:
+        self.members.server = name
+
+    def has_channel(self, name: str) -> bool:
+        """A channel of this name is up on this server."""
+        return any(channel.name == name for channel in self.channels.values())
+
+    def homes(self, interface: str) -> bool:
+        """``interface`` is a member of this server's queues and registered here: its home."""
+        return interface in self.members.phones()
 
     # --- memory operations, shared with resync ------------------------------------------------
 

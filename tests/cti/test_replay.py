@@ -113,5 +113,6 @@ def test_enums_print_as_values_and_tuples_as_lists(capsys, tmp_path: Path) -> No
             "paused": True,
             "reason": "lunch",
             "device_state": "NOT_INUSE",
+            "server": "",
         }
     ]

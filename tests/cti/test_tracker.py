@@ -174,7 +174,7 @@ def test_reconnect_mid_call_neither_duplicates_nor_loses_the_call() -> None:
     events = scenario_events("09-ami-reconnect")
     resynced = [e for e in events if isinstance(e, SwitchResynced)]
     assert resynced == [
-        SwitchResynced(at=resynced[0].at, calls=("1795415672.9",), members=1),
+        SwitchResynced(at=resynced[0].at, calls=("1795415672.9",), members=1, phones=("PJSIP/1001",)),
     ]
     kinds = [type(e).__name__ for e in events if getattr(e, "call_id", None) == "1795415672.9"]
     assert kinds.count("CallOffered") == 1
