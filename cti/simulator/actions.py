@@ -155,7 +155,7 @@ def _core_settings(server: AmiServer, session: Session, action: Action, aid: wir
             *aid,
             ("AMIversion", "11.0.0"),
             ("AsteriskVersion", "22.10.1"),
-            ("SystemName", ""),
+            ("SystemName", server.sim.system_name),
             ("CoreMaxCalls", "0"),
             ("CoreMaxLoadAvg", "0.000000"),
             ("CoreRunUser", "root"),

@@ -61,18 +61,22 @@ class Bridge:
 
 
 class Numbering:
-    """Uniqueids (``epoch.sequence``), channel name suffixes (8 hex digits) and bridge ids.
+    """Uniqueids (``epoch.sequence``, or ``systemname-epoch.sequence`` as Asterisk makes them
+    when asterisk.conf names the system), channel name suffixes (8 hex digits) and bridge ids.
 
     Seeded so that a test run writes the same ids every time.
     """
 
-    def __init__(self, seed: int = 0, first_uniqueid: int = 0, first_channel: int = 0) -> None:
+    def __init__(
+        self, seed: int = 0, first_uniqueid: int = 0, first_channel: int = 0, system_name: str = ""
+    ) -> None:
+        self._prefix = f"{system_name}-" if system_name else ""
         self._random = random.Random(seed)
         self._uniqueid = first_uniqueid
         self._channel = first_channel
 
     def uniqueid(self, now: float) -> str:
-        value = f"{int(now)}.{self._uniqueid}"
+        value = f"{self._prefix}{int(now)}.{self._uniqueid}"
         self._uniqueid += 1
         return value
 

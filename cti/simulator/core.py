@@ -130,6 +130,7 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         dialplan: Dialplan = Dialplan.HOTLINE,
         recordings_dir: Path | None = None,
         read_classes: Iterable[str] | None = None,
+        system_name: str = "",
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.dialplan = Dialplan(dialplan)
@@ -140,7 +141,11 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         self.queue_options = queue_options
         self.username = username
         self.secret = secret
-        self.numbering = Numbering(seed, first_uniqueid, first_channel)
+        self.system_name = system_name  # asterisk.conf's systemname: the prefix of every id
+        # The carrier's endpoint; a server of several names it after itself (docs/scale.md), so
+        # that no channel name is up on two servers at once.
+        self.trunk_device = f"{TRUNK_DEVICE}-{system_name}" if system_name else TRUNK_DEVICE
+        self.numbering = Numbering(seed, first_uniqueid, first_channel, system_name)
         self.phones: dict[str, AgentScript] = {a.extension: a for a in agents}
         self.queues: dict[str, Queue] = {
             q.name: Queue(q.name, q.strategy, q.timeout_s, q.retry_s, q.announce) for q in queues
@@ -152,6 +157,7 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         self.queue_log: list[str] = []  # lines written by the QueueLog action (app_queue's own: not kept)
         self.calls: list[CallRecord] = []
         self.devices: dict[str, str] = dict(DEFAULT_ENDPOINTS)
+        self.devices[self.trunk_device] = "UNAVAILABLE"
         self.offline = {f"PJSIP/{a.extension}" for a in self.phones.values() if not a.registered}
         # asterisk-config/pjsip.conf: the agents' phones are BUSY with one call (device_state_busy_at).
         self.busy_at_one = self.dialplan is Dialplan.HOTLINE
@@ -293,6 +299,8 @@ class SwitchSimulator(ChannelEvents, QueueMembers):
         head = [("Event", event), ("Privilege", privilege)]
         if timestamp:
             head.append(("Timestamp", f"{self.clock.time():.6f}"))
+        if self.system_name:  # manager.c: every event of a named system says which it is
+            head.append(("SystemName", self.system_name))
         data = wire.encode(head + headers)
         for listener in self._listeners:
             listener(data)

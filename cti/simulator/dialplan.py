@@ -12,7 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cti.simulator import app_queue
-from cti.simulator.core import TRUNK_DEVICE, CallRecord, Dialplan
+from cti.simulator.core import CallRecord, Dialplan
 from cti.simulator.fastagi_client import run_agi
 from cti.simulator.legs import Leg, RedirectTo
 from cti.simulator.scripts import CallerScript
@@ -26,7 +26,7 @@ QUEUE_TIMEOUT_S = 120.0
 
 async def run_inbound_call(sim: SwitchSimulator, script: CallerScript, record: CallRecord) -> None:
     channel = sim.new_channel(
-        TRUNK_DEVICE,
+        sim.trunk_device,
         context="from-trunk",
         exten=script.dialed,
         state=4,

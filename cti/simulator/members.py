@@ -28,6 +28,7 @@ class QueueMembers:
     by_device: dict[str, set[Channel]]
     clock: Clock
     emit: Callable[..., None]
+    trunk_device: str  # the carrier's endpoint (PJSIP/trunk)
     offline: set[str]  # phones' devices that are not registered: UNAVAILABLE
     busy_at_one: bool  # the phones' endpoints have device_state_busy_at = 1
     phones: dict[str, AgentScript]
@@ -50,7 +51,7 @@ class QueueMembers:
             return "INUSE"
         if any(c.state == 5 for c in states):
             return "RINGING"
-        return "UNAVAILABLE" if device == TRUNK_DEVICE or device in self.offline else "NOT_INUSE"
+        return "UNAVAILABLE" if device == self.trunk_device or device in self.offline else "NOT_INUSE"
 
     def refresh_endpoint(self, device: str) -> None:
         self.set_device(device, self.endpoint_state(device))

@@ -62,6 +62,7 @@ async def rig(
     agi_url: str = "",
     dialplan: Dialplan = Dialplan.CAPTURES,
     recordings_dir: Path | None = None,
+    system_name: str = "",
 ) -> AsyncIterator[Rig]:
     clock = VirtualClock()
     ticking = asyncio.create_task(clock.run())
@@ -73,6 +74,7 @@ async def rig(
         agi_url=url,
         dialplan=dialplan,
         recordings_dir=recordings_dir,
+        system_name=system_name,
     )
     port = await sim.start()
     ami = Ami(clock)

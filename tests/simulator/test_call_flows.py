@@ -190,3 +190,18 @@ async def test_background_traffic_places_callers_until_stopped() -> None:
         await r.clock.sleep(10.0)
         assert 5 <= placed <= 40
         assert len(r.sim.calls) == placed
+
+
+async def test_a_named_system_puts_its_name_in_every_id_and_every_call_event() -> None:
+    """asterisk.conf's systemname (channel_internal_api.c, manager.c): ids "bj-EPOCH.SEQ", a
+    SystemName header on every event of a call, and CoreSettings says it."""
+    async with rig([AgentScript("1002", answer_after_s=1.0)], system_name="bj") as r:
+        call = r.sim.place_call(CallerScript(hangup_after_s=3.0))
+        await call.done
+        await r.ami.sync()
+        events = [m for m in r.ami.messages if first(m, "Event") and first(m, "Uniqueid")]
+        assert events and all(first(m, "SystemName") == "bj" for m in events)
+        ids = {first(m, key) for m in events for key in ("Uniqueid", "Linkedid") if first(m, key)}
+        assert ids and all(i.startswith("bj-") and i[3:].replace(".", "").isdigit() for i in ids)
+        assert first(await r.ami.action("CoreSettings"), "SystemName") == "bj"
+        assert first(r.ami.events("Newchannel")[0], "Channel").startswith("PJSIP/trunk-bj-")
