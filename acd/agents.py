@@ -62,6 +62,11 @@ class AgentRecord:
     extended: bool = False  # this wrap-up was extended (once per wrap-up)
     consulted: bool = False  # on the call as a consult's target: not yet a call they handle
 
+    @property
+    def phone(self) -> str:
+        """The interface the agent's calls ring now: the desk's phone, else their own."""
+        return _interface(self.extension) if self.extension else self.profile.interface
+
 
 class AgentStates:
     def __init__(self, profiles: Mapping[str, AgentProfile], reason_codes: Iterable[str] = ()) -> None:

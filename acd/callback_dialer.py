@@ -229,7 +229,7 @@ class CallbackDialer:
         placeholder = f"callback-{request.callback_id}-{attempt}"
         events = self._states.outbound(now, agent, placeholder, queue=request.queue, reason=CALLBACK)
         # The phone the agent logged in at: on a hot desk, not their own.
-        phone = f"PJSIP/{record.extension}" if record.extension else record.profile.interface
+        phone = record.phone
         active = _Attempt(request, agent, phone, attempt, placeholder)
         self._active[active.interface] = active
         self._bus.publish(

@@ -27,6 +27,7 @@ from acd.router import Assignment, Router
 from acd.stats import QueueStatistics
 from cti.bus import EventBus
 from cti.errors import SwitchError
+from cti.events import MemberStatusChanged
 from cti.switch import Switch
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Delivery:
         callbacks: CallbackDialer,
         agent_of_call: MutableMapping[str, str],
     ) -> None:
+        # interface → the server its phone is homed on, as each server's resync lists them
+        self.homes: dict[str, str] = {}
         self._bus = bus
         self._switch = switch
         self._clock = clock
@@ -87,7 +90,11 @@ class Delivery:
                 callbacks.append((event.agent, *claimed))
             elif event.state is AgentState.AVAILABLE:
                 assignments += self._router.agent_available(
-                    event.agent, event.at, idle_since=record.idle_since, calls_handled=record.calls_handled
+                    event.agent,
+                    event.at,
+                    idle_since=record.idle_since,
+                    calls_handled=record.calls_handled,
+                    home=self.homes.get(record.phone, ""),
                 )
             else:
                 self._router.agent_unavailable(event.agent)
@@ -103,6 +110,38 @@ class Delivery:
             await self.deliver_all(assignments)
             return []
         return assignments
+
+    async def rehome(self, server: str, phones: Iterable[str]) -> None:
+        """A server listed the phones homed on it (after a resync)."""
+        for interface in [i for i, home in self.homes.items() if home == server]:
+            del self.homes[interface]
+        self.homes.update(dict.fromkeys(phones, server))
+        await self._reindex()
+
+    async def phone_seen(self, event: MemberStatusChanged) -> None:
+        """A server said whether it can ring a phone now: the phone's home follows."""
+        reachable, home = event.reachable, self.homes.get(event.interface)
+        if reachable and home != event.server:
+            self.homes[event.interface] = event.server
+        elif reachable is False and home == event.server:
+            del self.homes[event.interface]
+        else:
+            return
+        await self._reindex()
+
+    async def _reindex(self) -> None:
+        """Available agents whose phone changed server are indexed under its server now, and may
+        take a caller there at once."""
+        now = self._clock()
+        assignments: list[Assignment] = []
+        for record in self._states:
+            home = self.homes.get(record.phone, "")
+            agent = record.profile.agent
+            if self._router.is_available(agent) and self._router.agent_home(agent) != home:
+                assignments += self._router.agent_available(
+                    agent, now, idle_since=record.idle_since, calls_handled=record.calls_handled, home=home
+                )
+        await self.deliver_all(assignments)
 
     def publish_stats(self, queues: Iterable[str]) -> None:
         queues = tuple(queues)

@@ -276,8 +276,13 @@ class CallIntake:
         "unreachable" (from wrap-up too, which would make them available to a dead phone).
         The phone's return does not unpause them: a phone that flaps would otherwise pull the
         agent in and out of routing, and a registered phone is no proof the person is at their
-        desk after the outage; the agent says ready themselves."""
-        if event.device_state != DEVICE_UNAVAILABLE:
+        desk after the outage; the agent says ready themselves.
+
+        With several servers a phone is registered to one, and the others, whose queues may list
+        it too, report it unavailable: only its own server's word counts (docs/scale.md)."""
+        homed_here = self._delivery.homes.get(event.interface, event.server) == event.server
+        await self._delivery.phone_seen(event)
+        if event.device_state != DEVICE_UNAVAILABLE or not homed_here:
             return
         record = self._states.by_interface(event.interface)
         if record is None or record.state not in (AgentState.AVAILABLE, AgentState.WRAP_UP):
@@ -307,25 +312,24 @@ class CallIntake:
         return queue
 
     async def _resynced(self, event: SwitchResynced) -> tuple[str, ...]:
-        alive = set(event.calls)
-        for call in self._router.calls():
-            if call.call_id not in alive:
-                await self._ended(
-                    CallEnded(
-                        at=event.at,
-                        call_id=call.call_id,
-                        cause=EndCause.LOST_DURING_DISCONNECT,
-                        talk_seconds=0.0,
-                    )
+        for call_id in event.ended([call.call_id for call in self._router.calls()]):
+            await self._ended(
+                CallEnded(
+                    at=event.at,
+                    call_id=call_id,
+                    cause=EndCause.LOST_DURING_DISCONNECT,
+                    talk_seconds=0.0,
                 )
-        for call_id in [c for c in self._agent_of_call if c not in alive]:
+            )
+        for call_id in event.ended(list(self._agent_of_call)):
             await self._ended(
                 CallEnded(
                     at=event.at, call_id=call_id, cause=EndCause.LOST_DURING_DISCONNECT, talk_seconds=0.0
                 )
             )
+        await self._delivery.rehome(event.server, event.phones)
         await self._fallback.sync(self._states)
-        return self._stats.forget_calls(alive)
+        return self._stats.forget_calls(event)
 
     # --- memory --------------------------------------------------------------------------------
 

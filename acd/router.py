@@ -121,12 +121,20 @@ class Router:
             self._index.index_agent(record)
 
     def agent_available(
-        self, agent: str, now: datetime, *, idle_since: datetime | None = None, calls_handled: int = 0
+        self,
+        agent: str,
+        now: datetime,
+        *,
+        idle_since: datetime | None = None,
+        calls_handled: int = 0,
+        home: str = "",
     ) -> list[Assignment]:
-        """The agent can take a call: the best waiting call among their skills, if any, is theirs."""
+        """The agent can take a call: the best waiting call among their skills, if any, is theirs.
+        ``home``: the server their phone is homed on; they take only that server's callers."""
         record = self._agent(agent)
         if record.available:
             self._index.unindex_agent(record)
+        record.home = home
         record.idle_ts = _ts(idle_since or now)
         record.calls = calls_handled
         best = self._index.best_call_for(record)
@@ -149,8 +157,11 @@ class Router:
 
     def best_available_agent(self, skill: str, strategy: Strategy) -> str:
         """The available agent a call of this skill would get now; "" when none."""
-        record = self._index.best_agent(skill, strategy)
+        record = self._index.best_agent_anywhere(skill, strategy)
         return record.agent if record is not None else ""
+
+    def agent_home(self, agent: str) -> str:
+        return self._agent(agent).home
 
     def is_available(self, agent: str) -> bool:
         record = self._agents.get(agent)
@@ -388,7 +399,7 @@ class Router:
             record, queue = sticky
             return [self._assign(entry, record, queue, now_ts, sticky=True)]
         for skill, strategy, queue in targets:
-            record = self._index.best_agent(skill, strategy)
+            record = self._index.best_agent(skill, strategy, entry.home)
             if record is not None:
                 return [self._assign(entry, record, queue, now_ts, sticky=False)]
         self._index.index_call(entry, targets)
@@ -408,7 +419,7 @@ class Router:
         if call_id == entry.call.call_id:
             return None  # the same call back in a queue: that agent handed it on
         record = self._agents.get(agent)
-        if record is None or not record.available:
+        if record is None or not record.available or record.home != entry.home:
             return None
         for skill, _, queue in entry.targets:
             if skill in record.skills:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from acd.events import AgentsByState, AgentStateChanged, QueueStatsUpdated
 from acd.models import AgentState, QueueConfig
 from crm.restart_state import RecentLeg
-from cti.events import CallAbandoned, CallAnswered, CallEnded, CallQueued
+from cti.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, SwitchResynced
 
 _ANSWERED, _ABANDONED, _HANDLED, _WRAPUP = range(4)
 _STATE_FIELD = {
@@ -202,12 +202,11 @@ class QueueStatistics:
                 self._queues[queue].agents[field_name] += 1
         return tuple(sorted(set(before) ^ set(queues)))
 
-    def forget_calls(self, keep: Iterable[str]) -> tuple[str, ...]:
+    def forget_calls(self, resynced: SwitchResynced) -> tuple[str, ...]:
         """After a resync: calls the switch no longer has are no longer waiting."""
-        keep = set(keep)
         touched = []
         for name, figures in self._queues.items():
-            gone = [call for call in figures.waiting if call not in keep]
+            gone = resynced.ended(figures.waiting)
             for call in gone:
                 del figures.waiting[call]
                 self._call_queue.pop(call, None)

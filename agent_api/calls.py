@@ -141,8 +141,7 @@ class CallBook:
             if self._calls.pop(event.call_id, None) is not None:
                 return [event.call_id]
         elif isinstance(event, SwitchResynced):
-            alive = set(event.calls)
-            gone = [call_id for call_id in self._calls if call_id not in alive]
+            gone = event.ended(self._calls)
             for call_id in gone:
                 del self._calls[call_id]
             return gone

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +44,7 @@ from crm.service import Crm
 from crm.sms import aliyun_from_settings
 from cti.ami_link import AmiLinkConfig
 from cti.bus import EventBus
+from cti.servers import SwitchPerServer
 from cti.service import CtiService
 from cti.switch import Switch
 from cti.tracker import WANTED as TRACKED_EVENTS
@@ -66,6 +68,7 @@ from recording.service import RecordingConfig, RecordingService
 log = logging.getLogger(__name__)
 
 Stop = Callable[[], Awaitable[None]]
+SYSTEM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 ACTIVITY_EVERY_S = 10.0
 ESCALATION_EVERY_S = 300.0
 STOP_ORDER = (
@@ -94,7 +97,9 @@ class Hotline:
     db: Database
     crm: Crm
     ivr: IvrServer
-    cti: CtiService
+    cti: CtiService  # the first Asterisk server's
+    servers: list[CtiService]  # every Asterisk server's, the first first
+    switch: Switch  # the actions of every package go through it
     acd: AcdService
     recording: RecordingService
     call_log: CallLogWriter
@@ -159,10 +164,19 @@ class Hotline:
             self._on_stop("simulator", demo_switch.stop)
             settings = replace(settings, ami=await demo_switch.start(settings.ami))
 
-        # The ACD subscribes before the link connects, so it sees the calls the first resync finds.
-        self.cti = cti = CtiService(_link_config(settings), self.bus, CallTracker(), wanted=TRACKED_EVENTS)
+        # The ACD subscribes before the links connect, so it sees the calls the first resyncs find.
+        links = ami_servers(settings)
+        # One server is known by whatever systemname it has; each of several must have its own.
+        self.servers = servers = [
+            CtiService(
+                config, self.bus, CallTracker(), wanted=TRACKED_EVENTS, name=name if links[1:] else None
+            )
+            for name, config in links
+        ]
+        self.cti = servers[0]
+        switch: Switch = servers[0].switch if len(servers) == 1 else SwitchPerServer(servers)
         # In a cluster every switch action first checks that this node still holds the lease.
-        switch = cti.switch if self.cluster is None else self.cluster.fence(cti.switch)
+        self.switch = switch = switch if self.cluster is None else self.cluster.fence(switch)
         self.acd = acd = AcdService(
             self.bus,
             switch,
@@ -191,8 +205,9 @@ class Hotline:
             await self.cluster.take_ivr()  # the IVR's callers, this node's and the others'
         await recording.start()
         self._on_stop("recording", recording.stop)
-        await cti.start()
-        self._on_stop("ami", cti.stop)
+        for server in servers:
+            await server.start()
+            self._on_stop("ami", server.stop)
 
         port = settings.http.port
         if self._forwarding is not None:
@@ -409,11 +424,37 @@ def advertised_url(host: str, url: str) -> str:
     return url
 
 
-def _link_config(settings: Settings) -> AmiLinkConfig:
+def ami_servers(settings: Settings) -> list[tuple[str, AmiLinkConfig]]:
+    """The Asterisk servers to follow, by systemname: ``[ami]``'s, then each of ``[ami] servers``
+    ("name=host[:port]"). The names differ, so the ids do: one server (the first, say, of a site
+    that grew) may have none."""
+    ami = settings.ami
+    servers = [(ami.name, _link_config(settings, ami.host, ami.port))]
+    for entry in ami.servers:
+        name, _, address = entry.partition("=")
+        try:
+            parts = urlsplit(f"//{address.strip()}")
+            host, port = parts.hostname or "", parts.port or ami.port
+        except ValueError:
+            host = ""
+        if not name.strip() or not host:
+            raise SettingsError(f"[ami] servers: {entry!r} is not systemname=host[:port]")
+        servers.append((name.strip(), _link_config(settings, host, port)))
+    names = [name for name, _ in servers]
+    for name in filter(None, names):
+        if not SYSTEM_NAME.fullmatch(name):
+            # It ends up in every call id, and so in the recordings' folder names.
+            raise SettingsError(f"[ami]: systemname {name!r}: letters, digits, '-' and '_' only")
+    if len(set(names)) != len(names):
+        raise SettingsError(f"[ami] servers: two servers share a systemname ({', '.join(names)})")
+    return servers
+
+
+def _link_config(settings: Settings, host: str, port: int) -> AmiLinkConfig:
     ami = settings.ami
     return AmiLinkConfig(
-        host=ami.host,
-        port=ami.port,
+        host=host,
+        port=port,
         username=ami.username,
         secret=ami.secret,
         action_timeout_s=ami.action_timeout_s,

@@ -28,6 +28,10 @@ class SettingsError(ValueError):
 class AmiSettings:
     host: str = ""  # empty: no Asterisk configured
     port: int = 5038
+    # Several Asterisk servers (docs/scale.md): ``name`` is this first server's systemname, and
+    # ``servers`` the others as "systemname=host[:port]", reached with the same username/secret.
+    name: str = ""
+    servers: list[str] = dataclasses.field(default_factory=list)
     username: str = "hotline"
     secret: str = dataclasses.field(default="", repr=False)
     action_timeout_s: float = 5.0

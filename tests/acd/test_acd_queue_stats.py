@@ -8,7 +8,7 @@ from acd.events import AgentsByState, AgentStateChanged
 from acd.models import AgentState, QueueConfig
 from acd.stats import QueueStatistics
 from crm.restart_state import RecentLeg
-from cti.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, EndCause
+from cti.events import CallAbandoned, CallAnswered, CallEnded, CallQueued, EndCause, SwitchResynced
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 S = AgentState
@@ -122,8 +122,16 @@ def test_calls_of_queues_the_acd_does_not_serve_are_ignored(stats: QueueStatisti
 def test_a_resync_forgets_calls_the_switch_no_longer_has(stats: QueueStatistics) -> None:
     stats.feed(CallQueued(at(0), "c1", "support", 1))
     stats.feed(CallQueued(at(1), "c2", "support", 2))
-    assert stats.forget_calls({"c2"}) == ("support",)
+    assert stats.forget_calls(SwitchResynced(at(2), calls=("c2",))) == ("support",)
     assert stats.snapshot("support", at(5)).waiting == 1
+
+
+def test_a_resync_of_one_server_forgets_only_its_own_calls(stats: QueueStatistics) -> None:
+    stats.feed(CallQueued(at(0), "bj-1795415672.1", "support", 1))
+    stats.feed(CallQueued(at(1), "sh-1795415672.1", "support", 2))
+    stats.feed(CallQueued(at(2), "sh-1795415673.2", "support", 3))
+    assert stats.forget_calls(SwitchResynced(at(3), calls=("sh-1795415673.2",), server="sh")) == ("support",)
+    assert stats.snapshot("support", at(5)).waiting == 2  # bj's call waits on: bj was not resynced
 
 
 def test_a_restart_counts_the_windows_finished_calls_again_from_the_stored_legs() -> None:

@@ -380,3 +380,48 @@ def test_the_indexed_router_decides_like_a_scan_over_every_agent_and_call(skills
         else:
             router.agent_unavailable(what)
             free.pop(what, None)
+
+
+# --- several Asterisk servers: a caller reaches only agents whose phone is on their server -----
+
+
+def test_a_caller_is_offered_only_to_agents_whose_phone_is_homed_on_the_callers_server() -> None:
+    router = router_with()
+    for name, home, idle in [("sh-agent", "sh", 0), ("bj-agent", "bj", 1)]:
+        router.set_agent(name, {"support": 1})
+        router.agent_available(name, at(idle), home=home)
+    assert picked(router.add_call(call("bj-1795415672.1"), at(10))) == [("bj-1795415672.1", "bj-agent")]
+    assert router.add_call(call("bj-1795415672.2"), at(11)) == []  # sh's idle agent is out of reach
+    assert picked(router.add_call(call("sh-1795415672.1"), at(12))) == [("sh-1795415672.1", "sh-agent")]
+    # bj's agent free again: bj's waiting caller is theirs.
+    assert picked(router.agent_available("bj-agent", at(20), home="bj")) == [("bj-1795415672.2", "bj-agent")]
+
+
+def test_an_agent_whose_phone_moves_to_another_server_takes_that_servers_callers() -> None:
+    router = router_with()
+    router.set_agent("a", {"support": 1})
+    router.agent_available("a", at(0), home="bj")
+    router.add_call(call("sh-1795415672.1"), at(1))
+    assert router.agent_home("a") == "bj"
+    assert picked(router.agent_available("a", at(2), home="sh")) == [("sh-1795415672.1", "a")]
+
+
+def test_a_returning_customer_is_not_sent_to_their_last_agent_on_another_server() -> None:
+    router = router_with()
+    router.set_agent("a", {"support": 1})
+    router.set_agent("b", {"support": 1})
+    router.agent_available("a", at(0), home="bj")
+    router.agent_available("b", at(1), home="sh")
+    [first] = router.add_call(call("bj-1795415672.1", customer_id="cust-7"), at(10))
+    router.answered("bj-1795415672.1", first.agent, at(12))
+    router.agent_available("a", at(13), home="bj")
+    [second] = router.add_call(call("sh-1795415672.9", customer_id="cust-7"), at(20))
+    assert (second.agent, second.sticky) == ("b", False)
+
+
+def test_a_callback_takes_the_best_idle_agent_of_any_server() -> None:
+    router = router_with()
+    for name, home, idle in [("bj-agent", "bj", 5), ("sh-agent", "sh", 1)]:
+        router.set_agent(name, {"support": 1})
+        router.agent_available(name, at(idle), home=home)
+    assert router.best_available_agent("support", Strategy.LONGEST_IDLE) == "sh-agent"

@@ -188,9 +188,19 @@ async def test_an_agent_added_at_run_time_can_log_in() -> None:
 # --- unreachable phones ---------------------------------------------------------------------
 
 
-def member(device_state: str, seconds: float, interface: str = "PJSIP/1001") -> MemberStatusChanged:
+def member(
+    device_state: str, seconds: float, interface: str = "PJSIP/1001", server: str = ""
+) -> MemberStatusChanged:
     return MemberStatusChanged(
-        at(seconds), "support-fallback", interface, "Agent", MemberChange.DEVICE, False, "", device_state
+        at(seconds),
+        "support-fallback",
+        interface,
+        "Agent",
+        MemberChange.DEVICE,
+        False,
+        "",
+        device_state,
+        server,
     )
 
 
@@ -226,3 +236,28 @@ async def test_a_callback_rings_the_phone_a_hot_desked_agent_logged_in_at() -> N
     await h.acd.request_callback(callback())
     await settle(h)
     assert h.switch.of("originate") == [("originate", "PJSIP/1009", "click-to-dial", NUMBER, "")]
+
+
+async def test_with_several_servers_only_the_phones_own_server_can_say_it_is_unreachable() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.feed(member("NOT_INUSE", 1, server="sh"))  # registered to sh
+    await h.feed(member("UNAVAILABLE", 2, server="bj"))  # bj lists it too, and cannot ring it
+    assert h.state("alice") is S.AVAILABLE
+    await h.feed(offered("sh-1795415672.1", 3), queued("sh-1795415672.1", 4))
+    assert [r[1] for r in h.switch.of("redirect")] == ["PJSIP/trunk-sh-1795415672.1"]
+    await h.feed(CallEnded(at(5), "sh-1795415672.1", EndCause.NORMAL, 1.0))
+    await h.acd.ready("alice")
+    await h.feed(member("UNAVAILABLE", 9, server="sh"))  # gone from its own server
+    record = h.acd.states.get("alice")
+    assert (record.state, record.reason) == (S.PAUSED, "unreachable")
+
+
+async def test_an_agent_whose_phone_registers_to_another_server_takes_that_servers_callers() -> None:
+    h = Harness()
+    await h.acd.login("alice")
+    await h.feed(member("NOT_INUSE", 1, server="bj"))
+    await h.feed(offered("sh-1795415672.1", 2), queued("sh-1795415672.1", 3))
+    assert h.switch.of("redirect") == []  # alice's phone is on bj
+    await h.feed(member("NOT_INUSE", 4, server="sh"))  # the phone registered to sh now
+    assert [r[1] for r in h.switch.of("redirect")] == ["PJSIP/trunk-sh-1795415672.1"]

@@ -153,11 +153,14 @@ async def running_system(
     ivr_reachable: bool = True,
     phone_hangup_after_s: float | None = 0.5,
     menu: str = MENU,
+    system_name: str = "",
 ) -> AsyncIterator[System]:
     """Simulator with phone 1001, Hotline on it with agent ``agent1001`` (skill support). The
     phone answers after 0.3 s and hangs up ``phone_hangup_after_s`` later (None: never)."""
     phone = AgentScript("1001", name="Agent 1001", answer_after_s=0.3, hangup_after_s=phone_hangup_after_s)
-    sim = SwitchSimulator(agents=[phone], agi_url=f"agi://127.0.0.1:{free_port()}/ivr")
+    sim = SwitchSimulator(
+        agents=[phone], agi_url=f"agi://127.0.0.1:{free_port()}/ivr", system_name=system_name
+    )
     ami_port = await sim.start("127.0.0.1", 0)
     hotline: Hotline | None = None
     try:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline.app import ami_servers
 from hotline.settings import SettingsError, load_settings
 
 
@@ -68,3 +69,42 @@ def test_trusted_proxies_are_a_list_in_a_file_and_comma_separated_in_the_environ
     path.write_text("[http]\ntrusted_proxies = 5\n")
     with pytest.raises(SettingsError, match="trusted_proxies: expected a list"):
         load_settings(path, environ={})
+
+
+def test_several_asterisk_servers_are_named_and_share_the_first_ones_account(tmp_path: Path) -> None:
+    path = tmp_path / "hotline.toml"
+    path.write_text(
+        '[ami]\nhost = "10.0.0.10"\nname = "bj"\nsecret = "s"\n'
+        'servers = ["sh = 10.0.1.10", "gz=10.0.2.10:5040"]\n',
+        encoding="utf-8",
+    )
+    servers = ami_servers(load_settings(path, environ={}))
+    assert [(name, c.host, c.port, c.secret) for name, c in servers] == [
+        ("bj", "10.0.0.10", 5038, "s"),
+        ("sh", "10.0.1.10", 5038, "s"),
+        ("gz", "10.0.2.10", 5040, "s"),
+    ]
+    environ = {
+        "HOTLINE_AMI_HOST": "pbx",
+        "HOTLINE_AMI_NAME": "a",
+        "HOTLINE_AMI_SERVERS": "b=pbx2,c=pbx3:5039",
+    }
+    assert [name for name, _ in ami_servers(load_settings(None, environ=environ))] == ["a", "b", "c"]
+    assert [name for name, _ in ami_servers(load_settings(None, environ={}))] == [""]  # one, unnamed
+    one_unnamed = {"HOTLINE_AMI_HOST": "pbx", "HOTLINE_AMI_SERVERS": "sh=pbx2"}  # a site that grew
+    assert [name for name, _ in ami_servers(load_settings(None, environ=one_unnamed))] == ["", "sh"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"HOTLINE_AMI_SERVERS": "=10.0.1.10"}, "is not systemname=host"),  # only the first may be unnamed
+        ({"HOTLINE_AMI_NAME": "bj", "HOTLINE_AMI_SERVERS": "bj=10.0.1.10"}, "share a systemname"),
+        ({"HOTLINE_AMI_NAME": "bj", "HOTLINE_AMI_SERVERS": "10.0.1.10"}, "is not systemname=host"),
+        ({"HOTLINE_AMI_NAME": "bj", "HOTLINE_AMI_SERVERS": "sh=10.0.1.10:port"}, "is not systemname=host"),
+        ({"HOTLINE_AMI_NAME": "bj", "HOTLINE_AMI_SERVERS": "s/h=10.0.1.10"}, "letters, digits"),
+    ],
+)
+def test_badly_named_servers_are_a_clear_error(environ: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError, match=problem):
+        ami_servers(load_settings(None, environ={"HOTLINE_AMI_HOST": "10.0.0.10", **environ}))
