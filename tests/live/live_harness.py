@@ -62,6 +62,7 @@ class LiveConfig:
     spool_dir: Path | None
     sipp: str
     asterisk_cli: tuple[str, ...] = ()
+    sip_port: int = 5060  # where the phones register and the carrier calls
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> LiveConfig:
@@ -279,11 +280,11 @@ def write_caller_audio(path: Path, seconds: float = 2.0, hertz: float = 440.0) -
 class Sipp:
     """Runs SIPp scenarios from tests/sip/ and stops whatever is still running at the end."""
 
-    def __init__(self, config: LiveConfig, workdir: Path) -> None:
+    def __init__(self, config: LiveConfig, workdir: Path, *, first_media_port: int = 16000) -> None:
         self.config = config
         self.workdir = workdir
         self._running: list[asyncio.subprocess.Process] = []
-        self._media_ports = itertools.count(16000, 10)
+        self._media_ports = itertools.count(first_media_port, 10)
         write_caller_audio(workdir / "caller-ulaw.wav")
 
     async def start(
@@ -338,7 +339,7 @@ class Sipp:
 
     def caller(self, scenario: str, dialed: str, *extra: str, digit: str = "1") -> Callable[[], object]:
         """The coroutine function that places calls to ``dialed`` from the carrier's side."""
-        target = f"{self.config.trunk_sip_host}:5060"
+        target = f"{self.config.trunk_sip_host}:{self.config.sip_port}"
         args = ("-s", dialed, "-key", "digit", digit, "-timeout", "60s", *extra, target)
         return lambda: self.run(scenario, *args, local_ip=self.config.carrier_ip, limit_s=70)
 
@@ -348,7 +349,7 @@ class Sipp:
         password = self.config.phones[extension]
         # 1001 → 5081 as in the captures; the supervisors' 20XX from 5181.
         port = 5080 + int(extension[-3:]) + (100 if extension.startswith("20") else 0)
-        registrar = f"{self.config.sip_host}:5060"
+        registrar = f"{self.config.sip_host}:{self.config.sip_port}"
         common = ("-s", extension, "-au", extension, "-ap", password, "-m", "1", "-timeout", "10s")
         await self.run(
             "register.xml",

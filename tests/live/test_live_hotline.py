@@ -49,7 +49,7 @@ async def place_call(sipp: Sipp, tmp_path: Path, number: str, presses=TO_AN_AGEN
     scenario = caller_scenario(
         tmp_path / f"caller-{number}-{abs(hash(presses))}.xml", number, presses, stay_s
     )
-    target = f"{sipp.config.trunk_sip_host}:5060"
+    target = f"{sipp.config.trunk_sip_host}:{sipp.config.sip_port}"
     return await sipp.start(
         str(scenario), "-s", NUMBER, "-m", "1", "-timeout", "90s", target, local_ip=sipp.config.carrier_ip
     )
