@@ -48,9 +48,14 @@ the nodes' FastAGI addresses in the order ``--agi-split`` draws (in turn by defa
 dialplan's HOTLINE_AGI / HOTLINE_AGI_2, set per call in the simulator). The one-node figure on
 PostgreSQL is the JSON line's ``value``, so that the two figures compare like with like.
 
+``--servers N``: N switch processes, each an Asterisk server of its own (systemnames s1, s2, …)
+with 1/N of the agents' phones and of each step's calls, all driven by the one Hotline (``[ami]
+servers``; docs/scale.md, "Several Asterisk servers"): one node keeping up with several servers,
+each caller delivered to an agent of its own server.
+
     .venv/bin/python bench/system_load.py [--agents 1000] [--rates 5,10,20,40,80]
         [--seconds 20] [--customers 40000] [--nodes 1|2] [--agi-split alternate|random|none]
-        [--quick]
+        [--servers 1|2|3|4] [--quick]
 """
 
 from __future__ import annotations
@@ -263,9 +268,11 @@ async def run_switch() -> None:
             answer_after_s=config["ring_s"],
             hangup_after_s=config["talk_s"],
         )
-        for n in range(config["agents"])
+        for n in range(*config["phones"])
     ]
-    sim = split_switch(SwitchSimulator)(agents=phones, agi_url="agi://127.0.0.1:1/ivr", secret="load-bench")
+    sim = split_switch(SwitchSimulator)(
+        agents=phones, agi_url="agi://127.0.0.1:1/ivr", secret="load-bench", system_name=config["system_name"]
+    )
     prompts = config["prompts_dir"]  # absolute already
     for name in PROMPTS:
         sim.prompt_lengths[f"{prompts}/{NUMBER}/en/{name}"] = PROMPT_S
@@ -273,7 +280,7 @@ async def run_switch() -> None:
     lag = LagMeter()
     lag.start()
     say("READY", {"ami_port": port, "username": sim.username, "secret": sim.secret})
-    rng = random.Random(4008)
+    rng = random.Random(4008 + config["index"])  # each server its own callers
     order_rng = random.Random(2)  # apart, so that every split draws the same callers
     callers: list[str] = config["callers"]
     tickets: list[str] = config["tickets"]
@@ -367,6 +374,7 @@ async def run_hotline() -> None:
     settings = Settings()
     settings.ami.host, settings.ami.port = "127.0.0.1", config["ami_port"]
     settings.ami.username, settings.ami.secret = config["username"], config["secret"]
+    settings.ami.name, settings.ami.servers = config["system_name"], config["more_servers"]
     settings.agi.host, settings.agi.port = "127.0.0.1", 0
     settings.agi.menus_dir = config["menus_dir"]
     settings.agi.prompts_dir = config["prompts_dir"]
@@ -810,16 +818,17 @@ async def until_forwarding(url: str, within_s: float = 30.0) -> None:
 async def drive(
     args: argparse.Namespace, crm_file: Path, *, nodes: int = 1, cluster: Cluster | None = None
 ) -> list[StepResult]:
-    """One run: the switch, ``nodes`` Hotline processes (on SQLite, or on a clone of the
-    cluster's database with its broker), the agents, the steps."""
+    """One run: the switches (``--servers``), ``nodes`` Hotline processes (on SQLite, or on a
+    clone of the cluster's database with its broker), the agents, the steps."""
     work = Path(tempfile.mkdtemp(prefix="hotline-load-"))
     agents = [f"load{n:05d}" for n in range(args.agents)]
     children: list[Child] = []
     names = [f"hotline-{n + 1}" for n in range(nodes)]
     try:
         # The processes start and import while the data is copied and the accounts are made.
-        switch = await Child.start("switch", work / "switch.log")
-        children.append(switch)
+        servers = args.servers
+        switches = [await Child.start("switch", work / f"switch-{n + 1}.log") for n in range(servers)]
+        children.extend(switches)
         hotlines = [await Child.start("hotline", work / f"{name}.log") for name in names]
         children.extend(hotlines)
         (work / "menus").mkdir()
@@ -843,7 +852,6 @@ async def drive(
         callers, tickets = callers_and_tickets(args.customers)
         prompts = str(work / "prompts")
         switch_config = {
-            "agents": args.agents,
             "ring_s": args.ring,
             "talk_s": args.talk,
             "prompts_dir": prompts,
@@ -851,8 +859,23 @@ async def drive(
             "tickets": tickets,
             "split": args.agi_split,
         }
-        await switch.send(json.dumps(switch_config))
-        ami = await switch.expect("READY")
+        # One server: no systemname, as a site with one has; several: s1, s2, … (docs/scale.md).
+        system_names = [f"s{n + 1}" for n in range(servers)] if servers > 1 else [""]
+        amis = []
+        for n, switch in enumerate(switches):  # each server its block of the agents' phones
+            phones = [args.agents * n // servers, args.agents * (n + 1) // servers]
+            await switch.send(
+                json.dumps({**switch_config, "phones": phones, "system_name": system_names[n], "index": n})
+            )
+            amis.append(await switch.expect("READY"))
+        ami = {
+            **amis[0],
+            "system_name": system_names[0],
+            "more_servers": [
+                f"{name}=127.0.0.1:{more['ami_port']}"
+                for name, more in zip(system_names[1:], amis[1:], strict=True)
+            ],
+        }
         readies = []
         for n, (name, hotline) in enumerate(zip(names, hotlines, strict=True)):
             config = {
@@ -871,10 +894,12 @@ async def drive(
             readies.append(await hotline.expect("READY", 300))
         for ready in readies[1:]:
             await until_forwarding(ready["url"])
-        await switch.send("AGI " + " ".join(str(ready["agi_port"]) for ready in readies))
+        for switch in switches:
+            await switch.send("AGI " + " ".join(str(ready["agi_port"]) for ready in readies))
         print(f"{len(agents)} agent accounts made in {readies[0]['accounts_s']:.1f} s")
         pids = ", ".join(f"{name} pid {h.process.pid}" for name, h in zip(names, hotlines, strict=True))
-        print(f"Hotline ({pids}) and the switch (pid {switch.process.pid}) started")
+        switch_pids = ", ".join(str(switch.process.pid) for switch in switches)
+        print(f"Hotline ({pids}) and {servers} switch(es) (pid {switch_pids}) started")
         if nodes > 1:
             print(
                 f"{names[0]} leads (AMI, ACD, pops); every node answers FastAGI and HTTP; agents' pages"
@@ -897,8 +922,9 @@ async def drive(
             nonlocal answered, agi_failures
             before = await measured.stats()
             lag.take()
-            await switch.send(f"STEP {rate} {seconds}")
-            placed = await switch.expect("STEP", seconds + DRAIN_S + 120)
+            for switch in switches:  # each server its share of the step's calls
+                await switch.send(f"STEP {rate / servers} {seconds}")
+            placed = merged([await switch.expect("STEP", seconds + DRAIN_S + 120) for switch in switches])
             await until_seen(seen, [c["id"] for c in placed["calls"]], 5.0)
             after = await measured.stats()
             answered += sum(1 for c in placed["calls"] if c["answered"])
@@ -971,6 +997,23 @@ async def drive(
             print(f"kept: {work} (the processes' logs, {names[0]}/hotline.db on SQLite)")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def merged(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several switches' reports of one step as one: their calls together, and the busiest
+    switch's load (each runs on a core of its own)."""
+    if len(steps) == 1:
+        return steps[0]
+    wall_s = max(step["wall_s"] for step in steps)
+    return {
+        "arrivals_s": max(step["arrivals_s"] for step in steps),
+        "wall_s": wall_s,
+        "cpu_s": max(step["cpu_s"] / step["wall_s"] for step in steps) * wall_s,
+        "late_p99_s": max(step["late_p99_s"] for step in steps),
+        "lag_p99_s": max(step["lag_p99_s"] for step in steps),
+        "agi_failures": sum(step["agi_failures"] for step in steps),
+        "calls": [call for step in steps for call in step["calls"]],
+    }
 
 
 def verdict(label: str, results: list[StepResult]) -> float:
@@ -1089,6 +1132,14 @@ def main() -> None:
         help="run every step of --rates, past the first that fails (the figure is still the"
         " highest step passed before it): how latency and CPU grow beyond the limit",
     )
+    parser.add_argument(
+        "--servers",
+        type=int,
+        choices=(1, 2, 3, 4),
+        default=1,
+        help="Asterisk servers (switch processes) the node drives, each with its share of the"
+        " agents and calls (default 1)",
+    )
     parser.add_argument("--role", choices=("switch", "hotline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
@@ -1106,11 +1157,15 @@ def main() -> None:
 
         if pg_bin() is None or REDIS_SERVER is None:
             parser.error("--nodes 2 needs Debian's postgresql and redis-server packages")
-    print(f"{os.cpu_count()} CPUs; {args.agents} agents; steps {args.rates} calls/s, {args.seconds:g} s each")
+    print(
+        f"{os.cpu_count()} CPUs; {args.agents} agents; {args.servers} Asterisk server(s);"
+        f" steps {args.rates} calls/s, {args.seconds:g} s each"
+    )
     print(f"load average before the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     crm_file = data_set(args.customers)
     if args.nodes == 1:
-        value = verdict("one node", asyncio.run(drive(args, crm_file)))
+        label = "one node" if args.servers == 1 else f"one node, {args.servers} servers"
+        value = verdict(label, asyncio.run(drive(args, crm_file)))
         print("two nodes: not measured (--nodes 2 measures one node and two on PostgreSQL and Redis)")
     else:
         value = asyncio.run(compare(args, crm_file))
