@@ -50,7 +50,13 @@ from cti.switch import Switch
 from cti.tracker import WANTED as TRACKED_EVENTS
 from cti.tracker import CallTracker
 from hotline.activity import report_activity
-from hotline.adapters import CrmCustomerLookup, CrmSurveyAnswers, forward_ivr_to_acd, ivr_session_fact
+from hotline.adapters import (
+    CrmCustomerLookup,
+    CrmSurveyAnswers,
+    forward_ivr_to_acd,
+    ivr_session_fact,
+    waiting_call,
+)
 from hotline.back_office_feed import BackOfficeFeed
 from hotline.cluster.forward import Forwarder
 from hotline.cluster.node import ClusterNode, lease_name
@@ -194,7 +200,8 @@ class Hotline:
         await runner.setup()
         self._on_stop("http", runner.cleanup)
         if self.cluster is not None:
-            await self.cluster.take_over(acd)  # before the resync: who was logged in is again
+            # Before the resync: who was logged in is again, and waiting callers keep their IVR's choices.
+            await self.cluster.take_over(acd, waiting_call)
         # queue_log: the lines app_queue would have written for the calls the ACD delivers.
         queue_log = QueueLogWriter(self.bus, switch, lambda queue: queue in acd.config.queues)
         await queue_log.start()

@@ -7,9 +7,11 @@ follows the leader's events through the broker (who is logged in, ``presence``) 
 PostgreSQL for the lease of its Asterisk server. When it wins — at once when no other node leads,
 else when the leader's lease runs out — the composition root starts the rest as a single node
 does: AMI link, resync (docs/restart.md), ACD; the agents the old leader had logged in are logged
-in again before the resync, and the IVR's hand-offs that no leader took are read from the last
-one acknowledged. While leading, it publishes its bus's events to the broker, with a snapshot of
-who is logged in, advertises its HTTP address, and every switch action passes the lease's fence.
+in again before the resync, the callers still waiting whose menus ran on the old leader are given
+to the ACD with the queue, skill and priority their IVR chose (the resync knows only the queue),
+and the IVR's hand-offs that no leader took are read from the last one acknowledged. While
+leading, it publishes its bus's events to the broker, with a snapshot of who is logged in,
+advertises its HTTP address, and every switch action passes the lease's fence.
 When it loses the lease it stops (``deposed``): a deposed leader restarts as a follower rather
 than guessing what changed.
 """
@@ -24,25 +26,32 @@ import os
 import secrets
 import socket
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from acd.errors import AcdError
 from acd.events import AgentStateChanged
-from acd.models import AgentState
+from acd.models import AgentState, WaitingCall
 from acd.service import AcdService
 from cti.bus import EventBus
+from cti.events import CallAbandoned, CallAnswered, CallEnded
 from hotline.cluster.fenced import FencedSwitch
 from hotline.cluster.handoff import IvrHandoff, IvrInbox
 from hotline.cluster.lease import Deposed, Transition
 from hotline.cluster.pg_lease import Elector, PgLeaseStore
 from hotline.cluster.presence import Last, Presence
 from hotline.cluster.redis_bus import STREAM, Entry, StreamPublisher, StreamReader, connect
+from ivr.events import IvrCompleted
 
 log = logging.getLogger(__name__)
 
 LEADER_CACHE_S = 1.0
+# Callers the leader's IVR queued whose call is not answered or over yet, remembered by a
+# follower: more than a centre has waiting at once.
+MAX_WAITING_REMEMBERED = 10_000
 
 
 def node_name(configured: str) -> str:
@@ -88,6 +97,7 @@ class ClusterNode:
         self._advertiser: asyncio.Task[None] | None = None
         self._leader: tuple[float, str | None] = (0.0, None)
         self._written: dict[str, Last] = {}  # each agent's last state this leader put in the snapshot
+        self._ivr_waiting: OrderedDict[str, IvrCompleted] = OrderedDict()  # call → what its IVR chose
 
     async def follow(self, ivr_bus: EventBus) -> None:
         """Hand the IVR's callers on (to the stream until this node leads)."""
@@ -119,9 +129,11 @@ class ClusterNode:
         await self.reader.stop()
         return True
 
-    async def take_over(self, acd: AcdService) -> None:
-        """Lead: publish this node's events, and log in again who was logged in (held in
-        wrap-up when they kept a wrap-up form open: the desktop has told the ACD by then)."""
+    async def take_over(self, acd: AcdService, waiting: Callable[[IvrCompleted], WaitingCall | None]) -> None:
+        """Lead: publish this node's events, log in again who was logged in (held in wrap-up
+        when they kept a wrap-up form open: the desktop has told the ACD by then), and give the
+        ACD what the old leader's IVR chose for the callers still waiting (``waiting``: the IVR's
+        news as the ACD takes it), ready for the resync that finds them queued."""
         self.leading = True
         await self.publisher.start()
         seats = self.presence.seats()
@@ -133,6 +145,10 @@ class ClusterNode:
             except AcdError as exc:
                 fields = {"agent": seat.agent, "error": str(exc)}
                 log.warning("cluster_login_not_restored", extra={"kv": fields})
+        for event in self._ivr_waiting.values():
+            call = waiting(event)
+            if call is not None:
+                await acd.call_waiting(call)
         log.info(
             "cluster_took_over",
             extra={"kv": {"node": self.node, "epoch": self.elector.epoch, "agents": len(seats)}},
@@ -203,7 +219,14 @@ class ClusterNode:
             await self.redis.aclose()
 
     def _followed(self, entry: Entry) -> None:
-        self.presence.apply(entry.event)
+        event = entry.event
+        self.presence.apply(event)
+        if isinstance(event, IvrCompleted):
+            self._ivr_waiting[event.call_id] = event
+            if len(self._ivr_waiting) > MAX_WAITING_REMEMBERED:
+                self._ivr_waiting.popitem(last=False)
+        elif isinstance(event, CallAnswered | CallEnded | CallAbandoned):
+            self._ivr_waiting.pop(event.call_id, None)
 
     def _also(self, pipe: Any, event: object) -> None:
         if isinstance(event, AgentStateChanged):

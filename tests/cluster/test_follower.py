@@ -5,6 +5,7 @@ the next leader; what a leader already took is not taken twice."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from crm.db import Database
 from crm.kinds import Channel
 from crm.reporting.tables import IvrSessionRow
 from crm.restart_state import PendingWrapup, RestartState
+from cti.events import CallAnswered, CallQueued
 from hotline.app import Hotline
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 from tests.cluster.test_node import node_settings, until
@@ -187,6 +189,47 @@ async def test_ivr_callers_reach_the_leader_and_those_no_leader_took_reach_the_n
         await asyncio.sleep(1.0)
         assert received.pending() == 0
         assert rows == ["c-1", "c-2"]
+    finally:
+        await first.stop()
+        second._stopping.set()
+        if following is not None and not following.done():
+            await following
+        await second.stop()
+
+
+async def test_a_caller_the_old_leaders_ivr_queued_keeps_its_skill_and_priority_with_the_new_leader(
+    tmp_path: Path, db_url: str, broker_url: str
+) -> None:
+    port = free_port()
+    first = Hotline(node_settings(tmp_path, "first", db_url, broker_url, port))
+    second = Hotline(node_settings(tmp_path, "second", db_url, broker_url, port))
+    following: asyncio.Task[None] | None = None
+    try:
+        await first.start()
+        following = asyncio.create_task(second.start())
+        await until(lambda: second.cluster is not None and second.cluster.reader._task is not None, 15)
+        await first.acd.login("agent1001")  # seen by the follower: it reads the leader's events
+        await until(lambda: second.cluster.presence.seats() != [], 10)
+        await first.acd.pause("agent1001", "lunch")  # the callers below stay waiting
+        # Two callers whose menus ran on the leader: one still waits, one was answered since.
+        waiting = replace(
+            completed("c-9", "13800000009"), outcome=IvrOutcome.QUEUED, skill="billing", priority=7
+        )
+        answered = replace(waiting, call_id="c-8")
+        first.ivr.bus.publish(waiting)
+        first.ivr.bus.publish(answered)
+        first.bus.publish(CallAnswered(datetime.now(UTC), "c-8", "PJSIP/1001", "support", 3.0))
+        await until(lambda: "c-9" in second.cluster._ivr_waiting, 5)
+        await first.stop()  # as a leader that died: the switch still holds the callers
+        await asyncio.wait_for(following, 15)
+        assert list(second.cluster._ivr_waiting) == ["c-9"]  # all read before leading; c-8 answered
+
+        # The new leader's resync finds the caller in the queue: the IVR's choices are theirs.
+        second.bus.publish(CallQueued(datetime.now(UTC), "c-9", "support", 1))
+        await until(lambda: second.acd.router.call("c-9") is not None, 5)
+        call = second.acd.router.call("c-9")
+        assert (call.skill, call.priority, call.caller) == ("billing", 7, "13800000009")
+        assert second.acd.router.call("c-8") is None
     finally:
         await first.stop()
         second._stopping.set()
