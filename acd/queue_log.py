@@ -70,6 +70,12 @@ class DeliveryLog:
         self._routed = routed
         self._visits: dict[str, _Visit] = {}
 
+    def carry_on(self, other: DeliveryLog) -> None:
+        """Go on from where ``other`` is, for the queues this log's calls are routed in: another
+        node's log of the leader's events, so that a call answered before a takeover is still
+        completed (its lines before were the old leader's to write)."""
+        self._visits.update({c: v for c, v in other._visits.items() if self._routed(v.queue)})
+
     def feed(self, event: object) -> list[QueueLogLine]:
         if isinstance(event, CallQueued):
             return self._queued(event)

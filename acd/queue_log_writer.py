@@ -24,10 +24,19 @@ FOLLOWED = (CallQueued, CallRinging, CallAnswered, CallTransferred, CallAbandone
 
 
 class QueueLogWriter:
-    def __init__(self, bus: EventBus, switch: Switch, routed: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        switch: Switch,
+        routed: Callable[[str], bool],
+        *,
+        after: DeliveryLog | None = None,
+    ) -> None:
         self._bus = bus
         self._switch = switch
         self.deliveries = DeliveryLog(routed)
+        if after is not None:  # a new leader: the calls the old one was following
+            self.deliveries.carry_on(after)
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 

@@ -203,7 +203,12 @@ class Hotline:
             # Before the resync: who was logged in is again, and waiting callers keep their IVR's choices.
             await self.cluster.take_over(acd, waiting_call)
         # queue_log: the lines app_queue would have written for the calls the ACD delivers.
-        queue_log = QueueLogWriter(self.bus, switch, lambda queue: queue in acd.config.queues)
+        queue_log = QueueLogWriter(
+            self.bus,
+            switch,
+            lambda queue: queue in acd.config.queues,
+            after=None if self.cluster is None else self.cluster.deliveries,
+        )
         await queue_log.start()
         self._on_stop("queue-log", queue_log.stop)
         forwarder = asyncio.create_task(forward_ivr_to_acd(self.bus, acd), name="ivr-to-acd")

@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from acd.errors import AcdError
 from acd.events import AgentStateChanged
 from acd.models import AgentState, WaitingCall
+from acd.queue_log import DeliveryLog
 from acd.service import AcdService
 from cti.bus import EventBus
 from cti.events import CallAbandoned, CallAnswered, CallEnded
@@ -98,6 +99,9 @@ class ClusterNode:
         self._leader: tuple[float, str | None] = (0.0, None)
         self._written: dict[str, Last] = {}  # each agent's last state this leader put in the snapshot
         self._ivr_waiting: OrderedDict[str, IvrCompleted] = OrderedDict()  # call → what its IVR chose
+        # The leader's queue_log, followed (its lines are the leader's to write): a new leader's
+        # writer goes on from it, so calls answered before the takeover are completed.
+        self.deliveries = DeliveryLog(lambda _queue: True)
 
     async def follow(self, ivr_bus: EventBus) -> None:
         """Hand the IVR's callers on (to the stream until this node leads)."""
@@ -221,6 +225,7 @@ class ClusterNode:
     def _followed(self, entry: Entry) -> None:
         event = entry.event
         self.presence.apply(event)
+        self.deliveries.feed(event)
         if isinstance(event, IvrCompleted):
             self._ivr_waiting[event.call_id] = event
             if len(self._ivr_waiting) > MAX_WAITING_REMEMBERED:

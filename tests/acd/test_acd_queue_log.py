@@ -125,3 +125,22 @@ def test_a_transfer_ends_the_agents_part_with_its_talk() -> None:
         ("sales", "CONNECT", ("2", "PJSIP/1003-01", "1")),
         ("sales", "COMPLETECALLER", ("2", "90", "1")),
     ]
+
+
+def test_a_new_leader_completes_a_call_answered_under_the_old_one() -> None:
+    followed = DeliveryLog(lambda _queue: True)  # a follower's copy of the old leader's log
+    for event in (
+        CallQueued(at(0), CALL, "support", 1),
+        CallAnswered(at(3), CALL, "PJSIP/1001", "support", 3.0, "PJSIP/1001-01", 1.0),
+        CallQueued(at(5), "fallback-call", "support-fallback", 1),
+        CallAnswered(at(6), "fallback-call", "PJSIP/1002", "support-fallback", 1.0, "PJSIP/1002-01", 1.0),
+    ):
+        followed.feed(event)
+    leader = DeliveryLog(lambda queue: queue in {"support", "sales"})
+    leader.carry_on(followed)
+    # The resync adopts the answered call again: nothing is written twice.
+    assert leader.feed(CallAnswered(at(20), CALL, "PJSIP/1001", "support", 3.0, "PJSIP/1001-01", 1.0)) == []
+    [line] = leader.feed(CallEnded(at(63), CALL, EndCause.NORMAL, 60.0))
+    assert (line.event, line.agent, line.data) == ("COMPLETECALLER", "PJSIP/1001", ("3", "60", "1"))
+    # app_queue's own fallback queue logs for itself, after a takeover too.
+    assert leader.feed(CallEnded(at(66), "fallback-call", EndCause.NORMAL, 60.0)) == []

@@ -5,6 +5,7 @@ the next leader; what a leader already took is not taken twice."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from crm.db import Database
 from crm.kinds import Channel
 from crm.reporting.tables import IvrSessionRow
 from crm.restart_state import PendingWrapup, RestartState
-from cti.events import CallAnswered, CallQueued
+from cti.events import CallAnswered, CallEnded, CallQueued, EndCause
 from hotline.app import Hotline
 from ivr.events import CallbackRequested, IvrCompleted, IvrOutcome
 from tests.cluster.test_node import node_settings, until
@@ -197,8 +198,13 @@ async def test_ivr_callers_reach_the_leader_and_those_no_leader_took_reach_the_n
         await second.stop()
 
 
+def completed_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lost = [r.kv for r in caplog.records if r.msg == "queue_log_line_lost"]  # type: ignore[attr-defined]
+    return [kv["call_id"] for kv in lost if kv["event"] == "COMPLETECALLER"]
+
+
 async def test_a_caller_the_old_leaders_ivr_queued_keeps_its_skill_and_priority_with_the_new_leader(
-    tmp_path: Path, db_url: str, broker_url: str
+    tmp_path: Path, db_url: str, broker_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
     first = Hotline(node_settings(tmp_path, "first", db_url, broker_url, port))
@@ -218,6 +224,7 @@ async def test_a_caller_the_old_leaders_ivr_queued_keeps_its_skill_and_priority_
         answered = replace(waiting, call_id="c-8")
         first.ivr.bus.publish(waiting)
         first.ivr.bus.publish(answered)
+        first.bus.publish(CallQueued(datetime.now(UTC), "c-8", "support", 1))
         first.bus.publish(CallAnswered(datetime.now(UTC), "c-8", "PJSIP/1001", "support", 3.0))
         await until(lambda: "c-9" in second.cluster._ivr_waiting, 5)
         await first.stop()  # as a leader that died: the switch still holds the callers
@@ -230,6 +237,13 @@ async def test_a_caller_the_old_leaders_ivr_queued_keeps_its_skill_and_priority_
         call = second.acd.router.call("c-9")
         assert (call.skill, call.priority, call.caller) == ("billing", 7, "13800000009")
         assert second.acd.router.call("c-8") is None
+
+        # The call answered under the old leader ends: the new one completes it in queue_log
+        # (here the line cannot reach a switch, and says so).
+        with caplog.at_level(logging.WARNING, logger="acd.queue_log_writer"):
+            second.bus.publish(CallEnded(datetime.now(UTC), "c-8", EndCause.NORMAL, 30.0))
+            await until(lambda: completed_lines(caplog) != [], 5)
+        assert completed_lines(caplog) == ["c-8"]
     finally:
         await first.stop()
         second._stopping.set()
