@@ -417,6 +417,7 @@ class AgentStates:
             interface=record.profile.interface,
             queues=record.queues,
             previous_seconds=max(previous_seconds, 0.0),
+            desk=record.extension if record.extension != record.profile.extension else "",
         )
 
 

@@ -29,6 +29,7 @@ class AgentStateChanged(AcdEvent):
     interface: str = ""
     queues: tuple[str, ...] = ()  # the queues the agent serves while logged in
     previous_seconds: float = 0.0  # how long the agent was in the previous state
+    desk: str = ""  # the extension of the desk they logged in at, when not their own (a hot desk)
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,7 @@ class ClusterNode:
             try:
                 if acd.states.get(seat.agent).state is not AgentState.LOGGED_OUT:
                     continue
-                await acd.login(seat.agent, paused_reason=seat.paused_reason)
+                await acd.login(seat.agent, extension=seat.desk, paused_reason=seat.paused_reason)
             except AcdError as exc:
                 fields = {"agent": seat.agent, "error": str(exc)}
                 log.warning("cluster_login_not_restored", extra={"kv": fields})
@@ -235,7 +235,7 @@ class ClusterNode:
 
     def _also(self, pipe: Any, event: object) -> None:
         if isinstance(event, AgentStateChanged):
-            last = Last(event.state, event.reason, event.interface)
+            last = Last(event.state, event.reason, event.interface, event.desk)
             self._written[event.agent] = last
             pipe.hset(f"{self.stream}:presence", event.agent, last.dumps())
 

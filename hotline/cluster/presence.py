@@ -2,8 +2,8 @@
 
 Agent states live in the leading node's ACD. A standby follows its ``AgentStateChanged`` events
 (and, when it may have missed some, the leader's snapshot) and keeps each agent's last state. On
-takeover the new leader logs every agent in again on their own extension (a hot desk is not
-kept: the agent logs in there again), paused with the same reason when they were paused, so the
+takeover the new leader logs every agent in again, at the desk they were at (their own extension,
+or the hot desk they had chosen), paused with the same reason when they were paused, so the
 agents' phones go on ringing without anyone logging in by hand. What was under way (a call, a
 wrap-up) comes back from the switch's resync, not from here.
 """
@@ -23,6 +23,7 @@ class Seat:
 
     agent: str
     paused_reason: str  # "" when not paused
+    desk: str = ""  # the hot desk's extension; "" for their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +31,17 @@ class Last:
     state: AgentState
     reason: str
     interface: str
+    desk: str = ""
 
     def dumps(self) -> str:
-        return json.dumps({"state": self.state.value, "reason": self.reason, "interface": self.interface})
+        fields = {"state": self.state.value, "reason": self.reason, "interface": self.interface}
+        return json.dumps({**fields, "desk": self.desk})
 
     @staticmethod
     def loads(text: str | bytes) -> Last:
         data = json.loads(text)
-        return Last(AgentState(data["state"]), str(data.get("reason", "")), str(data.get("interface", "")))
+        fields = (str(data.get(key, "")) for key in ("reason", "interface", "desk"))
+        return Last(AgentState(data["state"]), *fields)
 
 
 class Presence:
@@ -46,7 +50,7 @@ class Presence:
 
     def apply(self, event: object) -> None:
         if isinstance(event, AgentStateChanged):
-            self.last[event.agent] = Last(event.state, event.reason, event.interface)
+            self.last[event.agent] = Last(event.state, event.reason, event.interface, event.desk)
 
     def replace(self, snapshot: dict[str, Last]) -> None:
         """Take the leader's snapshot: each agent it names is as it says. An agent it does not
@@ -60,5 +64,5 @@ class Presence:
         for agent, last in sorted(self.last.items()):
             if last.state is AgentState.LOGGED_OUT:
                 continue
-            seats.append(Seat(agent, last.reason if last.state is AgentState.PAUSED else ""))
+            seats.append(Seat(agent, last.reason if last.state is AgentState.PAUSED else "", last.desk))
         return seats

@@ -73,7 +73,7 @@ async def test_a_standby_takes_over_at_once_when_the_leader_stops_and_logs_its_a
         assert first.cluster is not None and first.cluster.leading and first.url
         standing_by = asyncio.create_task(second.start())
         await until(lambda: second.cluster is not None and second.cluster.reader._task is not None, 10)
-        await first.acd.login("agent1001")
+        await first.acd.login("agent1001", extension="1009")  # at a hot desk
         await first.acd.pause("agent1001", "qa_review")
         await until(lambda: second.cluster is not None and second.cluster.presence.seats() != [], 5)
         assert not standing_by.done() and second.url and not hasattr(second, "acd")
@@ -86,8 +86,9 @@ async def test_a_standby_takes_over_at_once_when_the_leader_stops_and_logs_its_a
         assert second.cluster is not None and second.cluster.leading and second.url
         assert first.exit_status == 0  # it stopped; it was not deposed
         record = second.acd.states.get("agent1001")
-        # ... paused with the site's own reason, read before the agents were logged in again.
-        assert (record.state, record.reason) == (AgentState.PAUSED, "qa_review")
+        # ... paused with the site's own reason, read before the agents were logged in again, at
+        # the desk they had chosen.
+        assert (record.state, record.reason, record.extension) == (AgentState.PAUSED, "qa_review", "1009")
     finally:
         await first.stop()
         if standing_by is not None and not standing_by.done():

@@ -41,3 +41,17 @@ def test_a_snapshot_overrides_what_was_followed_and_keeps_the_agents_it_does_not
     }
     presence.replace(snapshot)
     assert presence.seats() == [Seat("a1001", ""), Seat("a1002", "training")]
+
+
+def test_an_agent_at_a_hot_desk_comes_back_at_that_desk() -> None:
+    presence = Presence()
+    presence.apply(
+        AgentStateChanged(
+            AT, "a1001", S.AVAILABLE, S.LOGGED_OUT, "login", interface="PJSIP/1001", desk="1009"
+        )
+    )
+    assert presence.seats() == [Seat("a1001", "", "1009")]
+    last = presence.last["a1001"]
+    assert Last.loads(last.dumps()) == last
+    # A snapshot written before desks were kept reads as the agent's own desk.
+    assert Last.loads('{"state": "available", "reason": "", "interface": "PJSIP/1001"}').desk == ""
