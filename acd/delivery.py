@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, MutableMapping
 from datetime import datetime
 
-from acd.agents import DELIVERY_FAILED, AgentStates
+from acd.agents import DELIVERY_FAILED, AgentRecord, AgentStates
 from acd.callback_dialer import CallbackDialer
 from acd.callbacks import CallbackRequest
 from acd.errors import AcdError
@@ -116,7 +116,7 @@ class Delivery:
         for interface in [i for i, home in self.homes.items() if home == server]:
             del self.homes[interface]
         self.homes.update(dict.fromkeys(phones, server))
-        await self._reindex()
+        await self._reindex(self._states)
 
     async def phone_seen(self, event: MemberStatusChanged) -> None:
         """A server said whether it can ring a phone now: the phone's home follows."""
@@ -127,14 +127,15 @@ class Delivery:
             del self.homes[event.interface]
         else:
             return
-        await self._reindex()
+        record = self._states.by_interface(event.interface)  # who answers on that phone now
+        await self._reindex([] if record is None else [record])
 
-    async def _reindex(self) -> None:
+    async def _reindex(self, records: Iterable[AgentRecord]) -> None:
         """Available agents whose phone changed server are indexed under its server now, and may
         take a caller there at once."""
         now = self._clock()
         assignments: list[Assignment] = []
-        for record in self._states:
+        for record in records:
             home = self.homes.get(record.phone, "")
             agent = record.profile.agent
             if self._router.is_available(agent) and self._router.agent_home(agent) != home:
