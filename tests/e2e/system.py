@@ -164,21 +164,7 @@ async def running_system(
     ami_port = await sim.start("127.0.0.1", 0)
     hotline: Hotline | None = None
     try:
-        menus = tmp_path / "menus"
-        menus.mkdir()
-        (menus / f"{NUMBER}.yaml").write_text(menu, encoding="utf-8")
-        settings = Settings()
-        settings.ami.host, settings.ami.port = "127.0.0.1", ami_port
-        settings.ami.username, settings.ami.secret = sim.username, sim.secret
-        settings.agi.host, settings.agi.port = "127.0.0.1", 0
-        settings.agi.menus_dir = str(menus)
-        settings.agi.prompts_dir = str(tmp_path / "prompts")
-        settings.http.host, settings.http.port = "127.0.0.1", 0
-        settings.db.url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
-        settings.data_dir = str(tmp_path)
-        settings.recording.spool_dir = str(tmp_path / "spool")
-        settings.recording.store_dir = str(tmp_path / "recordings")
-        settings.acd.wrapup_s = 0.3
+        settings = system_settings(tmp_path, sim, ami_port, menu)
         await add_agent(settings.db.url, "agent1001", "1001", {"support": 5})
 
         for name in ("welcome", "main", "invalid", "enter-ticket", "bad-number", "ticket-intro"):
@@ -196,6 +182,27 @@ async def running_system(
         if hotline is not None:
             await hotline.stop()
         await sim.stop()
+
+
+def system_settings(tmp_path: Path, sim: SwitchSimulator, ami_port: int, menu: str = MENU) -> Settings:
+    """Hotline's settings for a test system: the simulator's AMI, the test's menu, everything
+    else on loopback and under ``tmp_path``, short wrap-ups."""
+    menus = tmp_path / "menus"
+    menus.mkdir()
+    (menus / f"{NUMBER}.yaml").write_text(menu, encoding="utf-8")
+    settings = Settings()
+    settings.ami.host, settings.ami.port = "127.0.0.1", ami_port
+    settings.ami.username, settings.ami.secret = sim.username, sim.secret
+    settings.agi.host, settings.agi.port = "127.0.0.1", 0
+    settings.agi.menus_dir = str(menus)
+    settings.agi.prompts_dir = str(tmp_path / "prompts")
+    settings.http.host, settings.http.port = "127.0.0.1", 0
+    settings.db.url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    settings.data_dir = str(tmp_path)
+    settings.recording.spool_dir = str(tmp_path / "spool")
+    settings.recording.store_dir = str(tmp_path / "recordings")
+    settings.acd.wrapup_s = 0.3
+    return settings
 
 
 def _prompt(settings: Settings, name: str) -> str:

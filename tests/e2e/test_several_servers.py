@@ -24,9 +24,8 @@ from cti.events import (
 )
 from cti.simulator import AgentScript, CallerScript, SwitchSimulator
 from hotline.app import Hotline
-from hotline.settings import Settings
 from ivr.events import IvrCompleted
-from tests.e2e.system import MENU, NUMBER, PROMPT_S, Watch, _prompt, add_agent, free_port, running_system
+from tests.e2e.system import PROMPT_S, Watch, _prompt, add_agent, free_port, running_system, system_settings
 
 KINDS = (
     SwitchConnected,
@@ -82,23 +81,9 @@ async def two_servers(
     bj_port, sh_port = await bj.start("127.0.0.1", 0), await sh.start("127.0.0.1", 0)
     hotline: Hotline | None = None
     try:
-        menus = tmp_path / "menus"
-        menus.mkdir()
-        (menus / f"{NUMBER}.yaml").write_text(MENU, encoding="utf-8")
-        settings = Settings()
-        settings.ami.name, settings.ami.host, settings.ami.port = first, "127.0.0.1", bj_port
-        settings.ami.servers = [f"sh=127.0.0.1:{sh_port}"]
-        settings.ami.username, settings.ami.secret = bj.username, bj.secret
+        settings = system_settings(tmp_path, bj, bj_port)
+        settings.ami.name, settings.ami.servers = first, [f"sh=127.0.0.1:{sh_port}"]
         settings.ami.reconnect_initial_s = settings.ami.reconnect_max_s = 0.2
-        settings.agi.host, settings.agi.port = "127.0.0.1", 0
-        settings.agi.menus_dir = str(menus)
-        settings.agi.prompts_dir = str(tmp_path / "prompts")
-        settings.http.host, settings.http.port = "127.0.0.1", 0
-        settings.db.url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
-        settings.data_dir = str(tmp_path)
-        settings.recording.spool_dir = str(tmp_path / "spool")
-        settings.recording.store_dir = str(tmp_path / "recordings")
-        settings.acd.wrapup_s = 0.3
         await add_agent(settings.db.url, "agent1001", "1001", {"support": 5})
         await add_agent(settings.db.url, "agent3001", "3001", {"support": 5})
         for sim in (bj, sh):
