@@ -41,10 +41,17 @@ class MemberBook:
     def __init__(self, server: str = "") -> None:
         self.server = server
         self.members: dict[tuple[str, str], Member] = {}
+        self._queues: set[str] = set()  # every queue a member was seen in (a handful)
 
     def phones(self) -> set[str]:
         """The members' interfaces whose device this server can ring: the phones homed here."""
         return {i for (_, i), m in self.members.items() if m.device_state not in UNREACHABLE_STATES}
+
+    def can_ring(self, interface: str) -> bool:
+        """``interface`` is a member here and its device can be rung: a phone homed here. Asked
+        for every switch action with several servers, so a look-up per queue, not a scan."""
+        found = (self.members.get((queue, interface)) for queue in self._queues)
+        return any(m is not None and m.device_state not in UNREACHABLE_STATES for m in found)
 
     def feed(self, message: AmiMessage, now: Callable[[AmiMessage], float]) -> list[SwitchEvent]:
         queue, interface, member = _state(message, "MemberName")
@@ -58,6 +65,7 @@ class MemberBook:
                 return []
             return [self._event(now(message), queue, interface, member, MemberChange.REMOVED)]
         self.members[key] = member
+        self._queues.add(queue)
         if known is None:
             # A status or pause for a member we never saw added still tells us it exists.
             return [self._event(now(message), queue, interface, member, MemberChange.ADDED)]
@@ -78,6 +86,7 @@ class MemberBook:
         for key, member in seen.items():
             known = self.members.get(key)
             self.members[key] = member
+            self._queues.add(key[0])
             if known is None:
                 events.append(self._event(at, key[0], key[1], member, MemberChange.ADDED))
             else:

@@ -17,13 +17,13 @@ sent to a guess. Endpoint names unique across servers avoid it (docs/scale.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from cti.channels import interface_of
 from cti.errors import AmiActionFailed, SwitchError
 from cti.events import server_of
-from cti.switch import OriginateResult, SpyMode, Switch
+from cti.switch import Switch
 
 
 class Server(Protocol):
@@ -50,7 +50,9 @@ class AmbiguousChannel(SwitchError):
 
 
 class SwitchPerServer:
-    """The ``Switch`` of several servers: each request goes to the one it concerns."""
+    """The ``Switch`` of several servers: each request goes to the one it concerns. Every action
+    but ``queue_pause`` is passed on as it is to the server ``_ROUTES`` picks from its
+    arguments."""
 
     def __init__(self, servers: Sequence[Server]) -> None:
         if not servers:
@@ -58,12 +60,24 @@ class SwitchPerServer:
         self._servers = tuple(servers)
         self._by_name = {server.name: server for server in servers}
 
+    def __getattr__(self, action: str) -> Callable[..., Awaitable[Any]]:
+        route = _ROUTES.get(action)
+        if route is None:
+            raise AttributeError(action)
+        pick, index, name = route
+
+        async def routed(*args: Any, **kwargs: Any) -> Any:
+            target = args[index] if index is not None and len(args) > index else kwargs[name]
+            return await getattr(pick(self, target), action)(*args, **kwargs)
+
+        return routed
+
     # --- which server --------------------------------------------------------------------------
 
     def _home(self, interface: str) -> Server | None:
         return next((server for server in self._servers if server.homes(interface)), None)
 
-    def _for_channel(self, channel: str) -> Switch:
+    def for_channel(self, channel: str) -> Switch:
         home = self._home(interface_of(channel))
         if home is not None and home.has_channel(channel):
             return home.switch  # a phone's channel: on its home server (the usual case, quick)
@@ -77,100 +91,18 @@ class SwitchPerServer:
         # Up nowhere: the first server answers as Asterisk does for a channel it does not have.
         return self._servers[0].switch
 
-    def _for_interface(self, interface: str) -> Switch:
+    def for_interface(self, interface: str) -> Switch:
         home = self._home(interface)
         return (home or self._servers[0]).switch
 
-    # --- actions -------------------------------------------------------------------------------
+    def for_extension(self, extension: str) -> Switch:
+        # ChanSpy listens on the server it runs on: the one the agent's phone is homed on.
+        return self.for_interface(f"PJSIP/{extension}")
 
-    async def originate(
-        self,
-        *,
-        channel: str,
-        context: str,
-        exten: str,
-        priority: int = 1,
-        caller_id: str = "",
-        variables: Mapping[str, str] | None = None,
-        timeout_s: float = 30.0,
-        request_id: str | None = None,
-    ) -> OriginateResult:
-        return await self._for_interface(channel).originate(
-            channel=channel,
-            context=context,
-            exten=exten,
-            priority=priority,
-            caller_id=caller_id,
-            variables=variables,
-            timeout_s=timeout_s,
-            request_id=request_id,
-        )
+    def for_call(self, call_id: str) -> Switch:
+        return self._by_name.get(server_of(call_id), self._servers[0]).switch
 
-    async def redirect(
-        self,
-        channel: str,
-        *,
-        context: str,
-        exten: str,
-        priority: int = 1,
-        extra_channel: str = "",
-        request_id: str | None = None,
-    ) -> None:
-        await self._for_channel(channel).redirect(
-            channel,
-            context=context,
-            exten=exten,
-            priority=priority,
-            extra_channel=extra_channel,
-            request_id=request_id,
-        )
-
-    async def hangup(self, channel: str, *, cause: int = 16, request_id: str | None = None) -> None:
-        await self._for_channel(channel).hangup(channel, cause=cause, request_id=request_id)
-
-    async def hold(self, caller_channel: str, agent_channel: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(agent_channel).hold(caller_channel, agent_channel, request_id=request_id)
-
-    async def resume(self, caller_channel: str, agent_channel: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(agent_channel).resume(caller_channel, agent_channel, request_id=request_id)
-
-    async def consult(self, agent_channel: str, extension: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(agent_channel).consult(agent_channel, extension, request_id=request_id)
-
-    async def consult_complete(self, agent_channel: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(agent_channel).consult_complete(agent_channel, request_id=request_id)
-
-    async def consult_cancel(self, agent_channel: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(agent_channel).consult_cancel(agent_channel, request_id=request_id)
-
-    async def consult_conference(self, agent_channel: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(agent_channel).consult_conference(agent_channel, request_id=request_id)
-
-    async def queue_add(
-        self,
-        queue: str,
-        interface: str,
-        *,
-        member_name: str = "",
-        penalty: int = 0,
-        paused: bool = False,
-        reason: str = "",
-        state_interface: str = "",
-        request_id: str | None = None,
-    ) -> None:
-        await self._for_interface(interface).queue_add(
-            queue,
-            interface,
-            member_name=member_name,
-            penalty=penalty,
-            paused=paused,
-            reason=reason,
-            state_interface=state_interface,
-            request_id=request_id,
-        )
-
-    async def queue_remove(self, queue: str, interface: str, *, request_id: str | None = None) -> None:
-        await self._for_interface(interface).queue_remove(queue, interface, request_id=request_id)
+    # --- the one action that is not passed on as it is ---------------------------------------
 
     async def queue_pause(
         self,
@@ -182,18 +114,14 @@ class SwitchPerServer:
         request_id: str | None = None,
     ) -> None:
         home = self._home(interface)
-        if home is not None:
-            await home.switch.queue_pause(
-                interface, paused=paused, queue=queue, reason=reason, request_id=request_id
-            )
-            return
+        servers = [home] if home is not None else self._servers
         # Homed nowhere yet (a server not resynced): every server is asked; one member is enough.
         outcomes = await asyncio.gather(
             *(
                 server.switch.queue_pause(
                     interface, paused=paused, queue=queue, reason=reason, request_id=request_id
                 )
-                for server in self._servers
+                for server in servers
             ),
             return_exceptions=True,
         )
@@ -201,47 +129,22 @@ class SwitchPerServer:
         if len(errors) == len(outcomes):
             raise next((e for e in errors if not isinstance(e, AmiActionFailed)), errors[0])
 
-    async def mixmonitor_start(
-        self, channel: str, *, file: str, options: str = "", request_id: str | None = None
-    ) -> None:
-        await self._for_channel(channel).mixmonitor_start(
-            channel, file=file, options=options, request_id=request_id
-        )
 
-    async def mixmonitor_stop(self, channel: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(channel).mixmonitor_stop(channel, request_id=request_id)
-
-    async def mixmonitor_mute(
-        self, channel: str, *, mute: bool, direction: str = "both", request_id: str | None = None
-    ) -> None:
-        await self._for_channel(channel).mixmonitor_mute(
-            channel, mute=mute, direction=direction, request_id=request_id
-        )
-
-    async def send_dtmf(self, channel: str, digit: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(channel).send_dtmf(channel, digit, request_id=request_id)
-
-    async def mute(self, channel: str, on: bool, *, request_id: str | None = None) -> None:
-        await self._for_channel(channel).mute(channel, on, request_id=request_id)
-
-    async def get_var(self, channel: str, name: str) -> str:
-        return await self._for_channel(channel).get_var(channel, name)
-
-    async def set_var(self, channel: str, name: str, value: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(channel).set_var(channel, name, value, request_id=request_id)
-
-    async def spy(
-        self, supervisor: str, agent_extension: str, mode: SpyMode, *, request_id: str | None = None
-    ) -> OriginateResult:
-        # ChanSpy listens on the server it runs on: the one the agent's phone is homed on.
-        switch = self._for_interface(f"PJSIP/{agent_extension}")
-        return await switch.spy(supervisor, agent_extension, mode, request_id=request_id)
-
-    async def play(self, channel: str, prompt: str, *, request_id: str | None = None) -> None:
-        await self._for_channel(channel).play(channel, prompt, request_id=request_id)
-
-    async def queue_log(
-        self, queue: str, call_id: str, event: str, *, agent: str = "", message: str = ""
-    ) -> None:
-        server = self._by_name.get(server_of(call_id), self._servers[0])
-        await server.switch.queue_log(queue, call_id, event, agent=agent, message=message)
+Pick = Callable[[SwitchPerServer, str], Switch]
+# action → (how its server is picked, from which argument: position, name)
+_CHANNEL: tuple[Pick, int | None, str] = (SwitchPerServer.for_channel, 0, "channel")
+_AGENT_CHANNEL: tuple[Pick, int | None, str] = (SwitchPerServer.for_channel, 0, "agent_channel")
+_ROUTES: dict[str, tuple[Pick, int | None, str]] = {
+    **dict.fromkeys(
+        ("redirect", "hangup", "mixmonitor_start", "mixmonitor_stop", "mixmonitor_mute", "send_dtmf"),
+        _CHANNEL,
+    ),
+    **dict.fromkeys(("mute", "get_var", "set_var", "play"), _CHANNEL),
+    **dict.fromkeys(("consult", "consult_complete", "consult_cancel", "consult_conference"), _AGENT_CHANNEL),
+    # The caller is held in the bridge on the agent's server (callers reach their server's agents).
+    **dict.fromkeys(("hold", "resume"), (SwitchPerServer.for_channel, 1, "agent_channel")),
+    "originate": (SwitchPerServer.for_interface, None, "channel"),  # its first leg, a keyword
+    **dict.fromkeys(("queue_add", "queue_remove"), (SwitchPerServer.for_interface, 1, "interface")),
+    "spy": (SwitchPerServer.for_extension, 1, "agent_extension"),
+    "queue_log": (SwitchPerServer.for_call, 1, "call_id"),
+}

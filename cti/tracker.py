@@ -107,7 +107,7 @@ class CallTracker:
 
     def homes(self, interface: str) -> bool:
         """``interface`` is a member of this server's queues and registered here: its home."""
-        return interface in self.members.phones()
+        return self.members.can_ring(interface)
 
     # --- memory operations, shared with resync ------------------------------------------------
 

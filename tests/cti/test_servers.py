@@ -4,6 +4,7 @@ concerns, and a link refuses a server that is not the one configured under its n
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from cti.events import SwitchConnected, SwitchResynced, server_of
 from cti.servers import AmbiguousChannel, SwitchPerServer
 from cti.service import CtiService
 from cti.simulator import AgentScript, SwitchSimulator
-from cti.switch import SpyMode
+from cti.switch import SpyMode, Switch
 from cti.tracker import CallTracker
 
 AT = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
@@ -101,6 +102,14 @@ async def test_a_channel_action_goes_to_the_server_where_the_channel_is_up(serve
     await switch.hangup("PJSIP/1001-00000002")
     assert asked(bj) == ["set_var", "hangup"]
     assert asked(sh) == ["redirect", "hold"]
+
+
+def test_every_action_of_the_switch_has_its_server() -> None:
+    actions = [name for name, _ in inspect.getmembers(Switch, inspect.isfunction) if not name.startswith("_")]
+    switch = SwitchPerServer([FakeServer("bj")])
+    assert actions and all(callable(getattr(switch, action)) for action in actions)
+    with pytest.raises(AttributeError):
+        switch.no_such_action  # noqa: B018
 
 
 async def test_a_channel_up_on_two_servers_is_refused_not_guessed(servers) -> None:
